@@ -1,0 +1,10 @@
+//! ovh-cti: a self-hosted, real-time call dashboard and event hub for OVHcloud telephony.
+//!
+//! The data's path reads from the module names: `feed` (follow OVH's long polling) →
+//! `normalise` (loose JSON into typed events) → `engine` (pure live state and figures) →
+//! `store` (SQLite), `hub` (live updates) → `web` (the HTTP API and stream). `ingest` is the
+//! one writer that ties the engine and the store together; `app` wires everything up.
+
+pub mod clock;
+pub mod normalise;
+pub mod token;

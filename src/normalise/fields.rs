@@ -1,0 +1,87 @@
+//! Reading OVH's loosely typed values: strings that hold numbers, numbers where strings were
+//! expected, times in seconds or nanoseconds, and the token to scrub out of raw copies.
+
+use serde_json::{Map, Value};
+
+/// A non-empty text value; numbers are written out as OVH would have quoted them.
+pub fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => {
+            let s = s.trim();
+            (!s.is_empty()).then(|| s.to_string())
+        }
+        Value::Number(n) => Some(match n.as_i64() {
+            Some(i) => i.to_string(),
+            None => n.to_string(),
+        }),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A number given as a JSON number or as a string holding one.
+pub fn num(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|n| n.is_finite())
+}
+
+/// OVH gives times in seconds (`Ts`, `Queue…Time`) or nanoseconds (`Timestamp`, `TsGet`);
+/// tell them apart by magnitude rather than by key, in case a client or version mixes them.
+pub fn to_seconds(t: f64) -> f64 {
+    let a = t.abs();
+    if a >= 1e17 {
+        t / 1e9
+    } else if a >= 1e14 {
+        t / 1e6
+    } else if a >= 1e11 {
+        t / 1e3
+    } else {
+        t
+    }
+}
+
+/// Top-level keys are capitalised in v1 and lower case in v2.
+pub fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    obj.get(key).or_else(|| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// `agent_0033972101010_1` → `0033972101010`; anything else is kept as it is.
+pub fn agent_number(agent: &str) -> String {
+    let Some(rest) = agent.strip_prefix("agent_") else {
+        return agent.to_string();
+    };
+    match rest.rfind('_') {
+        Some(i) if i > 0 => rest[..i].to_string(),
+        _ => rest.to_string(),
+    }
+}
+
+/// Removes every `Token` key and every string equal to the token, at any depth.
+pub fn redact(v: &mut Value, token: &str) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, _| !k.eq_ignore_ascii_case("token"));
+            for child in map.values_mut() {
+                redact(child, token);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| redact(i, token)),
+        Value::String(s) if !token.is_empty() => {
+            // ASCII lower-casing keeps byte offsets, so positions found in the lower-case copy
+            // are valid in the original.
+            let needle = token.to_ascii_lowercase();
+            while let Some(i) = s.to_ascii_lowercase().find(&needle) {
+                s.replace_range(i..i + needle.len(), "[token]");
+            }
+        }
+        _ => {}
+    }
+}
