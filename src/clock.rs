@@ -83,3 +83,23 @@ mod tests {
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }
+
+/// Serde helpers that write `UnixTime` fields as RFC 3339 strings in API answers.
+pub mod as_rfc3339 {
+    use super::{rfc3339, UnixTime};
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(t: &UnixTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&rfc3339(*t))
+    }
+
+    pub mod option {
+        use super::*;
+        pub fn serialize<S: Serializer>(t: &Option<UnixTime>, s: S) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&rfc3339(*t)),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}

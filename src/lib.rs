@@ -6,5 +6,6 @@
 //! one writer that ties the engine and the store together; `app` wires everything up.
 
 pub mod clock;
+pub mod engine;
 pub mod normalise;
 pub mod token;

@@ -1,0 +1,202 @@
+//! The engine: pure, synchronous live state. Events and the local clock go in; the state of
+//! the lines and queues, and a list of `Change`s (finished calls, callers who left, numbers
+//! whose view changed), come out. No I/O happens here, so every rule is tested directly.
+//!
+//! There is one `Board` per token: each token sees exactly the numbers its own events concern,
+//! and has its own reset, service-level threshold and time zone. The same event delivered
+//! twice to one board (a retried poll) is recognised upstream by its fingerprint and counted
+//! once.
+//!
+//! Times: durations and the times reported come from OVH's own timestamps; expiry ("its end
+//! never came") is measured on the local clock since the call was last heard of, so traces
+//! replayed long after they were recorded do not expire on arrival.
+
+mod lines;
+mod queues;
+mod records;
+
+#[cfg(test)]
+mod tests;
+
+pub use lines::{ActiveCallView, LineStatus, LineView};
+pub use queues::{CallerState, CallerView, QueueView};
+pub use records::{CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome};
+
+use crate::clock::UnixTime;
+use crate::normalise::{Event, EventKind};
+use lines::Line;
+use queues::Queue;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How long a call or queue caller may go unheard of before its end is presumed lost.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Expiry {
+    /// A line call still ringing, or a queue caller still waiting.
+    pub ringing_s: f64,
+    /// A conversation (line call answered, or queue caller with an agent).
+    pub talking_s: f64,
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Expiry {
+            ringing_s: 600.0,
+            talking_s: 4.0 * 3600.0,
+        }
+    }
+}
+
+/// The parameters of a board that come from settings, not from events.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BoardParams {
+    pub service_level_s: f64,
+    pub expiry: Expiry,
+}
+
+impl Default for BoardParams {
+    fn default() -> Self {
+        BoardParams {
+            service_level_s: 20.0,
+            expiry: Expiry::default(),
+        }
+    }
+}
+
+/// Something the outside world must act on after an event or a tick.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// The view of this line changed (status, calls, description…).
+    Line(String),
+    /// The view of this queue changed.
+    Queue(String),
+    /// A line call ended: a history record.
+    CallFinished(CallRecord),
+    /// A call recorded as finished turned out to go on (`start_calling` after `end_ringing`):
+    /// its history record must be withdrawn until it really ends.
+    CallReopened {
+        number: String,
+        call_id: String,
+        started_at: UnixTime,
+    },
+    /// A caller left a queue: a journal entry.
+    CallerLeft(JournalEntry),
+}
+
+/// The live state of one token's numbers.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Board {
+    lines: BTreeMap<String, Line>,
+    queues: BTreeMap<String, Queue>,
+    /// When the figures were last reset (None: never).
+    since: Option<UnixTime>,
+    #[serde(skip)]
+    params: BoardParams,
+}
+
+impl Board {
+    pub fn new(params: BoardParams) -> Board {
+        Board {
+            params,
+            ..Board::default()
+        }
+    }
+
+    pub fn set_params(&mut self, params: BoardParams) {
+        self.params = params;
+    }
+
+    pub fn params(&self) -> BoardParams {
+        self.params
+    }
+
+    pub fn since(&self) -> Option<UnixTime> {
+        self.since
+    }
+
+    /// Applies one event received at local time `now`.
+    pub fn apply(&mut self, event: &Event, now: UnixTime) -> Vec<Change> {
+        let mut changes = Vec::new();
+        if event.number.is_empty() {
+            return changes;
+        }
+        if event.is_queue() {
+            let queue = self
+                .queues
+                .entry(event.number.clone())
+                .or_insert_with(|| Queue::new(&event.number));
+            queue.apply(event, now, &mut changes);
+            changes.push(Change::Queue(event.number.clone()));
+        } else {
+            let line = self
+                .lines
+                .entry(event.number.clone())
+                .or_insert_with(|| Line::new(&event.number));
+            line.apply(event, now, &mut changes);
+            changes.push(Change::Line(event.number.clone()));
+        }
+        changes
+    }
+
+    /// Expires what has gone unheard of for too long, and forgets old bookkeeping.
+    pub fn tick(&mut self, now: UnixTime) -> Vec<Change> {
+        let mut changes = Vec::new();
+        let expiry = self.params.expiry;
+        for line in self.lines.values_mut() {
+            if line.expire(now, expiry, &mut changes) {
+                changes.push(Change::Line(line.number.clone()));
+            }
+        }
+        for queue in self.queues.values_mut() {
+            if queue.expire(now, expiry, &mut changes) {
+                changes.push(Change::Queue(queue.number.clone()));
+            }
+        }
+        changes
+    }
+
+    /// Clears the figures and the numbers learned. Calls in progress and callers still in a
+    /// queue are live state, not statistics: they stay, with their numbers, so that their end
+    /// is still recognised.
+    pub fn reset(&mut self, now: UnixTime) {
+        self.since = Some(now);
+        self.lines.retain(|_, l| l.has_calls());
+        self.queues.retain(|_, q| q.has_callers());
+        for q in self.queues.values_mut() {
+            q.reset_figures();
+        }
+    }
+
+    pub fn lines(&self) -> Vec<LineView> {
+        self.lines.values().map(Line::view).collect()
+    }
+
+    pub fn line(&self, number: &str) -> Option<LineView> {
+        self.lines.get(number).map(Line::view)
+    }
+
+    /// Calls in progress, oldest first.
+    pub fn calls(&self) -> Vec<ActiveCallView> {
+        let mut calls: Vec<ActiveCallView> =
+            self.lines.values().flat_map(Line::call_views).collect();
+        calls.sort_by(|a, b| {
+            a.started_at
+                .total_cmp(&b.started_at)
+                .then_with(|| a.number.cmp(&b.number))
+        });
+        calls
+    }
+
+    pub fn queues(&self) -> Vec<QueueView> {
+        self.queues
+            .values()
+            .map(|q| q.view(self.params.service_level_s))
+            .collect()
+    }
+
+    pub fn queue(&self, number: &str) -> Option<QueueView> {
+        self.queues
+            .get(number)
+            .map(|q| q.view(self.params.service_level_s))
+    }
+}

@@ -1,0 +1,110 @@
+//! What the engine hands over for keeping: finished line calls (history) and callers who left
+//! a queue (the queue journal), in the shapes the API serves.
+
+use crate::clock::{as_rfc3339, UnixTime};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+    Unknown,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Incoming => "incoming",
+            Direction::Outgoing => "outgoing",
+            Direction::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallOutcome {
+    /// Someone answered.
+    Answered,
+    /// Incoming, never answered.
+    Missed,
+    /// Outgoing, never answered.
+    Unanswered,
+    /// Its end never came: expired.
+    Unknown,
+}
+
+impl CallOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Answered => "answered",
+            CallOutcome::Missed => "missed",
+            CallOutcome::Unanswered => "unanswered",
+            CallOutcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// A finished line call.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallRecord {
+    pub number: String,
+    pub call_id: String,
+    pub direction: Direction,
+    pub calling: Option<String>,
+    pub called: Option<String>,
+    pub dialed: Option<String>,
+    #[serde(serialize_with = "as_rfc3339::serialize")]
+    pub started_at: UnixTime,
+    #[serde(serialize_with = "as_rfc3339::option::serialize")]
+    pub answered_at: Option<UnixTime>,
+    #[serde(serialize_with = "as_rfc3339::serialize")]
+    pub ended_at: UnixTime,
+    pub ring_s: f64,
+    pub talk_s: f64,
+    pub outcome: CallOutcome,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JournalOutcome {
+    /// An agent answered.
+    Answered,
+    /// Left without an agent answering.
+    Abandoned,
+    /// Its end never came: expired while waiting.
+    Unknown,
+}
+
+impl JournalOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JournalOutcome::Answered => "answered",
+            JournalOutcome::Abandoned => "abandoned",
+            JournalOutcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// A caller's passage through a queue, once it is over.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    pub queue: String,
+    /// OVH's `QueueMemberUUID`.
+    pub member: String,
+    pub caller: Option<String>,
+    pub agent: Option<String>,
+    #[serde(serialize_with = "as_rfc3339::serialize")]
+    pub joined_at: UnixTime,
+    #[serde(serialize_with = "as_rfc3339::option::serialize")]
+    pub answered_at: Option<UnixTime>,
+    #[serde(serialize_with = "as_rfc3339::serialize")]
+    pub left_at: UnixTime,
+    pub wait_s: f64,
+    pub talk_s: f64,
+    pub outcome: JournalOutcome,
+    /// Why the caller left: `terminated` (after a conversation), `hangup`, `timeout`,
+    /// `no_agent`, `exit_with_key`, `expired`, or OVH's own word when it is new.
+    pub reason: String,
+}
