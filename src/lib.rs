@@ -8,4 +8,6 @@
 pub mod clock;
 pub mod engine;
 pub mod normalise;
+pub mod settings;
+pub mod store;
 pub mod token;

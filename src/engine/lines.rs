@@ -53,8 +53,8 @@ struct ActiveCall {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct EndedCall {
-    record: CallRecord,
     call: ActiveCall,
+    answered: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -207,7 +207,7 @@ impl Line {
     }
 
     fn recently_ended(&self, call_id: &str) -> bool {
-        self.ended.iter().any(|c| c.record.call_id == call_id)
+        self.ended.iter().any(|c| c.call.call_id == call_id)
     }
 
     /// Takes back a call that was recorded as ended without an answer.
@@ -215,12 +215,12 @@ impl Line {
         let i = self
             .ended
             .iter()
-            .position(|c| c.record.call_id == call_id && c.record.answered_at.is_none())?;
+            .position(|c| c.call.call_id == call_id && !c.answered)?;
         let ended = self.ended.remove(i)?;
         changes.push(Change::CallReopened {
             number: self.number.clone(),
             call_id: call_id.to_string(),
-            started_at: ended.record.started_at,
+            started_at: ended.call.started_at,
         });
         Some(ended.call)
     }
@@ -234,9 +234,11 @@ impl Line {
             (None, Direction::Outgoing) => CallOutcome::Unanswered,
             (None, _) => CallOutcome::Missed,
         };
-        let record = self.record(&call, ended_at, outcome);
-        changes.push(Change::CallFinished(record.clone()));
-        self.remember(EndedCall { record, call });
+        changes.push(Change::CallFinished(self.record(&call, ended_at, outcome)));
+        self.remember(EndedCall {
+            answered: call.answered_at.is_some(),
+            call,
+        });
     }
 
     fn remember(&mut self, ended: EndedCall) {
@@ -292,9 +294,16 @@ impl Line {
             .collect();
         for call_id in &stale {
             let call = self.calls.remove(call_id).expect("listed above");
-            let record = self.record(&call, call.last_at, CallOutcome::Unknown);
-            changes.push(Change::CallFinished(record.clone()));
-            self.remember(EndedCall { record, call });
+            changes.push(Change::CallFinished(self.record(
+                &call,
+                call.last_at,
+                CallOutcome::Unknown,
+            )));
+            // An expired call is not reopened: a late event about it is ignored.
+            self.remember(EndedCall {
+                answered: true,
+                call,
+            });
         }
         if !stale.is_empty() && self.calls.is_empty() {
             self.unknown = true;

@@ -1,0 +1,348 @@
+//! Reading history back: finished calls, the queue journal and the raw event log, newest
+//! first, filtered and paged with an opaque cursor (keyset pagination, so that a page never
+//! repeats or skips a row while new ones arrive).
+
+use super::StoreError;
+use crate::clock::{as_rfc3339, UnixTime};
+use crate::engine::{CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome};
+use crate::token::TokenId;
+use rusqlite::types::Value as Sql;
+use rusqlite::{params_from_iter, Connection, Row};
+use serde::Serialize;
+
+/// Where the previous page stopped: the sort key and row id of its last row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cursor {
+    key: f64,
+    id: i64,
+}
+
+impl Cursor {
+    pub fn parse(s: &str) -> Option<Cursor> {
+        let (key, id) = s.split_once('_')?;
+        Some(Cursor {
+            key: key.parse().ok().filter(|k: &f64| k.is_finite())?,
+            id: id.parse().ok()?,
+        })
+    }
+    fn encode(key: f64, id: i64) -> String {
+        format!("{key}_{id}")
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CallFilter {
+    /// The OVH line.
+    pub number: Option<String>,
+    /// Any of the call's numbers contains this (a search box).
+    pub search: Option<String>,
+    pub from: Option<UnixTime>,
+    pub to: Option<UnixTime>,
+    pub direction: Option<Direction>,
+    pub outcome: Option<CallOutcome>,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct JournalFilter {
+    pub queue: Option<String>,
+    pub search: Option<String>,
+    pub from: Option<UnixTime>,
+    pub to: Option<UnixTime>,
+    pub outcome: Option<JournalOutcome>,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    pub number: Option<String>,
+    pub event: Option<String>,
+    pub from: Option<UnixTime>,
+    pub to: Option<UnixTime>,
+    pub direction: Option<Direction>,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+/// One row of the raw event log, as the API shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventRow {
+    #[serde(serialize_with = "as_rfc3339::serialize")]
+    pub at: UnixTime,
+    #[serde(serialize_with = "as_rfc3339::serialize")]
+    pub received_at: UnixTime,
+    pub event: String,
+    pub number: String,
+    pub service: String,
+    pub calling: Option<String>,
+    pub called: Option<String>,
+    pub dialed: Option<String>,
+    pub call_id: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub description: Option<String>,
+}
+
+/// Builds `WHERE` clauses and their parameters side by side.
+struct Conditions {
+    sql: Vec<String>,
+    params: Vec<Sql>,
+}
+
+impl Conditions {
+    fn new(token: &TokenId) -> Self {
+        Conditions {
+            sql: vec!["token_id = ?".into()],
+            params: vec![Sql::Text(token.as_str().into())],
+        }
+    }
+    fn add(&mut self, clause: &str, values: impl IntoIterator<Item = Sql>) {
+        self.sql.push(clause.into());
+        self.params.extend(values);
+    }
+    fn text(&mut self, clause: &str, v: &Option<String>) {
+        if let Some(v) = v {
+            self.add(clause, [Sql::Text(v.clone())]);
+        }
+    }
+    fn search(&mut self, columns: &[&str], v: &Option<String>) {
+        if let Some(v) = v {
+            let pattern = format!("%{}%", v.replace(['%', '_'], ""));
+            let clause = columns
+                .iter()
+                .map(|c| format!("{c} LIKE ?"))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            self.add(
+                &format!("({clause})"),
+                columns.iter().map(|_| Sql::Text(pattern.clone())),
+            );
+        }
+    }
+    fn range(&mut self, column: &str, from: Option<f64>, to: Option<f64>) {
+        if let Some(f) = from {
+            self.add(&format!("{column} >= ?"), [Sql::Real(f)]);
+        }
+        if let Some(t) = to {
+            self.add(&format!("{column} < ?"), [Sql::Real(t)]);
+        }
+    }
+    fn after(&mut self, key: &str, cursor: Option<Cursor>) {
+        if let Some(c) = cursor {
+            self.add(
+                &format!("({key}, id) < (?, ?)"),
+                [Sql::Real(c.key), Sql::Integer(c.id)],
+            );
+        }
+    }
+    fn page<T>(
+        self,
+        conn: &Connection,
+        select: &str,
+        key: &str,
+        limit: usize,
+        map: impl Fn(&Row) -> rusqlite::Result<(f64, i64, T)>,
+    ) -> Result<Page<T>, StoreError> {
+        let sql = format!(
+            "{select} WHERE {} ORDER BY {key} DESC, id DESC LIMIT {}",
+            self.sql.join(" AND "),
+            limit + 1
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows: Vec<(f64, i64, T)> = stmt
+            .query_map(params_from_iter(self.params), map)?
+            .collect::<Result<_, _>>()?;
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|(k, id, _)| Cursor::encode(*k, *id))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows.into_iter().map(|(_, _, t)| t).collect(),
+            next,
+        })
+    }
+}
+
+fn direction(s: &str) -> Direction {
+    match s {
+        "incoming" => Direction::Incoming,
+        "outgoing" => Direction::Outgoing,
+        _ => Direction::Unknown,
+    }
+}
+
+pub fn history(
+    conn: &Connection,
+    token: &TokenId,
+    f: &CallFilter,
+) -> Result<Page<CallRecord>, StoreError> {
+    let mut c = Conditions::new(token);
+    c.text("number = ?", &f.number);
+    c.search(&["number", "calling", "called", "dialed"], &f.search);
+    c.range("started_at", f.from, f.to);
+    if let Some(d) = f.direction {
+        c.add("direction = ?", [Sql::Text(d.as_str().into())]);
+    }
+    if let Some(o) = f.outcome {
+        c.add("outcome = ?", [Sql::Text(o.as_str().into())]);
+    }
+    c.after("ended_at", f.cursor);
+    c.page(
+        conn,
+        "SELECT id, number, call_id, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome FROM calls",
+        "ended_at",
+        f.limit,
+        |r| {
+            let outcome: String = r.get(12)?;
+            let record = CallRecord {
+                number: r.get(1)?,
+                call_id: r.get(2)?,
+                direction: direction(&r.get::<_, String>(3)?),
+                calling: r.get(4)?,
+                called: r.get(5)?,
+                dialed: r.get(6)?,
+                started_at: r.get(7)?,
+                answered_at: r.get(8)?,
+                ended_at: r.get(9)?,
+                ring_s: r.get(10)?,
+                talk_s: r.get(11)?,
+                outcome: match outcome.as_str() {
+                    "answered" => CallOutcome::Answered,
+                    "missed" => CallOutcome::Missed,
+                    "unanswered" => CallOutcome::Unanswered,
+                    _ => CallOutcome::Unknown,
+                },
+            };
+            Ok((record.ended_at, r.get(0)?, record))
+        },
+    )
+}
+
+pub fn journal(
+    conn: &Connection,
+    token: &TokenId,
+    f: &JournalFilter,
+) -> Result<Page<JournalEntry>, StoreError> {
+    let mut c = Conditions::new(token);
+    c.text("queue = ?", &f.queue);
+    c.search(&["queue", "caller", "agent"], &f.search);
+    c.range("joined_at", f.from, f.to);
+    if let Some(o) = f.outcome {
+        c.add("outcome = ?", [Sql::Text(o.as_str().into())]);
+    }
+    c.after("left_at", f.cursor);
+    c.page(
+        conn,
+        "SELECT id, queue, member, caller, agent, joined_at, answered_at, left_at, wait_s, talk_s, outcome, reason FROM queue_journal",
+        "left_at",
+        f.limit,
+        |r| {
+            let outcome: String = r.get(10)?;
+            let entry = JournalEntry {
+                queue: r.get(1)?,
+                member: r.get(2)?,
+                caller: r.get(3)?,
+                agent: r.get(4)?,
+                joined_at: r.get(5)?,
+                answered_at: r.get(6)?,
+                left_at: r.get(7)?,
+                wait_s: r.get(8)?,
+                talk_s: r.get(9)?,
+                outcome: match outcome.as_str() {
+                    "answered" => JournalOutcome::Answered,
+                    "abandoned" => JournalOutcome::Abandoned,
+                    _ => JournalOutcome::Unknown,
+                },
+                reason: r.get(11)?,
+            };
+            Ok((entry.left_at, r.get(0)?, entry))
+        },
+    )
+}
+
+pub fn events(
+    conn: &Connection,
+    token: &TokenId,
+    f: &EventFilter,
+) -> Result<Page<EventRow>, StoreError> {
+    let mut c = Conditions::new(token);
+    c.text("number = ?", &f.number);
+    c.text("event = ?", &f.event);
+    c.range("at", f.from, f.to);
+    match f.direction {
+        Some(Direction::Outgoing) => c.add("calling = number", []),
+        Some(Direction::Incoming) => c.add(
+            "calling IS NOT number AND (called = number OR dialed = number)",
+            [],
+        ),
+        Some(Direction::Unknown) => c.add(
+            "calling IS NOT number AND called IS NOT number AND dialed IS NOT number",
+            [],
+        ),
+        None => {}
+    }
+    // Events are paged in arrival order: `seq` is both key and id.
+    if let Some(cur) = f.cursor {
+        c.add("seq < ?", [Sql::Integer(cur.id)]);
+    }
+    c.page(
+        conn,
+        "SELECT seq AS id, at, received_at, event, number, service, calling, called, dialed, call_id, latency_ms, COALESCE(json_extract(raw, '$.Details.Description'), json_extract(raw, '$.details.Description')) FROM events",
+        "seq",
+        f.limit,
+        |r| {
+            let id: i64 = r.get(0)?;
+            let row = EventRow {
+                at: r.get(1)?,
+                received_at: r.get(2)?,
+                event: r.get(3)?,
+                number: r.get(4)?,
+                service: r.get(5)?,
+                calling: r.get(6)?,
+                called: r.get(7)?,
+                dialed: r.get(8)?,
+                call_id: r.get(9)?,
+                latency_ms: r.get(10)?,
+                description: r.get(11).ok().flatten(),
+            };
+            Ok((id as f64, id, row))
+        },
+    )
+}
+
+pub fn settings_json(conn: &Connection, token: &TokenId) -> Result<Option<String>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT json FROM settings WHERE token_id = ?1",
+            [token.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The token a login session belongs to, if the session exists and has not expired.
+pub fn login_session(
+    conn: &Connection,
+    id_hash: &str,
+    now: UnixTime,
+) -> Result<Option<TokenId>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT token_id FROM sessions WHERE id_hash = ?1 AND expires_at > ?2",
+            rusqlite::params![id_hash, now],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .map(TokenId::from_stored))
+}

@@ -1,0 +1,88 @@
+//! The schema and its migrations. Each entry of `MIGRATIONS` runs once, in order, and
+//! `PRAGMA user_version` records how many have run: add new ones at the end, never edit old ones.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    source TEXT NOT NULL,
+    added_at REAL NOT NULL,
+    session TEXT
+);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    at REAL NOT NULL,
+    event TEXT NOT NULL,
+    number TEXT NOT NULL,
+    service TEXT NOT NULL,
+    calling TEXT, called TEXT, dialed TEXT, call_id TEXT,
+    latency_ms REAL,
+    raw TEXT NOT NULL,
+    UNIQUE (token_id, fingerprint)
+);
+CREATE INDEX events_by_token ON events (token_id, seq);
+CREATE TABLE calls (
+    id INTEGER PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    number TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    calling TEXT, called TEXT, dialed TEXT,
+    started_at REAL NOT NULL,
+    answered_at REAL,
+    ended_at REAL NOT NULL,
+    ring_s REAL NOT NULL,
+    talk_s REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    UNIQUE (token_id, number, call_id, started_at)
+);
+CREATE INDEX calls_by_end ON calls (token_id, ended_at, id);
+CREATE TABLE queue_journal (
+    id INTEGER PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    queue TEXT NOT NULL,
+    member TEXT NOT NULL,
+    caller TEXT, agent TEXT,
+    joined_at REAL NOT NULL,
+    answered_at REAL,
+    left_at REAL NOT NULL,
+    wait_s REAL NOT NULL,
+    talk_s REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    UNIQUE (token_id, queue, member)
+);
+CREATE INDEX journal_by_leave ON queue_journal (token_id, left_at, id);
+CREATE TABLE settings (
+    token_id TEXT PRIMARY KEY,
+    json TEXT NOT NULL
+);
+CREATE TABLE snapshots (
+    token_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    board TEXT NOT NULL,
+    saved_at REAL NOT NULL
+);
+CREATE TABLE sessions (
+    id_hash TEXT PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+"#];
+
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! The single writer. The ingest thread owns it; everything that changes the database goes
+//! through it, so there is never a second writer to wait for.
+
+use super::StoreError;
+use crate::clock::UnixTime;
+use crate::engine::{Board, Change};
+use crate::normalise::Event;
+use crate::token::{Token, TokenId};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+pub struct Writer {
+    conn: Connection,
+}
+
+/// A followed token as stored.
+pub struct StoredToken {
+    pub token: Token,
+    /// `config` (from flags, environment or file) or `login` (typed at the login page).
+    pub source: String,
+    /// The feed session to resume with.
+    pub session: Option<String>,
+}
+
+/// One transaction: the events of a poll, what they changed, and the session to resume from.
+pub struct Batch<'a> {
+    tx: Transaction<'a>,
+}
+
+impl Writer {
+    pub(super) fn new(conn: Connection) -> Writer {
+        Writer { conn }
+    }
+
+    pub fn begin(&mut self) -> Result<Batch<'_>, StoreError> {
+        Ok(Batch {
+            tx: self.conn.transaction()?,
+        })
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Remembers a token to follow (again after a restart). A token already known keeps its
+    /// source and session.
+    pub fn add_token(&self, token: &Token, source: &str, now: UnixTime) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO tokens (id, secret, source, added_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
+            params![token.id().as_str(), token.expose(), source, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn tokens(&self) -> Result<Vec<StoredToken>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT secret, source, session FROM tokens ORDER BY added_at, id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (secret, source, session) = row?;
+            // A row that no longer parses is skipped rather than stopping the service.
+            if let Ok(token) = Token::parse(&secret) {
+                out.push(StoredToken {
+                    token,
+                    source,
+                    session,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn save_settings(&self, token: &TokenId, json: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO settings (token_id, json) VALUES (?1, ?2) ON CONFLICT (token_id) DO UPDATE SET json = excluded.json",
+            params![token.as_str(), json],
+        )?;
+        Ok(())
+    }
+
+    pub fn save_login_session(
+        &self,
+        id_hash: &str,
+        token: &TokenId,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO sessions (id_hash, token_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id_hash, token.as_str(), now, expires_at],
+        )?;
+        self.conn
+            .execute("DELETE FROM sessions WHERE expires_at < ?1", params![now])?;
+        Ok(())
+    }
+
+    pub fn delete_login_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM sessions WHERE id_hash = ?1", params![id_hash])?;
+        Ok(())
+    }
+
+    /// The last snapshot of a token's board, and the sequence number of the last event in it.
+    pub fn snapshot(&self, token: &TokenId) -> Result<Option<(i64, Board)>, StoreError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row(
+                "SELECT seq, board FROM snapshots WHERE token_id = ?1",
+                params![token.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            Some((seq, json)) => Ok(Some((seq, serde_json::from_str(&json)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Calls `f` with every stored event of a token after `after_seq`, in arrival order, as
+    /// `(seq, event, received_at)`.
+    pub fn replay(
+        &self,
+        token: &TokenId,
+        after_seq: i64,
+        mut f: impl FnMut(i64, Event, UnixTime),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare("SELECT seq, raw, received_at FROM events WHERE token_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let mut rows = stmt.query(params![token.as_str(), after_seq])?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            let raw: String = row.get(1)?;
+            let received_at: f64 = row.get(2)?;
+            let value: serde_json::Value = serde_json::from_str(&raw)?;
+            if let Ok(event) = Event::from_json(value, "", received_at) {
+                f(seq, event, received_at);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn last_seq(&self, token: &TokenId) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE token_id = ?1",
+            params![token.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl Batch<'_> {
+    /// Stores an event; `None` when this token already delivered the very same event (a
+    /// retried poll), which must then not be counted again.
+    pub fn insert_event(
+        &self,
+        token: &TokenId,
+        e: &Event,
+        received_at: UnixTime,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO events (token_id, fingerprint, received_at, at, event, number, service, calling, called, dialed, call_id, latency_ms, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (token_id, fingerprint) DO NOTHING",
+        )?;
+        let n = stmt.execute(params![
+            token.as_str(),
+            e.fingerprint(),
+            received_at,
+            e.at,
+            e.name,
+            e.number,
+            e.service,
+            e.calling,
+            e.called,
+            e.dialed,
+            e.call_id,
+            e.latency_ms,
+            e.raw.to_string(),
+        ])?;
+        Ok((n == 1).then(|| self.tx.last_insert_rowid()))
+    }
+
+    /// Keeps what a change asks to keep: history records, their withdrawal, journal entries.
+    pub fn record(&self, token: &TokenId, change: &Change) -> Result<(), StoreError> {
+        match change {
+            Change::CallFinished(c) => {
+                let mut stmt = self.tx.prepare_cached(
+                    "INSERT OR REPLACE INTO calls (token_id, number, call_id, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )?;
+                stmt.execute(params![
+                    token.as_str(),
+                    c.number,
+                    c.call_id,
+                    c.direction.as_str(),
+                    c.calling,
+                    c.called,
+                    c.dialed,
+                    c.started_at,
+                    c.answered_at,
+                    c.ended_at,
+                    c.ring_s,
+                    c.talk_s,
+                    c.outcome.as_str(),
+                ])?;
+            }
+            Change::CallReopened {
+                number,
+                call_id,
+                started_at,
+            } => {
+                self.tx.execute(
+                    "DELETE FROM calls WHERE token_id = ?1 AND number = ?2 AND call_id = ?3 AND started_at = ?4",
+                    params![token.as_str(), number, call_id, started_at],
+                )?;
+            }
+            Change::CallerLeft(j) => {
+                let mut stmt = self.tx.prepare_cached(
+                    "INSERT OR REPLACE INTO queue_journal (token_id, queue, member, caller, agent, joined_at, answered_at, left_at, wait_s, talk_s, outcome, reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )?;
+                stmt.execute(params![
+                    token.as_str(),
+                    j.queue,
+                    j.member,
+                    j.caller,
+                    j.agent,
+                    j.joined_at,
+                    j.answered_at,
+                    j.left_at,
+                    j.wait_s,
+                    j.talk_s,
+                    j.outcome.as_str(),
+                    j.reason,
+                ])?;
+            }
+            Change::Line(_) | Change::Queue(_) => {}
+        }
+        Ok(())
+    }
+
+    /// The feed session to resume from: written with the events it delivered, so that a
+    /// restart neither skips nor loses them.
+    pub fn save_session(&self, token: &TokenId, session: Option<&str>) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE tokens SET session = ?2 WHERE id = ?1",
+            params![token.as_str(), session],
+        )?;
+        Ok(())
+    }
+
+    pub fn save_snapshot(
+        &self,
+        token: &TokenId,
+        seq: i64,
+        board: &Board,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.tx.execute(
+            "INSERT OR REPLACE INTO snapshots (token_id, seq, board, saved_at) VALUES (?1, ?2, ?3, ?4)",
+            params![token.as_str(), seq, serde_json::to_string(board)?, now],
+        )?;
+        Ok(())
+    }
+
+    pub fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit()?;
+        Ok(())
+    }
+}
