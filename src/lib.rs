@@ -7,7 +7,11 @@
 
 pub mod clock;
 pub mod engine;
+pub mod hub;
+pub mod ingest;
 pub mod normalise;
 pub mod settings;
+pub mod simulate;
 pub mod store;
+pub mod telemetry;
 pub mod token;

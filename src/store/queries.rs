@@ -90,6 +90,25 @@ pub struct EventRow {
     pub description: Option<String>,
 }
 
+impl EventRow {
+    /// The row an event becomes, for the live stream (the same shape as the stored log).
+    pub fn of(e: &crate::normalise::Event, received_at: UnixTime) -> EventRow {
+        EventRow {
+            at: e.at,
+            received_at,
+            event: e.name.clone(),
+            number: e.number.clone(),
+            service: e.service.clone(),
+            calling: e.calling.clone(),
+            called: e.called.clone(),
+            dialed: e.dialed.clone(),
+            call_id: e.call_id.clone(),
+            latency_ms: e.latency_ms,
+            description: e.details.description.clone(),
+        }
+    }
+}
+
 /// Builds `WHERE` clauses and their parameters side by side.
 struct Conditions {
     sql: Vec<String>,

@@ -1,0 +1,571 @@
+//! The ingest thread: the one place where the store is written and the boards change.
+//!
+//! Followers hand it each poll's events; it stores them, applies the new ones (a repeated
+//! delivery is recognised by its fingerprint and skipped) to the token's board, writes the
+//! records the board hands back and the feed session in the same transaction, and only then
+//! acknowledges — so a follower advances its session only once its events are safe. Batches
+//! that queue up while a transaction runs are committed together (group commit). After each
+//! commit the changes are published to the hub.
+//!
+//! It also ticks (expiry, midnight resets, snapshots), resets boards on request, and rebuilds
+//! a board after a restart from its last snapshot plus the events stored after it.
+
+use crate::clock::{SharedClock, UnixTime};
+use crate::engine::{Board, BoardParams, Change, Expiry};
+use crate::hub::{frame, Hub, Update};
+use crate::normalise::Event;
+use crate::settings::Settings;
+use crate::store::{queries, EventRow, StoreError, Writer};
+use crate::telemetry;
+use crate::token::{Token, TokenId};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Every token's board, shared read-only with the API.
+#[derive(Default)]
+pub struct Boards(RwLock<HashMap<TokenId, Arc<Mutex<Board>>>>);
+
+impl Boards {
+    pub fn get(&self, token: &TokenId) -> Option<Arc<Mutex<Board>>> {
+        self.0.read().get(token).cloned()
+    }
+    pub fn tokens(&self) -> Vec<TokenId> {
+        self.0.read().keys().cloned().collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("the service is shutting down")]
+    Closed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+type Job = Box<dyn FnOnce(&mut Ingest) + Send>;
+
+enum Command {
+    Batch(Batch),
+    Job(Job),
+    Shutdown(oneshot::Sender<()>),
+}
+
+struct Batch {
+    token: TokenId,
+    events: Vec<Event>,
+    session: Option<String>,
+    done: oneshot::Sender<Result<usize, IngestError>>,
+}
+
+/// How followers, the API and the timers talk to the ingest thread.
+#[derive(Clone)]
+pub struct IngestHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+/// How many batches one transaction may take at most.
+const GROUP_COMMIT: usize = 256;
+/// A board is snapshotted after this many new events, or this many seconds after a change.
+const SNAPSHOT_EVERY_EVENTS: usize = 2000;
+const SNAPSHOT_EVERY_S: f64 = 30.0;
+
+impl IngestHandle {
+    /// Stores and applies a poll's events; resolves once they are committed, with the number
+    /// of events that were new.
+    pub async fn batch(
+        &self,
+        token: TokenId,
+        events: Vec<Event>,
+        session: Option<String>,
+    ) -> Result<usize, IngestError> {
+        let (done, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Batch(Batch {
+                token,
+                events,
+                session,
+                done,
+            }))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        rx.await.map_err(|_| IngestError::Closed)?
+    }
+
+    /// Runs `f` on the ingest thread, with the writer and the boards, and returns its result.
+    async fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Ingest) -> R + Send + 'static,
+    ) -> Result<R, IngestError> {
+        let (done, rx) = oneshot::channel();
+        let job: Job = Box::new(move |ingest| {
+            let _ = done.send(f(ingest));
+        });
+        self.tx
+            .send(Command::Job(job))
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        rx.await.map_err(|_| IngestError::Closed)
+    }
+
+    /// Runs a database write on the one writer.
+    pub async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Writer) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, IngestError> {
+        Ok(self.run(move |i| f(&mut i.writer)).await??)
+    }
+
+    /// Starts keeping a board for `token` (rebuilding it from the store if it was known).
+    /// Returns the session to resume the feed from.
+    pub async fn add_token(
+        &self,
+        token: Token,
+        source: &'static str,
+    ) -> Result<Option<String>, IngestError> {
+        Ok(self.run(move |i| i.add_token(&token, source)).await??)
+    }
+
+    pub async fn reset(&self, token: TokenId) -> Result<(), IngestError> {
+        Ok(self.run(move |i| i.reset(&token, "requested")).await??)
+    }
+
+    pub async fn save_settings(
+        &self,
+        token: TokenId,
+        settings: Settings,
+    ) -> Result<(), IngestError> {
+        Ok(self
+            .run(move |i| i.save_settings(&token, settings))
+            .await??)
+    }
+
+    /// Expiry, midnight resets and snapshots; called about once a second.
+    pub async fn tick(&self) -> Result<(), IngestError> {
+        Ok(self.run(|i| i.tick()).await??)
+    }
+
+    /// Finishes what is queued, snapshots every board and stops the thread.
+    pub async fn shutdown(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(done)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+struct SnapshotState {
+    last_seq: i64,
+    unsaved: usize,
+    saved_at: UnixTime,
+}
+
+pub struct Ingest {
+    writer: Writer,
+    boards: Arc<Boards>,
+    hub: Hub,
+    clock: SharedClock,
+    expiry: Expiry,
+    settings: HashMap<TokenId, Settings>,
+    snapshots: HashMap<TokenId, SnapshotState>,
+}
+
+/// Starts the ingest thread.
+pub fn start(
+    writer: Writer,
+    boards: Arc<Boards>,
+    hub: Hub,
+    clock: SharedClock,
+    expiry: Expiry,
+) -> (IngestHandle, std::thread::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(1024);
+    let ingest = Ingest {
+        writer,
+        boards,
+        hub,
+        clock,
+        expiry,
+        settings: HashMap::new(),
+        snapshots: HashMap::new(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("ingest".into())
+        .spawn(move || ingest.run(rx))
+        .expect("spawn the ingest thread");
+    (IngestHandle { tx }, thread)
+}
+
+/// What one token's part of a commit changed, gathered for the hub.
+#[derive(Default)]
+struct Published {
+    events: Vec<EventRow>,
+    changes: Vec<Change>,
+    reset: bool,
+}
+
+impl Ingest {
+    fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        while let Some(cmd) = rx.blocking_recv() {
+            match cmd {
+                Command::Batch(first) => {
+                    let mut batches = vec![first];
+                    let mut after = None;
+                    while batches.len() < GROUP_COMMIT {
+                        match rx.try_recv() {
+                            Ok(Command::Batch(b)) => batches.push(b),
+                            Ok(other) => {
+                                after = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.ingest(batches);
+                    match after {
+                        Some(Command::Job(job)) => job(&mut self),
+                        Some(Command::Shutdown(done)) => return self.stop(done),
+                        _ => {}
+                    }
+                }
+                Command::Job(job) => job(&mut self),
+                Command::Shutdown(done) => return self.stop(done),
+            }
+        }
+    }
+
+    fn stop(mut self, done: oneshot::Sender<()>) {
+        let now = self.clock.now();
+        for token in self.boards.tokens() {
+            if let Err(e) = self.snapshot(&token, now) {
+                telemetry::StoreFailed { error: &e }.emit();
+            }
+        }
+        let _ = done.send(());
+    }
+
+    fn params(&self, token: &TokenId) -> BoardParams {
+        let settings = self.settings.get(token).cloned().unwrap_or_default();
+        BoardParams {
+            service_level_s: f64::from(settings.service_level_s),
+            expiry: self.expiry,
+        }
+    }
+
+    fn add_token(&mut self, token: &Token, source: &str) -> Result<Option<String>, StoreError> {
+        let id = token.id();
+        let now = self.clock.now();
+        self.writer.add_token(token, source, now)?;
+        if self.boards.get(&id).is_none() {
+            self.restore(&id, now)?;
+        }
+        let session = self
+            .writer
+            .tokens()?
+            .into_iter()
+            .find(|t| t.token.id() == id)
+            .and_then(|t| t.session);
+        Ok(session)
+    }
+
+    /// Rebuilds a board: its last snapshot, then every event stored after it, replayed with
+    /// the local times they were received at (so that expiry comes out the same).
+    fn restore(&mut self, id: &TokenId, now: UnixTime) -> Result<(), StoreError> {
+        let settings = match queries::settings_json(self.writer.connection(), id)? {
+            Some(json) => serde_json::from_str::<Settings>(&json).unwrap_or_default(),
+            None => Settings::default(),
+        };
+        self.settings.insert(id.clone(), settings);
+        let params = self.params(id);
+        let (mut seq, mut board, fresh) = match self.writer.snapshot(id)? {
+            Some((seq, board)) => (seq, board, false),
+            None => (0, Board::new(params), true),
+        };
+        board.set_params(params);
+        if fresh {
+            board.reset(now);
+        }
+        let mut changes = Vec::new();
+        self.writer.replay(id, seq, |s, event, received_at| {
+            seq = s;
+            changes.extend(board.tick(received_at));
+            changes.extend(board.apply(&event, received_at));
+        })?;
+        changes.extend(board.tick(now));
+        let batch = self.writer.begin()?;
+        for change in &changes {
+            batch.record(id, change)?;
+        }
+        batch.save_snapshot(id, seq, &board, now)?;
+        batch.commit()?;
+        self.snapshots.insert(
+            id.clone(),
+            SnapshotState {
+                last_seq: seq,
+                unsaved: 0,
+                saved_at: now,
+            },
+        );
+        self.boards
+            .0
+            .write()
+            .insert(id.clone(), Arc::new(Mutex::new(board)));
+        Ok(())
+    }
+
+    fn ingest(&mut self, batches: Vec<Batch>) {
+        let now = self.clock.now();
+        let mut published: HashMap<TokenId, Published> = HashMap::new();
+        let mut counts = Vec::with_capacity(batches.len());
+        let result = (|| -> Result<(), StoreError> {
+            let tx = self.writer.begin()?;
+            for b in &batches {
+                let Some(board) = self.boards.get(&b.token) else {
+                    counts.push(0);
+                    continue;
+                };
+                let mut board = board.lock();
+                let out = published.entry(b.token.clone()).or_default();
+                let snap = self.snapshots.get_mut(&b.token);
+                let mut new = 0;
+                let mut last_seq = None;
+                for e in &b.events {
+                    if let Some(seq) = tx.insert_event(&b.token, e, now)? {
+                        new += 1;
+                        last_seq = Some(seq);
+                        for change in board.apply(e, now) {
+                            tx.record(&b.token, &change)?;
+                            out.changes.push(change);
+                        }
+                        out.events.push(EventRow::of(e, now));
+                    }
+                }
+                if let (Some(snap), Some(seq)) = (snap, last_seq) {
+                    snap.last_seq = seq;
+                    snap.unsaved += new;
+                }
+                tx.save_session(&b.token, b.session.as_deref())?;
+                telemetry::EventsIngested {
+                    token: &b.token,
+                    new,
+                    duplicates: b.events.len() - new,
+                }
+                .emit();
+                counts.push(new);
+            }
+            tx.commit()
+        })();
+        match result {
+            Ok(()) => {
+                for (b, n) in batches.into_iter().zip(counts) {
+                    let _ = b.done.send(Ok(n));
+                }
+                self.publish(published);
+            }
+            Err(e) => {
+                telemetry::StoreFailed { error: &e }.emit();
+                // The boards took events the store did not keep: rebuild them from the store
+                // so that they agree again. The followers retry their poll.
+                let tokens: Vec<TokenId> = published.into_keys().collect();
+                for token in &tokens {
+                    self.boards.0.write().remove(token);
+                    if let Err(e) = self.restore(token, now) {
+                        telemetry::StoreFailed { error: &e }.emit();
+                    }
+                }
+                let message = e.to_string();
+                for b in batches {
+                    let _ = b.done.send(Err(IngestError::Store(StoreError::Open {
+                        path: Default::default(),
+                        reason: message.clone(),
+                    })));
+                }
+            }
+        }
+    }
+
+    fn publish(&self, published: HashMap<TokenId, Published>) {
+        let mut written = telemetry::RecordsWritten {
+            calls: 0,
+            callers: 0,
+            expired: 0,
+        };
+        for (token, p) in published {
+            if p.events.is_empty() && p.changes.is_empty() && !p.reset {
+                continue;
+            }
+            let Some(board) = self.boards.get(&token) else {
+                continue;
+            };
+            let board = board.lock();
+            let mut sse = String::new();
+            for e in &p.events {
+                frame(&mut sse, "event", e);
+            }
+            let mut lines = Vec::new();
+            let mut queues = Vec::new();
+            for change in &p.changes {
+                match change {
+                    Change::Line(n) => lines.extend(board.line(n)),
+                    Change::Queue(n) => queues.extend(board.queue(n)),
+                    Change::CallFinished(c) => {
+                        written.calls += 1;
+                        if c.outcome == crate::engine::CallOutcome::Unknown {
+                            written.expired += 1;
+                        }
+                        frame(&mut sse, "call", c);
+                    }
+                    Change::CallerLeft(j) => {
+                        written.callers += 1;
+                        if j.reason == "expired" {
+                            written.expired += 1;
+                        }
+                        frame(&mut sse, "journal", j);
+                    }
+                    Change::CallReopened { .. } => {}
+                }
+            }
+            lines.dedup_by(|a, b| a.number == b.number);
+            queues.dedup_by(|a, b| a.number == b.number);
+            let state = if p.reset {
+                serde_json::json!({"reset": true, "lines": board.lines(), "queues": board.queues(), "calls": board.calls(), "since": board.since().map(crate::clock::rfc3339)})
+            } else {
+                serde_json::json!({"lines": lines, "queues": queues, "calls": board.calls()})
+            };
+            frame(&mut sse, "state", &state);
+            self.hub.publish(Update {
+                token,
+                sse: sse.into(),
+            });
+        }
+        written.emit();
+    }
+
+    fn reset(&mut self, token: &TokenId, why: &'static str) -> Result<(), StoreError> {
+        let Some(board) = self.boards.get(token) else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        board.lock().reset(now);
+        telemetry::BoardReset { token, why }.emit();
+        self.snapshot(token, now)?;
+        let mut published = HashMap::new();
+        published.insert(
+            token.clone(),
+            Published {
+                reset: true,
+                ..Published::default()
+            },
+        );
+        self.publish(published);
+        Ok(())
+    }
+
+    fn snapshot(&mut self, token: &TokenId, now: UnixTime) -> Result<(), StoreError> {
+        let (Some(board), Some(snap)) = (self.boards.get(token), self.snapshots.get_mut(token))
+        else {
+            return Ok(());
+        };
+        let batch = self.writer.begin()?;
+        batch.save_snapshot(token, snap.last_seq, &board.lock(), now)?;
+        batch.commit()?;
+        snap.unsaved = 0;
+        snap.saved_at = now;
+        Ok(())
+    }
+
+    fn save_settings(&mut self, token: &TokenId, settings: Settings) -> Result<(), StoreError> {
+        self.writer
+            .save_settings(token, &serde_json::to_string(&settings)?)?;
+        self.settings.insert(token.clone(), settings);
+        let params = self.params(token);
+        if let Some(board) = self.boards.get(token) {
+            board.lock().set_params(params);
+            let mut published = HashMap::new();
+            published.insert(
+                token.clone(),
+                Published {
+                    reset: true,
+                    ..Published::default()
+                },
+            );
+            self.publish(published);
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut published: HashMap<TokenId, Published> = HashMap::new();
+        let mut due_resets = Vec::new();
+        let batch = self.writer.begin()?;
+        for token in self.boards.tokens() {
+            let Some(board) = self.boards.get(&token) else {
+                continue;
+            };
+            let mut board = board.lock();
+            let changes = board.tick(now);
+            for change in &changes {
+                batch.record(&token, change)?;
+            }
+            if !changes.is_empty() {
+                published.entry(token.clone()).or_default().changes = changes;
+            }
+            let settings = self.settings.get(&token).cloned().unwrap_or_default();
+            if settings.display.reset_at_midnight
+                && crosses_midnight(board.since(), now, settings.tz())
+            {
+                due_resets.push(token.clone());
+            }
+        }
+        batch.commit()?;
+        self.publish(published);
+        for token in due_resets {
+            self.reset(&token, "midnight")?;
+        }
+        let due: Vec<TokenId> = self
+            .snapshots
+            .iter()
+            .filter(|(_, s)| {
+                s.unsaved >= SNAPSHOT_EVERY_EVENTS
+                    || (s.unsaved > 0 && now - s.saved_at >= SNAPSHOT_EVERY_S)
+            })
+            .map(|(t, _)| t.clone())
+            .collect();
+        for token in due {
+            self.snapshot(&token, now)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether local midnight in `tz` has passed since `since`.
+fn crosses_midnight(since: Option<UnixTime>, now: UnixTime, tz: chrono_tz::Tz) -> bool {
+    let local_date = |t: UnixTime| {
+        chrono::DateTime::from_timestamp(t as i64, 0).map(|d| d.with_timezone(&tz).date_naive())
+    };
+    match (since.and_then(local_date), local_date(now)) {
+        (Some(a), Some(b)) => b > a,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crosses_midnight;
+
+    #[test]
+    fn midnight_is_local_to_the_time_zone() {
+        let paris = chrono_tz::Europe::Paris;
+        // 2024-11-26 22:30 UTC is 23:30 in Paris; 23:30 UTC is 00:30 the next day there.
+        let before = 1732660200.0;
+        assert!(!crosses_midnight(Some(before), before + 1200.0, paris));
+        assert!(crosses_midnight(Some(before), before + 3600.0, paris));
+        assert!(!crosses_midnight(
+            Some(before),
+            before + 3600.0,
+            chrono_tz::UTC
+        ));
+        assert!(!crosses_midnight(None, before, paris));
+    }
+}

@@ -1,0 +1,113 @@
+//! A fake of OVHcloud's telephony event API, with believable traffic.
+//!
+//! It exists so that the project can be demonstrated, developed and tested without an OVH
+//! account: `ovh-cti demo` and `ovh-cti simulate` run it, and tests and benchmarks use its
+//! generator directly. It has three parts:
+//!
+//! - [`account`]: a simulated billing account (lines, call queues, two tokens), derived from a seed;
+//! - [`traffic`]: a pure, deterministic generator of API v1-shaped events — incoming, outgoing and
+//!   internal calls, missed and unanswered ones, overlapping calls on a two-channel line,
+//!   registrations, and queue callers offered to every agent at once (ring-all), answered,
+//!   hanging up or timing out;
+//! - [`server`]: the HTTP API, v1 long polling (`GET /?token=…&session=…`) and v2 sessions
+//!   (`/v2/session…`), paced on the wall clock, with optional fault injection.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use ovh_cti::simulate::{SimConfig, Simulator};
+//! let sim = Simulator::new(SimConfig::default());
+//! for t in sim.tokens() {
+//!     println!("{}: {}", t.label, t.token);
+//! }
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! sim.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+//!
+//! Where OVH's behaviour is unknown the simulator makes a documented choice: a malformed token is
+//! answered `400`, a well-formed token the account does not know `403`, an unknown v2 session
+//! `404`; v1 sessions (and v2 ones) not polled for [`SimConfig::session_ttl`] are forgotten.
+
+pub mod account;
+pub mod server;
+pub mod traffic;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use account::{mask_token, normalize_token, SimAccount, SimLine, SimQueue, SimToken};
+pub use traffic::{generate, SimEvent, TrafficGen};
+
+/// Settings of the simulator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    /// Seed of the account (numbers, tokens) and of the traffic.
+    pub seed: u64,
+    /// Mean number of calls started per minute (0 = registrations only).
+    pub rate_per_min: f64,
+    /// How long a long poll is held open when there is nothing to say.
+    pub hold: Duration,
+    /// Probability (0–1) that a poll carrying events fails (a `502` with an HTML body, or a `200`
+    /// whose JSON is cut in the middle); its events stay queued for the next poll.
+    pub fault_rate: f64,
+    /// After the first event is queued for a poll, how long to gather more so bursts come together.
+    pub gather: Duration,
+    /// A session not polled for this long is dropped.
+    pub session_ttl: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 42,
+            rate_per_min: 6.0,
+            hold: Duration::from_secs(25),
+            fault_rate: 0.0,
+            gather: Duration::from_millis(50),
+            session_ttl: Duration::from_secs(180),
+        }
+    }
+}
+
+/// The simulated OVH event API: an account and its traffic, served over HTTP.
+#[derive(Debug, Clone)]
+pub struct Simulator {
+    config: SimConfig,
+    account: SimAccount,
+}
+
+impl Simulator {
+    /// A simulator for the account of `config.seed`.
+    pub fn new(config: SimConfig) -> Self {
+        let account = SimAccount::from_seed(config.seed);
+        Simulator { config, account }
+    }
+
+    /// The tokens a client can poll with, labelled.
+    pub fn tokens(&self) -> Vec<SimToken> {
+        self.account.tokens()
+    }
+
+    /// The simulated account.
+    pub fn account(&self) -> &SimAccount {
+        &self.account
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// Starts the real-time traffic and serves the API on `listener` until `shutdown` resolves;
+    /// then answers the polls in progress (with no events) and returns once connections are closed.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        server::serve(self.config, self.account, listener, shutdown).await
+    }
+}

@@ -1,0 +1,168 @@
+//! Notable internal events, each a struct that logs and counts in one `emit()`, so that the
+//! logs and the `/metrics` counters can never disagree (the pattern of vector's
+//! `internal_events`). No event carries a token: only its `TokenId`.
+
+use crate::token::TokenId;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+macro_rules! counters {
+    ($($name:ident: $help:literal),* $(,)?) => {
+        /// Process-wide counters, exposed at `/metrics` in Prometheus' text format.
+        #[derive(Default)]
+        pub struct Counters { $(pub $name: AtomicU64,)* }
+
+        impl Counters {
+            pub fn render(&self) -> String {
+                let mut out = String::new();
+                $(
+                    let _ = writeln!(out, "# HELP ovh_cti_{} {}", stringify!($name), $help);
+                    let _ = writeln!(out, "# TYPE ovh_cti_{} counter", stringify!($name));
+                    let _ = writeln!(out, "ovh_cti_{} {}", stringify!($name), self.$name.load(Relaxed));
+                )*
+                out
+            }
+        }
+    };
+}
+
+counters! {
+    events_ingested_total: "Events stored and applied.",
+    events_duplicate_total: "Events recognised as already received and not counted again.",
+    events_malformed_total: "Events that could not be decoded (kept out, logged).",
+    polls_ok_total: "Successful polls of the OVH feed.",
+    polls_failed_total: "Failed polls of the OVH feed (network, status, body).",
+    calls_finished_total: "Line calls written to the history.",
+    callers_left_total: "Queue callers written to the journal.",
+    expired_total: "Calls or queue callers expired because their end never came.",
+    resets_total: "Board resets (on request or at midnight).",
+    store_errors_total: "Failed database transactions.",
+    logins_total: "Successful logins.",
+    logins_refused_total: "Refused or rate-limited logins.",
+}
+
+pub static COUNTERS: std::sync::LazyLock<Counters> = std::sync::LazyLock::new(Counters::default);
+
+pub struct EventsIngested<'a> {
+    pub token: &'a TokenId,
+    pub new: usize,
+    pub duplicates: usize,
+}
+
+impl EventsIngested<'_> {
+    pub fn emit(self) {
+        tracing::debug!(token = %self.token, new = self.new, duplicates = self.duplicates, "events ingested");
+        COUNTERS
+            .events_ingested_total
+            .fetch_add(self.new as u64, Relaxed);
+        COUNTERS
+            .events_duplicate_total
+            .fetch_add(self.duplicates as u64, Relaxed);
+    }
+}
+
+pub struct EventMalformed<'a> {
+    pub token: &'a TokenId,
+    pub error: &'a dyn std::fmt::Display,
+}
+
+impl EventMalformed<'_> {
+    pub fn emit(self) {
+        tracing::warn!(token = %self.token, error = %self.error, "malformed event skipped");
+        COUNTERS.events_malformed_total.fetch_add(1, Relaxed);
+    }
+}
+
+pub struct PollSucceeded<'a> {
+    pub token: &'a TokenId,
+    pub events: usize,
+}
+
+impl PollSucceeded<'_> {
+    pub fn emit(self) {
+        tracing::trace!(token = %self.token, events = self.events, "poll answered");
+        COUNTERS.polls_ok_total.fetch_add(1, Relaxed);
+    }
+}
+
+pub struct PollFailed<'a> {
+    pub token: &'a TokenId,
+    pub error: &'a str,
+    pub retry_in_ms: u64,
+}
+
+impl PollFailed<'_> {
+    pub fn emit(self) {
+        tracing::warn!(token = %self.token, error = self.error, retry_in_ms = self.retry_in_ms, "poll failed");
+        COUNTERS.polls_failed_total.fetch_add(1, Relaxed);
+    }
+}
+
+pub struct RecordsWritten {
+    pub calls: usize,
+    pub callers: usize,
+    pub expired: usize,
+}
+
+impl RecordsWritten {
+    pub fn emit(self) {
+        if self.expired > 0 {
+            tracing::info!(
+                expired = self.expired,
+                "calls or callers expired: their end never came"
+            );
+        }
+        COUNTERS
+            .calls_finished_total
+            .fetch_add(self.calls as u64, Relaxed);
+        COUNTERS
+            .callers_left_total
+            .fetch_add(self.callers as u64, Relaxed);
+        COUNTERS
+            .expired_total
+            .fetch_add(self.expired as u64, Relaxed);
+    }
+}
+
+pub struct BoardReset<'a> {
+    pub token: &'a TokenId,
+    pub why: &'static str,
+}
+
+impl BoardReset<'_> {
+    pub fn emit(self) {
+        tracing::info!(token = %self.token, why = self.why, "board reset");
+        COUNTERS.resets_total.fetch_add(1, Relaxed);
+    }
+}
+
+pub struct StoreFailed<'a> {
+    pub error: &'a dyn std::fmt::Display,
+}
+
+impl StoreFailed<'_> {
+    pub fn emit(self) {
+        tracing::error!(error = %self.error, "database transaction failed");
+        COUNTERS.store_errors_total.fetch_add(1, Relaxed);
+    }
+}
+
+pub struct LoginAttempt<'a> {
+    pub token: Option<&'a TokenId>,
+    pub outcome: &'static str,
+}
+
+impl LoginAttempt<'_> {
+    pub fn emit(self) {
+        match self.token {
+            Some(t) if self.outcome == "ok" => {
+                tracing::info!(token = %t, "login");
+                COUNTERS.logins_total.fetch_add(1, Relaxed);
+            }
+            _ => {
+                tracing::info!(outcome = self.outcome, "login refused");
+                COUNTERS.logins_refused_total.fetch_add(1, Relaxed);
+            }
+        }
+    }
+}
