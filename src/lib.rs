@@ -2,11 +2,16 @@
 //!
 //! The data's path reads from the module names: `feed` (follow OVH's long polling) →
 //! `normalise` (loose JSON into typed events) → `engine` (pure live state and figures) →
-//! `store` (SQLite), `hub` (live updates) → `web` (the HTTP API and stream). `ingest` is the
-//! one writer that ties the engine and the store together; `app` wires everything up.
+//! `store` (SQLite) and `hub` (live updates) → `web` (the HTTP API and stream). `ingest` is the
+//! one writer that ties the engine and the store together; `app` wires everything up; `cli` and
+//! `config` read what the operator asked for; `simulate` fakes OVH for demos and tests.
 
+pub mod app;
+pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod engine;
+pub mod feed;
 pub mod hub;
 pub mod ingest;
 pub mod normalise;
@@ -15,3 +20,4 @@ pub mod simulate;
 pub mod store;
 pub mod telemetry;
 pub mod token;
+pub mod web;

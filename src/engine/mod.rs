@@ -23,7 +23,7 @@ pub use queues::{CallerState, CallerView, QueueView};
 pub use records::{CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome};
 
 use crate::clock::UnixTime;
-use crate::normalise::{Event, EventKind};
+use crate::normalise::Event;
 use lines::Line;
 use queues::Queue;
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,7 @@
 //! orders and repetitions of events. No I/O beyond reading the fixture files.
 
 use super::*;
-use crate::normalise::decode_v1_poll;
+use crate::normalise::{decode_v1_poll, EventKind};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

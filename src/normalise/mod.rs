@@ -219,3 +219,8 @@ impl Event {
 
 #[cfg(test)]
 mod tests;
+
+/// Scrubs `token` out of any JSON value (keys named `token`, and the token inside text).
+pub fn redact_value(v: &mut Value, token: &str) {
+    fields::redact(v, token)
+}

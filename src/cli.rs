@@ -1,0 +1,242 @@
+//! The command line: `demo`, `serve` and `simulate`, as `contract.md` describes them. Every
+//! flag has an environment variable; flags win. A bad flag, an unusable database or a busy
+//! port ends the program with a one-line reason and a non-zero status.
+
+use crate::app::Application;
+use crate::clock::SystemClock;
+use crate::config::{Config, ConfigError, FileConfig, Overrides};
+use crate::feed::Api;
+use crate::simulate::{SimConfig, Simulator};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// ovh-cti: a real-time call dashboard and event hub for OVHcloud telephony.
+#[derive(Debug, Parser)]
+#[command(name = "ovh-cti", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The whole service on a built-in simulated OVH feed: no account, no network.
+    Demo(DemoArgs),
+    /// The service on the real OVH feed (or on the upstream given).
+    Serve(ServeArgs),
+    /// A stand-alone fake of OVH's event API (v1 long polling and v2) with realistic traffic.
+    Simulate(SimulateArgs),
+}
+
+/// Flags that `demo` and `serve` share.
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// Address to serve the dashboard and API on.
+    #[arg(long, env = "OVH_CTI_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// SQLite database file (created if missing).
+    #[arg(long, env = "OVH_CTI_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// TOML configuration file (read before environment variables and flags).
+    #[arg(long, env = "OVH_CTI_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Seconds a ringing call (or waiting queue caller) may go unheard of before it is ended as unknown.
+    #[arg(long, env = "OVH_CTI_RINGING_TIMEOUT", value_name = "SECONDS")]
+    pub ringing_timeout: Option<f64>,
+    /// Seconds a conversation may go unheard of before it is ended as unknown.
+    #[arg(long, env = "OVH_CTI_TALKING_TIMEOUT", value_name = "SECONDS")]
+    pub talking_timeout: Option<f64>,
+    /// Mark session cookies Secure (when the dashboard is served over HTTPS, e.g. behind a proxy).
+    #[arg(long, env = "OVH_CTI_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// An OVH event token to follow (repeatable). Never logged or shown.
+    #[arg(
+        long = "token",
+        env = "OVH_CTI_TOKENS",
+        value_delimiter = ',',
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub tokens: Vec<String>,
+    /// Base address of OVH's event API (point it at a fake to test).
+    #[arg(long, env = "OVH_CTI_UPSTREAM", value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Which version of the event API to use.
+    #[arg(long, env = "OVH_CTI_API", value_enum)]
+    pub api: Option<Api>,
+    /// Refuse tokens typed at the login page that are not configured.
+    #[arg(long, env = "OVH_CTI_NO_NEW_TOKENS")]
+    pub no_new_tokens: bool,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seed of the simulated traffic.
+    #[arg(long, env = "OVH_CTI_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Mean number of calls started per minute.
+    #[arg(long, env = "OVH_CTI_RATE", default_value_t = 6.0)]
+    pub rate: f64,
+    #[command(flatten)]
+    pub service: ServiceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Address to serve the fake event API on.
+    #[arg(
+        long,
+        env = "OVH_CTI_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
+    pub listen: String,
+    /// Seed of the simulated account and traffic.
+    #[arg(long, env = "OVH_CTI_SEED", default_value_t = 42)]
+    pub seed: u64,
+    /// Mean number of calls started per minute.
+    #[arg(long, env = "OVH_CTI_RATE", default_value_t = 6.0)]
+    pub rate: f64,
+    /// Seconds a long poll is held open when there is nothing to say.
+    #[arg(long, env = "OVH_CTI_HOLD", default_value_t = 25.0)]
+    pub hold: f64,
+    /// Probability that a poll carrying events fails (502 or a cut body), to exercise clients.
+    #[arg(long, env = "OVH_CTI_FAULT_RATE", default_value_t = 0.0)]
+    pub fault_rate: f64,
+}
+
+fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config, ConfigError> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    overrides.listen = args.listen;
+    overrides.db = args.db;
+    overrides.secure_cookies = args.secure_cookies;
+    overrides.ringing_timeout_s = args.ringing_timeout;
+    overrides.talking_timeout_s = args.talking_timeout;
+    Config::layered(file, overrides)
+}
+
+fn check_rate(rate: f64) -> Result<(), ConfigError> {
+    if rate.is_finite() && rate >= 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError(
+            "--rate must be a number of calls per minute, 0 or more".into(),
+        ))
+    }
+}
+
+/// Runs the command; the error is the one-line reason to print.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let overrides = Overrides {
+                upstream: args.upstream,
+                api: args.api,
+                tokens: args.tokens,
+                no_new_tokens: args.no_new_tokens,
+                ..Overrides::default()
+            };
+            let config = service_config(args.service, overrides)?;
+            if config.tokens.is_empty() && config.no_new_tokens {
+                anyhow::bail!("no token to follow: give --token (or OVH_CTI_TOKENS), or allow logins with new tokens");
+            }
+            let app = Application::build(config, Arc::new(SystemClock)).await?;
+            println!("ovh-cti: serving on http://{}/", app.address());
+            app.run(shutdown_signal()).await?;
+        }
+        Command::Demo(args) => {
+            check_rate(args.rate)?;
+            let sim = Simulator::new(SimConfig {
+                seed: args.seed,
+                rate_per_min: args.rate,
+                ..SimConfig::default()
+            });
+            let tokens = sim.tokens();
+            let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let upstream = format!("http://{}", sim_listener.local_addr()?);
+            let (stop_sim, sim_stopped) = tokio::sync::oneshot::channel::<()>();
+            let sim_task = tokio::spawn(sim.serve(sim_listener, async move {
+                let _ = sim_stopped.await;
+            }));
+            let overrides = Overrides {
+                upstream: Some(upstream),
+                tokens: tokens.iter().map(|t| t.token.clone()).collect(),
+                ..Overrides::default()
+            };
+            let config = service_config(args.service, overrides)?;
+            let app = Application::build(config, Arc::new(SystemClock)).await?;
+            println!(
+                "ovh-cti demo: the dashboard is at http://{}/",
+                app.address()
+            );
+            for t in &tokens {
+                println!("  log in with {} — {}", t.token, t.label);
+            }
+            app.run(shutdown_signal()).await?;
+            let _ = stop_sim.send(());
+            let _ = sim_task.await;
+        }
+        Command::Simulate(args) => {
+            check_rate(args.rate)?;
+            if !(0.0..=1.0).contains(&args.fault_rate) {
+                anyhow::bail!("--fault-rate must be between 0 and 1");
+            }
+            if !(args.hold.is_finite() && args.hold > 0.0) {
+                anyhow::bail!("--hold must be a positive number of seconds");
+            }
+            let listener = tokio::net::TcpListener::bind(&args.listen)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+            let sim = Simulator::new(SimConfig {
+                seed: args.seed,
+                rate_per_min: args.rate,
+                hold: Duration::from_secs_f64(args.hold),
+                fault_rate: args.fault_rate,
+                ..SimConfig::default()
+            });
+            println!(
+                "ovh-cti simulate: OVH's event API on http://{}/ (v1: /?token=…, v2: /v2/session)",
+                listener.local_addr()?
+            );
+            for t in sim.tokens() {
+                println!("  token {} — {}", t.token, t.label);
+            }
+            sim.serve(listener, shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,261 @@
+//! The service's configuration, layered: built-in defaults, then an optional TOML file
+//! (`--config`, unknown keys refused), then environment variables and flags (clap reads both;
+//! a flag wins over its variable). Every error is one line that names what is wrong, and
+//! never repeats a token.
+
+use crate::engine::Expiry;
+use crate::feed::{Api, Backoff, POLL_TIMEOUT};
+use crate::token::Token;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: String,
+    pub db: PathBuf,
+    pub upstream: String,
+    pub api: Api,
+    pub tokens: Vec<Token>,
+    pub no_new_tokens: bool,
+    pub expiry: Expiry,
+    pub backoff: Backoff,
+    pub poll_timeout: Duration,
+    pub tick: Duration,
+    pub secure_cookies: bool,
+    pub login_burst: u32,
+    pub login_per_minute: u32,
+}
+
+pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            db: PathBuf::from("ovh-cti.db"),
+            upstream: DEFAULT_UPSTREAM.into(),
+            api: Api::V1,
+            tokens: Vec::new(),
+            no_new_tokens: false,
+            expiry: Expiry::default(),
+            backoff: Backoff::default(),
+            poll_timeout: POLL_TIMEOUT,
+            tick: crate::app::TICK,
+            secure_cookies: false,
+            login_burst: 10,
+            login_per_minute: 10,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The TOML file's shape. Every key is optional; unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub db: Option<PathBuf>,
+    pub upstream: Option<String>,
+    pub api: Option<Api>,
+    pub tokens: Option<Vec<String>>,
+    pub no_new_tokens: Option<bool>,
+    pub secure_cookies: Option<bool>,
+    pub expiry: Option<ExpiryFile>,
+    pub feed: Option<FeedFile>,
+    pub login: Option<LoginFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiryFile {
+    pub ringing_s: Option<f64>,
+    pub talking_s: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedFile {
+    pub backoff_base_ms: Option<u64>,
+    pub backoff_cap_ms: Option<u64>,
+    pub poll_timeout_s: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginFile {
+    pub burst: Option<u32>,
+    pub per_minute: Option<u32>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError(format!(
+                "cannot read the config file {}: {e}",
+                path.display()
+            ))
+        })?;
+        toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| format!(" (at byte {})", s.start))
+                .unwrap_or_default();
+            ConfigError(format!(
+                "config file {}: {}{at}",
+                path.display(),
+                e.message().trim()
+            ))
+        })
+    }
+}
+
+/// What the command line (flags or their environment variables) says; `None` where it is
+/// silent.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub db: Option<PathBuf>,
+    pub upstream: Option<String>,
+    pub api: Option<Api>,
+    pub tokens: Vec<String>,
+    pub no_new_tokens: bool,
+    pub secure_cookies: bool,
+    pub ringing_timeout_s: Option<f64>,
+    pub talking_timeout_s: Option<f64>,
+}
+
+pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
+    let mut tokens: Vec<Token> = Vec::new();
+    for (i, t) in raw.iter().enumerate() {
+        let token = Token::parse(t)
+            .map_err(|e| ConfigError(format!("token #{} is invalid: {e}", i + 1)))?;
+        if !tokens.contains(&token) {
+            tokens.push(token);
+        }
+    }
+    Ok(tokens)
+}
+
+fn positive(name: &str, v: f64) -> Result<f64, ConfigError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(ConfigError(format!(
+            "{name} must be a positive number of seconds"
+        )))
+    }
+}
+
+impl Config {
+    /// Defaults, then the file, then the command line.
+    pub fn layered(file: FileConfig, cli: Overrides) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        let mut raw_tokens = file.tokens.unwrap_or_default();
+        raw_tokens.extend(cli.tokens);
+        c.tokens = parse_tokens(&raw_tokens)?;
+        c.listen = cli.listen.or(file.listen).unwrap_or(c.listen);
+        c.db = cli.db.or(file.db).unwrap_or(c.db);
+        c.upstream = cli.upstream.or(file.upstream).unwrap_or(c.upstream);
+        c.api = cli.api.or(file.api).unwrap_or(c.api);
+        c.no_new_tokens = cli.no_new_tokens || file.no_new_tokens.unwrap_or(false);
+        c.secure_cookies = cli.secure_cookies || file.secure_cookies.unwrap_or(false);
+        let expiry = file.expiry.unwrap_or_default();
+        if let Some(v) = cli.ringing_timeout_s.or(expiry.ringing_s) {
+            c.expiry.ringing_s = positive("the ringing time-out", v)?;
+        }
+        if let Some(v) = cli.talking_timeout_s.or(expiry.talking_s) {
+            c.expiry.talking_s = positive("the conversation time-out", v)?;
+        }
+        let feed = file.feed.unwrap_or_default();
+        if let Some(ms) = feed.backoff_base_ms {
+            c.backoff.base = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = feed.backoff_cap_ms {
+            c.backoff.cap = Duration::from_millis(ms.max(1));
+        }
+        if let Some(s) = feed.poll_timeout_s {
+            c.poll_timeout = Duration::from_secs(positive("feed.poll_timeout_s", s as f64)? as u64);
+        }
+        let login = file.login.unwrap_or_default();
+        c.login_burst = login.burst.unwrap_or(c.login_burst).max(1);
+        c.login_per_minute = login.per_minute.unwrap_or(c.login_per_minute).max(1);
+        if !(c.upstream.starts_with("http://") || c.upstream.starts_with("https://")) {
+            return Err(ConfigError(format!(
+                "the upstream must be an http:// or https:// address, got {:?}",
+                c.upstream
+            )));
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T1: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
+
+    #[test]
+    fn flags_win_over_the_file_which_wins_over_defaults() {
+        let file: FileConfig =
+            toml::from_str("listen = \"0.0.0.0:9000\"\ndb = \"a.db\"\n[expiry]\nringing_s = 30\n")
+                .unwrap();
+        let cli = Overrides {
+            db: Some("b.db".into()),
+            tokens: vec![T1.into(), T1.to_lowercase()],
+            ..Overrides::default()
+        };
+        let c = Config::layered(file, cli).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.db, PathBuf::from("b.db"));
+        assert_eq!(c.expiry.ringing_s, 30.0);
+        assert_eq!(c.tokens.len(), 1, "the same token twice is followed once");
+        assert_eq!(c.upstream, DEFAULT_UPSTREAM);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_one_line_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "lsiten = \"x\"\n").unwrap();
+        let err = FileConfig::load(&path).unwrap_err().0;
+        assert!(
+            err.contains("unknown field `lsiten`") && !err.contains('\n'),
+            "{err}"
+        );
+
+        let bad_token = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                tokens: vec!["nope-3F2504E0".into()],
+                ..Overrides::default()
+            },
+        );
+        let err = bad_token.unwrap_err().0;
+        assert!(
+            err.starts_with("token #1 is invalid") && !err.contains("3F2504E0"),
+            "{err}"
+        );
+
+        let bad_upstream = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                upstream: Some("events.voip.ovh.net".into()),
+                ..Overrides::default()
+            },
+        );
+        assert!(bad_upstream.unwrap_err().0.contains("http://"));
+        let bad_timeout = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                ringing_timeout_s: Some(-1.0),
+                ..Overrides::default()
+            },
+        );
+        assert!(bad_timeout.is_err());
+    }
+}

@@ -1,0 +1,149 @@
+//! The state of each token's feed, as `GET /api/health` shows it: connected, silent for how
+//! long, or failing, with the last event, the last error and how often it reconnected.
+
+use crate::clock::{as_rfc3339, UnixTime};
+use crate::token::TokenId;
+use parking_lot::RwLock;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// After this long without an event, a working feed is reported as silent: OVH is known to
+/// go quiet while degraded.
+pub const SILENT_AFTER_S: f64 = 120.0;
+
+#[derive(Clone, Debug, Default)]
+struct Record {
+    hint: String,
+    api: &'static str,
+    started_at: UnixTime,
+    last_poll_at: Option<UnixTime>,
+    last_event_at: Option<UnixTime>,
+    last_error: Option<String>,
+    last_error_at: Option<UnixTime>,
+    consecutive_failures: u32,
+    reconnects: u64,
+    polls: u64,
+    events: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FeedHealth {
+    /// The token's first characters, to tell tokens apart without revealing them.
+    pub token_hint: String,
+    pub api: &'static str,
+    /// `starting`, `connected`, `silent` or `failing`.
+    pub state: &'static str,
+    pub silent_for_s: Option<f64>,
+    #[serde(serialize_with = "as_rfc3339::option::serialize")]
+    pub last_event_at: Option<UnixTime>,
+    #[serde(serialize_with = "as_rfc3339::option::serialize")]
+    pub last_poll_at: Option<UnixTime>,
+    pub last_error: Option<String>,
+    #[serde(serialize_with = "as_rfc3339::option::serialize")]
+    pub last_error_at: Option<UnixTime>,
+    pub consecutive_failures: u32,
+    pub reconnects: u64,
+    pub polls: u64,
+    pub events_received: u64,
+}
+
+#[derive(Default)]
+pub struct HealthBoard(RwLock<HashMap<TokenId, Record>>);
+
+impl HealthBoard {
+    pub fn start(&self, token: &TokenId, hint: String, api: &'static str, now: UnixTime) {
+        self.0.write().insert(
+            token.clone(),
+            Record {
+                hint,
+                api,
+                started_at: now,
+                ..Record::default()
+            },
+        );
+    }
+
+    pub fn polled(&self, token: &TokenId, events: usize, now: UnixTime) {
+        if let Some(r) = self.0.write().get_mut(token) {
+            r.last_poll_at = Some(now);
+            r.polls += 1;
+            r.consecutive_failures = 0;
+            if events > 0 {
+                r.last_event_at = Some(now);
+                r.events += events as u64;
+            }
+        }
+    }
+
+    pub fn failed(&self, token: &TokenId, error: String, now: UnixTime) {
+        if let Some(r) = self.0.write().get_mut(token) {
+            r.last_error = Some(error);
+            r.last_error_at = Some(now);
+            r.consecutive_failures += 1;
+            r.reconnects += 1;
+        }
+    }
+
+    pub fn get(&self, token: &TokenId, now: UnixTime) -> Option<FeedHealth> {
+        let map = self.0.read();
+        let r = map.get(token)?;
+        let quiet_since = r.last_event_at.unwrap_or(r.started_at);
+        let silent_for = now - quiet_since;
+        let state = if r.consecutive_failures > 0 {
+            "failing"
+        } else if r.polls == 0 {
+            "starting"
+        } else if silent_for > SILENT_AFTER_S {
+            "silent"
+        } else {
+            "connected"
+        };
+        Some(FeedHealth {
+            token_hint: r.hint.clone(),
+            api: r.api,
+            state,
+            silent_for_s: (state == "silent").then_some(silent_for.floor()),
+            last_event_at: r.last_event_at,
+            last_poll_at: r.last_poll_at,
+            last_error: r.last_error.clone(),
+            last_error_at: r.last_error_at,
+            consecutive_failures: r.consecutive_failures,
+            reconnects: r.reconnects,
+            polls: r.polls,
+            events_received: r.events,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::Token;
+
+    #[test]
+    fn states_follow_polls_failures_and_silence() {
+        let id = Token::parse("3F2504E0-4F89-11D3-9A0C-0305E82C3301")
+            .unwrap()
+            .id();
+        let h = HealthBoard::default();
+        h.start(&id, "3F25…".into(), "v1", 0.0);
+        assert_eq!(h.get(&id, 1.0).unwrap().state, "starting");
+        h.polled(&id, 3, 10.0);
+        assert_eq!(h.get(&id, 11.0).unwrap().state, "connected");
+        h.polled(&id, 0, 100.0);
+        let silent = h.get(&id, 200.0).unwrap();
+        assert_eq!((silent.state, silent.silent_for_s), ("silent", Some(190.0)));
+        h.failed(&id, "HTTP 502".into(), 201.0);
+        let failing = h.get(&id, 202.0).unwrap();
+        assert_eq!(
+            (
+                failing.state,
+                failing.reconnects,
+                failing.last_error.as_deref()
+            ),
+            ("failing", 1, Some("HTTP 502"))
+        );
+        h.polled(&id, 1, 203.0);
+        assert_eq!(h.get(&id, 203.0).unwrap().state, "connected");
+    }
+}

@@ -1,0 +1,320 @@
+//! The JSON routes of the contract: live state from the caller's board, history from the
+//! store, settings, reset and feed health.
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::params::{self, Query, CSV_LIMIT, DEFAULT_LIMIT, MAX_LIMIT};
+use super::AppState;
+use crate::clock::rfc3339;
+use crate::engine::Board;
+use crate::settings::Settings;
+use crate::store::{queries, Page, StoreError};
+use axum::extract::{Query as Q, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+fn with_board<R>(
+    state: &AppState,
+    caller: &Caller,
+    f: impl FnOnce(&Board) -> R,
+) -> Result<R, ApiError> {
+    let board = state
+        .service
+        .boards
+        .get(&caller.token)
+        .ok_or_else(ApiError::unauthorized)?;
+    let board = board.lock();
+    Ok(f(&board))
+}
+
+/// Runs a store read off the async threads.
+async fn read<R: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&rusqlite::Connection) -> Result<R, StoreError> + Send + 'static,
+) -> Result<R, ApiError> {
+    let readers = state.service.readers.clone();
+    Ok(tokio::task::spawn_blocking(move || readers.with(f))
+        .await
+        .map_err(ApiError::internal)??)
+}
+
+pub async fn lines(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    with_board(&state, &caller, |b| Json(json!({"lines": b.lines()})))
+}
+
+pub async fn calls(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    with_board(&state, &caller, |b| Json(json!({"calls": b.calls()})))
+}
+
+pub async fn queues(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    with_board(&state, &caller, |b| {
+        Json(json!({"queues": b.queues(), "since": b.since().map(rfc3339)}))
+    })
+}
+
+fn page_json<T: Serialize>(key: &str, page: Page<T>) -> Json<Value> {
+    Json(json!({ key: page.items, "next": page.next }))
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Q(q): Q<Query>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = params::call_filter(&q, (DEFAULT_LIMIT, MAX_LIMIT))?;
+    let page = read(&state, move |c| queries::history(c, &caller.token, &filter)).await?;
+    Ok(page_json("calls", page))
+}
+
+pub async fn journal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Q(q): Q<Query>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = params::journal_filter(&q, (DEFAULT_LIMIT, MAX_LIMIT))?;
+    let page = read(&state, move |c| queries::journal(c, &caller.token, &filter)).await?;
+    Ok(page_json("entries", page))
+}
+
+pub async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Q(q): Q<Query>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = params::event_filter(&q)?;
+    let page = read(&state, move |c| queries::events(c, &caller.token, &filter)).await?;
+    Ok(page_json("events", page))
+}
+
+/// Writes rows as CSV under a header line (written even when no row matches). Columns follow
+/// the row struct's field order, which is the contract's.
+fn csv_response<T: Serialize>(
+    name: &str,
+    header: &[&str],
+    page: Page<T>,
+) -> Result<Response, ApiError> {
+    let mut out = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    out.write_record(header).map_err(ApiError::internal)?;
+    for item in &page.items {
+        out.serialize(item).map_err(ApiError::internal)?;
+    }
+    let body = out.into_inner().map_err(ApiError::internal)?;
+    let mut res = (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.csv\""),
+            ),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(next) = page.next.and_then(|n| n.parse().ok()) {
+        res.headers_mut().insert("x-next-cursor", next);
+    }
+    Ok(res)
+}
+
+const CALL_COLUMNS: &[&str] = &[
+    "number",
+    "call_id",
+    "direction",
+    "calling",
+    "called",
+    "dialed",
+    "started_at",
+    "answered_at",
+    "ended_at",
+    "ring_s",
+    "talk_s",
+    "outcome",
+];
+const JOURNAL_COLUMNS: &[&str] = &[
+    "queue",
+    "caller",
+    "agent",
+    "joined_at",
+    "answered_at",
+    "left_at",
+    "wait_s",
+    "talk_s",
+    "outcome",
+    "reason",
+];
+
+/// Column order of the CSV forms: the contract's fields, in its order.
+#[derive(Serialize)]
+struct CallRow<'a> {
+    number: &'a str,
+    call_id: &'a str,
+    direction: &'a str,
+    calling: &'a Option<String>,
+    called: &'a Option<String>,
+    dialed: &'a Option<String>,
+    started_at: String,
+    answered_at: Option<String>,
+    ended_at: String,
+    ring_s: f64,
+    talk_s: f64,
+    outcome: &'a str,
+}
+
+#[derive(Serialize)]
+struct JournalRow<'a> {
+    queue: &'a str,
+    caller: &'a Option<String>,
+    agent: &'a Option<String>,
+    joined_at: String,
+    answered_at: Option<String>,
+    left_at: String,
+    wait_s: f64,
+    talk_s: f64,
+    outcome: &'a str,
+    reason: &'a str,
+}
+
+pub async fn history_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Q(q): Q<Query>,
+) -> Result<Response, ApiError> {
+    let filter = params::call_filter(&q, (CSV_LIMIT, CSV_LIMIT))?;
+    let page = read(&state, move |c| queries::history(c, &caller.token, &filter)).await?;
+    let rows: Vec<CallRow> = page
+        .items
+        .iter()
+        .map(|c| CallRow {
+            number: &c.number,
+            call_id: &c.call_id,
+            direction: c.direction.as_str(),
+            calling: &c.calling,
+            called: &c.called,
+            dialed: &c.dialed,
+            started_at: rfc3339(c.started_at),
+            answered_at: c.answered_at.map(rfc3339),
+            ended_at: rfc3339(c.ended_at),
+            ring_s: c.ring_s,
+            talk_s: c.talk_s,
+            outcome: c.outcome.as_str(),
+        })
+        .collect();
+    csv_response(
+        "history",
+        CALL_COLUMNS,
+        Page {
+            items: rows,
+            next: page.next.clone(),
+        },
+    )
+}
+
+pub async fn journal_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Q(q): Q<Query>,
+) -> Result<Response, ApiError> {
+    let filter = params::journal_filter(&q, (CSV_LIMIT, CSV_LIMIT))?;
+    let page = read(&state, move |c| queries::journal(c, &caller.token, &filter)).await?;
+    let rows: Vec<JournalRow> = page
+        .items
+        .iter()
+        .map(|j| JournalRow {
+            queue: &j.queue,
+            caller: &j.caller,
+            agent: &j.agent,
+            joined_at: rfc3339(j.joined_at),
+            answered_at: j.answered_at.map(rfc3339),
+            left_at: rfc3339(j.left_at),
+            wait_s: j.wait_s,
+            talk_s: j.talk_s,
+            outcome: j.outcome.as_str(),
+            reason: &j.reason,
+        })
+        .collect();
+    csv_response(
+        "queue-journal",
+        JOURNAL_COLUMNS,
+        Page {
+            items: rows,
+            next: page.next.clone(),
+        },
+    )
+}
+
+async fn current_settings(state: &AppState, caller: &Caller) -> Result<Settings, ApiError> {
+    let token = caller.token.clone();
+    let json = read(state, move |c| queries::settings_json(c, &token)).await?;
+    Ok(json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default())
+}
+
+pub async fn get_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Settings>, ApiError> {
+    Ok(Json(current_settings(&state, &caller).await?))
+}
+
+pub async fn put_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Json<Settings>, ApiError> {
+    let patch: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::field("settings", format!("not JSON: {e}")))?;
+    let current = current_settings(&state, &caller).await?;
+    let new = current
+        .merged(&patch)
+        .map_err(|e| ApiError::field(e.field, e.message))?;
+    state
+        .service
+        .ingest
+        .save_settings(caller.token.clone(), new.clone())
+        .await?;
+    Ok(Json(new))
+}
+
+pub async fn reset(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    state.service.ingest.reset(caller.token.clone()).await?;
+    let since = with_board(&state, &caller, |b| b.since().map(rfc3339))?;
+    Ok(Json(json!({"ok": true, "since": since})))
+}
+
+pub async fn health(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let now = state.service.clock.now();
+    let feed = state.service.health.get(&caller.token, now);
+    let status = feed.as_ref().map_or("unknown", |f| f.state);
+    Ok(Json(
+        json!({"status": status, "feeds": feed.into_iter().collect::<Vec<_>>(), "now": rfc3339(now)}),
+    ))
+}
+
+/// Who the caller is, without the secret: the token's hint and the numbers it sees.
+pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let hint = state.service.hint(&caller.token);
+    with_board(&state, &caller, |b| {
+        let lines: Vec<String> = b.lines().into_iter().map(|l| l.number).collect();
+        let queues: Vec<String> = b.queues().into_iter().map(|q| q.number).collect();
+        Json(json!({"token_hint": hint, "lines": lines, "queues": queues}))
+    })
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such API route; see the README for the list",
+    )
+}

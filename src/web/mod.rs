@@ -1,0 +1,82 @@
+//! The web side: the JSON API of `contract.md`, the live stream, and the health and metrics
+//! endpoints, on axum. Handlers stay thin: they authenticate the caller, parse and check the
+//! input, and read the caller's board or the store.
+
+mod api;
+mod auth;
+mod error;
+mod params;
+mod stream;
+
+pub use auth::LoginLimiter;
+pub use error::ApiError;
+
+use crate::app::Service;
+use axum::http::{header, HeaderValue, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub limiter: Arc<LoginLimiter>,
+    pub sessions: Arc<auth::SessionCache>,
+    /// Add `Secure` to cookies (when served over HTTPS, e.g. behind a proxy).
+    pub secure_cookies: bool,
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/lines", get(api::lines))
+        .route("/calls", get(api::calls))
+        .route("/queues", get(api::queues))
+        .route("/history", get(api::history))
+        .route("/history.csv", get(api::history_csv))
+        .route("/queue-journal", get(api::journal))
+        .route("/queue-journal.csv", get(api::journal_csv))
+        .route("/events", get(api::events))
+        .route("/stream", get(stream::stream))
+        .route("/settings", get(api::get_settings).put(api::put_settings))
+        .route("/reset", post(api::reset))
+        .route("/health", get(api::health))
+        .route("/me", get(api::me))
+        .fallback(api::not_found);
+    Router::new()
+        .nest("/api", api)
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/metrics",
+            get(|| async { crate::telemetry::COUNTERS.render() }),
+        )
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Headers every answer carries: no sniffing, no framing by other sites, no referrer leak,
+/// and nothing authenticated kept in a cache.
+async fn security_headers(req: Request<axum::body::Body>, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    res
+}

@@ -1,0 +1,159 @@
+//! Query-string filters of the history, journal and event routes, checked one by one so that
+//! a bad value is refused naming its parameter.
+
+use super::error::ApiError;
+use crate::clock::parse_rfc3339;
+use crate::engine::{CallOutcome, Direction, JournalOutcome};
+use crate::store::{CallFilter, Cursor, EventFilter, JournalFilter};
+use std::collections::HashMap;
+
+pub type Query = HashMap<String, String>;
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+/// A CSV download without `limit` takes every matching row, up to this many.
+pub const CSV_LIMIT: usize = 100_000;
+
+fn text(q: &Query, key: &str) -> Option<String> {
+    q.get(key)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn time(q: &Query, key: &str) -> Result<Option<f64>, ApiError> {
+    match text(q, key) {
+        None => Ok(None),
+        Some(v) => parse_rfc3339(&v).map(Some).ok_or_else(|| {
+            ApiError::field(
+                key,
+                format!("expected an RFC 3339 time such as 2024-11-26T09:36:40Z, got {v:?}"),
+            )
+        }),
+    }
+}
+
+fn limit(q: &Query, default: usize, max: usize) -> Result<usize, ApiError> {
+    match text(q, "limit") {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n.min(max)),
+            _ => Err(ApiError::field(
+                "limit",
+                format!("expected a whole number from 1 to {max}"),
+            )),
+        },
+    }
+}
+
+fn cursor(q: &Query) -> Result<Option<Cursor>, ApiError> {
+    match text(q, "cursor") {
+        None => Ok(None),
+        Some(v) => Cursor::parse(&v).map(Some).ok_or_else(|| {
+            ApiError::field(
+                "cursor",
+                "not a cursor: pass the 'next' of the previous page",
+            )
+        }),
+    }
+}
+
+fn direction(q: &Query) -> Result<Option<Direction>, ApiError> {
+    match text(q, "direction").as_deref() {
+        None => Ok(None),
+        Some("incoming") => Ok(Some(Direction::Incoming)),
+        Some("outgoing") => Ok(Some(Direction::Outgoing)),
+        Some("unknown") => Ok(Some(Direction::Unknown)),
+        Some(_) => Err(ApiError::field(
+            "direction",
+            "expected incoming, outgoing or unknown",
+        )),
+    }
+}
+
+fn range(q: &Query) -> Result<(Option<f64>, Option<f64>), ApiError> {
+    let (from, to) = (time(q, "from")?, time(q, "to")?);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(ApiError::field("to", "'to' is before 'from'"));
+        }
+    }
+    Ok((from, to))
+}
+
+/// Limits: `(default, max)` — the API pages by 100 up to 1000; CSV takes everything.
+pub fn call_filter(q: &Query, limits: (usize, usize)) -> Result<CallFilter, ApiError> {
+    let (from, to) = range(q)?;
+    let outcome = match text(q, "outcome").as_deref() {
+        None => None,
+        Some("answered") => Some(CallOutcome::Answered),
+        Some("missed") => Some(CallOutcome::Missed),
+        Some("unanswered") => Some(CallOutcome::Unanswered),
+        Some("unknown") => Some(CallOutcome::Unknown),
+        Some(_) => {
+            return Err(ApiError::field(
+                "outcome",
+                "expected answered, missed, unanswered or unknown",
+            ))
+        }
+    };
+    Ok(CallFilter {
+        number: text(q, "number"),
+        search: text(q, "q"),
+        from,
+        to,
+        direction: direction(q)?,
+        outcome,
+        limit: limit(q, limits.0, limits.1)?,
+        cursor: cursor(q)?,
+    })
+}
+
+pub fn journal_filter(q: &Query, limits: (usize, usize)) -> Result<JournalFilter, ApiError> {
+    let (from, to) = range(q)?;
+    let outcome = match text(q, "outcome").as_deref() {
+        None => None,
+        Some("answered") => Some(JournalOutcome::Answered),
+        Some("abandoned") => Some(JournalOutcome::Abandoned),
+        Some("unknown") => Some(JournalOutcome::Unknown),
+        Some(_) => {
+            return Err(ApiError::field(
+                "outcome",
+                "expected answered, abandoned or unknown",
+            ))
+        }
+    };
+    if text(q, "direction").is_some() {
+        return Err(ApiError::field(
+            "direction",
+            "queue callers are always incoming: use outcome or queue",
+        ));
+    }
+    Ok(JournalFilter {
+        queue: text(q, "queue"),
+        search: text(q, "q"),
+        from,
+        to,
+        outcome,
+        limit: limit(q, limits.0, limits.1)?,
+        cursor: cursor(q)?,
+    })
+}
+
+pub fn event_filter(q: &Query) -> Result<EventFilter, ApiError> {
+    let (from, to) = range(q)?;
+    if text(q, "outcome").is_some() {
+        return Err(ApiError::field(
+            "outcome",
+            "raw events have no outcome: filter the history instead",
+        ));
+    }
+    Ok(EventFilter {
+        number: text(q, "number"),
+        event: text(q, "event"),
+        from,
+        to,
+        direction: direction(q)?,
+        limit: limit(q, DEFAULT_LIMIT, MAX_LIMIT)?,
+        cursor: cursor(q)?,
+    })
+}

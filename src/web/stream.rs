@@ -1,0 +1,124 @@
+//! `GET /api/stream`: Server-Sent Events for one token.
+//!
+//! On connection the client gets the whole state (`event: state` with `"full": true`), then,
+//! per committed batch, one `event: event` message per ingested event, `call` / `journal`
+//! messages for what finished, and one `state` message with the lines and queues that changed
+//! and the calls in progress. Messages are rendered once by the ingest thread; here whatever
+//! has piled up since the last write is sent in one write, so a fast feed costs a client one
+//! write per wake-up, not one per event. A client too slow to keep up gets `event: resync`
+//! with the whole state again instead of an unbounded backlog.
+
+use super::auth::Caller;
+use super::AppState;
+use crate::hub::frame;
+use crate::token::TokenId;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::time::Duration;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+fn full_state(state: &AppState, token: &TokenId, kind: &str) -> String {
+    let mut out = String::new();
+    if let Some(board) = state.service.boards.get(token) {
+        let b = board.lock();
+        let since = b.since().map(crate::clock::rfc3339);
+        frame(
+            &mut out,
+            kind,
+            &json!({"full": true, "lines": b.lines(), "queues": b.queues(), "calls": b.calls(), "since": since}),
+        );
+    }
+    out
+}
+
+fn health_frame(state: &AppState, token: &TokenId) -> String {
+    let mut out = String::from(": keep-alive\n\n");
+    if let Some(h) = state.service.health.get(token, state.service.clock.now()) {
+        frame(&mut out, "health", &h);
+    }
+    out
+}
+
+struct Client {
+    state: AppState,
+    token: TokenId,
+    rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::hub::Update>>,
+    first: Option<String>,
+    keepalive: tokio::time::Interval,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Client {
+    /// Waits for the next write: what the hub published for this token (all of it that is
+    /// waiting), a keep-alive, or the end of the stream (`None`).
+    async fn next_write(&mut self) -> Option<String> {
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        loop {
+            let mut out = String::new();
+            tokio::select! {
+                r = self.rx.recv() => match r {
+                    Ok(update) => {
+                        if update.token == self.token {
+                            out.push_str(std::str::from_utf8(&update.sse).unwrap_or_default());
+                        }
+                        loop {
+                            match self.rx.try_recv() {
+                                Ok(u) if u.token == self.token => out.push_str(std::str::from_utf8(&u.sse).unwrap_or_default()),
+                                Ok(_) => {}
+                                Err(TryRecvError::Lagged(_)) => out = full_state(&self.state, &self.token, "resync"),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => out = full_state(&self.state, &self.token, "resync"),
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = self.keepalive.tick() => out = health_frame(&self.state, &self.token),
+                _ = crate::app::stopped(&mut self.shutdown) => return None,
+            }
+            if !out.is_empty() {
+                return Some(out);
+            }
+        }
+    }
+}
+
+pub async fn stream(State(state): State<AppState>, caller: Caller) -> Response {
+    // Subscribe before taking the snapshot, so that nothing falls between the two.
+    let rx = state.service.hub.subscribe();
+    let first = format!(
+        "retry: 2000\n\n{}",
+        full_state(&state, &caller.token, "state")
+    );
+    let client = Client {
+        shutdown: state.service.shutdown_signal(),
+        keepalive: tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE),
+        state,
+        token: caller.token,
+        rx,
+        first: Some(first),
+    };
+    let body = futures::stream::unfold(client, |mut client| async move {
+        let out = client.next_write().await?;
+        Some((
+            Ok::<Bytes, std::convert::Infallible>(Bytes::from(out)),
+            client,
+        ))
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::HeaderName::from_static("x-accel-buffering"), "no"),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
