@@ -390,8 +390,10 @@ impl Ingest {
             callers: 0,
             expired: 0,
         };
+        let render = self.hub.has_subscribers();
         for (token, p) in published {
-            if p.events.is_empty() && p.changes.is_empty() && !p.reset {
+            written.count(&p.changes);
+            if !render || (p.events.is_empty() && p.changes.is_empty() && !p.reset) {
                 continue;
             }
             let Some(board) = self.boards.get(&token) else {
@@ -408,20 +410,8 @@ impl Ingest {
                 match change {
                     Change::Line(n) => lines.extend(board.line(n)),
                     Change::Queue(n) => queues.extend(board.queue(n)),
-                    Change::CallFinished(c) => {
-                        written.calls += 1;
-                        if c.outcome == crate::engine::CallOutcome::Unknown {
-                            written.expired += 1;
-                        }
-                        frame(&mut sse, "call", c);
-                    }
-                    Change::CallerLeft(j) => {
-                        written.callers += 1;
-                        if j.reason == "expired" {
-                            written.expired += 1;
-                        }
-                        frame(&mut sse, "journal", j);
-                    }
+                    Change::CallFinished(c) => frame(&mut sse, "call", c),
+                    Change::CallerLeft(j) => frame(&mut sse, "journal", j),
                     Change::CallReopened { .. } => {}
                 }
             }
