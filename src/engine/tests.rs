@@ -425,6 +425,28 @@ fn an_event_without_calling_falls_back_on_called_for_its_direction() {
     );
 }
 
+#[test]
+fn a_call_first_seen_without_numbers_learns_its_direction_later() {
+    let e = |name: &str, data: serde_json::Value| {
+        Event::from_json(json!({"Event": name, "Ressource": "0033972101010", "Service": "sip", "Timestamp": 1732612800000000000i64, "Data": data}), TOKEN, 0.0).unwrap()
+    };
+    let mut board = Board::default();
+    board.apply(&e("start_ringing", json!({"CallId": "c9"})), 0.0);
+    assert_eq!(board.calls()[0].direction, Direction::Unknown);
+    board.apply(
+        &e(
+            "start_calling",
+            json!({"CallId": "c9", "Calling": "0033972101010", "Called": "0033612345678"}),
+        ),
+        1.0,
+    );
+    let call = &board.calls()[0];
+    assert_eq!(
+        (call.direction, call.calling.as_deref()),
+        (Direction::Outgoing, Some("0033972101010"))
+    );
+}
+
 // Properties: any order, any repetition, any subset of the fixtures' events never panics,
 // never produces a negative duration, and figures always add up.
 fn all_fixture_events() -> Vec<Event> {
