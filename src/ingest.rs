@@ -439,6 +439,12 @@ impl Ingest {
         board.lock().reset(now);
         telemetry::BoardReset { token, why }.emit();
         self.snapshot(token, now)?;
+        self.publish_whole_state(token);
+        Ok(())
+    }
+
+    /// Sends a token's dashboards the whole state again (after a reset or a settings change).
+    fn publish_whole_state(&self, token: &TokenId) {
         let mut published = HashMap::new();
         published.insert(
             token.clone(),
@@ -448,7 +454,6 @@ impl Ingest {
             },
         );
         self.publish(published);
-        Ok(())
     }
 
     fn snapshot(&mut self, token: &TokenId, now: UnixTime) -> Result<(), StoreError> {
@@ -471,15 +476,7 @@ impl Ingest {
         let params = self.params(token);
         if let Some(board) = self.boards.get(token) {
             board.lock().set_params(params);
-            let mut published = HashMap::new();
-            published.insert(
-                token.clone(),
-                Published {
-                    reset: true,
-                    ..Published::default()
-                },
-            );
-            self.publish(published);
+            self.publish_whole_state(token);
         }
         Ok(())
     }

@@ -2,28 +2,11 @@
 //! orders and repetitions of events. No I/O beyond reading the fixture files.
 
 use super::*;
-use crate::normalise::{decode_v1_poll, EventKind};
+use crate::normalise::EventKind;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn events(name: &str) -> Vec<Event> {
-    fixture(name)
-        .lines()
-        .filter(|l| !l.contains("__status__"))
-        .flat_map(|l| decode_v1_poll(l.as_bytes(), TOKEN, 0.0).unwrap().events)
-        .map(Result::unwrap)
-        .collect()
-}
+use crate::test_support::{fixture, fixture_events as events, FIXTURE_TOKEN as TOKEN};
 
 fn expected() -> Value {
     serde_json::from_str(&fixture("expected.json")).unwrap()

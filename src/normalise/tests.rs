@@ -1,23 +1,6 @@
 use super::*;
 
-const TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn all_events(name: &str) -> Vec<Event> {
-    fixture(name)
-        .lines()
-        .filter(|l| !l.contains("__status__"))
-        .flat_map(|l| decode_v1_poll(l.as_bytes(), TOKEN, 0.0).unwrap().events)
-        .map(|e| e.unwrap())
-        .collect()
-}
+use crate::test_support::{fixture, fixture_events as all_events, FIXTURE_TOKEN as TOKEN};
 
 #[test]
 fn decodes_a_line_event_of_the_fixture() {
