@@ -115,8 +115,7 @@ fn v2_answers_decode_to_the_same_events_as_v1() {
     assert_eq!(first.number, "0033972100100");
     assert_eq!(first.details.kind.as_deref(), Some("easyHunting"));
     assert_eq!(
-        first.fingerprint(),
-        v1[0].fingerprint(),
+        first.fingerprint, v1[0].fingerprint,
         "same event, either API"
     );
     assert!(!first.raw.to_string().contains(TOKEN));
