@@ -42,6 +42,9 @@ pub enum IngestError {
     Closed,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A group commit failed; every batch in it is refused with the same reason.
+    #[error("the events could not be stored: {0}")]
+    Commit(String),
 }
 
 type Job = Box<dyn FnOnce(&mut Ingest) + Send>;
@@ -375,10 +378,7 @@ impl Ingest {
                 }
                 let message = e.to_string();
                 for b in batches {
-                    let _ = b.done.send(Err(IngestError::Store(StoreError::Open {
-                        path: Default::default(),
-                        reason: message.clone(),
-                    })));
+                    let _ = b.done.send(Err(IngestError::Commit(message.clone())));
                 }
             }
         }
