@@ -160,6 +160,7 @@ function signedOut() {
   disconnect();
   signedIn = false;
   live.me = null;
+  history_.replaceState(null, '', '/login');
   render();
 }
 
