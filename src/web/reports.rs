@@ -8,6 +8,7 @@ use super::error::ApiError;
 use super::params::{self, Query};
 use super::AppState;
 use crate::clock::rfc3339;
+use crate::settings::Settings;
 use crate::store::reports;
 use axum::extract::{Query as Q, State};
 use axum::Json;
@@ -27,13 +28,22 @@ fn range(q: &Query, now: f64) -> Result<(f64, f64), ApiError> {
     Ok((from, to))
 }
 
+/// What both reports start from: the range, and the caller's settings (time zone, threshold).
+async fn context(
+    state: &AppState,
+    caller: &Caller,
+    q: &Query,
+) -> Result<(f64, f64, Settings), ApiError> {
+    let (from, to) = range(q, state.service.clock.now())?;
+    Ok((from, to, current_settings(state, caller).await?))
+}
+
 pub async fn calls(
     State(state): State<AppState>,
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let (from, to) = range(&q, state.service.clock.now())?;
-    let settings = current_settings(&state, &caller).await?;
+    let (from, to, settings) = context(&state, &caller, &q).await?;
     let tz = settings.tz();
     let number = q
         .get("number")
@@ -55,8 +65,7 @@ pub async fn queues(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let (from, to) = range(&q, state.service.clock.now())?;
-    let settings = current_settings(&state, &caller).await?;
+    let (from, to, settings) = context(&state, &caller, &q).await?;
     let tz = settings.tz();
     let threshold = f64::from(settings.service_level_s);
     let token = caller.token;

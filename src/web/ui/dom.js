@@ -146,6 +146,8 @@ export function direction(dir) {
 
 /// The direction of an event as OVH's demo works it out: the line calls, or is called.
 export function eventDirection(e) {
+  // A registration names the line three times: it is no call, so it has no direction.
+  if (e.event === 'registered') return 'unknown';
   if (e.calling && e.calling === e.number) return 'outgoing';
   if ((e.called && e.called === e.number) || (e.dialed && e.dialed === e.number)) return 'incoming';
   return 'unknown';

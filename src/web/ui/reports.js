@@ -49,7 +49,7 @@ function lineChart(title, rows, key, cls, label, seriesLabel, max) {
 function chartFrame(title, rows, max, y, marks, series, label) {
   const ticks = [0, max / 2, max].map((v) => svg('g', {},
     svg('line', { x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v), class: 'grid' }),
-    svg('text', { x: PAD.l - 4, y: y(v) + 4, class: 'axis', 'text-anchor': 'end', text: String(Math.round(v)) })));
+    svg('text', { x: PAD.l - 4, y: y(v) + 4, class: 'axis', 'text-anchor': 'end', text: Number.isInteger(v) ? String(v) : v.toFixed(1) })));
   const every = Math.max(1, Math.ceil(rows.length / 12));
   const step = (W - PAD.l - PAD.r) / Math.max(1, rows.length);
   const xs = rows.map((r, i) => (i % every ? null : svg('text', { x: PAD.l + (i + 0.5) * step, y: H - 10, class: 'axis', 'text-anchor': 'middle', text: label(r) })));
