@@ -101,10 +101,21 @@ export function queueEvent(name, { queue, member, caller, agent, joined, answere
   };
 }
 
-/// Starts `ovh-cti serve` on a free port against `upstream`; resolves with its base URL.
-export async function startService(upstream, extra = []) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ovh-cti-browser-'));
-  const child = spawn(BIN, ['serve', '--token', TOKEN, '--upstream', upstream, '--listen', '127.0.0.1:0', '--db', path.join(dir, 'test.db'), ...extra], {
+/// A port free right now (for a service that must come back on the same address).
+export async function freePort() {
+  const s = http.createServer();
+  await new Promise((ok) => s.listen(0, '127.0.0.1', ok));
+  const { port } = s.address();
+  await new Promise((ok) => s.close(ok));
+  return port;
+}
+
+/// Starts `ovh-cti serve` against `upstream` (on a free port unless `listen` is given, with a
+/// new database unless `dir` is given); resolves with its base URL. `stop({ keep: true })`
+/// leaves the database for a restart.
+export async function startService(upstream, { listen = '127.0.0.1:0', dir } = {}) {
+  dir = dir || mkdtempSync(path.join(tmpdir(), 'ovh-cti-browser-'));
+  const child = spawn(BIN, ['serve', '--token', TOKEN, '--upstream', upstream, '--listen', listen, '--db', path.join(dir, 'test.db')], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
   });
@@ -122,13 +133,14 @@ export async function startService(upstream, extra = []) {
   });
   return {
     base,
-    async stop() {
+    dir,
+    async stop({ keep = false } = {}) {
       if (child.exitCode === null) {
         const exited = new Promise((ok) => child.once('exit', ok));
         child.kill('SIGTERM');
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!keep) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
