@@ -6,6 +6,7 @@
 //! (`Readers`, a small pool) for the API. WAL lets them read while it writes.
 
 pub mod queries;
+pub mod reports;
 mod schema;
 mod writer;
 

@@ -31,7 +31,7 @@ fn with_board<R>(
 }
 
 /// Runs a store read off the async threads.
-async fn read<R: Send + 'static>(
+pub(super) async fn read<R: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&rusqlite::Connection) -> Result<R, StoreError> + Send + 'static,
 ) -> Result<R, ApiError> {
@@ -250,7 +250,10 @@ pub async fn journal_csv(
     )
 }
 
-async fn current_settings(state: &AppState, caller: &Caller) -> Result<Settings, ApiError> {
+pub(super) async fn current_settings(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Settings, ApiError> {
     let token = caller.token.clone();
     let json = read(state, move |c| queries::settings_json(c, &token)).await?;
     Ok(json
