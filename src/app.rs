@@ -6,6 +6,7 @@
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::feed::{self, FeedContext, HealthBoard, Transport};
+use crate::hooks::{guard::Guard, Hooks};
 use crate::hub::Hub;
 use crate::ingest::{self, Boards, IngestError, IngestHandle};
 use crate::store::{self, Readers};
@@ -43,6 +44,8 @@ pub struct Service {
     pub hub: Hub,
     pub health: Arc<HealthBoard>,
     pub clock: SharedClock,
+    /// Screen-pop and webhook deliveries (the outbox worker).
+    pub hooks: Arc<Hooks>,
     pub allow_new_tokens: bool,
     feed: FeedContext,
     followed: Mutex<HashMap<TokenId, Token>>,
@@ -103,13 +106,25 @@ impl Application {
         let stored = writer.tokens()?;
         let boards = Arc::new(Boards::default());
         let hub = Hub::new(1024);
+        let outbox = Arc::new(tokio::sync::Notify::new());
         let (ingest, ingest_thread) = ingest::start(
             writer,
             boards.clone(),
             hub.clone(),
             clock.clone(),
             config.expiry,
+            outbox.clone(),
         );
+        let readers = Arc::new(readers);
+        let hooks = Hooks::new(
+            readers.clone(),
+            ingest.clone(),
+            clock.clone(),
+            outbox,
+            Guard::new(config.webhook_allow.clone()),
+            config.webhook_timeout,
+        )
+        .map_err(StartError::Client)?;
         let transport = Transport::new(&config.upstream, config.api, config.poll_timeout)
             .map_err(StartError::Client)?;
         let health = Arc::new(HealthBoard::default());
@@ -122,11 +137,12 @@ impl Application {
         };
         let service = Arc::new(Service {
             boards,
-            readers: Arc::new(readers),
+            readers,
             ingest,
             hub,
             health,
             clock,
+            hooks: Arc::new(hooks),
             allow_new_tokens: !config.no_new_tokens,
             feed,
             followed: Mutex::new(HashMap::new()),
@@ -198,6 +214,7 @@ impl Application {
                 }
             })
         };
+        let deliveries = tokio::spawn(service.hooks.clone().run(service.shutdown_signal()));
         let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = service.shutdown_signal();
         let signal_service = service.clone();
@@ -217,6 +234,7 @@ impl Application {
             let _ = f.await;
         }
         let _ = ticker.await;
+        let _ = deliveries.await;
         service.ingest.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
         tracing::info!("stopped cleanly");

@@ -12,6 +12,7 @@
 
 use crate::clock::{SharedClock, UnixTime};
 use crate::engine::{Board, BoardParams, Change, Expiry};
+use crate::hooks;
 use crate::hub::{frame, Hub, Update};
 use crate::normalise::Event;
 use crate::settings::Settings;
@@ -21,7 +22,7 @@ use crate::token::{Token, TokenId};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Every token's board, shared read-only with the API.
 #[derive(Default)]
@@ -169,6 +170,8 @@ pub struct Ingest {
     expiry: Expiry,
     settings: HashMap<TokenId, Settings>,
     snapshots: HashMap<TokenId, SnapshotState>,
+    /// Woken after a commit that queued screen pops or webhooks.
+    outbox: Arc<Notify>,
 }
 
 /// Starts the ingest thread.
@@ -178,6 +181,7 @@ pub fn start(
     hub: Hub,
     clock: SharedClock,
     expiry: Expiry,
+    outbox: Arc<Notify>,
 ) -> (IngestHandle, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(1024);
     let ingest = Ingest {
@@ -188,6 +192,7 @@ pub fn start(
         expiry,
         settings: HashMap::new(),
         snapshots: HashMap::new(),
+        outbox,
     };
     let thread = std::thread::Builder::new()
         .name("ingest".into())
@@ -201,6 +206,8 @@ pub fn start(
 struct Published {
     events: Vec<EventRow>,
     changes: Vec<Change>,
+    /// Screen pops for the dashboards (modal and popup modes).
+    pops: Vec<hooks::PopMessage>,
     reset: bool,
 }
 
@@ -317,6 +324,7 @@ impl Ingest {
         let now = self.clock.now();
         let mut published: HashMap<TokenId, Published> = HashMap::new();
         let mut counts = Vec::with_capacity(batches.len());
+        let mut enqueued = 0;
         let result = (|| -> Result<(), StoreError> {
             let tx = self.writer.begin()?;
             for b in &batches {
@@ -337,6 +345,12 @@ impl Ingest {
                             tx.record(&b.token, &change)?;
                             out.changes.push(change);
                         }
+                        // Deliveries commit with their event: neither exists without the other.
+                        let settings = self.settings.get(&b.token);
+                        let reaction =
+                            hooks::on_event(tx.connection(), &b.token, settings, e, now)?;
+                        enqueued += reaction.enqueued;
+                        out.pops.extend(reaction.pop);
                         out.events.push(EventRow::of(e, now));
                     }
                 }
@@ -359,6 +373,9 @@ impl Ingest {
             Ok(()) => {
                 for (b, n) in batches.into_iter().zip(counts) {
                     let _ = b.done.send(Ok(n));
+                }
+                if enqueued > 0 {
+                    self.outbox.notify_one();
                 }
                 self.publish(published);
             }
@@ -391,7 +408,7 @@ impl Ingest {
             expired: 0,
         };
         for (token, p) in published {
-            if p.events.is_empty() && p.changes.is_empty() && !p.reset {
+            if p.events.is_empty() && p.changes.is_empty() && p.pops.is_empty() && !p.reset {
                 continue;
             }
             let Some(board) = self.boards.get(&token) else {
@@ -401,6 +418,9 @@ impl Ingest {
             let mut sse = String::new();
             for e in &p.events {
                 frame(&mut sse, "event", e);
+            }
+            for pop in &p.pops {
+                frame(&mut sse, "pop", pop);
             }
             let mut lines = Vec::new();
             let mut queues = Vec::new();
