@@ -167,7 +167,7 @@ impl Settings {
 }
 
 /// A screen-pop URL must be absolute http(s) with a host.
-fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))

@@ -31,7 +31,7 @@ fn with_board<R>(
 }
 
 /// Runs a store read off the async threads.
-async fn read<R: Send + 'static>(
+pub(super) async fn read<R: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&rusqlite::Connection) -> Result<R, StoreError> + Send + 'static,
 ) -> Result<R, ApiError> {

@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod error;
+mod hooks;
 mod params;
 mod stream;
 
@@ -46,6 +47,11 @@ pub fn router(state: AppState) -> Router {
         .route("/reset", post(api::reset))
         .route("/health", get(api::health))
         .route("/me", get(api::me))
+        .route("/webhooks", get(hooks::list).post(hooks::create))
+        .route("/webhooks/{id}", axum::routing::delete(hooks::delete))
+        .route("/webhooks/{id}/test", post(hooks::test))
+        .route("/webhooks/{id}/enable", post(hooks::enable))
+        .route("/deliveries", get(hooks::deliveries))
         .fallback(api::not_found);
     Router::new()
         .nest("/api", api)
