@@ -152,7 +152,7 @@ impl Running {
             upstream: upstream.into(),
             tokens: ovh_cti::config::parse_tokens(&[TOKEN.into()]).unwrap(),
             webhook_allow: vec!["127.0.0.1/32".parse().unwrap()],
-            webhook_timeout: Duration::from_millis(500),
+            webhook_timeout: Duration::from_secs(2),
             ..Config::default()
         };
         let app = Application::build(config, Arc::new(clock.clone()))

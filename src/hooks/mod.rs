@@ -17,7 +17,7 @@ pub mod worker;
 pub use worker::Hooks;
 
 use crate::clock::{rfc3339, UnixTime};
-use crate::normalise::Event;
+use crate::normalise::{Event, EventKind};
 use crate::settings::{PopMode, ScreenPop, Settings};
 use crate::store::{EventRow, StoreError};
 use crate::token::TokenId;
@@ -82,9 +82,16 @@ fn is_outgoing(e: &Event) -> bool {
     e.calling.is_none()
 }
 
+/// Whether a chosen event name covers `e` (either of OVH's spellings of the member count).
+fn names(chosen: &str, e: &Event) -> bool {
+    chosen == "*"
+        || chosen == e.name
+        || (e.kind != EventKind::Other && EventKind::parse(chosen) == e.kind)
+}
+
 /// Whether `e` triggers the screen pop (whatever its mode).
 pub fn pop_matches(pop: &ScreenPop, e: &Event) -> bool {
-    if !pop.enabled || pop.url.is_empty() || !pop.events.iter().any(|n| *n == e.name) {
+    if !pop.enabled || pop.url.is_empty() || !pop.events.iter().any(|n| n != "*" && names(n, e)) {
         return false;
     }
     if let Some(numbers) = &pop.numbers {
@@ -169,7 +176,7 @@ pub fn on_event(
     }
     let mut body = None;
     for endpoint in outbox::endpoints(conn, token, true)? {
-        if !endpoint.events.iter().any(|n| n == "*" || *n == e.name) {
+        if !endpoint.events.iter().any(|n| names(n, e)) {
             continue;
         }
         let body = body.get_or_insert_with(|| webhook_body(e, now));

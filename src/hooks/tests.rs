@@ -456,6 +456,9 @@ async fn no_blocked_address_gets_a_connection() {
     .iter()
     .map(|h| format!("http://{h}:{port}/pop?n=1"))
     .collect();
+    // Other spellings of 127.0.0.1, which the URL parser turns into the address itself.
+    urls.push(format!("http://2130706433:{port}/pop"));
+    urls.push(format!("http://0x7f.0.0.1:{port}/pop"));
     // A name that resolves to 127.0.0.1: refused at connection time, by the resolver.
     urls.push(format!("http://localhost:{port}/pop"));
     let n = urls.len();
@@ -495,4 +498,59 @@ async fn an_allowed_range_is_reached_by_name_and_by_address() {
     let s = states(&rig).await;
     assert!(s.iter().all(|(_, state, _)| state == "delivered"), "{s:?}");
     assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_hanging_endpoint_does_not_hold_up_the_next_pop() {
+    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hang_addr = hang.local_addr().unwrap();
+    let hung = Arc::new(AtomicUsize::new(0));
+    let h = hung.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = hang.accept().await {
+            h.fetch_add(1, Ordering::SeqCst);
+            held.push(sock); // never answered
+        }
+    });
+    let (fast, fast_count) = counting_listener().await;
+    let rig = rig(vec!["127.0.0.1/32".parse().unwrap()]);
+    enqueue_pops(&rig, vec![format!("http://{hang_addr}/slow")]).await;
+    let second = async {
+        while hung.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        rig.ingest
+            .write(move |w| {
+                outbox::enqueue(
+                    w.connection(),
+                    &outbox::NewDelivery {
+                        token: &token(),
+                        kind: Kind::Pop,
+                        endpoint: None,
+                        url: &format!("http://{fast}/fast"),
+                        body: None,
+                        event: "start_ringing",
+                        dedupe: "fast",
+                    },
+                    1000.0,
+                )
+            })
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        tokio::select! {
+            _ = rig.hooks.run_due() => panic!("the pass waits for the hanging attempt"),
+            _ = async { while fast_count.load(Ordering::SeqCst) == 0 { tokio::time::sleep(std::time::Duration::from_millis(5)).await } } => {}
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    };
+    let (first, ()) = tokio::join!(rig.hooks.run_due(), second);
+    assert_eq!(first.unwrap(), 1);
+    let s = states(&rig).await;
+    assert_eq!(
+        s[0].1, "pending",
+        "the hanging attempt timed out and waits for its retry"
+    );
+    assert!(s[0].2.as_deref().unwrap().contains("no answer within"));
 }

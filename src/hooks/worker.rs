@@ -17,6 +17,8 @@ use crate::ingest::{IngestError, IngestHandle};
 use crate::store::Readers;
 use crate::telemetry;
 use futures::StreamExt;
+use parking_lot::Mutex;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{watch, Notify};
@@ -37,8 +39,24 @@ pub struct Hooks {
     guard: Arc<Guard>,
     timeout: Duration,
     wake: Arc<Notify>,
-    /// One pass at a time, so that a row is never attempted twice at once.
-    pass: tokio::sync::Mutex<()>,
+    /// Deliveries being attempted: passes overlap (a hanging endpoint must not hold up the
+    /// next screen pop), but a row is never attempted twice at once.
+    inflight: Mutex<HashSet<i64>>,
+    /// Told whenever an attempt in flight ends.
+    settled: Notify,
+}
+
+/// Takes a row out of `inflight` when its attempt ends, even one cut short by a shutdown.
+struct Claim<'a> {
+    hooks: &'a Hooks,
+    id: i64,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.hooks.inflight.lock().remove(&self.id);
+        self.hooks.settled.notify_waiters();
+    }
 }
 
 /// The HTTP client every delivery uses: no redirects, no proxy (it would connect for us,
@@ -73,7 +91,8 @@ impl Hooks {
             guard,
             timeout,
             wake,
-            pass: tokio::sync::Mutex::new(()),
+            inflight: Mutex::new(HashSet::new()),
+            settled: Notify::new(),
         })
     }
 
@@ -87,24 +106,46 @@ impl Hooks {
     }
 
     /// Attempts every delivery due at the clock's time and records the results; returns how
-    /// many were attempted. When it returns, every due attempt is recorded.
+    /// many it attempted. When it returns, every attempt due is recorded, including those
+    /// another pass had in flight.
     pub async fn run_due(&self) -> Result<usize, IngestError> {
-        let _one_pass = self.pass.lock().await;
         let mut total = 0;
         loop {
             let now = self.clock.now();
-            let readers = self.readers.clone();
-            let due =
-                tokio::task::spawn_blocking(move || readers.with(|c| outbox::due(c, now, BATCH)))
-                    .await
-                    .map_err(|_| IngestError::Closed)??;
+            let due = self.due(now).await?;
             let n = due.len();
-            let results: Vec<Result<(), IngestError>> = futures::stream::iter(due)
+            let (mut mine, theirs): (Vec<Due>, Vec<Due>) = {
+                let mut inflight = self.inflight.lock();
+                due.into_iter().partition(|d| inflight.insert(d.id))
+            };
+            let claims: Vec<Claim> = mine
+                .iter()
+                .map(|d| Claim {
+                    hooks: self,
+                    id: d.id,
+                })
+                .collect();
+            // Another pass may have recorded a row between our read and our claim: read
+            // again, now that no one else can, and keep what is still due as it was.
+            if !mine.is_empty() {
+                let still: HashSet<(i64, u32)> = self
+                    .due(now)
+                    .await?
+                    .into_iter()
+                    .map(|d| (d.id, d.attempts))
+                    .collect();
+                mine.retain(|d| still.contains(&(d.id, d.attempts)));
+            }
+            total += mine.len();
+            let results: Vec<Result<(), IngestError>> = futures::stream::iter(mine)
                 .map(|d| self.deliver(d))
                 .buffer_unordered(CONCURRENCY)
                 .collect()
                 .await;
-            total += n;
+            drop(claims);
+            for d in theirs {
+                self.settle(d.id).await;
+            }
             results.into_iter().collect::<Result<(), _>>()?;
             if n < BATCH {
                 return Ok(total);
@@ -112,20 +153,46 @@ impl Hooks {
         }
     }
 
-    /// Runs until `shutdown`; an attempt in flight then is dropped and made after the restart.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    async fn due(&self, now: f64) -> Result<Vec<Due>, IngestError> {
+        let readers = self.readers.clone();
+        let due = tokio::task::spawn_blocking(move || readers.with(|c| outbox::due(c, now, BATCH)))
+            .await
+            .map_err(|_| IngestError::Closed)??;
+        Ok(due)
+    }
+
+    /// Waits until another pass's attempt at row `id` has ended.
+    async fn settle(&self, id: i64) {
         loop {
-            tokio::select! {
-                r = self.run_due() => if let Err(e) = r {
-                    if matches!(e, IngestError::Closed) { return; }
-                    tracing::warn!(error = %e, "delivery pass failed");
-                },
-                _ = crate::app::stopped(&mut shutdown) => return,
+            let ended = self.settled.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if !self.inflight.lock().contains(&id) {
+                return;
             }
+            ended.await;
+        }
+    }
+
+    /// Runs until `shutdown`; attempts in flight then are dropped and made after the restart.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut passes = tokio::task::JoinSet::new();
+        loop {
+            let hooks = self.clone();
+            passes.spawn(async move {
+                if let Err(e) = hooks.run_due().await {
+                    tracing::warn!(error = %e, "delivery pass failed");
+                }
+            });
+            while passes.try_join_next().is_some() {}
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
-                _ = crate::app::stopped(&mut shutdown) => return,
+                _ = crate::app::stopped(&mut shutdown) => {
+                    passes.abort_all();
+                    while passes.join_next().await.is_some() {}
+                    return;
+                }
             }
         }
     }
