@@ -110,26 +110,8 @@ fn events_queue_silent_pops_and_chosen_webhooks_in_their_transaction() {
         .unwrap()
         .id();
     let conn = w.connection();
-    outbox::create_endpoint(
-        conn,
-        &id,
-        "https://hooks.example/a",
-        "all",
-        &["*".into()],
-        "whsec_AAAA",
-        0.0,
-    )
-    .unwrap();
-    outbox::create_endpoint(
-        conn,
-        &id,
-        "https://hooks.example/b",
-        "ends",
-        &["end_calling".into()],
-        "whsec_AAAA",
-        0.0,
-    )
-    .unwrap();
+    endpoint(conn, "https://hooks.example/a", "*");
+    endpoint(conn, "https://hooks.example/b", "end_calling");
 
     let silent = pop("silent");
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
@@ -191,6 +173,11 @@ fn modal_and_popup_pops_go_to_the_dashboards() {
     assert!(pending(w.connection()).is_empty());
 }
 
+/// An endpoint of the test token choosing one event type (or `*`).
+fn endpoint(conn: &Connection, url: &str, event: &str) -> outbox::Endpoint {
+    outbox::create_endpoint(conn, &token(), url, "", &[event.into()], "whsec_AAAA", 0.0).unwrap()
+}
+
 fn due_row(conn: &Connection, now: f64) -> Due {
     outbox::due(conn, now, 10)
         .unwrap()
@@ -203,16 +190,7 @@ fn failures_follow_the_schedule_then_give_up() {
     let (_dir, w, _) = open_db();
     let conn = w.connection();
     let id = token();
-    let ep = outbox::create_endpoint(
-        conn,
-        &id,
-        "https://h.example/",
-        "",
-        &["*".into()],
-        "whsec_AAAA",
-        0.0,
-    )
-    .unwrap();
+    let ep = endpoint(conn, "https://h.example/", "*");
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
     on_event(conn, &id, None, &e, 100.0).unwrap();
     let fail = Outcome::Retry {
@@ -266,16 +244,7 @@ fn a_410_or_a_day_of_failures_disables_the_endpoint() {
     let (_dir, w, _) = open_db();
     let conn = w.connection();
     let id = token();
-    let a = outbox::create_endpoint(
-        conn,
-        &id,
-        "https://a.example/",
-        "",
-        &["*".into()],
-        "whsec_AAAA",
-        0.0,
-    )
-    .unwrap();
+    let a = endpoint(conn, "https://a.example/", "*");
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
     on_event(conn, &id, None, &e, 10.0).unwrap();
     let d = due_row(conn, 10.0);
@@ -292,16 +261,7 @@ fn a_410_or_a_day_of_failures_disables_the_endpoint() {
     assert!(a.disabled_reason.unwrap().contains("410"));
     assert!(outbox::endpoints(conn, &id, true).unwrap().is_empty());
 
-    let b = outbox::create_endpoint(
-        conn,
-        &id,
-        "https://b.example/",
-        "",
-        &["*".into()],
-        "whsec_AAAA",
-        0.0,
-    )
-    .unwrap();
+    let b = endpoint(conn, "https://b.example/", "*");
     let fail = Outcome::Retry {
         status: None,
         error: "refused".into(),
