@@ -106,21 +106,18 @@ impl Application {
         let stored = writer.tokens()?;
         let boards = Arc::new(Boards::default());
         let hub = Hub::new(1024);
-        let outbox = Arc::new(tokio::sync::Notify::new());
         let (ingest, ingest_thread) = ingest::start(
             writer,
             boards.clone(),
             hub.clone(),
             clock.clone(),
             config.expiry,
-            outbox.clone(),
         );
         let readers = Arc::new(readers);
         let hooks = Hooks::new(
             readers.clone(),
             ingest.clone(),
             clock.clone(),
-            outbox,
             Guard::new(config.webhook_allow.clone()),
             config.webhook_timeout,
         )

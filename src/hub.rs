@@ -34,6 +34,11 @@ impl Hub {
         let _ = self.tx.send(Arc::new(update));
     }
 
+    /// Whether any client listens: when none does, updates need not even be rendered.
+    pub fn has_subscribers(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Update>> {
         self.tx.subscribe()
     }

@@ -43,6 +43,9 @@ pub enum IngestError {
     Closed,
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A group commit failed; every batch in it is refused with the same reason.
+    #[error("the events could not be stored: {0}")]
+    Commit(String),
 }
 
 type Job = Box<dyn FnOnce(&mut Ingest) + Send>;
@@ -64,6 +67,7 @@ struct Batch {
 #[derive(Clone)]
 pub struct IngestHandle {
     tx: mpsc::Sender<Command>,
+    outbox: Arc<Notify>,
 }
 
 /// How many batches one transaction may take at most.
@@ -108,6 +112,12 @@ impl IngestHandle {
             .await
             .map_err(|_| IngestError::Closed)?;
         rx.await.map_err(|_| IngestError::Closed)
+    }
+
+    /// Notified after each commit that queued screen pops or webhooks: the delivery worker
+    /// waits on it.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox.clone()
     }
 
     /// Runs a database write on the one writer.
@@ -181,8 +191,8 @@ pub fn start(
     hub: Hub,
     clock: SharedClock,
     expiry: Expiry,
-    outbox: Arc<Notify>,
 ) -> (IngestHandle, std::thread::JoinHandle<()>) {
+    let outbox = Arc::new(Notify::new());
     let (tx, rx) = mpsc::channel(1024);
     let ingest = Ingest {
         writer,
@@ -192,13 +202,13 @@ pub fn start(
         expiry,
         settings: HashMap::new(),
         snapshots: HashMap::new(),
-        outbox,
+        outbox: outbox.clone(),
     };
     let thread = std::thread::Builder::new()
         .name("ingest".into())
         .spawn(move || ingest.run(rx))
         .expect("spawn the ingest thread");
-    (IngestHandle { tx }, thread)
+    (IngestHandle { tx, outbox }, thread)
 }
 
 /// What one token's part of a commit changed, gathered for the hub.
@@ -392,10 +402,7 @@ impl Ingest {
                 }
                 let message = e.to_string();
                 for b in batches {
-                    let _ = b.done.send(Err(IngestError::Store(StoreError::Open {
-                        path: Default::default(),
-                        reason: message.clone(),
-                    })));
+                    let _ = b.done.send(Err(IngestError::Commit(message.clone())));
                 }
             }
         }
@@ -407,8 +414,12 @@ impl Ingest {
             callers: 0,
             expired: 0,
         };
+        let render = self.hub.has_subscribers();
         for (token, p) in published {
-            if p.events.is_empty() && p.changes.is_empty() && p.pops.is_empty() && !p.reset {
+            written.count(&p.changes);
+            if !render
+                || (p.events.is_empty() && p.changes.is_empty() && p.pops.is_empty() && !p.reset)
+            {
                 continue;
             }
             let Some(board) = self.boards.get(&token) else {
@@ -428,20 +439,8 @@ impl Ingest {
                 match change {
                     Change::Line(n) => lines.extend(board.line(n)),
                     Change::Queue(n) => queues.extend(board.queue(n)),
-                    Change::CallFinished(c) => {
-                        written.calls += 1;
-                        if c.outcome == crate::engine::CallOutcome::Unknown {
-                            written.expired += 1;
-                        }
-                        frame(&mut sse, "call", c);
-                    }
-                    Change::CallerLeft(j) => {
-                        written.callers += 1;
-                        if j.reason == "expired" {
-                            written.expired += 1;
-                        }
-                        frame(&mut sse, "journal", j);
-                    }
+                    Change::CallFinished(c) => frame(&mut sse, "call", c),
+                    Change::CallerLeft(j) => frame(&mut sse, "journal", j),
                     Change::CallReopened { .. } => {}
                 }
             }
@@ -469,6 +468,12 @@ impl Ingest {
         board.lock().reset(now);
         telemetry::BoardReset { token, why }.emit();
         self.snapshot(token, now)?;
+        self.publish_whole_state(token);
+        Ok(())
+    }
+
+    /// Sends a token's dashboards the whole state again (after a reset or a settings change).
+    fn publish_whole_state(&self, token: &TokenId) {
         let mut published = HashMap::new();
         published.insert(
             token.clone(),
@@ -478,7 +483,6 @@ impl Ingest {
             },
         );
         self.publish(published);
-        Ok(())
     }
 
     fn snapshot(&mut self, token: &TokenId, now: UnixTime) -> Result<(), StoreError> {
@@ -501,15 +505,7 @@ impl Ingest {
         let params = self.params(token);
         if let Some(board) = self.boards.get(token) {
             board.lock().set_params(params);
-            let mut published = HashMap::new();
-            published.insert(
-                token.clone(),
-                Published {
-                    reset: true,
-                    ..Published::default()
-                },
-            );
-            self.publish(published);
+            self.publish_whole_state(token);
         }
         Ok(())
     }

@@ -21,5 +21,7 @@ pub mod settings;
 pub mod simulate;
 pub mod store;
 pub mod telemetry;
+#[cfg(test)]
+mod test_support;
 pub mod token;
 pub mod web;

@@ -1,5 +1,5 @@
 //! Per-token settings, as `GET/PUT /api/settings` show them: the screen pop, display options,
-//! the service-level threshold and the time zone. A change is merged onto the current
+//! the service-level threshold and target, the time zone and the dashboard's language. A change is merged onto the current
 //! settings, then checked as a whole; an invalid one is refused naming the field, and the
 //! settings in force stay as they were.
 
@@ -24,8 +24,16 @@ pub struct Settings {
     pub screen_pop: ScreenPop,
     pub display: Display,
     pub service_level_s: u32,
+    /// The share of callers (%) that should be answered within `service_level_s`: the
+    /// dashboard colours a queue's service level against it.
+    pub service_level_target_pct: u32,
     pub timezone: String,
+    /// The dashboard's language: `auto` follows the browser.
+    pub language: String,
 }
+
+/// Languages the dashboard speaks (`auto`: the browser's choice).
+pub const LANGUAGES: &[&str] = &["auto", "fr", "en"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,7 +68,9 @@ impl Default for Settings {
             screen_pop: ScreenPop::default(),
             display: Display::default(),
             service_level_s: 20,
+            service_level_target_pct: 80,
             timezone: "Europe/Paris".into(),
+            language: "auto".into(),
         }
     }
 }
@@ -153,6 +163,18 @@ impl Settings {
                 "expected a number of seconds from 1 to 3600",
             ));
         }
+        if !(1..=100).contains(&self.service_level_target_pct) {
+            return Err(invalid(
+                "service_level_target_pct",
+                "expected a percentage from 1 to 100",
+            ));
+        }
+        if !LANGUAGES.contains(&self.language.as_str()) {
+            return Err(invalid(
+                "language",
+                format!("expected one of {}", LANGUAGES.join(", ")),
+            ));
+        }
         if self.timezone.parse::<chrono_tz::Tz>().is_err() {
             return Err(invalid(
                 "timezone",
@@ -210,7 +232,8 @@ mod tests {
         assert_eq!(
             v,
             json!({"screen_pop": {"enabled": false, "mode": "modal", "url": "", "events": ["start_ringing", "member-queue-start"], "directions": ["incoming"], "numbers": null},
-                   "display": {"only_active": false, "reset_at_midnight": false}, "service_level_s": 20, "timezone": "Europe/Paris"})
+                   "display": {"only_active": false, "reset_at_midnight": false}, "service_level_s": 20,
+                   "service_level_target_pct": 80, "timezone": "Europe/Paris", "language": "auto"})
         );
     }
 
@@ -223,6 +246,20 @@ mod tests {
         assert_eq!(s.screen_pop.mode, PopMode::Silent);
         assert_eq!(s.screen_pop.directions, vec!["incoming"]);
         assert_eq!(s.service_level_s, 30);
+    }
+
+    #[test]
+    fn settings_stored_before_the_language_existed_still_load() {
+        let old = json!({"screen_pop": {"enabled": false, "mode": "modal", "url": "", "events": [], "directions": []},
+                         "display": {"only_active": true, "reset_at_midnight": false}, "service_level_s": 30, "timezone": "Europe/Paris"});
+        let s: Settings = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            (s.language.as_str(), s.service_level_target_pct),
+            ("auto", 80)
+        );
+        assert!(s.display.only_active);
+        let s = s.merged(&json!({"language": "fr"})).unwrap();
+        assert_eq!(s.language, "fr");
     }
 
     #[test]
@@ -250,6 +287,15 @@ mod tests {
             (json!({"service_level_s": 0}), "service_level_s"),
             (json!({"service_level_s": "twenty"}), "service_level_s"),
             (json!({"timezone": "Mars/Olympus"}), "timezone"),
+            (json!({"language": "de"}), "language"),
+            (
+                json!({"service_level_target_pct": 0}),
+                "service_level_target_pct",
+            ),
+            (
+                json!({"service_level_target_pct": 101}),
+                "service_level_target_pct",
+            ),
             (json!({"colour": "blue"}), "colour"),
             (json!({"display": {"dark": true}}), "display.dark"),
             (json!([1]), "settings"),

@@ -137,6 +137,24 @@ pub struct RecordsWritten {
 }
 
 impl RecordsWritten {
+    /// Counts the records among a batch's changes.
+    pub fn count(&mut self, changes: &[crate::engine::Change]) {
+        use crate::engine::{CallOutcome, Change};
+        for change in changes {
+            match change {
+                Change::CallFinished(c) => {
+                    self.calls += 1;
+                    self.expired += usize::from(c.outcome == CallOutcome::Unknown);
+                }
+                Change::CallerLeft(j) => {
+                    self.callers += 1;
+                    self.expired += usize::from(j.reason == "expired");
+                }
+                _ => {}
+            }
+        }
+    }
+
     pub fn emit(self) {
         if self.expired > 0 {
             tracing::info!(

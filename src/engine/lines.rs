@@ -148,6 +148,15 @@ impl Line {
             }
             return;
         };
+        // A call first seen without its numbers learns its direction from a later event.
+        let dir = direction(&self.number, e);
+        if let Some(call) = self
+            .calls
+            .get_mut(&call_id)
+            .filter(|c| c.direction == Direction::Unknown)
+        {
+            call.direction = dir;
+        }
         match e.kind {
             EventKind::Registered => self.last_registered_at = Some(e.at),
             EventKind::StartRinging => {

@@ -2,28 +2,11 @@
 //! orders and repetitions of events. No I/O beyond reading the fixture files.
 
 use super::*;
-use crate::normalise::{decode_v1_poll, EventKind};
+use crate::normalise::EventKind;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn events(name: &str) -> Vec<Event> {
-    fixture(name)
-        .lines()
-        .filter(|l| !l.contains("__status__"))
-        .flat_map(|l| decode_v1_poll(l.as_bytes(), TOKEN, 0.0).unwrap().events)
-        .map(Result::unwrap)
-        .collect()
-}
+use crate::test_support::{fixture, fixture_events as events, FIXTURE_TOKEN as TOKEN};
 
 fn expected() -> Value {
     serde_json::from_str(&fixture("expected.json")).unwrap()
@@ -422,6 +405,28 @@ fn an_event_without_calling_falls_back_on_called_for_its_direction() {
     assert_eq!(
         board.line("0033972101010").unwrap().description.as_deref(),
         Some("Accueil")
+    );
+}
+
+#[test]
+fn a_call_first_seen_without_numbers_learns_its_direction_later() {
+    let e = |name: &str, data: serde_json::Value| {
+        Event::from_json(json!({"Event": name, "Ressource": "0033972101010", "Service": "sip", "Timestamp": 1732612800000000000i64, "Data": data}), TOKEN, 0.0).unwrap()
+    };
+    let mut board = Board::default();
+    board.apply(&e("start_ringing", json!({"CallId": "c9"})), 0.0);
+    assert_eq!(board.calls()[0].direction, Direction::Unknown);
+    board.apply(
+        &e(
+            "start_calling",
+            json!({"CallId": "c9", "Calling": "0033972101010", "Called": "0033612345678"}),
+        ),
+        1.0,
+    );
+    let call = &board.calls()[0];
+    assert_eq!(
+        (call.direction, call.calling.as_deref()),
+        (Direction::Outgoing, Some("0033972101010"))
     );
 }
 

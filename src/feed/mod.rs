@@ -52,6 +52,7 @@ pub async fn follow(
         if *shutdown.borrow() {
             return;
         }
+        let asked = tokio::time::Instant::now();
         let polled = tokio::select! {
             r = ctx.transport.poll(&token, session.as_deref(), || clock.now()) => r,
             _ = shutdown.changed() => return,
@@ -78,6 +79,13 @@ pub async fn follow(
                 if count == 0 && answer.session == session {
                     ctx.health.polled(&id, 0, clock.now());
                     failures = 0;
+                    // OVH holds an empty poll open; an upstream that answers "nothing" at once
+                    // must not be hammered in a tight loop.
+                    let pause = MIN_EMPTY_POLL.saturating_sub(asked.elapsed());
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.changed() => return,
+                    }
                     continue;
                 }
                 // Not raced against shutdown: what was received is committed before leaving.
@@ -129,6 +137,9 @@ pub async fn follow(
         }
     }
 }
+
+/// The shortest time between two polls that brought nothing.
+const MIN_EMPTY_POLL: Duration = Duration::from_secs(1);
 
 /// The default client time-out of a long poll: OVH holds a poll open for a while; clients in
 /// the wild wait 65 s before calling it dead.

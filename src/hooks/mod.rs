@@ -133,7 +133,7 @@ pub fn on_event(
     now: UnixTime,
 ) -> Result<Reaction, StoreError> {
     let mut reaction = Reaction::default();
-    let fingerprint = e.fingerprint();
+    let fingerprint = &e.fingerprint;
     if let Some(pop) = settings
         .map(|s| &s.screen_pop)
         .filter(|p| pop_matches(p, e))

@@ -322,20 +322,17 @@ struct Rig {
 fn rig(allow: Vec<ipnet::IpNet>) -> Rig {
     let (dir, w, r) = open_db();
     let clock = ManualClock::new(1000.0);
-    let wake = Arc::new(tokio::sync::Notify::new());
     let (ingest, _thread) = crate::ingest::start(
         w,
         Arc::default(),
         crate::hub::Hub::new(8),
         Arc::new(clock.clone()),
         Default::default(),
-        wake.clone(),
     );
     let hooks = Hooks::new(
         Arc::new(r),
         ingest.clone(),
         Arc::new(clock),
-        wake,
         guard::Guard::new(allow),
         std::time::Duration::from_secs(2),
     )

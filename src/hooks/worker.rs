@@ -78,11 +78,11 @@ impl Hooks {
         readers: Arc<Readers>,
         ingest: IngestHandle,
         clock: SharedClock,
-        wake: Arc<Notify>,
         guard: Guard,
         timeout: Duration,
     ) -> Result<Hooks, String> {
         let guard = Arc::new(guard);
+        let wake = ingest.outbox_signal();
         Ok(Hooks {
             client: client(guard.clone(), timeout)?,
             readers,

@@ -74,7 +74,7 @@ pub fn redact(v: &mut Value, token: &str) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|i| redact(i, token)),
-        Value::String(s) if !token.is_empty() => {
+        Value::String(s) if !token.is_empty() && contains_ignore_case(s, token) => {
             // ASCII lower-casing keeps byte offsets, so positions found in the lower-case copy
             // are valid in the original.
             let needle = token.to_ascii_lowercase();
@@ -84,4 +84,11 @@ pub fn redact(v: &mut Value, token: &str) {
         }
         _ => {}
     }
+}
+
+/// Whether `haystack` contains `needle`, ignoring ASCII case, without allocating: most
+/// values are shorter than a token and are dismissed at once.
+fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    h.len() >= n.len() && h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
 }

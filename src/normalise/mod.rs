@@ -110,6 +110,9 @@ pub struct Event {
     pub details: Details,
     pub queue: QueueData,
     pub raw: Value,
+    /// A digest of the event's content, the same whichever API version or token delivered
+    /// it: the key under which a repeated delivery is recognised and counted once.
+    pub fingerprint: String,
 }
 
 impl Event {
@@ -121,22 +124,6 @@ impl Event {
                 Some("easyHunting" | "cloudHunting")
             )
             || self.kind.is_queue_event()
-    }
-
-    /// A digest of the event's content, the same whichever API version or token delivered it:
-    /// the key under which a repeated delivery is recognised and counted once.
-    pub fn fingerprint(&self) -> String {
-        let canonical = match &self.raw {
-            Value::Object(map) => {
-                let lower: Map<String, Value> = map
-                    .iter()
-                    .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-                    .collect();
-                Value::Object(lower).to_string()
-            }
-            other => other.to_string(),
-        };
-        crate::token::hex(&Sha256::digest(canonical.as_bytes())[..16])
     }
 
     /// Builds an event from one JSON object of either API version. `token` (the secret that
@@ -212,6 +199,7 @@ impl Event {
                     .map(|n| n as u32),
             },
             queue,
+            fingerprint: fingerprint(obj),
             raw,
         })
     }
@@ -219,6 +207,26 @@ impl Event {
 
 #[cfg(test)]
 mod tests;
+
+/// Hashes the object with its top-level keys in lower case (v1 capitalises them, v2 does not).
+/// The text is gathered first and hashed once: feeding the hash token by token costs more
+/// than the serialisation itself.
+fn fingerprint(obj: &Map<String, Value>) -> String {
+    let mut keys: Vec<(String, &Value)> = obj
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut text = Vec::with_capacity(1024);
+    for (key, value) in keys {
+        text.extend_from_slice(key.as_bytes());
+        text.push(b'=');
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut text, value);
+        text.push(b';');
+    }
+    crate::token::hex(&Sha256::digest(&text)[..16])
+}
 
 /// Scrubs `token` out of any JSON value (keys named `token`, and the token inside text).
 pub fn redact_value(v: &mut Value, token: &str) {

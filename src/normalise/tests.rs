@@ -1,23 +1,6 @@
 use super::*;
 
-const TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-fn all_events(name: &str) -> Vec<Event> {
-    fixture(name)
-        .lines()
-        .filter(|l| !l.contains("__status__"))
-        .flat_map(|l| decode_v1_poll(l.as_bytes(), TOKEN, 0.0).unwrap().events)
-        .map(|e| e.unwrap())
-        .collect()
-}
+use crate::test_support::{fixture, fixture_events as all_events, FIXTURE_TOKEN as TOKEN};
 
 #[test]
 fn decodes_a_line_event_of_the_fixture() {
@@ -132,8 +115,7 @@ fn v2_answers_decode_to_the_same_events_as_v1() {
     assert_eq!(first.number, "0033972100100");
     assert_eq!(first.details.kind.as_deref(), Some("easyHunting"));
     assert_eq!(
-        first.fingerprint(),
-        v1[0].fingerprint(),
+        first.fingerprint, v1[0].fingerprint,
         "same event, either API"
     );
     assert!(!first.raw.to_string().contains(TOKEN));

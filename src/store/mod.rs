@@ -6,6 +6,7 @@
 //! (`Readers`, a small pool) for the API. WAL lets them read while it writes.
 
 pub mod queries;
+pub mod reports;
 mod schema;
 mod writer;
 
@@ -38,7 +39,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     // WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives a killed
     // process (kill -9) without losing a commit; only a power cut can take the last ones.
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;",
     )
     .map_err(open_err)?;
     Ok(conn)

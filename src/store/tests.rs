@@ -4,26 +4,12 @@
 use super::queries::{self, CallFilter, EventFilter, JournalFilter};
 use super::*;
 use crate::engine::{Board, CallOutcome, Change, Direction};
-use crate::normalise::decode_v1_poll;
 use crate::token::Token;
 
-const TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
+use crate::test_support::{fixture_events, FIXTURE_TOKEN as TOKEN};
 
 fn token() -> Token {
     Token::parse(TOKEN).unwrap()
-}
-
-fn fixture_events(name: &str) -> Vec<crate::normalise::Event> {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-    .lines()
-    .filter(|l| !l.contains("__status__"))
-    .flat_map(|l| decode_v1_poll(l.as_bytes(), TOKEN, 0.0).unwrap().events)
-    .map(Result::unwrap)
-    .collect()
 }
 
 /// Ingests events the way the ingest thread does: store, apply, record, in one transaction.

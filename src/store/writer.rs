@@ -164,7 +164,7 @@ impl Batch<'_> {
         )?;
         let n = stmt.execute(params![
             token.as_str(),
-            e.fingerprint(),
+            e.fingerprint,
             received_at,
             e.at,
             e.name,

@@ -250,7 +250,10 @@ pub async fn journal_csv(
     )
 }
 
-async fn current_settings(state: &AppState, caller: &Caller) -> Result<Settings, ApiError> {
+pub(super) async fn current_settings(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Settings, ApiError> {
     let token = caller.token.clone();
     let json = read(state, move |c| queries::settings_json(c, &token)).await?;
     Ok(json

@@ -69,6 +69,18 @@ impl LoginLimiter {
 #[derive(Default)]
 pub struct SessionCache(Mutex<HashMap<String, (TokenId, UnixTime)>>);
 
+impl SessionCache {
+    /// Caches a checked session; it is re-checked against the database after a minute (so a
+    /// logout elsewhere or an expiry takes effect), and old entries are dropped.
+    fn remember(&self, key: String, token: TokenId, now: UnixTime) {
+        let mut map = self.0.lock();
+        if map.len() >= 10_000 {
+            map.retain(|_, (_, until)| *until > now);
+        }
+        map.insert(key, (token, now + 60.0));
+    }
+}
+
 fn hash(session: &str) -> String {
     crate::token::hex(&Sha256::digest(session.as_bytes()))
 }
@@ -149,8 +161,7 @@ impl FromRequestParts<AppState> for Caller {
                 .await
                 .map_err(ApiError::internal)??;
                 let t = found.ok_or_else(ApiError::unauthorized)?;
-                // Re-checked against the database at most every minute.
-                state.sessions.0.lock().insert(key, (t.clone(), now + 60.0));
+                state.sessions.remember(key, t.clone(), now);
                 t
             }
         };
@@ -230,11 +241,7 @@ pub async fn login(
             .write(move |w| w.save_login_session(&key, &id, now, expires))
             .await?;
     }
-    state
-        .sessions
-        .0
-        .lock()
-        .insert(key, (id.clone(), now + 60.0));
+    state.sessions.remember(key, id.clone(), now);
     telemetry::LoginAttempt {
         token: Some(&id),
         outcome: "ok",

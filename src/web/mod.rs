@@ -1,5 +1,5 @@
-//! The web side: the JSON API of `contract.md`, the live stream, and the health and metrics
-//! endpoints, on axum. Handlers stay thin: they authenticate the caller, parse and check the
+//! The web side: the JSON API of `contract.md`, the live stream, the dashboard's pages
+//! (`ui`), and the health and metrics endpoints, on axum. Handlers stay thin: they authenticate the caller, parse and check the
 //! input, and read the caller's board or the store.
 
 mod api;
@@ -7,7 +7,9 @@ mod auth;
 mod error;
 mod hooks;
 mod params;
+mod reports;
 mod stream;
+mod ui;
 
 pub use auth::LoginLimiter;
 pub use error::ApiError;
@@ -52,9 +54,12 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/{id}/test", post(hooks::test))
         .route("/webhooks/{id}/enable", post(hooks::enable))
         .route("/deliveries", get(hooks::deliveries))
+        .route("/reports/calls", get(reports::calls))
+        .route("/reports/queues", get(reports::queues))
         .fallback(api::not_found);
     Router::new()
         .nest("/api", api)
+        .merge(ui::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/metrics",

@@ -70,7 +70,7 @@ fn direction(q: &Query) -> Result<Option<Direction>, ApiError> {
     }
 }
 
-fn range(q: &Query) -> Result<(Option<f64>, Option<f64>), ApiError> {
+pub(super) fn range(q: &Query) -> Result<(Option<f64>, Option<f64>), ApiError> {
     let (from, to) = (time(q, "from")?, time(q, "to")?);
     if let (Some(f), Some(t)) = (from, to) {
         if f > t {

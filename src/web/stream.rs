@@ -11,14 +11,17 @@
 use super::auth::Caller;
 use super::AppState;
 use crate::hub::frame;
+use crate::hub::Update;
 use crate::token::TokenId;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::Receiver;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -44,10 +47,26 @@ fn health_frame(state: &AppState, token: &TokenId) -> String {
     out
 }
 
+/// Appends to `out` every update for `token` already waiting, so they go out in one write.
+/// Returns true when the client fell behind and some were lost (it must resynchronise).
+fn take_pending(rx: &mut Receiver<Arc<Update>>, token: &TokenId, out: &mut String) -> bool {
+    let mut lagged = false;
+    loop {
+        match rx.try_recv() {
+            Ok(u) if &u.token == token => {
+                out.push_str(std::str::from_utf8(&u.sse).unwrap_or_default())
+            }
+            Ok(_) => {}
+            Err(TryRecvError::Lagged(_)) => lagged = true,
+            Err(_) => return lagged,
+        }
+    }
+}
+
 struct Client {
     state: AppState,
     token: TokenId,
-    rx: tokio::sync::broadcast::Receiver<std::sync::Arc<crate::hub::Update>>,
+    rx: Receiver<Arc<Update>>,
     first: Option<String>,
     keepalive: tokio::time::Interval,
     shutdown: tokio::sync::watch::Receiver<bool>,
@@ -68,13 +87,8 @@ impl Client {
                         if update.token == self.token {
                             out.push_str(std::str::from_utf8(&update.sse).unwrap_or_default());
                         }
-                        loop {
-                            match self.rx.try_recv() {
-                                Ok(u) if u.token == self.token => out.push_str(std::str::from_utf8(&u.sse).unwrap_or_default()),
-                                Ok(_) => {}
-                                Err(TryRecvError::Lagged(_)) => out = full_state(&self.state, &self.token, "resync"),
-                                Err(_) => break,
-                            }
+                        if take_pending(&mut self.rx, &self.token, &mut out) {
+                            out = full_state(&self.state, &self.token, "resync");
                         }
                     }
                     Err(RecvError::Lagged(_)) => out = full_state(&self.state, &self.token, "resync"),
@@ -121,4 +135,44 @@ pub async fn stream(State(state): State<AppState>, caller: Caller) -> Response {
         Body::from_stream(body),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::Hub;
+    use crate::token::Token;
+
+    #[test]
+    fn updates_waiting_for_a_client_go_out_together_and_only_its_own() {
+        let hub = Hub::new(4);
+        let mine = Token::parse("3F2504E0-4F89-11D3-9A0C-0305E82C3301")
+            .unwrap()
+            .id();
+        let other = Token::parse("9B2D5A10-1C3E-4F5A-8B7C-0D1E2F3A4B5C")
+            .unwrap()
+            .id();
+        let mut rx = hub.subscribe();
+        for (token, text) in [(&mine, "a"), (&other, "x"), (&mine, "b"), (&mine, "c")] {
+            hub.publish(Update {
+                token: token.clone(),
+                sse: text.into(),
+            });
+        }
+        let mut out = String::new();
+        assert!(!take_pending(&mut rx, &mine, &mut out));
+        assert_eq!(
+            out, "abc",
+            "three updates, one write, none of the other token's"
+        );
+
+        // A client that fell behind by more than the hub keeps is told to resynchronise.
+        for _ in 0..10 {
+            hub.publish(Update {
+                token: mine.clone(),
+                sse: "z".into(),
+            });
+        }
+        assert!(take_pending(&mut rx, &mine, &mut String::new()));
+    }
 }

@@ -1,0 +1,205 @@
+// The dashboard's entry point: signs in (or shows the login page), draws the header with the
+// feed-health indicator, routes between the views by path (so each view can be bookmarked and
+// survives a reload), and redraws the live views when the stream changes the state.
+
+import { h, replace, updateTick, updateAge } from './dom.js';
+import { t, initLanguage, setLanguage, languageChoice } from './i18n.js';
+import { live, api, connect, disconnect, onChange, loadHealth, applySettings } from './live.js';
+import * as login from './login.js';
+import * as overview from './overview.js';
+import * as queues from './queues.js';
+import * as history from './history.js';
+import * as reports from './reports.js';
+import * as settings from './settings.js';
+import * as help from './help.js';
+
+/// Views in menu order; `live` views are redrawn whenever the state changes.
+const VIEWS = [
+  { path: '/overview', key: 'nav.overview', view: overview, live: true },
+  { path: '/queues', key: 'nav.queues', view: queues, live: true },
+  { path: '/wallboard', key: 'nav.wallboard', view: { render: queues.renderWallboard }, live: true },
+  { path: '/history', key: 'nav.history', view: history },
+  { path: '/reports', key: 'nav.reports', view: reports },
+  { path: '/settings', key: 'nav.settings', view: settings },
+  { path: '/help', key: 'nav.help', view: help },
+];
+
+const main = document.getElementById('main');
+const top = document.getElementById('top');
+let signedIn = false;
+let healthEl = null;
+
+function currentView() {
+  return VIEWS.find((v) => v.path === location.pathname) || null;
+}
+
+export function navigate(path, replaceState = false) {
+  if (location.pathname !== path) {
+    if (replaceState) history_.replaceState(null, '', path);
+    else history_.pushState(null, '', path);
+  }
+  render();
+}
+const history_ = window.history;
+
+function render() {
+  if (!signedIn) {
+    if (location.pathname === '/help') {
+      drawHeader();
+      help.render(main);
+      return;
+    }
+    top.hidden = true;
+    if (location.pathname !== '/login') history_.replaceState(null, '', '/login');
+    document.title = `${t('login.title')} — ${t('app.name')}`;
+    login.render(main, signIn);
+    return;
+  }
+  let v = currentView();
+  if (!v) {
+    history_.replaceState(null, '', '/overview');
+    v = VIEWS[0];
+  }
+  document.body.classList.toggle('wall', v.path === '/wallboard');
+  document.title = `${t(v.key)} — ${t('app.name')}`;
+  drawHeader();
+  v.view.render(main);
+}
+
+/// Redraws the current live view, keeping the keyboard focus where it was.
+function redrawLive() {
+  updateHealth();
+  const v = signedIn && currentView();
+  if (!v || !v.live) return;
+  const focused = document.activeElement && document.activeElement.id;
+  v.view.render(main);
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+function drawHeader() {
+  top.hidden = false;
+  const current = location.pathname;
+  const nav = h('nav', { 'aria-label': t('nav.main') },
+    h('ul', {}, VIEWS.filter((v) => signedIn || v.path === '/help').map((v, i) => h('li', {},
+      h('a', {
+        href: v.path,
+        'aria-current': v.path === current ? 'page' : null,
+        'data-nav': '',
+        title: signedIn ? `${t(v.key)} (${i + 1})` : null,
+      }, t(v.key))))),
+  );
+  const langSelect = h('select', { id: 'language', 'aria-label': t('language') },
+    ['auto', 'fr', 'en'].map((l) => h('option', { value: l, selected: l === languageChoice() }, t(`lang.${l}`))));
+  langSelect.addEventListener('change', async () => {
+    setLanguage(langSelect.value);
+    if (signedIn) {
+      try { live.settings = await api('/api/settings', { method: 'PUT', body: { language: langSelect.value } }); } catch { /* kept locally */ }
+    }
+    render();
+    document.getElementById('language')?.focus();
+  });
+  healthEl = h('p', { id: 'feed-health', class: 'health', role: 'status', 'aria-live': 'polite', title: t('health.title') });
+  const account = signedIn && live.me
+    ? h('span', { class: 'account', id: 'account' }, t('account', { hint: live.me.token_hint || '…' }))
+    : null;
+  const logout = signedIn ? h('button', { type: 'button', id: 'logout', onclick: signOut }, t('logout')) : null;
+  replace(top,
+    h('div', { class: 'brand' }, h('a', { href: signedIn ? '/overview' : '/login', 'data-nav': '' }, t('app.name'))),
+    nav,
+    h('div', { class: 'tools' }, signedIn ? healthEl : null, account, h('label', { class: 'lang' }, langSelect), logout),
+  );
+  updateHealth();
+}
+
+/// live / silent N min / failing, as a symbol *and* words; "offline" when the page has lost
+/// the service itself.
+function updateHealth() {
+  if (!healthEl) return;
+  const hl = live.health;
+  let state = hl ? hl.state : 'unknown';
+  if (live.stream === 'offline') state = 'offline';
+  let text;
+  if (state === 'connected') text = t('health.live');
+  else if (state === 'silent') text = t('health.silent', { n: Math.max(1, Math.floor((hl.silent_for_s || 0) / 60)) });
+  else if (state === 'failing') text = t('health.failing');
+  else if (state === 'starting') text = t('health.starting');
+  else if (state === 'offline') text = t('health.offline');
+  else text = t('health.unknown');
+  const symbol = { connected: '●', silent: '◐', failing: '✕', offline: '✕', starting: '○' }[state] || '?';
+  healthEl.className = `health health-${state}`;
+  healthEl.dataset.state = state;
+  const detail = hl && hl.last_error && state === 'failing' ? ` — ${hl.last_error}` : '';
+  healthEl.title = `${t('health.title')}${detail}`;
+  replace(healthEl, h('span', { 'aria-hidden': 'true', text: `${symbol} ` }), text);
+}
+
+async function signIn() {
+  let me;
+  try {
+    me = await api('/api/me');
+  } catch (e) {
+    if (e.status === 401) {
+      signedIn = false;
+      render();
+      return;
+    }
+    replace(main, h('p', { class: 'error', role: 'alert' }, t('error.generic', { msg: e.message })));
+    return;
+  }
+  live.me = me;
+  try { live.settings = await api('/api/settings'); } catch { live.settings = null; }
+  if (live.settings) applySettings(live.settings);
+  signedIn = true;
+  connect(signedOut);
+  loadHealth();
+  if (location.pathname === '/login' || location.pathname === '/') history_.replaceState(null, '', '/overview');
+  render();
+}
+
+function signedOut() {
+  disconnect();
+  signedIn = false;
+  live.me = null;
+  history_.replaceState(null, '', '/login');
+  render();
+}
+
+async function signOut() {
+  try { await api('/api/logout', { method: 'POST' }); } catch { /* the session is dropped here anyway */ }
+  signedOut();
+}
+
+// The settings view saved a new language or time zone: draw everything again in it.
+window.addEventListener('ovh-cti:redraw', render);
+
+document.addEventListener('click', (e) => {
+  const a = e.target.closest && e.target.closest('a[data-nav]');
+  if (!a || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  e.preventDefault();
+  navigate(a.getAttribute('href'));
+  main.focus({ preventScroll: true });
+});
+window.addEventListener('popstate', render);
+
+// Number keys 1–7 switch views, unless typing in a field.
+document.addEventListener('keydown', (e) => {
+  if (!signedIn || e.ctrlKey || e.metaKey || e.altKey) return;
+  const tag = (e.target.tagName || '').toLowerCase();
+  if (['input', 'select', 'textarea', 'button'].includes(tag) || e.target.isContentEditable) return;
+  const i = Number(e.key) - 1;
+  if (Number.isInteger(i) && VIEWS[i]) {
+    navigate(VIEWS[i].path);
+    main.focus({ preventScroll: true });
+  }
+});
+
+setInterval(() => {
+  const now = Date.now();
+  for (const el of document.querySelectorAll('[data-since]')) updateTick(el, now);
+  for (const el of document.querySelectorAll('[data-age]')) updateAge(el, now);
+}, 1000);
+
+onChange(redrawLive);
+initLanguage();
+document.querySelector('.skip').textContent = t('skip');
+signIn();

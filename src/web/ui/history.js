@@ -1,0 +1,182 @@
+// History: finished calls and the queue journal, filtered (line or queue, direction, outcome,
+// dates in the account's time zone, a number search), paged with the API's `next` cursor, and
+// downloadable as CSV with exactly the same filter (the CSV routes export every matching row).
+// "To call back" lists the callers who were missed or left a queue unanswered and were not
+// reached afterwards.
+
+import { h, replace, num, time, fmtDuration, direction, table, row, zonedMidnight, nextDay, localDate } from './dom.js';
+import { t } from './i18n.js';
+import { live, api } from './live.js';
+import { journalRows, outcome, JOURNAL_HEADERS } from './queues.js';
+
+const TABS = ['calls', 'journal', 'callbacks'];
+const state = {
+  tab: 'calls',
+  calls: { number: '', direction: '', outcome: '', from: '', to: '', q: '' },
+  journal: { queue: '', outcome: '', from: '', to: '', q: '' },
+  callbacks: { from: '', to: '' },
+};
+
+/// The API query for a filter: dates become the account's local midnights.
+export function query(filter) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(filter)) {
+    if (!v) continue;
+    if (k === 'from') p.set('from', zonedMidnight(v).toISOString());
+    else if (k === 'to') p.set('to', zonedMidnight(nextDay(v)).toISOString());
+    else p.set(k, v);
+  }
+  return p;
+}
+
+function select(name, label, options, value) {
+  const id = `f-${name}`;
+  return h('div', { class: 'field' },
+    h('label', { for: id, text: label }),
+    h('select', { id, name }, options.map(([v, text]) => h('option', { value: v, selected: v === value }, text))));
+}
+
+function input(name, label, type, value) {
+  const id = `f-${name}`;
+  return h('div', { class: 'field' }, h('label', { for: id, text: label }), h('input', { id, name, type, value: value || '' }));
+}
+
+function filterForm(tab, onApply) {
+  const f = state[tab];
+  const fields = [];
+  if (tab === 'calls') {
+    fields.push(select('number', t('filter.number'), [['', t('any')], ...[...live.lines.keys()].map((n) => [n, `${n} ${live.lines.get(n).description || ''}`])], f.number));
+    fields.push(select('direction', t('filter.direction'), [['', t('any')], ['incoming', t('dir.incoming')], ['outgoing', t('dir.outgoing')]], f.direction));
+    fields.push(select('outcome', t('filter.outcome'), [['', t('any')], ...['answered', 'missed', 'unanswered', 'unknown'].map((o) => [o, t(`outcome.${o}`)])], f.outcome));
+  } else if (tab === 'journal') {
+    fields.push(select('queue', t('filter.queue'), [['', t('any')], ...[...live.queues.keys()].map((n) => [n, `${n} ${live.queues.get(n).description || ''}`])], f.queue));
+    fields.push(select('outcome', t('filter.outcome'), [['', t('any')], ...['answered', 'abandoned'].map((o) => [o, t(`outcome.${o}`)])], f.outcome));
+  }
+  fields.push(input('from', t('filter.from'), 'date', f.from));
+  fields.push(input('to', t('filter.to'), 'date', f.to));
+  if (tab !== 'callbacks') fields.push(input('q', t('filter.q'), 'search', f.q));
+  const form = h('form', { class: 'filters', id: 'filters' }, fields,
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', id: 'filter-apply' }, t('filter.apply')),
+      h('button', { type: 'reset', id: 'filter-clear' }, t('filter.clear'))));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    for (const k of Object.keys(f)) f[k] = (form.elements[k]?.value || '').trim();
+    onApply();
+  });
+  form.addEventListener('reset', (e) => {
+    e.preventDefault();
+    for (const k of Object.keys(f)) f[k] = '';
+    onApply(true);
+  });
+  return form;
+}
+
+function callRows(calls) {
+  return calls.map((c) => row(
+    time(c.started_at), num(c.number), direction(c.direction), num(c.calling), num(c.called),
+    c.dialed && c.dialed !== c.called ? num(c.dialed) : '',
+    fmtDuration(c.ring_s), fmtDuration(c.talk_s), outcome(c.outcome)));
+}
+const CALL_HEADERS = () => [t('col.started'), t('col.line'), t('col.direction'), t('col.caller'), t('col.number'), t('col.dialed'), t('col.ring'), t('col.talk'), t('col.outcome')];
+
+/// One filtered, paged list with its CSV link.
+function listing(root, tab) {
+  const path = tab === 'calls' ? '/api/history' : '/api/queue-journal';
+  const key = tab === 'calls' ? 'calls' : 'entries';
+  const params = query(state[tab]);
+  const csv = h('a', { id: 'csv', class: 'button', href: `${path}.csv?${params}`, download: `${tab === 'calls' ? 'history' : 'queue-journal'}.csv` }, t('history.csv'));
+  const tbody = h('tbody');
+  const count = h('p', { class: 'muted', role: 'status', id: 'row-count' });
+  const more = h('button', { type: 'button', id: 'more', hidden: true }, t('history.more'));
+  const error = h('p', { class: 'error', role: 'alert' });
+  let next = null;
+  let shown = 0;
+  const headers = tab === 'calls' ? CALL_HEADERS() : JOURNAL_HEADERS();
+  const load = async () => {
+    const p = new URLSearchParams(params);
+    p.set('limit', '50');
+    if (next) p.set('cursor', next);
+    more.disabled = true;
+    try {
+      const page = await api(`${path}?${p}`);
+      const items = page[key];
+      tbody.append(...(tab === 'calls' ? callRows(items) : journalRows(items)));
+      shown += items.length;
+      if (!shown) tbody.append(h('tr', {}, h('td', { colspan: headers.length, class: 'muted empty', text: t('none') })));
+      next = page.next;
+      more.hidden = !next;
+      count.textContent = t('history.count', { n: shown });
+    } catch (e) {
+      error.textContent = t('history.error', { msg: e.message });
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener('click', load);
+  replace(root,
+    h('div', { class: 'scroll' }, h('table', { id: 'results' }, h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', text: x })))), tbody)),
+    error, count, h('div', { class: 'actions' }, more, csv));
+  load();
+}
+
+/// Callers missed (line calls) or abandoned (queues) with no answered call since.
+export function callbacks(missed, abandoned, answeredCalls, answeredQueue) {
+  const byNumber = new Map();
+  const add = (number, at, where) => {
+    if (!number) return;
+    const e = byNumber.get(number) || { number, attempts: 0, last: at, where: new Set() };
+    e.attempts += 1;
+    if (Date.parse(at) > Date.parse(e.last)) e.last = at;
+    e.where.add(where);
+    byNumber.set(number, e);
+  };
+  for (const c of missed) add(c.calling, c.started_at, c.number);
+  for (const j of abandoned) add(j.caller, j.joined_at, j.queue);
+  const reached = new Map();
+  const mark = (number, at) => {
+    if (number && (!reached.has(number) || Date.parse(reached.get(number)) < Date.parse(at))) reached.set(number, at);
+  };
+  for (const c of answeredCalls) { mark(c.calling, c.started_at); mark(c.called, c.started_at); mark(c.dialed, c.started_at); }
+  for (const j of answeredQueue) mark(j.caller, j.joined_at);
+  return [...byNumber.values()]
+    .filter((e) => !(reached.has(e.number) && Date.parse(reached.get(e.number)) > Date.parse(e.last)))
+    .sort((a, b) => Date.parse(b.last) - Date.parse(a.last));
+}
+
+async function callbackList(root) {
+  const f = state.callbacks;
+  const range = query({ from: f.from || localDate(-6), to: f.to || localDate(0) });
+  const get = (path, extra) => api(`${path}?${range}&limit=1000&${extra}`);
+  replace(root, h('p', { class: 'muted', text: t('loading') }));
+  try {
+    const [missed, abandoned, answered, answeredQ] = await Promise.all([
+      get('/api/history', 'outcome=missed'), get('/api/queue-journal', 'outcome=abandoned'),
+      get('/api/history', 'outcome=answered'), get('/api/queue-journal', 'outcome=answered'),
+    ]);
+    const list = callbacks(missed.calls, abandoned.entries, answered.calls, answeredQ.entries);
+    replace(root,
+      h('p', { class: 'note', text: t('callbacks.intro') }),
+      table(null, [t('col.caller'), t('col.attempts'), t('col.last'), t('col.where')], list.map((e) => row(
+        num(e.number), String(e.attempts), time(e.last), h('span', {}, [...e.where].map((w, i) => [i ? ', ' : '', num(w)])))), t('none')));
+  } catch (e) {
+    replace(root, h('p', { class: 'error', role: 'alert', text: t('history.error', { msg: e.message }) }));
+  }
+}
+
+export function render(root) {
+  const body = h('div', { id: 'history-body' });
+  const results = h('div', { id: 'history-results' });
+  const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': t('history.title') }, TABS.map((tab) => h('button', {
+    type: 'button', id: `tab-${tab}`, 'aria-pressed': String(state.tab === tab),
+    onclick: () => { state.tab = tab; render(root); document.getElementById(`tab-${tab}`)?.focus(); },
+  }, t(`history.${tab}`))));
+  const show = (cleared) => {
+    if (cleared) { render(root); return; }
+    if (state.tab === 'callbacks') callbackList(results);
+    else listing(results, state.tab);
+  };
+  replace(body, filterForm(state.tab, show), results);
+  replace(root, h('h1', { text: t('history.title') }), tabs, body);
+  show();
+}

@@ -1,0 +1,177 @@
+// The dashboard's words, in English and French.
+//
+// The language is the one chosen in the settings (stored per token on the server), else the
+// one last picked on this browser (remembered so the login page speaks it too), else the
+// browser's own. `t(key, vars)` replaces `{name}` with `vars.name`; a missing French word
+// falls back to English rather than showing a key.
+
+const en = {
+  'app.name': 'OVH call dashboard',
+  'skip': 'Skip to content',
+  'nav.overview': 'Overview', 'nav.queues': 'Queues', 'nav.wallboard': 'Wallboard', 'nav.history': 'History',
+  'nav.reports': 'Reports', 'nav.settings': 'Settings', 'nav.help': 'Help', 'nav.main': 'Main menu',
+  'logout': 'Log out', 'language': 'Language', 'lang.auto': 'Browser language', 'lang.fr': 'Français', 'lang.en': 'English',
+  'account': 'Signed in with token {hint}',
+  'health.live': 'Live', 'health.silent': 'Silent for {n} min', 'health.failing': 'Feed failing',
+  'health.starting': 'Connecting to OVH…', 'health.unknown': 'Feed state unknown', 'health.offline': 'Service unreachable — reconnecting…',
+  'health.title': 'State of the OVH event feed',
+  'login.title': 'Sign in', 'login.intro': 'Paste the event token of your OVHcloud telephony account. It is used as a password: it is never shown again once you are signed in.',
+  'login.token': 'Token', 'login.remember': 'Keep me signed in (30 days)', 'login.submit': 'Sign in',
+  'login.help': 'How do I create a token?', 'login.format': 'A token looks like 3F2504E0-4F89-11D3-9A0C-0305E82C3301 (32 hexadecimal digits in five groups).',
+  'login.empty': 'Enter your token.', 'login.bad_format': 'This is not a token: expected five groups of hexadecimal digits, 8-4-4-4-12, e.g. 3F2504E0-4F89-11D3-9A0C-0305E82C3301.',
+  'login.refused': 'This token was refused: this service does not follow it. Ask the administrator to add it.',
+  'login.rate': 'Too many attempts. Wait a minute, then try again.', 'login.failed': 'Sign-in failed ({status}). Try again.',
+  'login.network': 'The service cannot be reached. Check your connection and try again.',
+  'never': 'never', 'none': 'Nothing to show.', 'loading': 'Loading…',
+  'age.s': '{n} s ago', 'age.m': '{n} min ago', 'age.h': '{n} h ago', 'age.d': '{n} d ago',
+  'dir.incoming': 'incoming', 'dir.outgoing': 'outgoing', 'dir.unknown': 'unknown',
+  'status.free': 'free', 'status.ringing': 'ringing', 'status.in_call': 'in call', 'status.unknown': 'unknown',
+  'caller.waiting': 'waiting', 'caller.offered': 'offered', 'caller.in_call': 'in conversation',
+  'overview.title': 'Overview', 'overview.lines': 'Lines', 'overview.queues': 'Call queues', 'overview.calls': 'Calls in progress',
+  'overview.log': 'Call log', 'overview.since': 'Figures since {at}', 'overview.only_active': 'Showing only numbers in a call (see Settings).',
+  'col.status': 'Status', 'col.number': 'Number', 'col.description': 'Description', 'col.calls': 'Calls now / allowed',
+  'col.registered': 'Registered', 'col.waiting': 'Waiting', 'col.started': 'Started', 'col.line': 'Line', 'col.from_to': 'Caller → called',
+  'col.dialed': 'Dialled', 'col.state': 'State', 'col.duration': 'Duration', 'col.date': 'Date', 'col.protocol': 'Protocol',
+  'col.event': 'Event', 'col.direction': 'Direction', 'col.latency': 'Feed latency', 'col.kind': 'Kind', 'col.answered': 'Answered',
+  'col.abandoned': 'Abandoned', 'col.total': 'Total', 'col.answered_pct': 'Answered %', 'col.waiting_now': 'Waiting now',
+  'col.avg_wait': 'Average wait', 'col.max_wait': 'Longest wait', 'col.avg_talk': 'Average talk', 'col.service_level': 'Service level',
+  'col.caller': 'Caller', 'col.agent': 'Agent', 'col.timer': 'Waiting for', 'col.offered': 'Agent offered', 'col.talk': 'Talk time',
+  'col.waited': 'Time waited', 'col.queue': 'Queue', 'col.wait': 'Wait', 'col.outcome': 'Outcome', 'col.ended': 'Ended', 'col.ring': 'Ring',
+  'col.reason': 'Reason', 'col.hour': 'Hour', 'col.missed': 'Missed', 'col.unanswered': 'Unanswered', 'col.entered': 'Entered',
+  'col.attempts': 'Attempts', 'col.last': 'Last attempt', 'col.where': 'Where', 'col.conversation': 'Caller ⇒ agent',
+  'queues.title': 'Call queues', 'queues.none': 'No call queue has been seen on this token yet.',
+  'queues.waiting': 'Callers waiting', 'queues.conversations': 'Conversations in progress', 'queues.journal': 'Queue journal',
+  'queues.figures': 'Figures', 'kind.easy': 'easy (easyHunting)', 'kind.expert': 'expert (cloudHunting)',
+  'sl.ok': 'on target ({target} % within {s} s)', 'sl.bad': 'below target ({target} % within {s} s)', 'sl.none': 'no caller yet',
+  'wallboard.title': 'Wallboard', 'wallboard.waiting': 'waiting', 'wallboard.longest': 'longest wait', 'wallboard.in_call': 'in conversation',
+  'outcome.answered': 'answered', 'outcome.missed': 'missed', 'outcome.unanswered': 'unanswered', 'outcome.unknown': 'unknown',
+  'outcome.abandoned': 'abandoned', 'any': 'any',
+  'history.title': 'History', 'history.calls': 'Calls', 'history.journal': 'Queue journal', 'history.callbacks': 'To call back',
+  'filter.number': 'Line', 'filter.queue': 'Queue', 'filter.direction': 'Direction', 'filter.outcome': 'Outcome', 'filter.from': 'From (date)',
+  'filter.to': 'To (date, included)', 'filter.q': 'Number contains', 'filter.apply': 'Filter', 'filter.clear': 'Clear',
+  'history.more': 'Show more', 'history.csv': 'Download CSV of this filter', 'history.count': '{n} rows shown',
+  'history.error': 'Cannot read the history: {msg}', 'callbacks.intro': 'Callers who left a queue unanswered or whose call was missed, and who were not reached afterwards (by an answered call either way), in the chosen dates.',
+  'reports.title': 'Reports', 'reports.from': 'From', 'reports.to': 'To (included)', 'reports.show': 'Show',
+  'reports.calls': 'Calls per hour', 'reports.queues': 'Queue service level and waits', 'reports.sl': 'Service level (%)',
+  'reports.wait': 'Average wait (s)', 'reports.table': 'Figures', 'reports.chart_calls': 'Chart: calls per hour, answered and missed',
+  'reports.no_queue': 'No queue caller in this period.', 'reports.totals': 'Total',
+  'settings.title': 'Settings', 'settings.display': 'Display', 'settings.only_active': 'Show only numbers in a call (overview)',
+  'settings.reset_midnight': 'Reset the figures at midnight', 'settings.reset_now': 'Reset now…',
+  'settings.reset_confirm': 'Reset the live figures now? Statistics, the journal shown and the numbers learned are cleared; stored history stays.',
+  'settings.reset_done': 'The figures were reset.', 'cancel': 'Cancel', 'confirm': 'Reset',
+  'settings.queues': 'Queues', 'settings.sl_s': 'Service-level threshold (seconds)', 'settings.sl_target': 'Service-level target (%)',
+  'settings.region': 'Time and language', 'settings.timezone': 'Time zone', 'settings.language': 'Language',
+  'settings.pop': 'Screen pop (customer record)', 'settings.pop_enabled': 'Open a URL on calls', 'settings.pop_mode': 'Mode',
+  'mode.modal': 'Modal window in the dashboard', 'mode.popup': 'Pop-up window', 'mode.silent': 'Silent request by the service',
+  'settings.pop_url': 'URL', 'settings.pop_url_hint': 'http or https; variables: *CALLING*, *CALLED*, *DIALED*, *EVENT*',
+  'settings.pop_events': 'Events', 'settings.pop_directions': 'Line calls', 'settings.preview': 'Preview with sample values',
+  'settings.save': 'Save', 'settings.saved': 'Settings saved.', 'settings.error': 'Not saved: {msg}',
+  'settings.url_bad': 'Enter a full http:// or https:// address, e.g. https://crm.example/lookup?n=*CALLING*.',
+  'settings.url_needed': 'A URL is needed to turn the screen pop on.',
+  'help.title': 'Help',
+  'error.generic': 'Something went wrong: {msg}',
+};
+
+const fr = {
+  'app.name': 'Tableau de bord des appels OVH',
+  'skip': 'Aller au contenu',
+  'nav.overview': "Vue d'ensemble", 'nav.queues': "Files d'appels", 'nav.wallboard': 'Mur', 'nav.history': 'Historique',
+  'nav.reports': 'Rapports', 'nav.settings': 'Configuration', 'nav.help': 'Aide', 'nav.main': 'Menu principal',
+  'logout': 'Se déconnecter', 'language': 'Langue', 'lang.auto': 'Langue du navigateur', 'lang.fr': 'Français', 'lang.en': 'English',
+  'account': 'Connecté avec le token {hint}',
+  'health.live': 'En direct', 'health.silent': 'Silencieux depuis {n} min', 'health.failing': 'Flux en échec',
+  'health.starting': 'Connexion à OVH…', 'health.unknown': 'État du flux inconnu', 'health.offline': 'Service injoignable — reconnexion…',
+  'health.title': "État du flux d'événements OVH",
+  'login.title': 'Connexion', 'login.intro': "Collez le token d'événements de votre compte de téléphonie OVHcloud. Il sert de mot de passe : il n'est plus jamais affiché une fois connecté.",
+  'login.token': 'Token', 'login.remember': 'Rester connecté (30 jours)', 'login.submit': 'Se connecter',
+  'login.help': 'Comment créer un token ?', 'login.format': 'Un token ressemble à 3F2504E0-4F89-11D3-9A0C-0305E82C3301 (32 chiffres hexadécimaux en cinq groupes).',
+  'login.empty': 'Saisissez votre token.', 'login.bad_format': "Ce n'est pas un token : cinq groupes de chiffres hexadécimaux sont attendus, 8-4-4-4-12, par exemple 3F2504E0-4F89-11D3-9A0C-0305E82C3301.",
+  'login.refused': "Ce token a été refusé : ce service ne le suit pas. Demandez à l'administrateur de l'ajouter.",
+  'login.rate': 'Trop de tentatives. Attendez une minute puis réessayez.', 'login.failed': 'La connexion a échoué ({status}). Réessayez.',
+  'login.network': 'Le service est injoignable. Vérifiez votre connexion et réessayez.',
+  'never': 'jamais', 'none': 'Rien à afficher.', 'loading': 'Chargement…',
+  'age.s': 'il y a {n} s', 'age.m': 'il y a {n} min', 'age.h': 'il y a {n} h', 'age.d': 'il y a {n} j',
+  'dir.incoming': 'entrant', 'dir.outgoing': 'sortant', 'dir.unknown': 'inconnu',
+  'status.free': 'libre', 'status.ringing': 'sonne', 'status.in_call': 'en appel', 'status.unknown': 'inconnu',
+  'caller.waiting': 'en attente', 'caller.offered': 'proposé', 'caller.in_call': 'en conversation',
+  'overview.title': "Vue d'ensemble", 'overview.lines': 'Lignes', 'overview.queues': "Files d'appels", 'overview.calls': 'Appels en cours',
+  'overview.log': 'Journal des appels', 'overview.since': 'Chiffres depuis le {at}', 'overview.only_active': "Seuls les numéros en cours d'appel sont affichés (voir Configuration).",
+  'col.status': 'État', 'col.number': 'Numéro', 'col.description': 'Description', 'col.calls': 'Appels en cours / autorisés',
+  'col.registered': 'Enregistrement', 'col.waiting': 'En attente', 'col.started': 'Début', 'col.line': 'Ligne', 'col.from_to': 'Appelant → appelé',
+  'col.dialed': 'Composé', 'col.state': 'État', 'col.duration': 'Durée', 'col.date': 'Date', 'col.protocol': 'Protocole',
+  'col.event': 'Événement', 'col.direction': 'Sens', 'col.latency': 'Latence du flux', 'col.kind': 'Type', 'col.answered': 'Répondus',
+  'col.abandoned': 'Perdus', 'col.total': 'Total', 'col.answered_pct': '% répondus', 'col.waiting_now': 'En attente',
+  'col.avg_wait': 'Attente moyenne', 'col.max_wait': 'Attente max.', 'col.avg_talk': 'Conversation moyenne', 'col.service_level': 'Niveau de service',
+  'col.caller': 'Appelant', 'col.agent': 'Agent', 'col.timer': 'Attend depuis', 'col.offered': 'Agent sollicité', 'col.talk': 'Conversation',
+  'col.waited': 'Temps attendu', 'col.queue': 'File', 'col.wait': 'Attente', 'col.outcome': 'Issue', 'col.ended': 'Fin', 'col.ring': 'Sonnerie',
+  'col.reason': 'Motif', 'col.hour': 'Heure', 'col.missed': 'Manqués', 'col.unanswered': 'Sans réponse', 'col.entered': 'Entrés',
+  'col.attempts': 'Tentatives', 'col.last': 'Dernière tentative', 'col.where': 'Où', 'col.conversation': 'Appelant ⇒ agent',
+  'queues.title': "Files d'appels", 'queues.none': "Aucune file d'appels n'a encore été vue sur ce token.",
+  'queues.waiting': 'Appelants en attente', 'queues.conversations': 'Conversations en cours', 'queues.journal': 'Journal des files',
+  'queues.figures': 'Chiffres', 'kind.easy': 'simple (easyHunting)', 'kind.expert': 'expert (cloudHunting)',
+  'sl.ok': 'objectif atteint ({target} % en {s} s)', 'sl.bad': 'sous l’objectif ({target} % en {s} s)', 'sl.none': 'aucun appelant',
+  'wallboard.title': 'Mur', 'wallboard.waiting': 'en attente', 'wallboard.longest': 'plus longue attente', 'wallboard.in_call': 'en conversation',
+  'outcome.answered': 'répondu', 'outcome.missed': 'manqué', 'outcome.unanswered': 'sans réponse', 'outcome.unknown': 'inconnu',
+  'outcome.abandoned': 'perdu', 'any': 'tous',
+  'history.title': 'Historique', 'history.calls': 'Appels', 'history.journal': 'Journal des files', 'history.callbacks': 'À rappeler',
+  'filter.number': 'Ligne', 'filter.queue': 'File', 'filter.direction': 'Sens', 'filter.outcome': 'Issue', 'filter.from': 'Du (date)',
+  'filter.to': 'Au (date, inclus)', 'filter.q': 'Numéro contenant', 'filter.apply': 'Filtrer', 'filter.clear': 'Effacer',
+  'history.more': 'Afficher plus', 'history.csv': 'Télécharger ce filtre en CSV', 'history.count': '{n} lignes affichées',
+  'history.error': "Impossible de lire l'historique : {msg}", 'callbacks.intro': "Appelants qui ont quitté une file sans réponse ou dont l'appel a été manqué, et qui n'ont pas été joints depuis (par un appel répondu dans un sens ou l'autre), sur les dates choisies.",
+  'reports.title': 'Rapports', 'reports.from': 'Du', 'reports.to': 'Au (inclus)', 'reports.show': 'Afficher',
+  'reports.calls': 'Appels par heure', 'reports.queues': 'Niveau de service et attentes des files', 'reports.sl': 'Niveau de service (%)',
+  'reports.wait': 'Attente moyenne (s)', 'reports.table': 'Chiffres', 'reports.chart_calls': 'Graphique : appels par heure, répondus et manqués',
+  'reports.no_queue': 'Aucun appelant en file sur cette période.', 'reports.totals': 'Total',
+  'settings.title': 'Configuration', 'settings.display': "Configuration de l'affichage", 'settings.only_active': "Afficher seulement les numéros en cours d'appel",
+  'settings.reset_midnight': 'Réinitialiser le cache à minuit', 'settings.reset_now': 'Réinitialiser le cache…',
+  'settings.reset_confirm': "Réinitialiser maintenant ? Les statistiques, le journal affiché et les numéros appris sont effacés ; l'historique enregistré reste.",
+  'settings.reset_done': 'Les chiffres ont été réinitialisés.', 'cancel': 'Annuler', 'confirm': 'Réinitialiser',
+  'settings.queues': 'Files', 'settings.sl_s': 'Seuil du niveau de service (secondes)', 'settings.sl_target': 'Objectif de niveau de service (%)',
+  'settings.region': 'Heure et langue', 'settings.timezone': 'Fuseau horaire', 'settings.language': 'Langue',
+  'settings.pop': 'Appel du CGI (fiche client)', 'settings.pop_enabled': 'Ouvrir une URL lors des appels', 'settings.pop_mode': 'Mode',
+  'mode.modal': 'Modal dans le tableau de bord', 'mode.popup': 'Fenêtre popup', 'mode.silent': 'Silencieux (requête du service)',
+  'settings.pop_url': 'URL', 'settings.pop_url_hint': 'http ou https ; variables : *CALLING*, *CALLED*, *DIALED*, *EVENT*',
+  'settings.pop_events': 'Événements', 'settings.pop_directions': 'Appels des lignes', 'settings.preview': 'Aperçu avec des valeurs d’exemple',
+  'settings.save': 'Enregistrer', 'settings.saved': 'Configuration enregistrée.', 'settings.error': 'Non enregistré : {msg}',
+  'settings.url_bad': 'Saisissez une adresse complète http:// ou https://, par exemple https://crm.example/lookup?n=*CALLING*.',
+  'settings.url_needed': "Une URL est nécessaire pour activer l'appel du CGI.",
+  'help.title': 'Aide',
+  'error.generic': 'Une erreur est survenue : {msg}',
+};
+
+const WORDS = { en, fr };
+const STORE_KEY = 'ovh-cti.language';
+let current = 'en';
+let choice = 'auto';
+
+/// The language `auto` resolves to: the first of the browser's languages that we speak.
+export function browserLanguage() {
+  for (const l of navigator.languages || [navigator.language || 'en']) {
+    const base = String(l).slice(0, 2).toLowerCase();
+    if (WORDS[base]) return base;
+  }
+  return 'en';
+}
+
+/// Applies a choice (`auto`, `fr`, `en`) and remembers it on this browser.
+export function setLanguage(value) {
+  choice = WORDS[value] ? value : 'auto';
+  current = choice === 'auto' ? browserLanguage() : choice;
+  try { localStorage.setItem(STORE_KEY, choice); } catch { /* private mode: not remembered */ }
+  document.documentElement.lang = current;
+}
+
+export function initLanguage() {
+  let saved = 'auto';
+  try { saved = localStorage.getItem(STORE_KEY) || 'auto'; } catch { /* not available */ }
+  setLanguage(saved);
+}
+
+export function lang() { return current; }
+export function languageChoice() { return choice; }
+
+export function t(key, vars) {
+  let s = WORDS[current][key] ?? en[key] ?? key;
+  for (const [k, v] of Object.entries(vars || {})) s = s.split(`{${k}}`).join(String(v));
+  return s;
+}

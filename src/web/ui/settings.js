@@ -1,0 +1,155 @@
+// Settings, stored on the server per token: display options (only numbers in a call, reset at
+// midnight, reset now after confirmation), the service-level threshold and target, the time
+// zone, the language, and the screen-pop form. The form checks the URL as the server will
+// (absolute http/https with a host) and previews it with sample values; the pop itself is
+// done elsewhere. Only what changed is sent; a refusal names its field and is shown next to it.
+
+import { h, replace } from './dom.js';
+import { t } from './i18n.js';
+import { live, api, applySettings } from './live.js';
+
+const POP_EVENTS = ['start_ringing', 'end_ringing', 'start_calling', 'end_calling', 'member-queue-start', 'agent-offering', 'bridge-agent-start', 'member-queue-end'];
+const SAMPLE = { CALLING: '0033655555555', CALLED: '0033972101010', DIALED: '0033972101010', EVENT: 'start_ringing' };
+
+/// The URL with `*CALLING*`-style variables replaced by URL-encoded values.
+export function expand(url, values = SAMPLE) {
+  return url.replace(/\*(CALLING|CALLED|DIALED|EVENT)\*/g, (_, k) => encodeURIComponent(values[k] ?? ''));
+}
+
+/// null when the URL is acceptable, else the reason.
+export function checkUrl(url) {
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return t('settings.url_bad');
+    if (!u.hostname || /\s/.test(url)) return t('settings.url_bad');
+    return null;
+  } catch {
+    return t('settings.url_bad');
+  }
+}
+
+function zones() {
+  try { return Intl.supportedValuesOf('timeZone'); } catch { return ['Europe/Paris', 'UTC']; }
+}
+
+function check(id, label, checked) {
+  return h('div', { class: 'check' }, h('input', { type: 'checkbox', id, name: id, checked }), h('label', { for: id, text: ` ${label}` }));
+}
+
+function field(id, label, control, hint) {
+  return h('div', { class: 'field' }, h('label', { for: id, text: label }), control,
+    hint ? h('p', { class: 'hint', id: `${id}-hint`, text: hint }) : null,
+    h('p', { class: 'error', id: `${id}-error`, role: 'alert' }));
+}
+
+function resetDialog(status) {
+  const dialog = h('dialog', { id: 'reset-dialog', 'aria-labelledby': 'reset-text' },
+    h('form', { method: 'dialog' },
+      h('p', { id: 'reset-text', text: t('settings.reset_confirm') }),
+      h('div', { class: 'actions' },
+        h('button', { value: 'cancel', id: 'reset-cancel', autofocus: true }, t('cancel')),
+        h('button', { value: 'confirm', id: 'reset-confirm', class: 'danger' }, t('confirm')))));
+  dialog.addEventListener('close', async () => {
+    if (dialog.returnValue !== 'confirm') return;
+    try {
+      await api('/api/reset', { method: 'POST' });
+      status.textContent = t('settings.reset_done');
+    } catch (e) {
+      status.textContent = t('settings.error', { msg: e.message });
+    }
+  });
+  return dialog;
+}
+
+export function render(root) {
+  const s = live.settings;
+  if (!s) {
+    replace(root, h('p', { class: 'muted', text: t('loading') }));
+    api('/api/settings').then((x) => { applySettings(x); render(root); }).catch((e) => replace(root, h('p', { class: 'error', text: e.message })));
+    return;
+  }
+  const pop = s.screen_pop;
+  const status = h('p', { id: 'settings-status', role: 'status', class: 'status-line' });
+  const dialog = resetDialog(status);
+  const url = h('input', { id: 'pop-url', name: 'pop-url', type: 'url', value: pop.url, 'aria-describedby': 'pop-url-hint pop-url-error', size: 60, spellcheck: 'false' });
+  const preview = h('output', { id: 'pop-preview', for: 'pop-url', class: 'preview' });
+  const updatePreview = () => {
+    const v = url.value.trim();
+    const err = v ? checkUrl(v) : null;
+    document.getElementById('pop-url-error').textContent = err || '';
+    url.setAttribute('aria-invalid', String(Boolean(err)));
+    preview.textContent = v && !err ? expand(v) : '—';
+  };
+  url.addEventListener('input', updatePreview);
+  const tz = h('input', { id: 'timezone', name: 'timezone', list: 'zones', value: s.timezone, autocomplete: 'off' });
+  const form = h('form', { id: 'settings', class: 'settings', novalidate: true },
+    h('fieldset', {}, h('legend', { text: t('settings.display') }),
+      check('only-active', t('settings.only_active'), s.display.only_active),
+      check('reset-midnight', t('settings.reset_midnight'), s.display.reset_at_midnight),
+      h('button', { type: 'button', id: 'reset-now', class: 'danger', onclick: () => dialog.showModal() }, t('settings.reset_now'))),
+    h('fieldset', {}, h('legend', { text: t('settings.queues') }),
+      field('sl-s', t('settings.sl_s'), h('input', { id: 'sl-s', type: 'number', min: 1, max: 3600, value: s.service_level_s, 'aria-describedby': 'sl-s-error' })),
+      field('sl-target', t('settings.sl_target'), h('input', { id: 'sl-target', type: 'number', min: 1, max: 100, value: s.service_level_target_pct, 'aria-describedby': 'sl-target-error' }))),
+    h('fieldset', {}, h('legend', { text: t('settings.region') }),
+      field('timezone', t('settings.timezone'), tz),
+      h('datalist', { id: 'zones' }, zones().map((z) => h('option', { value: z }))),
+      field('settings-language', t('settings.language'), h('select', { id: 'settings-language' },
+        ['auto', 'fr', 'en'].map((l) => h('option', { value: l, selected: l === s.language }, t(`lang.${l}`)))))),
+    h('fieldset', {}, h('legend', { text: t('settings.pop') }),
+      check('pop-enabled', t('settings.pop_enabled'), pop.enabled),
+      h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_mode') }),
+        ['modal', 'popup', 'silent'].map((m) => h('div', { class: 'check' },
+          h('input', { type: 'radio', name: 'pop-mode', id: `mode-${m}`, value: m, checked: pop.mode === m }),
+          h('label', { for: `mode-${m}`, text: ` ${t(`mode.${m}`)}` })))),
+      field('pop-url', t('settings.pop_url'), url, t('settings.pop_url_hint')),
+      h('p', {}, h('span', { text: `${t('settings.preview')} : ` }), preview),
+      h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_events') }),
+        POP_EVENTS.map((e) => check(`ev-${e}`, e, pop.events.includes(e)))),
+      h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_directions') }),
+        ['incoming', 'outgoing'].map((d) => check(`dir-${d}`, t(`dir.${d}`), pop.directions.includes(d))))),
+    status,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'settings-save' }, t('settings.save'))),
+    dialog,
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const el = (id) => document.getElementById(id);
+    for (const x of form.querySelectorAll('.error')) x.textContent = '';
+    const urlValue = url.value.trim();
+    const enabled = el('pop-enabled').checked;
+    const urlErr = urlValue ? checkUrl(urlValue) : (enabled ? t('settings.url_needed') : null);
+    if (urlErr) {
+      el('pop-url-error').textContent = urlErr;
+      url.focus();
+      return;
+    }
+    const body = {
+      display: { only_active: el('only-active').checked, reset_at_midnight: el('reset-midnight').checked },
+      service_level_s: Number(el('sl-s').value),
+      service_level_target_pct: Number(el('sl-target').value),
+      timezone: tz.value.trim(),
+      language: el('settings-language').value,
+      screen_pop: {
+        enabled,
+        mode: form.querySelector('input[name=pop-mode]:checked')?.value || 'modal',
+        url: urlValue,
+        events: POP_EVENTS.filter((x) => el(`ev-${x}`).checked),
+        directions: ['incoming', 'outgoing'].filter((d) => el(`dir-${d}`).checked),
+      },
+    };
+    try {
+      const saved = await api('/api/settings', { method: 'PUT', body });
+      applySettings(saved, true);
+      window.dispatchEvent(new Event('ovh-cti:redraw'));
+      document.getElementById('settings-status').textContent = t('settings.saved');
+      document.getElementById('settings-save')?.focus();
+    } catch (err) {
+      const ids = { service_level_s: 'sl-s', service_level_target_pct: 'sl-target', timezone: 'timezone', 'screen_pop.url': 'pop-url' };
+      const target = ids[err.field] && el(`${ids[err.field]}-error`);
+      (target || status).textContent = t('settings.error', { msg: err.message });
+      if (ids[err.field]) el(ids[err.field]).focus();
+    }
+  });
+  replace(root, h('h1', { text: t('settings.title') }), form);
+  updatePreview();
+}

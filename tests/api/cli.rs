@@ -1,0 +1,184 @@
+//! The binary as an operator meets it: one-line errors with a non-zero status for bad flags,
+//! a busy port or an unusable database; exit 0 after a clean shutdown on SIGTERM; and `demo`
+//! running the whole service on its built-in simulator.
+
+use crate::helpers::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
+        .args(args)
+        .env_remove("OVH_CTI_TOKENS")
+        .output()
+        .unwrap()
+}
+
+fn one_line_error(out: &Output) -> String {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn bad_flags_are_one_line_errors() {
+    let out = run(&["serve", "--bogus"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(one_line_error(&out).contains("--bogus"));
+    let out = run(&["serve", "--token", "3F2504E0-4F89-11D3-9A0C-0305E82C330Z"]);
+    let err = one_line_error(&out);
+    assert!(
+        err.contains("token #1 is invalid") && !err.contains("4F89"),
+        "{err}"
+    );
+    let out = run(&["serve", "--upstream", "ftp://x", "--token", TOKEN_A]);
+    assert!(one_line_error(&out).contains("upstream"));
+    let out = run(&["simulate", "--rate=-3"]);
+    assert!(one_line_error(&out).contains("--rate"));
+}
+
+#[test]
+fn a_busy_port_and_an_unusable_database_are_one_line_errors() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let db = temp_db();
+    let out = run(&[
+        "serve",
+        "--token",
+        TOKEN_A,
+        "--listen",
+        &addr,
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert!(one_line_error(&out).contains(&format!("cannot listen on {addr}")));
+    let out = run(&[
+        "serve",
+        "--token",
+        TOKEN_A,
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        "/nonexistent/dir/x.db",
+    ]);
+    assert!(one_line_error(&out).contains("cannot open the database /nonexistent/dir/x.db"));
+}
+
+fn sigterm(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn demo_runs_the_whole_service_and_stops_cleanly_on_sigterm() {
+    let db = temp_db();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--rate", "120"])
+        .arg("--db")
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    let token = line.split_whitespace().nth(3).unwrap().to_string();
+
+    let http = reqwest::Client::new();
+    let login = http
+        .post(format!("{base}/api/login"))
+        .json(&serde_json::json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = session_cookie(&login);
+    // The simulated lines register as soon as the feed is followed: wait for them to show.
+    let mut stream = http
+        .get(format!("{base}/api/stream"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    while !seen.contains("\"event\":\"registered\"") {
+        seen.push_str(std::str::from_utf8(&stream.chunk().await.unwrap().unwrap()).unwrap());
+    }
+    let lines: serde_json::Value = http
+        .get(format!("{base}/api/lines"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!lines["lines"].as_array().unwrap().is_empty());
+    drop(stream);
+
+    sigterm(child.id());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn serve_exits_0_on_sigterm_and_keeps_what_it_received() {
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    let db = temp_db();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &up.url,
+            "--token",
+            TOKEN_A,
+        ])
+        .arg("--db")
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    up.idle(TOKEN_A).await;
+    sigterm(child.id());
+    assert!(child.wait().unwrap().success());
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let events: i64 = conn
+        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    let calls: i64 = conn
+        .query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((events, calls), (29, 8));
+    // The token is kept only in the tokens table, never next to the events.
+    let leaked: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE upper(raw) LIKE '%' || ?1 || '%'",
+            [TOKEN_A],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(leaked, 0);
+}

@@ -1,0 +1,448 @@
+//! Test harness: `spawn_app()` starts the real service (real HTTP server on 127.0.0.1:0, real
+//! SQLite file in a temporary directory) with an injected clock, against `FakeUpstream`, a fake
+//! of OVH's event API that serves scripted poll answers (the fixtures) per token.
+//!
+//! Waiting without sleeping: a follower polls again only once the previous answer is
+//! committed, so `FakeUpstream::idle(token)` — "everything pushed was served and the follower is
+//! back asking for more" — means every served event is in the store and on the board.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use ovh_cti::app::{Application, Service};
+use ovh_cti::clock::ManualClock;
+use ovh_cti::config::Config;
+use ovh_cti::feed::{Api, Backoff};
+use ovh_cti::token::Token;
+use parking_lot::Mutex;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+pub const TOKEN_A: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
+pub const TOKEN_B: &str = "9B2D5A10-1C3E-4F5A-8B7C-0D1E2F3A4B5C";
+pub const FIXTURE_TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
+/// A fixed "now" for the injected clock: 26 Nov 2024, 10:20 Paris, like the fixtures.
+pub const T0: f64 = 1732612800.0;
+
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The poll answers of a `.jsonl` fixture, one per line.
+pub fn answers(name: &str) -> Vec<String> {
+    fixture(name)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn expected() -> Value {
+    serde_json::from_str(&fixture("expected.json")).unwrap()
+}
+
+#[derive(Default)]
+struct Feed {
+    queue: VecDeque<String>,
+    /// A follower is waiting in a poll with nothing left to serve.
+    waiting: bool,
+    /// The `session` parameter of every poll, in order.
+    sessions: Vec<Option<String>>,
+    polls: usize,
+    /// Polls held open before the last `forget_held_polls` must not take new answers: their
+    /// client is gone (a stopped or killed service).
+    epoch: u64,
+}
+
+#[derive(Default)]
+struct Upstream {
+    feeds: Mutex<HashMap<String, Feed>>,
+    changed: Notify,
+    /// v2: sessions created, and how many polls to answer "Timeout, please reconnect".
+    v2_sessions: Mutex<Vec<(String, Option<String>)>>,
+    v2_created: std::sync::atomic::AtomicUsize,
+    v2_expire_next: Mutex<usize>,
+}
+
+/// A fake `events.voip.ovh.net`: answers polls from per-token scripts.
+#[derive(Clone)]
+pub struct FakeUpstream {
+    inner: Arc<Upstream>,
+    pub url: String,
+}
+
+impl FakeUpstream {
+    pub async fn start() -> FakeUpstream {
+        let inner = Arc::new(Upstream::default());
+        let app = Router::new()
+            .route("/", get(v1_poll))
+            .route("/v2/session", post(v2_create))
+            .route("/v2/session/{id}/subscribe/{token}", post(v2_subscribe))
+            .route("/v2/session/{id}/events/poll", get(v2_poll))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FakeUpstream { inner, url }
+    }
+
+    /// The same fake, but announced at another address (e.g. one where nothing listens).
+    pub fn at(self, url: String) -> FakeUpstream {
+        FakeUpstream { url, ..self }
+    }
+
+    /// Queues poll answers for `token` (fixture lines; the fixture's token is replaced).
+    pub fn push(&self, token: &str, answers: impl IntoIterator<Item = String>) {
+        let mut feeds = self.inner.feeds.lock();
+        let feed = feeds.entry(token.to_string()).or_default();
+        feed.queue
+            .extend(answers.into_iter().map(|a| a.replace(FIXTURE_TOKEN, token)));
+        feed.waiting = false;
+        drop(feeds);
+        self.inner.changed.notify_waiters();
+    }
+
+    /// Resolves once everything pushed for `token` was served and committed.
+    pub async fn idle(&self, token: &str) {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let notified = self.inner.changed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                {
+                    let feeds = self.inner.feeds.lock();
+                    if feeds
+                        .get(token)
+                        .is_some_and(|f| f.queue.is_empty() && f.waiting)
+                    {
+                        return;
+                    }
+                }
+                notified.await;
+            }
+        })
+        .await
+        .expect("the follower never came back for more");
+    }
+
+    /// The service that held polls open was stopped or killed: its polls must not swallow
+    /// the answers meant for the next one.
+    pub fn forget_held_polls(&self, token: &str) {
+        let mut feeds = self.inner.feeds.lock();
+        let feed = feeds.entry(token.to_string()).or_default();
+        feed.epoch += 1;
+        feed.waiting = false;
+        drop(feeds);
+        self.inner.changed.notify_waiters();
+    }
+
+    pub fn sessions(&self, token: &str) -> Vec<Option<String>> {
+        self.inner
+            .feeds
+            .lock()
+            .get(token)
+            .map(|f| f.sessions.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn polls(&self, token: &str) -> usize {
+        self.inner.feeds.lock().get(token).map_or(0, |f| f.polls)
+    }
+
+    /// v2: the next `n` polls answer "Timeout, please reconnect".
+    pub fn expire_v2_sessions(&self, n: usize) {
+        *self.inner.v2_expire_next.lock() = n;
+    }
+
+    pub fn v2_sessions_created(&self) -> usize {
+        self.inner
+            .v2_created
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Keeps, from each poll answer, only the events about `number` (what a token covering
+/// just that line would receive), dropping answers left empty.
+pub fn only_number(answers: &[String], number: &str) -> Vec<String> {
+    answers
+        .iter()
+        .filter_map(|a| {
+            let mut v: Value = serde_json::from_str(a).ok()?;
+            let events = v.get_mut("Events")?.as_array_mut()?;
+            events.retain(|e| e["Ressource"] == number);
+            (!events.is_empty()).then(|| v.to_string())
+        })
+        .collect()
+}
+
+/// Serves the next scripted answer, or holds the poll until one is pushed (or a while passes,
+/// then answers "nothing new", like OVH).
+async fn next_answer(up: &Upstream, token: &str) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let epoch = up.feeds.lock().get(token).map_or(0, |f| f.epoch);
+    loop {
+        let notified = up.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut feeds = up.feeds.lock();
+            let feed = feeds.entry(token.to_string()).or_default();
+            if feed.epoch != epoch {
+                return None;
+            }
+            if let Some(a) = feed.queue.pop_front() {
+                return Some(a);
+            }
+            if !feed.waiting {
+                feed.waiting = true;
+                up.changed.notify_waiters();
+            }
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return None;
+        }
+    }
+}
+
+fn respond(answer: Option<String>, session: &str) -> Response {
+    let Some(answer) = answer else {
+        return axum::Json(serde_json::json!({"Session": session, "Message": "", "Events": []}))
+            .into_response();
+    };
+    let v: Value = serde_json::from_str(&answer).unwrap();
+    if let Some(status) = v.get("__status__") {
+        let status = StatusCode::from_u16(status.as_u64().unwrap() as u16).unwrap();
+        let body = v["__body__"].as_str().unwrap_or_default().to_string();
+        return (status, body).into_response();
+    }
+    ([("content-type", "application/json")], answer).into_response()
+}
+
+async fn v1_poll(
+    State(up): State<Arc<Upstream>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let token = q.get("token").cloned().unwrap_or_default();
+    {
+        let mut feeds = up.feeds.lock();
+        let feed = feeds.entry(token.clone()).or_default();
+        feed.sessions.push(q.get("session").cloned());
+        feed.polls += 1;
+    }
+    let answer = next_answer(&up, &token).await;
+    respond(answer, q.get("session").map_or("S1", String::as_str))
+}
+
+async fn v2_create(State(up): State<Arc<Upstream>>) -> Response {
+    let mut sessions = up.v2_sessions.lock();
+    let n = up
+        .v2_created
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1;
+    let id = format!("v2-session-{n}");
+    sessions.push((id.clone(), None));
+    axum::Json(
+        serde_json::json!({"id": id, "creation": "", "lastUpdate": "", "lastConnection": ""}),
+    )
+    .into_response()
+}
+
+async fn v2_subscribe(
+    State(up): State<Arc<Upstream>>,
+    Path((id, token)): Path<(String, String)>,
+) -> Response {
+    let mut sessions = up.v2_sessions.lock();
+    match sessions.iter_mut().find(|(s, _)| *s == id) {
+        Some(s) => {
+            s.1 = Some(token.clone());
+            format!("Successfully subscribed on token {}", &token[..4]).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn v2_poll(State(up): State<Arc<Upstream>>, Path(id): Path<String>) -> Response {
+    let token = up
+        .v2_sessions
+        .lock()
+        .iter()
+        .find(|(s, _)| *s == id)
+        .and_then(|(_, t)| t.clone());
+    let Some(token) = token else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    {
+        let mut expire = up.v2_expire_next.lock();
+        if *expire > 0 {
+            *expire -= 1;
+            up.v2_sessions.lock().retain(|(s, _)| *s != id);
+            return "Timeout, please reconnect".into_response();
+        }
+    }
+    {
+        let mut feeds = up.feeds.lock();
+        let feed = feeds.entry(token.clone()).or_default();
+        feed.sessions.push(Some(id.clone()));
+        feed.polls += 1;
+    }
+    match next_answer(&up, &token).await {
+        Some(a) => ([("content-type", "application/json")], a).into_response(),
+        None => axum::Json(serde_json::json!([])).into_response(),
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub clock: ManualClock,
+    pub service: Arc<Service>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub struct Options {
+    pub tokens: Vec<&'static str>,
+    pub api: Api,
+    pub no_new_tokens: bool,
+    pub db: Option<PathBuf>,
+    pub login_burst: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            tokens: vec![TOKEN_A],
+            api: Api::V1,
+            no_new_tokens: false,
+            db: None,
+            login_burst: 10,
+        }
+    }
+}
+
+pub fn temp_db() -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    dir.join("ovh-cti.db")
+}
+
+pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
+    let clock = ManualClock::new(T0);
+    let db = opts.db.unwrap_or_else(temp_db);
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        db,
+        upstream: upstream.url.clone(),
+        api: opts.api,
+        tokens: opts
+            .tokens
+            .iter()
+            .map(|t| Token::parse(t).unwrap())
+            .collect(),
+        no_new_tokens: opts.no_new_tokens,
+        backoff: Backoff {
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(20),
+        },
+        poll_timeout: Duration::from_secs(10),
+        // Ticks are driven by the tests, with the injected clock.
+        tick: Duration::from_secs(3600),
+        login_burst: opts.login_burst,
+        ..Config::default()
+    };
+    let app = Application::build(config, Arc::new(clock.clone()))
+        .await
+        .expect("the app starts");
+    let address = app.address();
+    let service = app.service();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(app.run(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base: format!("http://{address}"),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        clock,
+        service,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn json(&self, path: &str, token: &str) -> Value {
+        let res = self.get(path, token).await;
+        assert_eq!(res.status(), 200, "{path}");
+        res.json().await.unwrap()
+    }
+
+    pub async fn login(&self, token: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/login"))
+            .json(&serde_json::json!({"token": token}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Stops the service cleanly and waits for it.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+    }
+}
+
+/// The session cookie a login answer sets, ready for a `Cookie` header.
+pub fn session_cookie(res: &reqwest::Response) -> String {
+    let set = res
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap();
+    set.split(';').next().unwrap().to_string()
+}
+
+/// Compares JSON numbers by value (6 == 6.0) and times as RFC 3339 or Unix seconds.
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            (x.as_f64().unwrap() - y.as_f64().unwrap()).abs() < 1e-6
+        }
+        (Value::String(s), Value::Number(n)) | (Value::Number(n), Value::String(s)) => {
+            ovh_cti::clock::parse_rfc3339(s).is_some_and(|t| (t - n.as_f64().unwrap()).abs() < 1e-6)
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
+        _ => a == b,
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real service, on real sockets and a real SQLite file, against a
+//! fake OVH upstream serving the fixtures. One test binary, shared helpers.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod feed_faults;
+mod lines;
+mod queues;
+mod restart;
+mod settings;
+mod stream;

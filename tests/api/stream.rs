@@ -1,0 +1,74 @@
+//! The live stream: a client sees the whole state on connection, then each event and state
+//! change as it is committed.
+
+use crate::helpers::*;
+use std::time::Duration;
+
+/// Reads the stream until `want` appears in what was received (or fails after a while).
+async fn read_until(res: &mut reqwest::Response, seen: &mut String, want: &str) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !seen.contains(want) {
+            let chunk = res.chunk().await.unwrap().expect("the stream ended");
+            seen.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never saw {want:?} in:\n{seen}"));
+}
+
+#[tokio::test]
+async fn the_stream_delivers_state_then_each_change() {
+    let up = FakeUpstream::start().await;
+    let all = answers("lines.v1.jsonl");
+    up.push(TOKEN_A, all[..2].to_vec());
+    let app = spawn_app(&up, Options::default()).await;
+    up.idle(TOKEN_A).await;
+
+    let mut res = app.get("/api/stream", TOKEN_A).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    let mut seen = String::new();
+    read_until(&mut res, &mut seen, "event: state\ndata: {").await;
+    assert!(seen.contains("\"full\":true"));
+    assert!(seen.contains("0033972101012"), "the lines known so far");
+
+    // Ringing, then answered.
+    up.push(TOKEN_A, all[2..5].to_vec());
+    up.idle(TOKEN_A).await;
+    read_until(&mut res, &mut seen, "\"event\":\"start_calling\"").await;
+    read_until(&mut res, &mut seen, "\"status\":\"in_call\"").await;
+    let ringing = seen.find("\"event\":\"start_ringing\"").unwrap();
+    let answered = seen.find("\"event\":\"start_calling\"").unwrap();
+    assert!(ringing < answered);
+    assert!(seen.contains("\"status\":\"ringing\""));
+
+    // Everything else: the call ends and its history record follows.
+    up.push(TOKEN_A, all[5..].to_vec());
+    up.idle(TOKEN_A).await;
+    read_until(&mut res, &mut seen, "event: call\ndata: {").await;
+    read_until(
+        &mut res,
+        &mut seen,
+        "\"call_id\":\"0cb1e29c658c4a1495e60af5.\",\"called\"",
+    )
+    .await;
+    assert!(!seen.to_ascii_uppercase().contains(TOKEN_A));
+
+    // Another token's client sees none of it.
+    let other = spawn_app(
+        &up,
+        Options {
+            tokens: vec![TOKEN_B],
+            ..Options::default()
+        },
+    )
+    .await;
+    let mut res_b = other.get("/api/stream", TOKEN_B).await;
+    let mut seen_b = String::new();
+    read_until(&mut res_b, &mut seen_b, "\"full\":true").await;
+    assert!(!seen_b.contains("0033972101010"));
+    drop(res);
+    drop(res_b);
+    app.stop().await;
+    other.stop().await;
+}
