@@ -6,6 +6,7 @@
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::feed::{self, FeedContext, HealthBoard, Transport};
+use crate::hooks::{guard::Guard, Hooks};
 use crate::hub::Hub;
 use crate::ingest::{self, Boards, IngestError, IngestHandle};
 use crate::store::{self, Readers};
@@ -43,6 +44,8 @@ pub struct Service {
     pub hub: Hub,
     pub health: Arc<HealthBoard>,
     pub clock: SharedClock,
+    /// Screen-pop and webhook deliveries (the outbox worker).
+    pub hooks: Arc<Hooks>,
     pub allow_new_tokens: bool,
     feed: FeedContext,
     followed: Mutex<HashMap<TokenId, Token>>,
@@ -110,6 +113,15 @@ impl Application {
             clock.clone(),
             config.expiry,
         );
+        let readers = Arc::new(readers);
+        let hooks = Hooks::new(
+            readers.clone(),
+            ingest.clone(),
+            clock.clone(),
+            Guard::new(config.webhook_allow.clone()),
+            config.webhook_timeout,
+        )
+        .map_err(StartError::Client)?;
         let transport = Transport::new(&config.upstream, config.api, config.poll_timeout)
             .map_err(StartError::Client)?;
         let health = Arc::new(HealthBoard::default());
@@ -122,11 +134,12 @@ impl Application {
         };
         let service = Arc::new(Service {
             boards,
-            readers: Arc::new(readers),
+            readers,
             ingest,
             hub,
             health,
             clock,
+            hooks: Arc::new(hooks),
             allow_new_tokens: !config.no_new_tokens,
             feed,
             followed: Mutex::new(HashMap::new()),
@@ -198,6 +211,7 @@ impl Application {
                 }
             })
         };
+        let deliveries = tokio::spawn(service.hooks.clone().run(service.shutdown_signal()));
         let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = service.shutdown_signal();
         let signal_service = service.clone();
@@ -217,6 +231,7 @@ impl Application {
             let _ = f.await;
         }
         let _ = ticker.await;
+        let _ = deliveries.await;
         service.ingest.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
         tracing::info!("stopped cleanly");

@@ -51,6 +51,15 @@ pub struct ServiceArgs {
     /// Mark session cookies Secure (when the dashboard is served over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "OVH_CTI_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Let screen pops and webhooks reach this non-public range, e.g. a CRM on the LAN
+    /// (repeatable; CIDR such as 192.168.1.0/24, or one address).
+    #[arg(
+        long = "webhook-allow",
+        env = "OVH_CTI_WEBHOOK_ALLOW",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub webhook_allow: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +132,7 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.secure_cookies = args.secure_cookies;
     overrides.ringing_timeout_s = args.ringing_timeout;
     overrides.talking_timeout_s = args.talking_timeout;
+    overrides.webhook_allow = args.webhook_allow;
     Config::layered(file, overrides)
 }
 

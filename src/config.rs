@@ -25,6 +25,10 @@ pub struct Config {
     pub secure_cookies: bool,
     pub login_burst: u32,
     pub login_per_minute: u32,
+    /// Ranges screen pops and webhooks may reach although they are not public (`--webhook-allow`).
+    pub webhook_allow: Vec<ipnet::IpNet>,
+    /// The time-out of one screen-pop or webhook request.
+    pub webhook_timeout: Duration,
 }
 
 pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
@@ -45,6 +49,8 @@ impl Default for Config {
             secure_cookies: false,
             login_burst: 10,
             login_per_minute: 10,
+            webhook_allow: Vec::new(),
+            webhook_timeout: crate::hooks::worker::TIMEOUT,
         }
     }
 }
@@ -67,6 +73,15 @@ pub struct FileConfig {
     pub expiry: Option<ExpiryFile>,
     pub feed: Option<FeedFile>,
     pub login: Option<LoginFile>,
+    pub webhooks: Option<WebhooksFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksFile {
+    /// CIDR ranges, as with `--webhook-allow`.
+    pub allow: Option<Vec<String>>,
+    pub timeout_s: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +141,7 @@ pub struct Overrides {
     pub secure_cookies: bool,
     pub ringing_timeout_s: Option<f64>,
     pub talking_timeout_s: Option<f64>,
+    pub webhook_allow: Vec<String>,
 }
 
 pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
@@ -179,6 +195,17 @@ impl Config {
         }
         if let Some(s) = feed.poll_timeout_s {
             c.poll_timeout = Duration::from_secs(positive("feed.poll_timeout_s", s as f64)? as u64);
+        }
+        let webhooks = file.webhooks.unwrap_or_default();
+        let mut allow = webhooks.allow.unwrap_or_default();
+        allow.extend(cli.webhook_allow);
+        c.webhook_allow = allow
+            .iter()
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| crate::hooks::guard::parse_allow(a).map_err(ConfigError))
+            .collect::<Result<_, _>>()?;
+        if let Some(s) = webhooks.timeout_s {
+            c.webhook_timeout = Duration::from_secs_f64(positive("webhooks.timeout_s", s)?);
         }
         let login = file.login.unwrap_or_default();
         c.login_burst = login.burst.unwrap_or(c.login_burst).max(1);
@@ -257,5 +284,34 @@ mod tests {
             },
         );
         assert!(bad_timeout.is_err());
+        let bad_range = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                webhook_allow: vec!["192.168.1.0/24".into(), "192.168.1.0/40".into()],
+                ..Overrides::default()
+            },
+        );
+        let err = bad_range.unwrap_err().0;
+        assert!(
+            err.starts_with("--webhook-allow") && !err.contains('\n'),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn allowed_ranges_come_from_the_file_and_the_flags() {
+        let file: FileConfig =
+            toml::from_str("[webhooks]\nallow = [\"10.0.0.0/8\"]\ntimeout_s = 2.5\n").unwrap();
+        let c = Config::layered(
+            file,
+            Overrides {
+                webhook_allow: vec!["127.0.0.1".into()],
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        let ranges: Vec<String> = c.webhook_allow.iter().map(|n| n.to_string()).collect();
+        assert_eq!(ranges, ["10.0.0.0/8", "127.0.0.1/32"]);
+        assert_eq!(c.webhook_timeout, Duration::from_millis(2500));
     }
 }

@@ -12,6 +12,7 @@
 
 use crate::clock::{SharedClock, UnixTime};
 use crate::engine::{Board, BoardParams, Change, Expiry};
+use crate::hooks;
 use crate::hub::{frame, Hub, Update};
 use crate::normalise::Event;
 use crate::settings::Settings;
@@ -21,7 +22,7 @@ use crate::token::{Token, TokenId};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Every token's board, shared read-only with the API.
 #[derive(Default)]
@@ -66,6 +67,7 @@ struct Batch {
 #[derive(Clone)]
 pub struct IngestHandle {
     tx: mpsc::Sender<Command>,
+    outbox: Arc<Notify>,
 }
 
 /// How many batches one transaction may take at most.
@@ -110,6 +112,12 @@ impl IngestHandle {
             .await
             .map_err(|_| IngestError::Closed)?;
         rx.await.map_err(|_| IngestError::Closed)
+    }
+
+    /// Notified after each commit that queued screen pops or webhooks: the delivery worker
+    /// waits on it.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.outbox.clone()
     }
 
     /// Runs a database write on the one writer.
@@ -172,6 +180,8 @@ pub struct Ingest {
     expiry: Expiry,
     settings: HashMap<TokenId, Settings>,
     snapshots: HashMap<TokenId, SnapshotState>,
+    /// Woken after a commit that queued screen pops or webhooks.
+    outbox: Arc<Notify>,
 }
 
 /// Starts the ingest thread.
@@ -182,6 +192,7 @@ pub fn start(
     clock: SharedClock,
     expiry: Expiry,
 ) -> (IngestHandle, std::thread::JoinHandle<()>) {
+    let outbox = Arc::new(Notify::new());
     let (tx, rx) = mpsc::channel(1024);
     let ingest = Ingest {
         writer,
@@ -191,12 +202,13 @@ pub fn start(
         expiry,
         settings: HashMap::new(),
         snapshots: HashMap::new(),
+        outbox: outbox.clone(),
     };
     let thread = std::thread::Builder::new()
         .name("ingest".into())
         .spawn(move || ingest.run(rx))
         .expect("spawn the ingest thread");
-    (IngestHandle { tx }, thread)
+    (IngestHandle { tx, outbox }, thread)
 }
 
 /// What one token's part of a commit changed, gathered for the hub.
@@ -204,6 +216,8 @@ pub fn start(
 struct Published {
     events: Vec<EventRow>,
     changes: Vec<Change>,
+    /// Screen pops for the dashboards (modal and popup modes).
+    pops: Vec<hooks::PopMessage>,
     reset: bool,
 }
 
@@ -320,6 +334,7 @@ impl Ingest {
         let now = self.clock.now();
         let mut published: HashMap<TokenId, Published> = HashMap::new();
         let mut counts = Vec::with_capacity(batches.len());
+        let mut enqueued = 0;
         let result = (|| -> Result<(), StoreError> {
             let tx = self.writer.begin()?;
             for b in &batches {
@@ -340,6 +355,12 @@ impl Ingest {
                             tx.record(&b.token, &change)?;
                             out.changes.push(change);
                         }
+                        // Deliveries commit with their event: neither exists without the other.
+                        let settings = self.settings.get(&b.token);
+                        let reaction =
+                            hooks::on_event(tx.connection(), &b.token, settings, e, now)?;
+                        enqueued += reaction.enqueued;
+                        out.pops.extend(reaction.pop);
                         out.events.push(EventRow::of(e, now));
                     }
                 }
@@ -362,6 +383,9 @@ impl Ingest {
             Ok(()) => {
                 for (b, n) in batches.into_iter().zip(counts) {
                     let _ = b.done.send(Ok(n));
+                }
+                if enqueued > 0 {
+                    self.outbox.notify_one();
                 }
                 self.publish(published);
             }
@@ -393,7 +417,9 @@ impl Ingest {
         let render = self.hub.has_subscribers();
         for (token, p) in published {
             written.count(&p.changes);
-            if !render || (p.events.is_empty() && p.changes.is_empty() && !p.reset) {
+            if !render
+                || (p.events.is_empty() && p.changes.is_empty() && p.pops.is_empty() && !p.reset)
+            {
                 continue;
             }
             let Some(board) = self.boards.get(&token) else {
@@ -403,6 +429,9 @@ impl Ingest {
             let mut sse = String::new();
             for e in &p.events {
                 frame(&mut sse, "event", e);
+            }
+            for pop in &p.pops {
+                frame(&mut sse, "pop", pop);
             }
             let mut lines = Vec::new();
             let mut queues = Vec::new();

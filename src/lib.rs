@@ -3,8 +3,9 @@
 //! The data's path reads from the module names: `feed` (follow OVH's long polling) →
 //! `normalise` (loose JSON into typed events) → `engine` (pure live state and figures) →
 //! `store` (SQLite) and `hub` (live updates) → `web` (the HTTP API and stream). `ingest` is the
-//! one writer that ties the engine and the store together; `app` wires everything up; `cli` and
-//! `config` read what the operator asked for; `simulate` fakes OVH for demos and tests.
+//! one writer that ties the engine and the store together; `hooks` sends screen pops and
+//! webhooks through a durable outbox; `app` wires everything up; `cli` and `config` read what
+//! the operator asked for; `simulate` fakes OVH for demos and tests.
 
 pub mod app;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod feed;
+pub mod hooks;
 pub mod hub;
 pub mod ingest;
 pub mod normalise;

@@ -51,6 +51,8 @@ pub struct ScreenPop {
     pub url: String,
     pub events: Vec<String>,
     pub directions: Vec<String>,
+    /// Which OVH numbers (lines or queues) pop: `null` for all of them, or a list.
+    pub numbers: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -81,6 +83,7 @@ impl Default for ScreenPop {
             url: String::new(),
             events: vec!["start_ringing".into(), "member-queue-start".into()],
             directions: vec!["incoming".into()],
+            numbers: None,
         }
     }
 }
@@ -146,6 +149,14 @@ impl Settings {
                 ));
             }
         }
+        if let Some(numbers) = &pop.numbers {
+            if numbers.iter().any(|n| n.trim().is_empty() || n.len() > 32) {
+                return Err(invalid(
+                    "screen_pop.numbers",
+                    "expected null (every number) or a list of OVH numbers such as 0033972101010",
+                ));
+            }
+        }
         if !(1..=3600).contains(&self.service_level_s) {
             return Err(invalid(
                 "service_level_s",
@@ -178,7 +189,7 @@ impl Settings {
 }
 
 /// A screen-pop URL must be absolute http(s) with a host.
-fn check_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
@@ -220,7 +231,7 @@ mod tests {
         let v = serde_json::to_value(Settings::default()).unwrap();
         assert_eq!(
             v,
-            json!({"screen_pop": {"enabled": false, "mode": "modal", "url": "", "events": ["start_ringing", "member-queue-start"], "directions": ["incoming"]},
+            json!({"screen_pop": {"enabled": false, "mode": "modal", "url": "", "events": ["start_ringing", "member-queue-start"], "directions": ["incoming"], "numbers": null},
                    "display": {"only_active": false, "reset_at_midnight": false}, "service_level_s": 20,
                    "service_level_target_pct": 80, "timezone": "Europe/Paris", "language": "auto"})
         );
@@ -268,6 +279,10 @@ mod tests {
             (
                 json!({"screen_pop": {"directions": ["sideways"]}}),
                 "screen_pop.directions",
+            ),
+            (
+                json!({"screen_pop": {"numbers": [""]}}),
+                "screen_pop.numbers",
             ),
             (json!({"service_level_s": 0}), "service_level_s"),
             (json!({"service_level_s": "twenty"}), "service_level_s"),

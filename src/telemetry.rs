@@ -39,6 +39,9 @@ counters! {
     store_errors_total: "Failed database transactions.",
     logins_total: "Successful logins.",
     logins_refused_total: "Refused or rate-limited logins.",
+    deliveries_ok_total: "Screen-pop and webhook requests answered with a 2xx.",
+    deliveries_failed_total: "Screen-pop and webhook attempts that failed (retried or not).",
+    deliveries_abandoned_total: "Deliveries given up after their last retry, or refused for good.",
 }
 
 pub static COUNTERS: std::sync::LazyLock<Counters> = std::sync::LazyLock::new(Counters::default);
@@ -58,6 +61,35 @@ impl EventsIngested<'_> {
         COUNTERS
             .events_duplicate_total
             .fetch_add(self.duplicates as u64, Relaxed);
+    }
+}
+
+/// One screen-pop or webhook request made, and what became of its delivery.
+pub struct DeliveryAttempted<'a> {
+    pub token: &'a TokenId,
+    pub kind: &'static str,
+    pub attempt: u32,
+    /// The delivery's state after it: `delivered`, `pending` (retried later), `failed`, `gave_up`.
+    pub state: &'static str,
+    pub outcome: &'a crate::hooks::outbox::Outcome,
+}
+
+impl DeliveryAttempted<'_> {
+    pub fn emit(self) {
+        use crate::hooks::outbox::Outcome;
+        match self.outcome {
+            Outcome::Delivered { status } => {
+                tracing::debug!(token = %self.token, kind = self.kind, attempt = self.attempt, status, "delivered");
+                COUNTERS.deliveries_ok_total.fetch_add(1, Relaxed);
+            }
+            Outcome::Retry { error, .. } | Outcome::Permanent { error, .. } => {
+                tracing::warn!(token = %self.token, kind = self.kind, attempt = self.attempt, state = self.state, error = %error, "delivery attempt failed");
+                COUNTERS.deliveries_failed_total.fetch_add(1, Relaxed);
+                if self.state != "pending" {
+                    COUNTERS.deliveries_abandoned_total.fetch_add(1, Relaxed);
+                }
+            }
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tokens (
     id TEXT PRIMARY KEY,
     secret TEXT NOT NULL,
@@ -74,7 +75,61 @@ CREATE TABLE sessions (
     created_at REAL NOT NULL,
     expires_at REAL NOT NULL
 );
-"#];
+"#,
+    // Screen pops and webhooks: endpoints, the outbox (written in the event's own transaction,
+    // so a restart loses no delivery) and the log of every attempt.
+    r#"
+CREATE TABLE webhooks (
+    id INTEGER PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    events TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    disabled_reason TEXT,
+    disabled_at REAL,
+    failing_since REAL,
+    last_success_at REAL
+);
+CREATE INDEX webhooks_by_token ON webhooks (token_id, id);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('pop', 'webhook')),
+    endpoint_id INTEGER,
+    url TEXT NOT NULL,
+    body TEXT,
+    webhook_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    dedupe TEXT NOT NULL UNIQUE,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'gave_up')),
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    last_error TEXT
+);
+CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    outbox_id INTEGER NOT NULL,
+    token_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    endpoint_id INTEGER,
+    event TEXT NOT NULL,
+    at REAL NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,
+    latency_ms REAL,
+    error TEXT,
+    attempt INTEGER NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX deliveries_by_token ON deliveries (token_id, id);
+"#,
+];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

@@ -273,6 +273,6 @@ fn migrations_run_once() {
         .connection()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 1);
+    assert_eq!(v, 2, "the core schema, then screen pops and webhooks");
     let _ = Change::Line(String::new());
 }

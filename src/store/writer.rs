@@ -263,6 +263,11 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// The transaction itself, for writes that must commit with the events (the outbox).
+    pub fn connection(&self) -> &Connection {
+        &self.tx
+    }
+
     pub fn commit(self) -> Result<(), StoreError> {
         self.tx.commit()?;
         Ok(())

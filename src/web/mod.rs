@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod error;
+mod hooks;
 mod params;
 mod reports;
 mod stream;
@@ -48,6 +49,11 @@ pub fn router(state: AppState) -> Router {
         .route("/reset", post(api::reset))
         .route("/health", get(api::health))
         .route("/me", get(api::me))
+        .route("/webhooks", get(hooks::list).post(hooks::create))
+        .route("/webhooks/{id}", axum::routing::delete(hooks::delete))
+        .route("/webhooks/{id}/test", post(hooks::test))
+        .route("/webhooks/{id}/enable", post(hooks::enable))
+        .route("/deliveries", get(hooks::deliveries))
         .route("/reports/calls", get(reports::calls))
         .route("/reports/queues", get(reports::queues))
         .fallback(api::not_found);

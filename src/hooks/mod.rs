@@ -1,0 +1,255 @@
+//! Screen pops and webhooks: what the service sends out when an event comes in.
+//!
+//! `on_event` runs inside the ingest transaction that stores a new event. For a token whose
+//! screen pop is `silent` and matches the event, it adds a `pop` delivery (a `GET` of the filled
+//! URL) to the outbox; for each of the token's enabled webhook endpoints that chose the event,
+//! a `webhook` delivery (a signed `POST` of the event as JSON). For `modal` and `popup` screen
+//! pops it hands back the message the dashboards get on the stream (`event: pop`): those pops
+//! happen in the browser. The `worker` then delivers the outbox, through the SSRF `guard`,
+//! with retries, and keeps the delivery log.
+
+pub mod guard;
+pub mod outbox;
+pub mod sign;
+pub mod template;
+pub mod worker;
+
+pub use worker::Hooks;
+
+use crate::clock::{rfc3339, UnixTime};
+use crate::normalise::{Event, EventKind};
+use crate::settings::{PopMode, ScreenPop, Settings};
+use crate::store::{EventRow, StoreError};
+use crate::token::TokenId;
+use outbox::{Kind, NewDelivery};
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Event names an endpoint may choose (`*` is every event, unknown types included).
+pub const WEBHOOK_EVENTS: &[&str] = &[
+    "*",
+    "registered",
+    "start_ringing",
+    "end_ringing",
+    "start_calling",
+    "end_calling",
+    "member-queue-start",
+    "agent-offering",
+    "bridge-agent-start",
+    "bridge-agent-fail",
+    "bridge-agent-end",
+    "member-queue-end",
+    "members-count",
+];
+
+/// What a stored event set off: how many deliveries were queued, and the browser pop to
+/// publish, if any.
+#[derive(Debug, Default)]
+pub struct Reaction {
+    pub enqueued: usize,
+    pub pop: Option<PopMessage>,
+}
+
+/// The `event: pop` stream message: the dashboard opens `url` in a dialog (`modal`) or a new
+/// window (`popup`). Documented in `docs/screen-pop.md`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PopMessage {
+    pub url: String,
+    pub mode: PopMode,
+    pub event: String,
+    pub number: String,
+    pub calling: Option<String>,
+    pub called: Option<String>,
+    pub dialed: Option<String>,
+    pub call_id: Option<String>,
+    pub description: Option<String>,
+    pub agent: Option<String>,
+    pub at: String,
+}
+
+/// A line event's direction as the screen pop sees it. As in OVH's demo, a missing Calling or
+/// Called stands for the line itself. A call the line did not place counts as incoming.
+fn is_outgoing(e: &Event) -> bool {
+    let line = Some(e.number.as_str());
+    if e.calling.as_deref() == line {
+        return true;
+    }
+    if e.called.as_deref() == line || e.dialed.as_deref() == line {
+        return false;
+    }
+    e.calling.is_none()
+}
+
+/// Whether a chosen event name covers `e` (either of OVH's spellings of the member count).
+fn names(chosen: &str, e: &Event) -> bool {
+    chosen == "*"
+        || chosen == e.name
+        || (e.kind != EventKind::Other && EventKind::parse(chosen) == e.kind)
+}
+
+/// Whether `e` triggers the screen pop (whatever its mode).
+pub fn pop_matches(pop: &ScreenPop, e: &Event) -> bool {
+    if !pop.enabled || pop.url.is_empty() || !pop.events.iter().any(|n| n != "*" && names(n, e)) {
+        return false;
+    }
+    if let Some(numbers) = &pop.numbers {
+        if !numbers.iter().any(|n| n.trim() == e.number) {
+            return false;
+        }
+    }
+    if e.is_queue() {
+        return true;
+    }
+    let direction = if is_outgoing(e) {
+        "outgoing"
+    } else {
+        "incoming"
+    };
+    pop.directions.iter().any(|d| d == direction)
+}
+
+fn short_hash(s: &str) -> String {
+    crate::token::hex(&Sha256::digest(s.as_bytes())[..8])
+}
+
+/// The JSON body a webhook receives for an event: Standard Webhooks' envelope around the
+/// event as `GET /api/events` shows it (never the token).
+pub fn webhook_body(e: &Event, received_at: UnixTime) -> String {
+    let mut data = serde_json::to_value(EventRow::of(e, received_at)).unwrap_or(Value::Null);
+    if let (Some(agent), Value::Object(map)) = (&e.queue.agent, &mut data) {
+        map.insert("agent".into(), Value::String(agent.clone()));
+    }
+    json!({"type": e.name, "timestamp": rfc3339(e.at), "data": data}).to_string()
+}
+
+/// Queues what a newly stored event sets off. Runs in the event's own transaction.
+pub fn on_event(
+    conn: &Connection,
+    token: &TokenId,
+    settings: Option<&Settings>,
+    e: &Event,
+    now: UnixTime,
+) -> Result<Reaction, StoreError> {
+    let mut reaction = Reaction::default();
+    let fingerprint = &e.fingerprint;
+    if let Some(pop) = settings
+        .map(|s| &s.screen_pop)
+        .filter(|p| pop_matches(p, e))
+    {
+        let url = template::fill(&pop.url, &template::Vars::of(e));
+        match pop.mode {
+            PopMode::Silent => {
+                let dedupe = format!("pop:{}:{fingerprint}", short_hash(&url));
+                let queued = outbox::enqueue(
+                    conn,
+                    &NewDelivery {
+                        token,
+                        kind: Kind::Pop,
+                        endpoint: None,
+                        url: &url,
+                        body: None,
+                        event: &e.name,
+                        dedupe: &dedupe,
+                    },
+                    now,
+                )?;
+                reaction.enqueued += usize::from(queued);
+            }
+            mode => {
+                reaction.pop = Some(PopMessage {
+                    url,
+                    mode,
+                    event: e.name.clone(),
+                    number: e.number.clone(),
+                    calling: e.calling.clone(),
+                    called: e.called.clone(),
+                    dialed: e.dialed.clone(),
+                    call_id: e.call_id.clone(),
+                    description: e.details.description.clone(),
+                    agent: e.queue.agent.clone(),
+                    at: rfc3339(e.at),
+                })
+            }
+        }
+    }
+    let mut body = None;
+    for endpoint in outbox::endpoints(conn, token, true)? {
+        if !endpoint.events.iter().any(|n| names(n, e)) {
+            continue;
+        }
+        let body = body.get_or_insert_with(|| webhook_body(e, now));
+        let dedupe = format!("webhook:{}:{fingerprint}", endpoint.id);
+        let queued = outbox::enqueue(
+            conn,
+            &NewDelivery {
+                token,
+                kind: Kind::Webhook,
+                endpoint: Some(endpoint.id),
+                url: &endpoint.url,
+                body: Some(body),
+                event: &e.name,
+                dedupe: &dedupe,
+            },
+            now,
+        )?;
+        reaction.enqueued += usize::from(queued);
+    }
+    Ok(reaction)
+}
+
+/// Queues a test delivery to one endpoint (the dashboard's "send test event" button).
+/// Returns its `webhook-id`, or `None` when the endpoint does not exist.
+pub fn enqueue_test(
+    conn: &Connection,
+    token: &TokenId,
+    endpoint: i64,
+    now: UnixTime,
+) -> Result<Option<String>, StoreError> {
+    let Some(ep) = outbox::endpoint_by_id(conn, token, endpoint)? else {
+        return Ok(None);
+    };
+    let body = json!({"type": "test", "timestamp": rfc3339(now), "data": {"message": "a test event from ovh-cti", "endpoint": ep.id}}).to_string();
+    let dedupe = format!("test:{}", sign::new_message_id());
+    outbox::enqueue(
+        conn,
+        &NewDelivery {
+            token,
+            kind: Kind::Webhook,
+            endpoint: Some(ep.id),
+            url: &ep.url,
+            body: Some(&body),
+            event: "test",
+            dedupe: &dedupe,
+        },
+        now,
+    )?;
+    let id = conn.query_row(
+        "SELECT webhook_id FROM outbox WHERE id = last_insert_rowid()",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(Some(id))
+}
+
+/// A URL fit for a log: query values and any password replaced by `***`, fragment dropped.
+pub fn mask_url(url: &str) -> String {
+    let Ok(mut u) = reqwest::Url::parse(url) else {
+        return "(not a valid URL)".into();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
+    }
+    u.set_fragment(None);
+    if u.query().is_some() {
+        let keys: Vec<String> = u.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        u.query_pairs_mut()
+            .clear()
+            .extend_pairs(keys.iter().map(|k| (k.as_str(), "***")));
+    }
+    u.to_string()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,513 @@
+//! Tests of what events set off (matching, the outbox rows written with them), of the retry
+//! schedule and endpoint health as recorded, and of the guard on real sockets: no blocked
+//! address, literal or resolved, gets a connection.
+
+use super::outbox::{self, Due, Kind, Outcome};
+use super::*;
+use crate::clock::ManualClock;
+use crate::settings::Settings;
+use crate::store;
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+const TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
+
+fn token() -> TokenId {
+    crate::token::Token::parse(TOKEN).unwrap().id()
+}
+
+fn event(v: Value) -> Event {
+    Event::from_json(v, TOKEN, 1732612810.0).unwrap()
+}
+
+fn ringing(calling: &str, called: Option<&str>, line: &str) -> Event {
+    let mut data = json!({"CallId": "c1", "Calling": calling});
+    if let Some(c) = called {
+        data["Called"] = json!(c);
+        data["Dialed"] = json!(c);
+    }
+    event(
+        json!({"Event": "start_ringing", "Ressource": line, "Service": "sip", "Timestamp": 1732612810000000000u64, "Data": data, "Details": {"Description": "Accueil"}}),
+    )
+}
+
+fn queue_start() -> Event {
+    event(
+        json!({"Event": "member-queue-start", "Ressource": "0033972100100", "Service": "queues", "Data": {"Calling": "0033655555555", "QueueMemberUUID": "m1"}, "Details": {"Type": "easyHunting"}}),
+    )
+}
+
+fn pop(mode: &str) -> Settings {
+    Settings::default()
+        .merged(&json!({"screen_pop": {"enabled": true, "mode": mode, "url": "https://crm.example/?n=*CALLING*&e=*EVENT*"}}))
+        .unwrap()
+}
+
+#[test]
+fn directions_numbers_and_events_decide_the_pop() {
+    let s = pop("silent").screen_pop;
+    let incoming = ringing("0033612345678", Some("0033972101010"), "0033972101010");
+    let outgoing = ringing("0033972101010", Some("0033612345678"), "0033972101010");
+    assert!(pop_matches(&s, &incoming));
+    assert!(!pop_matches(&s, &outgoing), "incoming only by default");
+    assert!(pop_matches(&s, &queue_start()), "queue events always count");
+    // As in OVH's demo, a missing Called stands for the line: incoming.
+    assert!(pop_matches(
+        &s,
+        &ringing("0033612345678", None, "0033972101010")
+    ));
+
+    let mut both = s.clone();
+    both.directions = vec!["outgoing".into()];
+    assert!(pop_matches(&both, &outgoing) && !pop_matches(&both, &incoming));
+
+    let mut some = s.clone();
+    some.numbers = Some(vec!["0033972101011".into(), "0033972100100".into()]);
+    assert!(!pop_matches(&some, &incoming));
+    assert!(pop_matches(&some, &queue_start()));
+
+    let mut other_events = s.clone();
+    other_events.events = vec!["end_calling".into()];
+    assert!(!pop_matches(&other_events, &incoming));
+
+    let mut off = s;
+    off.enabled = false;
+    assert!(!pop_matches(&off, &incoming));
+}
+
+#[test]
+fn logged_urls_hide_query_values_and_passwords() {
+    assert_eq!(
+        mask_url("https://user:pw@crm.example/lookup?n=0033612345678&key=s3cr3t#frag"),
+        "https://user:***@crm.example/lookup?n=***&key=***"
+    );
+    assert_eq!(mask_url("http://crm.example/a/b"), "http://crm.example/a/b");
+    assert_eq!(mask_url("not a url"), "(not a valid URL)");
+}
+
+fn open_db() -> (tempfile::TempDir, store::Writer, store::Readers) {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, r) = store::open(&dir.path().join("t.db")).unwrap();
+    (dir, w, r)
+}
+
+fn pending(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+    let mut stmt = conn
+        .prepare("SELECT kind, url, body FROM outbox WHERE state = 'pending' ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn events_queue_silent_pops_and_chosen_webhooks_in_their_transaction() {
+    let (_dir, mut w, _) = open_db();
+    let id = token();
+    let other = crate::token::Token::parse("ABCDEFAB-CDEF-ABCD-EFAB-CDEFABCDEFAB")
+        .unwrap()
+        .id();
+    let conn = w.connection();
+    endpoint(conn, "https://hooks.example/a", "*");
+    endpoint(conn, "https://hooks.example/b", "end_calling");
+
+    let silent = pop("silent");
+    let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
+    let batch = w.begin().unwrap();
+    let r = on_event(batch.connection(), &id, Some(&silent), &e, 5.0).unwrap();
+    assert_eq!(r.enqueued, 2, "one pop and one webhook");
+    assert!(r.pop.is_none(), "silent pops are the server's");
+    // The same event through a second token with the same screen pop is requested once.
+    let r2 = on_event(batch.connection(), &other, Some(&silent), &e, 5.0).unwrap();
+    assert_eq!(r2.enqueued, 0);
+    batch.commit().unwrap();
+
+    let rows = pending(w.connection());
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].0, "pop");
+    assert_eq!(
+        rows[0].1,
+        "https://crm.example/?n=0033612345678&e=start_ringing"
+    );
+    assert_eq!(rows[1].0, "webhook");
+    let body: Value = serde_json::from_str(rows[1].2.as_deref().unwrap()).unwrap();
+    assert_eq!(body["type"], "start_ringing");
+    assert_eq!(body["data"]["calling"], "0033612345678");
+    assert_eq!(body["data"]["description"], "Accueil");
+    assert!(
+        !rows[1].2.as_deref().unwrap().contains(TOKEN),
+        "never the token"
+    );
+
+    // A rolled-back transaction leaves no delivery behind.
+    let batch = w.begin().unwrap();
+    let e2 = ringing("0033698765432", Some("0033972101010"), "0033972101010");
+    assert_eq!(
+        on_event(batch.connection(), &id, Some(&silent), &e2, 6.0)
+            .unwrap()
+            .enqueued,
+        2
+    );
+    drop(batch);
+    assert_eq!(pending(w.connection()).len(), 2);
+}
+
+#[test]
+fn modal_and_popup_pops_go_to_the_dashboards() {
+    let (_dir, w, _) = open_db();
+    let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
+    let r = on_event(w.connection(), &token(), Some(&pop("popup")), &e, 5.0).unwrap();
+    assert_eq!(r.enqueued, 0);
+    let p = r.pop.unwrap();
+    assert_eq!(p.mode, PopMode::Popup);
+    assert_eq!(
+        p.url,
+        "https://crm.example/?n=0033612345678&e=start_ringing"
+    );
+    let v = serde_json::to_value(&p).unwrap();
+    assert_eq!(v["mode"], "popup");
+    assert_eq!(v["number"], "0033972101010");
+    assert_eq!(v["description"], "Accueil");
+    assert!(pending(w.connection()).is_empty());
+}
+
+/// An endpoint of the test token choosing one event type (or `*`).
+fn endpoint(conn: &Connection, url: &str, event: &str) -> outbox::Endpoint {
+    outbox::create_endpoint(conn, &token(), url, "", &[event.into()], "whsec_AAAA", 0.0).unwrap()
+}
+
+fn due_row(conn: &Connection, now: f64) -> Due {
+    outbox::due(conn, now, 10)
+        .unwrap()
+        .pop()
+        .expect("a due row")
+}
+
+#[test]
+fn failures_follow_the_schedule_then_give_up() {
+    let (_dir, w, _) = open_db();
+    let conn = w.connection();
+    let id = token();
+    let ep = endpoint(conn, "https://h.example/", "*");
+    let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
+    on_event(conn, &id, None, &e, 100.0).unwrap();
+    let fail = Outcome::Retry {
+        status: Some(500),
+        error: "HTTP 500".into(),
+    };
+    let mut now = 100.0;
+    for wait in outbox::RETRY_AFTER_S {
+        let d = due_row(conn, now);
+        assert_eq!(
+            outbox::record(conn, &d, &fail, 1.0, now).unwrap(),
+            "pending"
+        );
+        assert!(
+            outbox::due(conn, now + wait - 0.001, 10)
+                .unwrap()
+                .is_empty(),
+            "not before {wait} s"
+        );
+        now += wait;
+    }
+    let d = due_row(conn, now);
+    assert_eq!(d.attempts, 5);
+    assert_eq!(
+        outbox::record(conn, &d, &fail, 1.0, now).unwrap(),
+        "gave_up"
+    );
+    assert!(outbox::due(conn, now + 1e6, 10).unwrap().is_empty());
+    let (log, _) = outbox::deliveries(
+        conn,
+        &id,
+        &outbox::DeliveryFilter {
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(log.len(), 6);
+    assert_eq!(log[0].outcome, "gave_up");
+    assert!(log[1..]
+        .iter()
+        .all(|l| l.outcome == "retry" && l.status == Some(500)));
+    assert!(log.iter().all(|l| l.webhook_id == log[0].webhook_id));
+    // Less than a day of failures: the endpoint stays on, and shows since when it fails.
+    let ep = outbox::endpoint_by_id(conn, &id, ep.id).unwrap().unwrap();
+    assert_eq!((ep.state, ep.failing_since), ("enabled", Some(100.0)));
+}
+
+#[test]
+fn a_410_or_a_day_of_failures_disables_the_endpoint() {
+    let (_dir, w, _) = open_db();
+    let conn = w.connection();
+    let id = token();
+    let a = endpoint(conn, "https://a.example/", "*");
+    let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
+    on_event(conn, &id, None, &e, 10.0).unwrap();
+    let d = due_row(conn, 10.0);
+    let gone = Outcome::Permanent {
+        status: Some(410),
+        error: "gone".into(),
+    };
+    assert_eq!(
+        outbox::record(conn, &d, &gone, 1.0, 10.0).unwrap(),
+        "failed"
+    );
+    let a = outbox::endpoint_by_id(conn, &id, a.id).unwrap().unwrap();
+    assert_eq!(a.state, "disabled");
+    assert!(a.disabled_reason.unwrap().contains("410"));
+    assert!(outbox::endpoints(conn, &id, true).unwrap().is_empty());
+
+    let b = endpoint(conn, "https://b.example/", "*");
+    let fail = Outcome::Retry {
+        status: None,
+        error: "refused".into(),
+    };
+    let mut now = 1000.0;
+    for (i, name) in ["start_ringing", "end_ringing"].iter().enumerate() {
+        let e = event(
+            json!({"Event": name, "Ressource": "0033972101010", "Service": "sip", "Data": {"CallId": format!("c{i}")}}),
+        );
+        on_event(conn, &id, None, &e, now).unwrap();
+        let d = due_row(conn, now);
+        outbox::record(conn, &d, &fail, 1.0, now).unwrap();
+        now += outbox::DISABLE_AFTER_S;
+    }
+    let b = outbox::endpoint_by_id(conn, &id, b.id).unwrap().unwrap();
+    assert_eq!(b.state, "disabled");
+    assert!(b.disabled_reason.unwrap().contains("more than a day"));
+    assert!(
+        outbox::due(conn, now + 1e6, 10).unwrap().is_empty(),
+        "its pending deliveries stop"
+    );
+    assert!(outbox::enable_endpoint(conn, &id, b.id).unwrap());
+    assert_eq!(
+        outbox::endpoint_by_id(conn, &id, b.id)
+            .unwrap()
+            .unwrap()
+            .state,
+        "enabled"
+    );
+}
+
+/// A listener that counts the connections it receives (and answers 200).
+async fn counting_listener() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            c.fetch_add(1, Ordering::SeqCst);
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    (addr, count)
+}
+
+struct Rig {
+    _dir: tempfile::TempDir,
+    ingest: crate::ingest::IngestHandle,
+    hooks: Hooks,
+}
+
+fn rig(allow: Vec<ipnet::IpNet>) -> Rig {
+    let (dir, w, r) = open_db();
+    let clock = ManualClock::new(1000.0);
+    let (ingest, _thread) = crate::ingest::start(
+        w,
+        Arc::default(),
+        crate::hub::Hub::new(8),
+        Arc::new(clock.clone()),
+        Default::default(),
+    );
+    let hooks = Hooks::new(
+        Arc::new(r),
+        ingest.clone(),
+        Arc::new(clock),
+        guard::Guard::new(allow),
+        std::time::Duration::from_secs(2),
+    )
+    .unwrap();
+    Rig {
+        _dir: dir,
+        ingest,
+        hooks,
+    }
+}
+
+async fn enqueue_pops(rig: &Rig, urls: Vec<String>) {
+    rig.ingest
+        .write(move |w| {
+            for (i, url) in urls.iter().enumerate() {
+                outbox::enqueue(
+                    w.connection(),
+                    &outbox::NewDelivery {
+                        token: &token(),
+                        kind: Kind::Pop,
+                        endpoint: None,
+                        url,
+                        body: None,
+                        event: "start_ringing",
+                        dedupe: &format!("t{i}"),
+                    },
+                    1000.0,
+                )?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+async fn states(rig: &Rig) -> Vec<(String, String, Option<String>)> {
+    rig.ingest
+        .write(|w| {
+            let mut stmt = w
+                .connection()
+                .prepare("SELECT url, state, last_error FROM outbox ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn no_blocked_address_gets_a_connection() {
+    let (addr, count) = counting_listener().await;
+    let rig = rig(Vec::new());
+    let port = addr.port();
+    let mut urls: Vec<String> = [
+        "127.0.0.1",
+        "127.1.2.3",
+        "0.0.0.0",
+        "10.0.0.1",
+        "100.64.0.1",
+        "169.254.169.254",
+        "172.16.0.1",
+        "192.168.1.1",
+        "192.0.2.1",
+        "198.51.100.1",
+        "203.0.113.1",
+        "224.0.0.1",
+        "255.255.255.255",
+        "[::1]",
+        "[::]",
+        "[::ffff:127.0.0.1]",
+        "[fe80::1]",
+        "[fc00::1]",
+        "[fd00::1]",
+        "[ff02::1]",
+        "[2001:db8::1]",
+        "[64:ff9b::7f00:1]",
+    ]
+    .iter()
+    .map(|h| format!("http://{h}:{port}/pop?n=1"))
+    .collect();
+    // Other spellings of 127.0.0.1, which the URL parser turns into the address itself.
+    urls.push(format!("http://2130706433:{port}/pop"));
+    urls.push(format!("http://0x7f.0.0.1:{port}/pop"));
+    // A name that resolves to 127.0.0.1: refused at connection time, by the resolver.
+    urls.push(format!("http://localhost:{port}/pop"));
+    let n = urls.len();
+    enqueue_pops(&rig, urls).await;
+    assert_eq!(rig.hooks.run_due().await.unwrap(), n);
+    for (url, state, error) in states(&rig).await {
+        assert_eq!(state, "failed", "{url}");
+        assert!(
+            error
+                .as_deref()
+                .unwrap_or("")
+                .contains("refused to connect"),
+            "{url}: {error:?}"
+        );
+    }
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        0,
+        "no connection reached the listener"
+    );
+}
+
+#[tokio::test]
+async fn an_allowed_range_is_reached_by_name_and_by_address() {
+    let (addr, count) = counting_listener().await;
+    let rig = rig(vec!["127.0.0.0/8".parse().unwrap()]);
+    let port = addr.port();
+    enqueue_pops(
+        &rig,
+        vec![
+            format!("http://127.0.0.1:{port}/a"),
+            format!("http://localhost:{port}/b"),
+        ],
+    )
+    .await;
+    rig.hooks.run_due().await.unwrap();
+    let s = states(&rig).await;
+    assert!(s.iter().all(|(_, state, _)| state == "delivered"), "{s:?}");
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_hanging_endpoint_does_not_hold_up_the_next_pop() {
+    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hang_addr = hang.local_addr().unwrap();
+    let hung = Arc::new(AtomicUsize::new(0));
+    let h = hung.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = hang.accept().await {
+            h.fetch_add(1, Ordering::SeqCst);
+            held.push(sock); // never answered
+        }
+    });
+    let (fast, fast_count) = counting_listener().await;
+    let rig = rig(vec!["127.0.0.1/32".parse().unwrap()]);
+    enqueue_pops(&rig, vec![format!("http://{hang_addr}/slow")]).await;
+    let second = async {
+        while hung.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        rig.ingest
+            .write(move |w| {
+                outbox::enqueue(
+                    w.connection(),
+                    &outbox::NewDelivery {
+                        token: &token(),
+                        kind: Kind::Pop,
+                        endpoint: None,
+                        url: &format!("http://{fast}/fast"),
+                        body: None,
+                        event: "start_ringing",
+                        dedupe: "fast",
+                    },
+                    1000.0,
+                )
+            })
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        tokio::select! {
+            _ = rig.hooks.run_due() => panic!("the pass waits for the hanging attempt"),
+            _ = async { while fast_count.load(Ordering::SeqCst) == 0 { tokio::time::sleep(std::time::Duration::from_millis(5)).await } } => {}
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    };
+    let (first, ()) = tokio::join!(rig.hooks.run_due(), second);
+    assert_eq!(first.unwrap(), 1);
+    let s = states(&rig).await;
+    assert_eq!(
+        s[0].1, "pending",
+        "the hanging attempt timed out and waits for its retry"
+    );
+    assert!(s[0].2.as_deref().unwrap().contains("no answer within"));
+}

@@ -1,0 +1,312 @@
+//! The delivery worker: a task that asks "what is due at `clock.now()`?", makes those requests
+//! and records each result through the one writer. It wakes when the ingest queues something,
+//! once a second otherwise (retries come due), and whenever a test nudges it — time itself is
+//! the injected clock's, so tests drive the back-off schedule without sleeping.
+//!
+//! Requests: screen pops `GET` the filled URL, webhooks `POST` the signed JSON. A request has
+//! a time-out (10 s by default), follows no redirect (a 3xx is a failure), goes only to
+//! addresses the guard accepts, and never carries the OVH token. Delivery is at least once:
+//! an attempt cut short by a shutdown is made again after the restart, with the same
+//! `webhook-id` so that the receiver can tell.
+
+use super::guard::{self, Guard, GuardedResolver};
+use super::outbox::{self, Due, Kind, Outcome};
+use super::sign;
+use crate::clock::SharedClock;
+use crate::ingest::{IngestError, IngestHandle};
+use crate::store::Readers;
+use crate::telemetry;
+use futures::StreamExt;
+use parking_lot::Mutex;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Notify};
+
+/// The default time-out of one request.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// Due deliveries read at once, and requests in flight at once.
+const BATCH: usize = 64;
+const CONCURRENCY: usize = 16;
+/// How often due retries are looked for when nothing wakes the worker.
+const POLL: Duration = Duration::from_secs(1);
+
+pub struct Hooks {
+    readers: Arc<Readers>,
+    ingest: IngestHandle,
+    clock: SharedClock,
+    client: reqwest::Client,
+    guard: Arc<Guard>,
+    timeout: Duration,
+    wake: Arc<Notify>,
+    /// Deliveries being attempted: passes overlap (a hanging endpoint must not hold up the
+    /// next screen pop), but a row is never attempted twice at once.
+    inflight: Mutex<HashSet<i64>>,
+    /// Told whenever an attempt in flight ends.
+    settled: Notify,
+}
+
+/// Takes a row out of `inflight` when its attempt ends, even one cut short by a shutdown.
+struct Claim<'a> {
+    hooks: &'a Hooks,
+    id: i64,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.hooks.inflight.lock().remove(&self.id);
+        self.hooks.settled.notify_waiters();
+    }
+}
+
+/// The HTTP client every delivery uses: no redirects, no proxy (it would connect for us,
+/// past the guard), the guard's resolver, and the time-out.
+pub fn client(guard: Arc<Guard>, timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver(guard)))
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("ovh-cti/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+impl Hooks {
+    pub fn new(
+        readers: Arc<Readers>,
+        ingest: IngestHandle,
+        clock: SharedClock,
+        guard: Guard,
+        timeout: Duration,
+    ) -> Result<Hooks, String> {
+        let guard = Arc::new(guard);
+        let wake = ingest.outbox_signal();
+        Ok(Hooks {
+            client: client(guard.clone(), timeout)?,
+            readers,
+            ingest,
+            clock,
+            guard,
+            timeout,
+            wake,
+            inflight: Mutex::new(HashSet::new()),
+            settled: Notify::new(),
+        })
+    }
+
+    /// Asks the worker to look for due deliveries now.
+    pub fn nudge(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// Attempts every delivery due at the clock's time and records the results; returns how
+    /// many it attempted. When it returns, every attempt due is recorded, including those
+    /// another pass had in flight.
+    pub async fn run_due(&self) -> Result<usize, IngestError> {
+        let mut total = 0;
+        loop {
+            let now = self.clock.now();
+            let due = self.due(now).await?;
+            let n = due.len();
+            let (mut mine, theirs): (Vec<Due>, Vec<Due>) = {
+                let mut inflight = self.inflight.lock();
+                due.into_iter().partition(|d| inflight.insert(d.id))
+            };
+            let claims: Vec<Claim> = mine
+                .iter()
+                .map(|d| Claim {
+                    hooks: self,
+                    id: d.id,
+                })
+                .collect();
+            // Another pass may have recorded a row between our read and our claim: read
+            // again, now that no one else can, and keep what is still due as it was.
+            if !mine.is_empty() {
+                let still: HashSet<(i64, u32)> = self
+                    .due(now)
+                    .await?
+                    .into_iter()
+                    .map(|d| (d.id, d.attempts))
+                    .collect();
+                mine.retain(|d| still.contains(&(d.id, d.attempts)));
+            }
+            total += mine.len();
+            let results: Vec<Result<(), IngestError>> = futures::stream::iter(mine)
+                .map(|d| self.deliver(d))
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            drop(claims);
+            for d in theirs {
+                self.settle(d.id).await;
+            }
+            results.into_iter().collect::<Result<(), _>>()?;
+            if n < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    async fn due(&self, now: f64) -> Result<Vec<Due>, IngestError> {
+        let readers = self.readers.clone();
+        let due = tokio::task::spawn_blocking(move || readers.with(|c| outbox::due(c, now, BATCH)))
+            .await
+            .map_err(|_| IngestError::Closed)??;
+        Ok(due)
+    }
+
+    /// Waits until another pass's attempt at row `id` has ended.
+    async fn settle(&self, id: i64) {
+        loop {
+            let ended = self.settled.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            if !self.inflight.lock().contains(&id) {
+                return;
+            }
+            ended.await;
+        }
+    }
+
+    /// Runs until `shutdown`; attempts in flight then are dropped and made after the restart.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut passes = tokio::task::JoinSet::new();
+        loop {
+            let hooks = self.clone();
+            passes.spawn(async move {
+                if let Err(e) = hooks.run_due().await {
+                    tracing::warn!(error = %e, "delivery pass failed");
+                }
+            });
+            while passes.try_join_next().is_some() {}
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = crate::app::stopped(&mut shutdown) => {
+                    passes.abort_all();
+                    while passes.join_next().await.is_some() {}
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn deliver(&self, d: Due) -> Result<(), IngestError> {
+        let started = Instant::now();
+        let outcome = self.attempt(&d).await;
+        let latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        let now = self.clock.now();
+        let (token, kind, attempt) = (d.token.clone(), d.kind, d.attempts + 1);
+        let logged = outcome.clone();
+        let state = self
+            .ingest
+            .write(move |w| outbox::record(w.connection(), &d, &outcome, latency_ms, now))
+            .await?;
+        telemetry::DeliveryAttempted {
+            token: &token,
+            kind: kind.as_str(),
+            attempt,
+            state,
+            outcome: &logged,
+        }
+        .emit();
+        Ok(())
+    }
+
+    async fn attempt(&self, d: &Due) -> Outcome {
+        let permanent = |error: String| Outcome::Permanent {
+            status: None,
+            error,
+        };
+        let url = match reqwest::Url::parse(&d.url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            _ => return permanent("not an http:// or https:// address".into()),
+        };
+        if let Err(b) = self.guard.check_literal(&url) {
+            return permanent(b.to_string());
+        }
+        let request = match d.kind {
+            Kind::Pop => self.client.get(url),
+            Kind::Webhook => {
+                let Some(secret) = &d.secret else {
+                    return permanent("the endpoint was deleted".into());
+                };
+                let body = d.body.clone().unwrap_or_default();
+                let timestamp = self.clock.now().floor() as i64;
+                let signature = match sign::signature(secret, &d.webhook_id, timestamp, &body) {
+                    Ok(s) => s,
+                    Err(e) => return permanent(e.to_string()),
+                };
+                self.client
+                    .post(url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .header("webhook-id", &d.webhook_id)
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .header("webhook-signature", signature)
+                    .body(body)
+            }
+        };
+        match request.send().await {
+            Ok(resp) => classify(d.kind, &resp),
+            Err(e) => {
+                if let Some(b) = guard::blocked_in(&e) {
+                    return permanent(b.to_string());
+                }
+                let error = if e.is_timeout() {
+                    format!("no answer within {} s", self.timeout.as_secs_f64())
+                } else {
+                    // Without the URL: its query may hold the CRM's own secrets.
+                    let e = e.without_url();
+                    let mut msg = e.to_string();
+                    let mut src = std::error::Error::source(&e);
+                    while let Some(s) = src {
+                        msg = format!("{msg}: {s}");
+                        src = s.source();
+                    }
+                    msg
+                };
+                Outcome::Retry {
+                    status: None,
+                    error,
+                }
+            }
+        }
+    }
+}
+
+/// What an answer means for the delivery.
+fn classify(kind: Kind, resp: &reqwest::Response) -> Outcome {
+    let status = resp.status();
+    let code = status.as_u16();
+    if status.is_success() {
+        return Outcome::Delivered { status: code };
+    }
+    if status.is_redirection() {
+        let to = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(|l| format!(" to {}", super::mask_url(l)))
+            .unwrap_or_default();
+        return Outcome::Retry {
+            status: Some(code),
+            error: format!("redirected (HTTP {code}){to}; redirects are not followed"),
+        };
+    }
+    if code == 410 && kind == Kind::Webhook {
+        return Outcome::Permanent {
+            status: Some(code),
+            error: "HTTP 410 Gone: the endpoint is disabled".into(),
+        };
+    }
+    Outcome::Retry {
+        status: Some(code),
+        error: format!("HTTP {code}"),
+    }
+}

@@ -1,0 +1,237 @@
+//! The webhook and delivery-log routes: endpoints are created (the secret is in that answer
+//! only), listed with their state, deleted, re-enabled and sent a test event; the delivery
+//! log shows every attempt with its URL masked. Every write goes through the one writer.
+
+use super::api::read;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::AppState;
+use crate::hooks::outbox::{self, DeliveryFilter, Endpoint, Kind};
+use crate::hooks::{sign, WEBHOOK_EVENTS};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Endpoints one token may have: enough for any CRM set-up, not a resource to exhaust.
+const MAX_ENDPOINTS: usize = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEndpoint {
+    url: String,
+    #[serde(default)]
+    events: Option<Vec<String>>,
+    #[serde(default)]
+    description: String,
+}
+
+fn parse_new(body: &[u8], state: &AppState) -> Result<NewEndpoint, ApiError> {
+    let value: Value = serde_json::from_slice(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| ApiError::field("webhook", "expected a JSON object {\"url\": …}"))?;
+    let new: NewEndpoint = serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        // The path names a bad or unknown key; a missing one is only named in the message.
+        let field = match message.strip_prefix("missing field `") {
+            Some(rest) if path == "." => rest.split('`').next().unwrap_or("webhook").to_string(),
+            _ if path == "." => "webhook".to_string(),
+            _ => path,
+        };
+        ApiError::field(field, message)
+    })?;
+    crate::settings::check_url(&new.url).map_err(|m| ApiError::field("url", m))?;
+    let url = reqwest::Url::parse(&new.url).map_err(|e| ApiError::field("url", e.to_string()))?;
+    // An address the guard refuses is refused now rather than at the first delivery; names
+    // are checked at every connection.
+    state
+        .service
+        .hooks
+        .guard()
+        .check_literal(&url)
+        .map_err(|b| ApiError::field("url", b.to_string()))?;
+    if let Some(events) = &new.events {
+        if events.is_empty() {
+            return Err(ApiError::field(
+                "events",
+                "choose at least one event, or \"*\"",
+            ));
+        }
+        if let Some(bad) = events
+            .iter()
+            .find(|e| !WEBHOOK_EVENTS.contains(&e.as_str()))
+        {
+            return Err(ApiError::field(
+                "events",
+                format!(
+                    "unknown event {bad:?}; expected some of {}",
+                    WEBHOOK_EVENTS.join(", ")
+                ),
+            ));
+        }
+    }
+    if new.description.chars().count() > 200 {
+        return Err(ApiError::field("description", "at most 200 characters"));
+    }
+    Ok(new)
+}
+
+/// `POST /api/webhooks` `{url, events?, description?}`: 201 with the endpoint and its secret.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let new = parse_new(&body, &state)?;
+    let events = new.events.unwrap_or_else(|| vec!["*".into()]);
+    let secret = sign::new_secret();
+    let now = state.service.clock.now();
+    let token = caller.token.clone();
+    let key = secret.clone();
+    let created = state
+        .service
+        .ingest
+        .write(move |w| {
+            let conn = w.connection();
+            if outbox::endpoints(conn, &token, false)?.len() >= MAX_ENDPOINTS {
+                return Ok(None);
+            }
+            let ep = outbox::create_endpoint(
+                conn,
+                &token,
+                &new.url,
+                &new.description,
+                &events,
+                &key,
+                now,
+            )?;
+            Ok(Some(ep))
+        })
+        .await?
+        .ok_or_else(|| {
+            ApiError::field(
+                "url",
+                format!("at most {MAX_ENDPOINTS} endpoints per token"),
+            )
+        })?;
+    let mut v = serde_json::to_value(created).map_err(ApiError::internal)?;
+    v["secret"] = Value::String(secret);
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// `GET /api/webhooks`: the endpoints, without their secrets.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let token = caller.token;
+    let endpoints: Vec<Endpoint> =
+        read(&state, move |c| outbox::endpoints(c, &token, false)).await?;
+    Ok(Json(json!({ "webhooks": endpoints })))
+}
+
+fn no_such_endpoint() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such webhook endpoint")
+}
+
+/// `DELETE /api/webhooks/{id}`: 204; its pending deliveries are dropped.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.service.clock.now();
+    let token = caller.token;
+    let deleted = state
+        .service
+        .ingest
+        .write(move |w| outbox::delete_endpoint(w.connection(), &token, id, now))
+        .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(no_such_endpoint())
+    }
+}
+
+/// `POST /api/webhooks/{id}/enable`: turns a disabled endpoint back on.
+pub async fn enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Endpoint>, ApiError> {
+    let token = caller.token;
+    let ep = state
+        .service
+        .ingest
+        .write(move |w| {
+            outbox::enable_endpoint(w.connection(), &token, id)?;
+            outbox::endpoint_by_id(w.connection(), &token, id)
+        })
+        .await?
+        .ok_or_else(no_such_endpoint)?;
+    Ok(Json(ep))
+}
+
+/// `POST /api/webhooks/{id}/test`: queues a signed test event (202); its result shows in
+/// the delivery log under the `webhook_id` answered.
+pub async fn test(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let now = state.service.clock.now();
+    let token = caller.token;
+    let webhook_id = state
+        .service
+        .ingest
+        .write(move |w| crate::hooks::enqueue_test(w.connection(), &token, id, now))
+        .await?
+        .ok_or_else(no_such_endpoint)?;
+    state.service.hooks.nudge();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"queued": true, "webhook_id": webhook_id})),
+    )
+        .into_response())
+}
+
+/// `GET /api/deliveries?kind=pop|webhook&endpoint=ID&limit=N&cursor=C`: newest first.
+pub async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let kind = match q.get("kind").map(String::as_str) {
+        None | Some("") => None,
+        Some("pop") => Some(Kind::Pop),
+        Some("webhook") => Some(Kind::Webhook),
+        Some(_) => return Err(ApiError::field("kind", "expected pop or webhook")),
+    };
+    let int = |name: &str| -> Result<Option<i64>, ApiError> {
+        q.get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::field(name, "expected a whole number"))
+            })
+            .transpose()
+    };
+    let limit = int("limit")?.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "expected 1 to 1000"));
+    }
+    let filter = DeliveryFilter {
+        kind,
+        endpoint: int("endpoint")?,
+        before_id: int("cursor")?,
+        limit: limit as usize,
+    };
+    let token = caller.token;
+    let (rows, next) = read(&state, move |c| outbox::deliveries(c, &token, &filter)).await?;
+    Ok(Json(
+        json!({"deliveries": rows, "next": next.map(|n| n.to_string())}),
+    ))
+}

@@ -1,0 +1,689 @@
+//! Screen pops and webhooks end to end: the real `Application` on 127.0.0.1:0 with a real
+//! SQLite file, a fake OVH upstream serving the fixtures' poll bodies, and a receiver on
+//! 127.0.0.1 (allowed explicitly with `webhook_allow`) that answers from a script. Time is a
+//! `ManualClock`: the tests advance it and run the worker's pass, so the back-off schedule is
+//! checked to the second without sleeping through it.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use ovh_cti::app::{Application, Service};
+use ovh_cti::clock::{Clock, ManualClock, SystemClock};
+use ovh_cti::config::Config;
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
+
+fn fixture(name: &str) -> Vec<String> {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+    .lines()
+    .filter(|l| !l.trim().is_empty() && !l.contains("__status__"))
+    .map(str::to_string)
+    .collect()
+}
+
+async fn serve(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+/// A fake OVH event API (v1): each poll takes the next queued body, or holds briefly and
+/// answers with no event.
+#[derive(Clone, Default)]
+struct Upstream(Arc<Mutex<VecDeque<String>>>);
+
+impl Upstream {
+    async fn start() -> (Upstream, String) {
+        let up = Upstream::default();
+        let router = axum::Router::new()
+            .route("/", axum::routing::get(Upstream::poll))
+            .with_state(up.clone());
+        let addr = serve(router).await;
+        (up, format!("http://{addr}"))
+    }
+
+    fn push(&self, bodies: impl IntoIterator<Item = String>) {
+        self.0.lock().extend(bodies);
+    }
+
+    async fn poll(State(up): State<Upstream>, Query(q): Query<HashMap<String, String>>) -> String {
+        assert_eq!(q.get("token").map(String::as_str), Some(TOKEN));
+        for _ in 0..50 {
+            if let Some(body) = up.0.lock().pop_front() {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        r#"{"Session":"S1","Message":"","Events":[]}"#.into()
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Reply {
+    Status(u16),
+    Hang,
+    Redirect(&'static str),
+}
+
+#[derive(Clone, Debug)]
+struct Received {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// The CRM / webhook receiver: records every request and answers from its script (200 once
+/// the script is used up).
+#[derive(Clone, Default)]
+struct Receiver {
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    async fn start(script: impl IntoIterator<Item = Reply>) -> (Receiver, String) {
+        let r = Receiver::default();
+        r.script.lock().extend(script);
+        let router = axum::Router::new()
+            .fallback(Receiver::handle)
+            .with_state(r.clone());
+        let addr = serve(router).await;
+        (r, format!("http://{addr}"))
+    }
+
+    async fn handle(
+        State(r): State<Receiver>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        r.got.lock().push(Received {
+            method,
+            uri,
+            headers,
+            body,
+        });
+        let reply = r.script.lock().pop_front();
+        match reply {
+            None => StatusCode::OK.into_response(),
+            Some(Reply::Status(s)) => StatusCode::from_u16(s).unwrap().into_response(),
+            Some(Reply::Hang) => {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                StatusCode::OK.into_response()
+            }
+            Some(Reply::Redirect(to)) => {
+                (StatusCode::FOUND, [("location", to)], "moved").into_response()
+            }
+        }
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().clone()
+    }
+}
+
+struct Running {
+    service: Arc<Service>,
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+    http: reqwest::Client,
+}
+
+impl Running {
+    async fn start(db: &std::path::Path, upstream: &str, clock: &ManualClock) -> Running {
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            db: db.to_path_buf(),
+            upstream: upstream.into(),
+            tokens: ovh_cti::config::parse_tokens(&[TOKEN.into()]).unwrap(),
+            webhook_allow: vec!["127.0.0.1/32".parse().unwrap()],
+            webhook_timeout: Duration::from_secs(2),
+            ..Config::default()
+        };
+        let app = Application::build(config, Arc::new(clock.clone()))
+            .await
+            .unwrap();
+        let base = format!("http://{}", app.address());
+        let service = app.service();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        Running {
+            service,
+            base,
+            stop: Some(stop),
+            task,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap();
+    }
+
+    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Waits (in real time, briefly) until `n` events are stored: their deliveries are then
+    /// in the outbox, committed with them.
+    async fn wait_events(&self, n: usize) {
+        for _ in 0..500 {
+            let (_, v) = self.api(Method::GET, "/api/events?limit=1000", None).await;
+            if v["events"].as_array().map_or(0, Vec::len) >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the events never came in");
+    }
+
+    /// One pass of the worker at the clock's present time; returns when its results are stored.
+    async fn deliver(&self) -> usize {
+        self.service.hooks.run_due().await.unwrap()
+    }
+
+    async fn deliveries(&self, query: &str) -> Vec<Value> {
+        let (status, v) = self
+            .api(Method::GET, &format!("/api/deliveries?{query}"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["deliveries"].as_array().unwrap().clone()
+    }
+}
+
+fn now_clock() -> ManualClock {
+    ManualClock::new(SystemClock.now().floor())
+}
+
+/// The poll body holding the fixture's first incoming `start_ringing` (0033612345678 calling
+/// 0033972101010, "Accueil").
+fn ringing_poll() -> String {
+    fixture("lines.v1.jsonl")
+        .into_iter()
+        .find(|l| l.contains("\"Event\": \"start_ringing\""))
+        .unwrap()
+}
+
+fn header<'a>(r: &'a Received, name: &str) -> &'a str {
+    r.headers.get(name).unwrap().to_str().unwrap()
+}
+
+#[tokio::test]
+async fn webhook_retries_follow_the_schedule_signed_with_one_id_and_never_follow_redirects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (upstream, up_url) = Upstream::start().await;
+    let (rx, rx_url) = Receiver::start([
+        Reply::Status(500),
+        Reply::Hang,
+        Reply::Redirect("/elsewhere?secret=1"),
+        Reply::Status(503),
+    ])
+    .await;
+    let clock = now_clock();
+    let app = Running::start(&dir.path().join("db"), &up_url, &clock).await;
+
+    let (status, created) = app
+        .api(
+            Method::POST,
+            "/api/webhooks",
+            Some(json!({"url": format!("{rx_url}/hook?k=v"), "events": ["start_ringing"], "description": "CRM"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let (_, listed) = app.api(Method::GET, "/api/webhooks", None).await;
+    assert_eq!(listed["webhooks"][0]["state"], "enabled");
+    assert!(
+        listed["webhooks"][0].get("secret").is_none(),
+        "shown once only"
+    );
+
+    let t0 = clock.now();
+    upstream.push([ringing_poll()]);
+    app.wait_events(1).await;
+    app.deliver().await;
+    assert_eq!(rx.got().len(), 1, "attempted at once");
+
+    // 5 s, 30 s, 2 min, 10 min after each failure: never a moment before.
+    let mut at = t0;
+    for (wait, attempts) in [(5.0, 2), (30.0, 3), (120.0, 4), (600.0, 5)] {
+        at += wait;
+        clock.set(at - 0.5);
+        app.deliver().await;
+        assert_eq!(rx.got().len(), attempts - 1, "not before {wait} s");
+        clock.set(at);
+        app.deliver().await;
+        assert_eq!(rx.got().len(), attempts, "due after {wait} s");
+    }
+
+    let got = rx.got();
+    assert!(got
+        .iter()
+        .all(|r| r.method == Method::POST && r.uri.path() == "/hook"));
+    assert!(
+        !got.iter().any(|r| r.uri.path() == "/elsewhere"),
+        "the redirect was not followed"
+    );
+    let id = header(&got[0], "webhook-id");
+    assert!(id.starts_with("msg_"));
+    let wh = standardwebhooks::Webhook::new(&secret).unwrap();
+    wh.verify(&got[0].body, &got[0].headers)
+        .expect("the first attempt verifies");
+    let expected_times = [t0, t0 + 5.0, t0 + 35.0, t0 + 155.0, t0 + 755.0];
+    for (r, t) in got.iter().zip(expected_times) {
+        assert_eq!(header(r, "webhook-id"), id, "the same id on every attempt");
+        let ts: i64 = header(r, "webhook-timestamp").parse().unwrap();
+        assert_eq!(ts, t as i64);
+        let sig = wh.sign(id, ts, &r.body).unwrap();
+        assert_eq!(header(r, "webhook-signature"), sig);
+        assert_eq!(header(r, "content-type"), "application/json");
+    }
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(body["type"], "start_ringing");
+    assert_eq!(body["data"]["calling"], "0033612345678");
+    assert_eq!(body["data"]["number"], "0033972101010");
+    assert!(!String::from_utf8_lossy(&got[0].body).contains(TOKEN));
+    assert!(!got.iter().any(|r| r.uri.to_string().contains(TOKEN)));
+
+    let log = app.deliveries("kind=webhook").await;
+    let outcomes: Vec<(&str, Value)> = log
+        .iter()
+        .rev()
+        .map(|d| (d["outcome"].as_str().unwrap(), d["status"].clone()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("retry", json!(500)),
+            ("retry", Value::Null),
+            ("retry", json!(302)),
+            ("retry", json!(503)),
+            ("delivered", json!(200)),
+        ]
+    );
+    assert!(log[3]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no answer within"));
+    assert!(log[2]["error"].as_str().unwrap().contains("not followed"));
+    assert!(log
+        .iter()
+        .all(|d| d["url"].as_str().unwrap().ends_with("/hook?k=***")));
+    assert!(app.deliveries("kind=pop").await.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_410_disables_an_endpoint_and_endless_failures_are_given_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let (upstream, up_url) = Upstream::start().await;
+    let (gone, gone_url) = Receiver::start([Reply::Status(410)]).await;
+    let (broken, broken_url) = Receiver::start((0..10).map(|_| Reply::Status(500))).await;
+    let clock = now_clock();
+    let app = Running::start(&dir.path().join("db"), &up_url, &clock).await;
+    for url in [&gone_url, &broken_url] {
+        let (status, _) = app
+            .api(
+                Method::POST,
+                "/api/webhooks",
+                Some(json!({"url": url, "events": ["start_ringing"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    upstream.push([ringing_poll()]);
+    app.wait_events(1).await;
+    app.deliver().await;
+    for wait in [5.0, 30.0, 120.0, 600.0, 3600.0] {
+        clock.advance(wait);
+        app.deliver().await;
+    }
+    clock.advance(86400.0);
+    app.deliver().await;
+    assert_eq!(gone.got().len(), 1, "nothing more after a 410");
+    assert_eq!(broken.got().len(), 6, "the first attempt and five retries");
+
+    let (_, listed) = app.api(Method::GET, "/api/webhooks", None).await;
+    let states: Vec<&str> = listed["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["disabled", "enabled"]);
+    assert!(listed["webhooks"][0]["disabled_reason"]
+        .as_str()
+        .unwrap()
+        .contains("410"));
+    let log = app.deliveries("").await;
+    assert_eq!(log[0]["outcome"], "gave_up");
+    assert!(log
+        .iter()
+        .any(|d| d["outcome"] == "failed" && d["status"] == 410));
+
+    // The disabled endpoint gets no more events; a test event still reaches the other one.
+    let broken_id = listed["webhooks"][1]["id"].as_i64().unwrap();
+    let (status, queued) = app
+        .api(
+            Method::POST,
+            &format!("/api/webhooks/{broken_id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    app.deliver().await;
+    let last = broken.got().pop().unwrap();
+    assert_eq!(
+        header(&last, "webhook-id"),
+        queued["webhook_id"].as_str().unwrap()
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&last.body).unwrap()["type"],
+        "test"
+    );
+    assert_eq!(gone.got().len(), 1);
+
+    let (status, _) = app
+        .api(Method::DELETE, &format!("/api/webhooks/{broken_id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app
+        .api(Method::DELETE, &format!("/api/webhooks/{broken_id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_delivery_interrupted_by_a_restart_happens_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let (upstream, up_url) = Upstream::start().await;
+    let (rx, rx_url) = Receiver::start([Reply::Status(503)]).await;
+    let clock = now_clock();
+    let app = Running::start(&db, &up_url, &clock).await;
+    app.api(
+        Method::POST,
+        "/api/webhooks",
+        Some(json!({"url": rx_url, "events": ["start_ringing"]})),
+    )
+    .await;
+    app.api(
+        Method::PUT,
+        "/api/settings",
+        Some(json!({"screen_pop": {"enabled": true, "mode": "silent", "url": format!("{rx_url}/pop?n=*CALLING*")}})),
+    )
+    .await;
+    // The receiver fails the first request; the service stops before any retry is due.
+    rx.script.lock().push_back(Reply::Status(503));
+    upstream.push([ringing_poll()]);
+    app.wait_events(1).await;
+    app.deliver().await;
+    assert_eq!(rx.got().len(), 2, "one pop, one webhook, both refused");
+    app.stop().await;
+
+    let app = Running::start(&db, &up_url, &clock).await;
+    upstream.push([ringing_poll()]); // delivered again by OVH: not a new event
+    clock.advance(5.0);
+    app.deliver().await;
+    let got = rx.got();
+    assert_eq!(
+        got.len(),
+        4,
+        "each retried once after the restart, and only once"
+    );
+    let ids = |path: &str| -> Vec<String> {
+        got.iter()
+            .filter(|r| r.uri.path() == path)
+            .map(|r| header(r, "webhook-id").to_string())
+            .collect()
+    };
+    let hook_ids = ids("/");
+    assert_eq!(hook_ids.len(), 2);
+    assert_eq!(hook_ids[0], hook_ids[1], "the same id after the restart");
+    assert_eq!(got.iter().filter(|r| r.uri.path() == "/pop").count(), 2);
+    let log = app.deliveries("").await;
+    assert_eq!(
+        log.iter().filter(|d| d["outcome"] == "delivered").count(),
+        2
+    );
+    clock.advance(3600.0 * 3.0);
+    assert_eq!(app.deliver().await, 0, "nothing left to do");
+    app.stop().await;
+}
+
+/// Which fixture events a default silent screen pop (start_ringing and member-queue-start,
+/// incoming line calls) must request, worked out from the raw JSON.
+fn expected_pops(polls: &[String]) -> Vec<(String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for poll in polls {
+        let v: Value = serde_json::from_str(poll).unwrap();
+        for e in v["Events"].as_array().unwrap() {
+            let name = e["Event"].as_str().unwrap_or_default();
+            let line = e["Ressource"].as_str().unwrap_or_default();
+            let calling = e["Data"]["Calling"].as_str().unwrap_or_default();
+            let wanted = match name {
+                "member-queue-start" => true,
+                "start_ringing" => calling != line,
+                _ => false,
+            };
+            if wanted && seen.insert(e.to_string()) {
+                out.push((name.to_string(), calling.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_silent_screen_pop_requests_once_per_matching_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let (upstream, up_url) = Upstream::start().await;
+    let (rx, rx_url) = Receiver::start([]).await;
+    let clock = now_clock();
+    let app = Running::start(&dir.path().join("db"), &up_url, &clock).await;
+    let (status, settings) = app
+        .api(
+            Method::PUT,
+            "/api/settings",
+            Some(json!({"screen_pop": {"enabled": true, "mode": "silent",
+                "url": format!("{rx_url}/crm?from=*CALLING*&e=*EVENT*&line=*NUMBER*&d=*DESCRIPTION*&a=*AGENT*")}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    assert_eq!(settings["screen_pop"]["numbers"], Value::Null);
+
+    let mut polls = fixture("lines.v1.jsonl");
+    polls.extend(fixture("queue.v1.jsonl"));
+    let expected = expected_pops(&polls);
+    assert!(expected.len() >= 4, "the fixtures ring several times");
+    let total: usize = {
+        let mut seen = std::collections::HashSet::new();
+        for p in &polls {
+            let v: Value = serde_json::from_str(p).unwrap();
+            for e in v["Events"].as_array().unwrap() {
+                seen.insert(e.to_string());
+            }
+        }
+        seen.len()
+    };
+    upstream.push(polls.clone());
+    upstream.push(polls.clone()); // every poll delivered twice
+    app.wait_events(total).await;
+    for _ in 0..3 {
+        app.deliver().await;
+    }
+    let got = rx.got();
+    let requested: Vec<(String, String)> = got
+        .iter()
+        .map(|r| {
+            assert_eq!(r.method, Method::GET);
+            let q: HashMap<String, String> = url_pairs(r.uri.query().unwrap_or_default());
+            (q["e"].clone(), q["from"].clone())
+        })
+        .collect();
+    let mut a = requested.clone();
+    let mut b = expected.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "exactly one request per matching event");
+    let queue_pop = got
+        .iter()
+        .find(|r| r.uri.query().unwrap().contains("member-queue-start"))
+        .unwrap();
+    let q = url_pairs(queue_pop.uri.query().unwrap());
+    assert_eq!(q["line"], "0033972100100");
+    assert_eq!(q["d"], "Support");
+    let log = app.deliveries("kind=pop").await;
+    assert_eq!(log.len(), expected.len());
+    assert!(log
+        .iter()
+        .all(|d| d["outcome"] == "delivered" && d["url"].as_str().unwrap().contains("from=***")));
+    app.stop().await;
+}
+
+fn url_pairs(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| {
+            let v = percent_encoding::percent_decode_str(v)
+                .decode_utf8()
+                .unwrap();
+            (k.to_string(), v.into_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn modal_and_popup_pops_reach_the_dashboard_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (upstream, up_url) = Upstream::start().await;
+    let (rx, _) = Receiver::start([]).await;
+    let clock = now_clock();
+    let app = Running::start(&dir.path().join("db"), &up_url, &clock).await;
+    app.api(
+        Method::PUT,
+        "/api/settings",
+        Some(json!({"screen_pop": {"enabled": true, "mode": "modal",
+            "url": "https://crm.example/lookup?n=*CALLING*&d=*DESCRIPTION*"}})),
+    )
+    .await;
+    let mut stream = app
+        .http
+        .get(format!("{}/api/stream", app.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    upstream.push([ringing_poll()]);
+    let mut text = String::new();
+    let pop = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let chunk = stream.chunk().await.unwrap().unwrap();
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            if let Some(at) = text.find("event: pop\ndata: ") {
+                let rest = &text[at + 17..];
+                if let Some(end) = rest.find('\n') {
+                    return serde_json::from_str::<Value>(&rest[..end]).unwrap();
+                }
+            }
+        }
+    })
+    .await
+    .expect("a pop message on the stream");
+    assert_eq!(pop["mode"], "modal");
+    assert_eq!(
+        pop["url"],
+        "https://crm.example/lookup?n=0033612345678&d=Accueil"
+    );
+    assert_eq!(pop["event"], "start_ringing");
+    assert_eq!(pop["number"], "0033972101010");
+    assert_eq!(pop["calling"], "0033612345678");
+    assert_eq!(pop["description"], "Accueil");
+    app.deliver().await;
+    assert!(
+        rx.got().is_empty() && app.deliveries("").await.is_empty(),
+        "the browser's, not ours"
+    );
+    drop(stream);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn endpoints_are_checked_when_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_upstream, up_url) = Upstream::start().await;
+    let clock = now_clock();
+    let app = Running::start(&dir.path().join("db"), &up_url, &clock).await;
+    for (body, field) in [
+        (json!({"url": "ftp://x.example/"}), "url"),
+        (json!({"url": "http://169.254.169.254/latest"}), "url"),
+        (json!({"url": "http://[::1]:8080/"}), "url"),
+        (
+            json!({"url": "https://x.example/", "events": ["ring"]}),
+            "events",
+        ),
+        (json!({"url": "https://x.example/", "events": []}), "events"),
+        (
+            json!({"url": "https://x.example/", "colour": "red"}),
+            "colour",
+        ),
+        (json!({"events": ["*"]}), "url"),
+        (json!([1]), "webhook"),
+    ] {
+        let (status, v) = app
+            .api(Method::POST, "/api/webhooks", Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {v}");
+        assert_eq!(v["field"], field, "{body}: {v}");
+    }
+    let (status, v) = app
+        .api(Method::GET, "/api/deliveries?kind=email", None)
+        .await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("kind"))
+    );
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/webhooks", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
