@@ -7,7 +7,7 @@
 //! withdrawn. The few calls that ended recently are remembered for that, and so that a late
 //! duplicate does not start a phantom call.
 
-use super::records::{CallOutcome, CallRecord, Direction};
+use super::records::{direction, CallOutcome, CallRecord, Direction};
 use super::{Change, Expiry};
 use crate::clock::{as_rfc3339, round_ms, UnixTime};
 use crate::normalise::{Event, EventKind};
@@ -97,16 +97,6 @@ pub struct ActiveCallView {
     pub started_at: UnixTime,
     #[serde(serialize_with = "as_rfc3339::option::serialize")]
     pub answered_at: Option<UnixTime>,
-}
-
-fn direction(line: &str, e: &Event) -> Direction {
-    if e.calling.as_deref() == Some(line) {
-        Direction::Outgoing
-    } else if e.called.as_deref() == Some(line) || e.dialed.as_deref() == Some(line) {
-        Direction::Incoming
-    } else {
-        Direction::Unknown
-    }
 }
 
 impl Line {

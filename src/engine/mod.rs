@@ -20,7 +20,7 @@ mod tests;
 
 pub use lines::{ActiveCallView, LineStatus, LineView};
 pub use queues::{CallerState, CallerView, QueueView};
-pub use records::{CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome};
+pub use records::{direction, CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome};
 
 use crate::clock::UnixTime;
 use crate::normalise::Event;

@@ -22,6 +22,18 @@ impl Direction {
     }
 }
 
+/// A line event's direction: the line is the caller when it is `Calling` (outgoing), the
+/// callee when it is `Called` or `Dialed` (incoming); otherwise it cannot be told.
+pub fn direction(line: &str, e: &crate::normalise::Event) -> Direction {
+    if e.calling.as_deref() == Some(line) {
+        Direction::Outgoing
+    } else if e.called.as_deref() == Some(line) || e.dialed.as_deref() == Some(line) {
+        Direction::Incoming
+    } else {
+        Direction::Unknown
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CallOutcome {

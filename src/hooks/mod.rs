@@ -17,6 +17,7 @@ pub mod worker;
 pub use worker::Hooks;
 
 use crate::clock::{rfc3339, UnixTime};
+use crate::engine::Direction;
 use crate::normalise::{Event, EventKind};
 use crate::settings::{PopMode, ScreenPop, Settings};
 use crate::store::{EventRow, StoreError};
@@ -69,19 +70,6 @@ pub struct PopMessage {
     pub at: String,
 }
 
-/// A line event's direction as the screen pop sees it. As in OVH's demo, a missing Calling or
-/// Called stands for the line itself. A call the line did not place counts as incoming.
-fn is_outgoing(e: &Event) -> bool {
-    let line = Some(e.number.as_str());
-    if e.calling.as_deref() == line {
-        return true;
-    }
-    if e.called.as_deref() == line || e.dialed.as_deref() == line {
-        return false;
-    }
-    e.calling.is_none()
-}
-
 /// Whether a chosen event name covers `e` (either of OVH's spellings of the member count).
 fn names(chosen: &str, e: &Event) -> bool {
     chosen == "*"
@@ -102,10 +90,11 @@ pub fn pop_matches(pop: &ScreenPop, e: &Event) -> bool {
     if e.is_queue() {
         return true;
     }
-    let direction = if is_outgoing(e) {
-        "outgoing"
-    } else {
-        "incoming"
+    // The engine's rule; a call whose direction cannot be told is taken as incoming (a line
+    // that placed a call is named as its caller).
+    let direction = match crate::engine::direction(&e.number, e) {
+        Direction::Outgoing => "outgoing",
+        Direction::Incoming | Direction::Unknown => "incoming",
     };
     pop.directions.iter().any(|d| d == direction)
 }
