@@ -143,11 +143,14 @@ impl Hooks {
                 .collect()
                 .await;
             drop(claims);
+            // Rows another pass held may have been let go unattempted (that pass read the
+            // clock earlier, when they were not due yet): look again once they are released.
+            let waited = !theirs.is_empty();
             for d in theirs {
                 self.settle(d.id).await;
             }
             results.into_iter().collect::<Result<(), _>>()?;
-            if n < BATCH {
+            if n < BATCH && !waited {
                 return Ok(total);
             }
         }
@@ -198,10 +201,12 @@ impl Hooks {
     }
 
     async fn deliver(&self, d: Due) -> Result<(), IngestError> {
+        // The retry schedule and the "failing for a day" rule count from when the attempt was
+        // made, not from when its answer (or time-out) came back.
+        let now = self.clock.now();
         let started = Instant::now();
         let outcome = self.attempt(&d).await;
         let latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-        let now = self.clock.now();
         let (token, kind, attempt) = (d.token.clone(), d.kind, d.attempts + 1);
         let logged = outcome.clone();
         let state = self
