@@ -216,6 +216,7 @@ describe('screen pop and webhooks', () => {
     const notice = blocked.locator('.pop-notice');
     await notice.getByText('Pop-up blocked — open the CRM page').waitFor();
     assert.match(await notice.textContent(), /Call from \+33 6 55 55 00 00/);
+    assert.equal(await notice.locator('a[href="/help#popups"]').count(), 1, 'the notice links to how to allow pop-ups');
     await shot(blocked, '21-screenpop-popup-blocked');
     const opened = blocked.waitForEvent('popup');
     await notice.locator('a.pop-open').click();
@@ -223,7 +224,6 @@ describe('screen pop and webhooks', () => {
     await win.waitForURL(expected('0033655550000', 'Accueil%20%26%20Co'));
     await notice.waitFor({ state: 'detached' });
     await win.close();
-    // The notice's help link leads to the instructions for allowing pop-ups.
     await blocked.close();
     assert.equal(await putSettings(page, { screen_pop: { enabled: false } }), 200);
   });
