@@ -3,8 +3,9 @@
 //!
 //! Everything is embedded with `include_str!`, so the binary is the whole deployment: no CDN,
 //! no build step. The shell carries its own Content-Security-Policy — scripts and styles from
-//! this origin only, no inline code, no plugins, no framing — which the assets are written to
-//! satisfy (they build the page with DOM calls and never parse feed text as HTML).
+//! this origin only, no inline code, no plugins, nothing may frame the dashboard — which the
+//! assets are written to satisfy (they build the page with DOM calls and never parse feed
+//! text as HTML). The one thing the pages frame is the screen pop's page, any http/https URL.
 
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
@@ -13,11 +14,13 @@ use axum::routing::get;
 use axum::Router;
 
 /// The policy of the pages. `style-src 'self'` forbids `style="…"` attributes; scripts set
-/// styles through the CSSOM, which the policy allows. Nothing is framed yet (the screen-pop
-/// modal of issue 4 will need `frame-src`).
+/// styles through the CSSOM, which the policy allows. `frame-src http: https:` lets the
+/// screen-pop modal show the CRM page the user configured (in a sandboxed iframe); the
+/// dashboard itself may still be framed by no one.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 img-src 'self' data:; connect-src 'self'; font-src 'self'; manifest-src 'self'; \
-form-action 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+frame-src http: https:; form-action 'self'; object-src 'none'; base-uri 'none'; \
+frame-ancestors 'none'";
 
 const SHELL: &str = include_str!("ui/index.html");
 
@@ -35,6 +38,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("reports.js", JS, include_str!("ui/reports.js")),
     ("settings.js", JS, include_str!("ui/settings.js")),
     ("help.js", JS, include_str!("ui/help.js")),
+    ("pop.js", JS, include_str!("ui/pop.js")),
+    ("webhooks.js", JS, include_str!("ui/webhooks.js")),
     ("favicon.svg", SVG, include_str!("ui/favicon.svg")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
@@ -51,6 +56,7 @@ pub const PAGES: &[&str] = &[
     "/history",
     "/reports",
     "/settings",
+    "/webhooks",
     "/help",
 ];
 
@@ -111,10 +117,26 @@ mod tests {
             "object-src 'none'",
             "base-uri 'none'",
             "frame-ancestors 'none'",
+            "frame-src http: https:;",
+            "default-src 'none'",
         ] {
             assert!(csp.contains(part), "{part} missing from {csp}");
         }
         assert!(!csp.contains("unsafe"), "{csp}");
+        // Framing is opened to web pages only: no `*`, no `data:`/`blob:`/`javascript:`
+        // frames, and only through `frame-src` (not `child-src` or a wider default).
+        let frame = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("frame-src"))
+            .unwrap();
+        assert_eq!(frame, "frame-src http: https:");
+        assert!(!csp.contains('*') && !csp.contains("child-src"), "{csp}");
+        for d in csp.split(';').map(str::trim) {
+            if !d.starts_with("frame-src") {
+                assert!(!d.contains("http:"), "{d} reaches beyond this origin");
+            }
+        }
         let html = body(res).await;
         assert!(html.contains("<script type=\"module\" src=\"/assets/app.js\">"));
     }

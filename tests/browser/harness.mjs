@@ -111,11 +111,11 @@ export async function freePort() {
 }
 
 /// Starts `ovh-cti serve` against `upstream` (on a free port unless `listen` is given, with a
-/// new database unless `dir` is given); resolves with its base URL. `stop({ keep: true })`
-/// leaves the database for a restart.
-export async function startService(upstream, { listen = '127.0.0.1:0', dir } = {}) {
+/// new database unless `dir` is given, with `args` added to its command line); resolves with
+/// its base URL. `stop({ keep: true })` leaves the database for a restart.
+export async function startService(upstream, { listen = '127.0.0.1:0', dir, args = [] } = {}) {
   dir = dir || mkdtempSync(path.join(tmpdir(), 'ovh-cti-browser-'));
-  const child = spawn(BIN, ['serve', '--token', TOKEN, '--upstream', upstream, '--listen', listen, '--db', path.join(dir, 'test.db')], {
+  const child = spawn(BIN, ['serve', '--token', TOKEN, '--upstream', upstream, '--listen', listen, '--db', path.join(dir, 'test.db'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
   });

@@ -4,7 +4,8 @@
 
 import { h, replace, updateTick, updateAge } from './dom.js';
 import { t, initLanguage, setLanguage, languageChoice } from './i18n.js';
-import { live, api, connect, disconnect, onChange, loadHealth, applySettings } from './live.js';
+import { live, api, connect, disconnect, onChange, onPop, loadHealth, applySettings } from './live.js';
+import { handlePop, clearPops } from './pop.js';
 import * as login from './login.js';
 import * as overview from './overview.js';
 import * as queues from './queues.js';
@@ -12,6 +13,7 @@ import * as history from './history.js';
 import * as reports from './reports.js';
 import * as settings from './settings.js';
 import * as help from './help.js';
+import * as webhooks from './webhooks.js';
 
 /// Views in menu order; `live` views are redrawn whenever the state changes.
 const VIEWS = [
@@ -21,6 +23,7 @@ const VIEWS = [
   { path: '/history', key: 'nav.history', view: history },
   { path: '/reports', key: 'nav.reports', view: reports },
   { path: '/settings', key: 'nav.settings', view: settings },
+  { path: '/webhooks', key: 'nav.webhooks', view: webhooks },
   { path: '/help', key: 'nav.help', view: help },
 ];
 
@@ -158,6 +161,7 @@ async function signIn() {
 
 function signedOut() {
   disconnect();
+  clearPops();
   signedIn = false;
   live.me = null;
   history_.replaceState(null, '', '/login');
@@ -181,7 +185,7 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', render);
 
-// Number keys 1–7 switch views, unless typing in a field.
+// Number keys 1–8 switch views, unless typing in a field.
 document.addEventListener('keydown', (e) => {
   if (!signedIn || e.ctrlKey || e.metaKey || e.altKey) return;
   const tag = (e.target.tagName || '').toLowerCase();
@@ -200,6 +204,7 @@ setInterval(() => {
 }, 1000);
 
 onChange(redrawLive);
+onPop(handlePop);
 initLanguage();
 document.querySelector('.skip').textContent = t('skip');
 signIn();

@@ -195,3 +195,19 @@ export function nextDay(date) {
   d.setUTCDate(d.getUTCDate() + 1);
   return d.toISOString().slice(0, 10);
 }
+
+/// A modal confirmation: `prefix-dialog` with `prefix-cancel` (focused first) and
+/// `prefix-confirm`; `onConfirm` runs only when confirmed. Open it with `showModal()`.
+export function confirmDialog(prefix, text, confirmLabel, onConfirm) {
+  const dialog = h('dialog', { id: `${prefix}-dialog`, 'aria-labelledby': `${prefix}-text` },
+    h('form', { method: 'dialog' },
+      h('p', { id: `${prefix}-text`, text }),
+      h('div', { class: 'actions' },
+        h('button', { value: 'cancel', id: `${prefix}-cancel`, autofocus: true }, t('cancel')),
+        h('button', { value: 'confirm', id: `${prefix}-confirm`, class: 'danger' }, confirmLabel))));
+  dialog.addEventListener('close', () => {
+    if (dialog.returnValue === 'confirm') onConfirm();
+    dialog.returnValue = '';
+  });
+  return dialog;
+}

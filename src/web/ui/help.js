@@ -19,15 +19,26 @@ const TEXT = {
       'GET on the same path shows the existing token; a 404 there means none exists yet. Paste the token into the login page; spaces around it are ignored.',
     ]],
     ['views', 'Views and keyboard', [
-      'Overview: lines (status as a light and a word), queues, calls in progress, call log. Queues: figures, waiting callers, conversations, journal. Wallboard: queues in large type for a wall screen. History: calls and queue journal with filters and CSV download, and the callers to call back. Reports: calls per hour and queue service level over time. Settings: display, queues, time zone, language, screen pop.',
-      'Keys 1 to 7 open the views in menu order (when the cursor is not in a form field). Tab moves through every control; the first Tab offers a "Skip to content" link.',
+      'Overview: lines (status as a light and a word), queues, calls in progress, call log. Queues: figures, waiting callers, conversations, journal. Wallboard: queues in large type for a wall screen. History: calls and queue journal with filters and CSV download, and the callers to call back. Reports: calls per hour and queue service level over time. Settings: display, queues, time zone, language, screen pop, desktop notifications. Webhooks: endpoints receiving events as signed JSON, and the log of every request the service made.',
+      'Keys 1 to 8 open the views in menu order (when the cursor is not in a form field). Tab moves through every control; the first Tab offers a "Skip to content" link.',
       'The header shows the state of the OVH feed: Live (events arrive), Silent for N min (nothing for 2 minutes or more: OVH sometimes goes quiet), Feed failing (the service cannot reach OVH or the token is refused). The page reconnects by itself when the service restarts.',
     ]],
     ['pop', 'Screen pop (customer record)', [
       'On chosen events the dashboard can open a URL, for example your CRM\'s page for the caller. Three modes: Modal (a window inside the dashboard; the remote site may have to allow it), Pop-up (a new browser window: allow pop-ups for this site), Silent (the service itself requests the URL, even when no dashboard is open — for scripts).',
-      'Variables replaced in the URL (URL-encoded): *CALLING* the caller\'s number, *CALLED* the number called, *DIALED* the number dialled, *EVENT* the event type (e.g. start_ringing). Example:',
+      'Modal: several calls queue up in the window ("1 of 3", Previous / Next); Close or Esc drops the one shown. A site that refuses to be shown inside another page stays blank: use "Open in a new tab". Modal and pop-up need a dashboard open in the browser; silent does not.',
+      'Desktop notifications (Settings, per browser, off by default): the browser asks for permission once; each screen pop then shows the caller, the line and its description, and a click brings the dashboard forward and opens the page.',
+      'Variables replaced in the URL (URL-encoded): *CALLING* the caller\'s number, *CALLED* the number called, *DIALED* the number dialled, *EVENT* the event type (e.g. start_ringing), *CALLID* the call\'s id, *NUMBER* the line or queue, *DESCRIPTION* its description, *AGENT* the agent (queue events). Example:',
       ['code', 'https://crm.example/lookup?n=*CALLING*&event=*EVENT*'],
       'The URL must start with http:// or https://. The service refuses to call private or local addresses unless the administrator allows them.',
+    ]],
+    ['popups', 'Allowing pop-ups for the dashboard', [
+      'Browsers block windows that a page opens by itself. When that happens the dashboard shows "Pop-up blocked — open the CRM page" instead: click it to open the page. To let the pop-ups open directly, allow them for the dashboard\'s address once:',
+      'Chrome, Edge: click the blocked pop-up icon at the right of the address bar, choose "Always allow pop-ups and redirects from …", then Done. Or: Settings → Privacy and security → Site settings → Pop-ups and redirects → Allowed to send pop-ups → Add, and enter the dashboard\'s address.',
+      'Firefox: click "Preferences" (or "Options") in the yellow bar that says pop-ups were blocked, then "Allow pop-ups for …". Or: Settings → Privacy & Security → Permissions → Block pop-up windows → Exceptions…, enter the dashboard\'s address, Allow, Save changes.',
+    ]],
+    ['webhooks', 'Webhooks and the delivery log', [
+      'The Webhooks page lists the addresses that receive your events as JSON, signed per the Standard Webhooks spec. The signing secret is shown once, when the endpoint is created: copy it then. "Send test event" sends a test; an endpoint that keeps failing for a day, or answers 410, is disabled and can be enabled again.',
+      'The delivery log lists every request the service made (webhooks and silent screen pops): time, address with its values masked, HTTP status, latency, error and attempt. Failures are retried after 5 s, 30 s, 2 min, 10 min and 1 h.',
     ]],
   ],
   fr: [
@@ -43,15 +54,26 @@ const TEXT = {
       "Un GET sur le même chemin montre le token existant ; une erreur 404 signifie qu'il n'en existe pas encore. Collez le token dans la page de connexion ; les espaces autour sont ignorés.",
     ]],
     ['views', 'Vues et clavier', [
-      "Vue d'ensemble : lignes (état par un voyant et un mot), files, appels en cours, journal des appels. Files d'appels : chiffres, appelants en attente, conversations, journal. Mur : les files en grands caractères pour un écran mural. Historique : appels et journal des files avec filtres et export CSV, et les appelants à rappeler. Rapports : appels par heure et niveau de service des files dans le temps. Configuration : affichage, files, fuseau horaire, langue, appel du CGI.",
-      "Les touches 1 à 7 ouvrent les vues dans l'ordre du menu (hors d'un champ de saisie). Tab parcourt toutes les commandes ; la première tabulation propose un lien « Aller au contenu ».",
+      "Vue d'ensemble : lignes (état par un voyant et un mot), files, appels en cours, journal des appels. Files d'appels : chiffres, appelants en attente, conversations, journal. Mur : les files en grands caractères pour un écran mural. Historique : appels et journal des files avec filtres et export CSV, et les appelants à rappeler. Rapports : appels par heure et niveau de service des files dans le temps. Configuration : affichage, files, fuseau horaire, langue, appel du CGI, notifications du bureau. Webhooks : les adresses qui reçoivent les événements en JSON signé, et le journal de chaque requête du service.",
+      "Les touches 1 à 8 ouvrent les vues dans l'ordre du menu (hors d'un champ de saisie). Tab parcourt toutes les commandes ; la première tabulation propose un lien « Aller au contenu ».",
       "L'en-tête montre l'état du flux OVH : En direct (les événements arrivent), Silencieux depuis N min (rien depuis 2 minutes ou plus : OVH se tait parfois), Flux en échec (le service n'atteint pas OVH ou le token est refusé). La page se reconnecte seule quand le service redémarre.",
     ]],
     ['pop', 'Appel du CGI (fiche client)', [
       "Sur les événements choisis, le tableau de bord peut ouvrir une URL, par exemple la fiche de l'appelant dans votre CRM. Trois modes : Modal (une fenêtre dans le tableau de bord ; le site distant doit parfois l'autoriser), Popup (une nouvelle fenêtre : autorisez les popups pour ce site), Silencieux (le service appelle lui-même l'URL, même sans tableau de bord ouvert — pour des scripts).",
-      "Variables remplacées dans l'URL (encodées) : *CALLING* le numéro de l'appelant, *CALLED* le numéro appelé, *DIALED* le numéro composé, *EVENT* le type d'événement (par ex. start_ringing). Exemple :",
+      "Modal : plusieurs appels s'empilent dans la fenêtre (« 1 sur 3 », Précédent / Suivant) ; Fermer ou Échap retire celui affiché. Un site qui refuse d'être affiché dans une autre page reste blanc : utilisez « Ouvrir dans un nouvel onglet ». Les modes modal et popup demandent un tableau de bord ouvert dans le navigateur ; le mode silencieux non.",
+      "Notifications du bureau (Configuration, par navigateur, désactivées par défaut) : le navigateur demande une fois l'autorisation ; chaque appel du CGI affiche alors l'appelant, la ligne et sa description, et un clic ramène le tableau de bord et ouvre la page.",
+      "Variables remplacées dans l'URL (encodées) : *CALLING* le numéro de l'appelant, *CALLED* le numéro appelé, *DIALED* le numéro composé, *EVENT* le type d'événement (par ex. start_ringing), *CALLID* l'identifiant de l'appel, *NUMBER* la ligne ou la file, *DESCRIPTION* sa description, *AGENT* l'agent (événements de file). Exemple :",
       ['code', 'https://crm.example/lookup?n=*CALLING*&event=*EVENT*'],
       "L'URL doit commencer par http:// ou https://. Le service refuse d'appeler des adresses privées ou locales sauf si l'administrateur les autorise.",
+    ]],
+    ['popups', 'Autoriser les popups du tableau de bord', [
+      "Les navigateurs bloquent les fenêtres qu'une page ouvre d'elle-même. Dans ce cas le tableau de bord affiche « Popup bloquée — ouvrir la fiche du CRM » : cliquez dessus pour ouvrir la page. Pour que les popups s'ouvrent directement, autorisez-les une fois pour l'adresse du tableau de bord :",
+      "Chrome, Edge : cliquez sur l'icône de popup bloquée à droite de la barre d'adresse, choisissez « Toujours autoriser les pop-up et les redirections de … », puis OK. Ou : Paramètres → Confidentialité et sécurité → Paramètres des sites → Pop-up et redirections → Autorisés à envoyer des pop-up → Ajouter, et saisissez l'adresse du tableau de bord.",
+      "Firefox : cliquez sur « Préférences » (ou « Options ») dans la barre jaune qui signale les popups bloquées, puis « Autoriser les popups pour … ». Ou : Paramètres → Vie privée et sécurité → Permissions → Bloquer les fenêtres popup → Exceptions…, saisissez l'adresse du tableau de bord, Autoriser, Enregistrer les modifications.",
+    ]],
+    ['webhooks', 'Webhooks et journal des envois', [
+      "La page Webhooks liste les adresses qui reçoivent vos événements en JSON, signés selon la spécification Standard Webhooks. Le secret de signature n'est affiché qu'une fois, à la création : copiez-le à ce moment. « Envoyer un événement de test » envoie un test ; un point de réception en échec depuis un jour, ou qui répond 410, est désactivé et peut être réactivé.",
+      "Le journal des envois liste chaque requête du service (webhooks et appels du CGI silencieux) : heure, adresse aux valeurs masquées, statut HTTP, latence, erreur et tentative. Les échecs sont renvoyés après 5 s, 30 s, 2 min, 10 min et 1 h.",
     ]],
   ],
 };

@@ -3,7 +3,8 @@
 // One EventSource per page (`/api/stream`): its first `state` message is the whole board, so
 // after a reconnection (the service restarted, the network dropped) the page simply replaces
 // what it had; later `state` messages carry only the lines and queues that changed. The call
-// log and the queue journal are fetched once, then grown from `event` and `journal` messages.
+// log and the queue journal are fetched once, then grown from `event` and `journal` messages;
+// `pop` messages (screen pop) are handed to pop.js.
 // Views subscribe with `onChange` and are redrawn at most once per animation frame.
 
 import { setLanguage } from './i18n.js';
@@ -24,6 +25,12 @@ export const live = {
 
 const EVENT_LOG_MAX = 200;
 const listeners = new Set();
+let popHandler = () => {};
+
+/// Who receives the stream's `pop` messages (the screen pop, see pop.js).
+export function onPop(fn) {
+  popHandler = fn;
+}
 let pending = false;
 
 export function onChange(fn) {
@@ -127,6 +134,7 @@ function open() {
     if (live.journal.length > 100) live.journal.length = 100;
     changed();
   });
+  es.addEventListener('pop', (e) => popHandler(JSON.parse(e.data)));
   es.addEventListener('health', (e) => { live.health = JSON.parse(e.data); changed(); });
   es.addEventListener('error', async () => {
     live.stream = 'offline';

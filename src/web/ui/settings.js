@@ -1,19 +1,80 @@
 // Settings, stored on the server per token: display options (only numbers in a call, reset at
 // midnight, reset now after confirmation), the service-level threshold and target, the time
-// zone, the language, and the screen-pop form. The form checks the URL as the server will
+// zone, the language, and the screen-pop form (every field of `screen_pop`: on/off, mode, URL,
+// events, directions, and which lines and queues). The form checks the URL as the server will
 // (absolute http/https with a host) and previews it with sample values; the pop itself is
-// done elsewhere. Only what changed is sent; a refusal names its field and is shown next to it.
+// done by pop.js. Desktop notifications are a choice of this browser, kept in localStorage,
+// not on the server. A refusal names its field and is shown next to it.
 
-import { h, replace } from './dom.js';
+import { h, replace, confirmDialog, formatNumber } from './dom.js';
 import { t } from './i18n.js';
 import { live, api, applySettings } from './live.js';
+import { notificationsOn, notificationsSupported, setNotifications } from './pop.js';
 
 const POP_EVENTS = ['start_ringing', 'end_ringing', 'start_calling', 'end_calling', 'member-queue-start', 'agent-offering', 'bridge-agent-start', 'member-queue-end'];
-const SAMPLE = { CALLING: '0033655555555', CALLED: '0033972101010', DIALED: '0033972101010', EVENT: 'start_ringing' };
+const SAMPLE = {
+  CALLING: '0033655555555', CALLED: '0033972101010', DIALED: '0033972101010', EVENT: 'start_ringing',
+  CALLID: '36f675cc81e74ef5a8e25d94.', NUMBER: '0033972101010', DESCRIPTION: 'Accueil & Co', AGENT: '',
+};
+
+/// Percent-encodes as the service does: everything but letters, digits and `-_.~`.
+function encode(v) {
+  return encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
 
 /// The URL with `*CALLING*`-style variables replaced by URL-encoded values.
 export function expand(url, values = SAMPLE) {
-  return url.replace(/\*(CALLING|CALLED|DIALED|EVENT)\*/g, (_, k) => encodeURIComponent(values[k] ?? ''));
+  return url.replace(/\*(CALLING|CALLED|DIALED|EVENT|CALLID|NUMBER|DESCRIPTION|AGENT)\*/g, (_, k) => encode(values[k] ?? ''));
+}
+
+/// The lines and queues a pop may be limited to: what the token covers, plus any number
+/// already chosen (a line not heard of since a reset stays choosable).
+let knownNumbers = null;
+async function loadNumbers() {
+  const [lines, queues] = await Promise.all([api('/api/lines'), api('/api/queues')]);
+  knownNumbers = [
+    ...lines.lines.map((l) => ({ number: l.number, description: l.description, kind: 'line' })),
+    ...queues.queues.map((q) => ({ number: q.number, description: q.description, kind: 'queue' })),
+  ];
+  return knownNumbers;
+}
+
+function numbersFieldset(chosen) {
+  const list = h('div', { id: 'pop-numbers-list', class: 'numbers' });
+  const fill = (known) => {
+    const all = [...known];
+    for (const n of chosen || []) if (!all.some((k) => k.number === n)) all.push({ number: n, description: '', kind: 'other' });
+    replace(list, all.length ? all.map((k) => h('div', { class: 'check' },
+      h('input', { type: 'checkbox', id: `num-${k.number}`, name: 'pop-number', value: k.number, checked: (chosen || []).includes(k.number) }),
+      h('label', { for: `num-${k.number}` }, ` ${formatNumber(k.number)} `, h('span', { class: 'desc', text: k.description || '' }),
+        h('span', { class: 'muted', text: ` (${t(`settings.pop_kind_${k.kind}`)})` }))))
+      : h('p', { class: 'muted', text: t('settings.pop_numbers_none') }));
+  };
+  fill(knownNumbers || []);
+  loadNumbers().then(fill).catch(() => { /* the chosen ones are listed anyway */ });
+  const box = h('fieldset', { id: 'pop-numbers-box', disabled: chosen === null || chosen === undefined }, h('legend', { class: 'sr', text: t('settings.pop_numbers_some') }), list);
+  const radio = (value, label, checked) => h('div', { class: 'check' },
+    h('input', { type: 'radio', name: 'pop-numbers', id: `pop-numbers-${value}`, value, checked, onchange: () => { box.disabled = value === 'all'; } }),
+    h('label', { for: `pop-numbers-${value}`, text: ` ${label}` }));
+  const isAll = chosen === null || chosen === undefined;
+  return h('fieldset', { class: 'inline numbers-field' }, h('legend', { text: t('settings.pop_numbers') }),
+    radio('all', t('settings.pop_numbers_all'), isAll), radio('some', t('settings.pop_numbers_some'), !isAll), box,
+    h('p', { class: 'error', id: 'pop-numbers-error', role: 'alert' }));
+}
+
+/// The desktop-notification switch of this browser (not sent to the server).
+function notificationsField() {
+  const status = h('p', { id: 'pop-notify-status', class: 'hint', role: 'status' });
+  const input = h('input', { type: 'checkbox', id: 'pop-notify', checked: notificationsOn(), disabled: !notificationsSupported() });
+  input.addEventListener('change', async () => {
+    const result = await setNotifications(input.checked);
+    input.checked = result === 'on';
+    status.textContent = t(`settings.notify_${result}`);
+  });
+  return h('fieldset', {}, h('legend', { text: t('settings.notify') }),
+    h('div', { class: 'check' }, input, h('label', { for: 'pop-notify', text: ` ${t('settings.notify_label')}` })),
+    h('p', { class: 'hint', text: notificationsSupported() ? t('settings.notify_hint') : t('settings.notify_unsupported') }),
+    status);
 }
 
 /// null when the URL is acceptable, else the reason.
@@ -43,14 +104,7 @@ function field(id, label, control, hint) {
 }
 
 function resetDialog(status) {
-  const dialog = h('dialog', { id: 'reset-dialog', 'aria-labelledby': 'reset-text' },
-    h('form', { method: 'dialog' },
-      h('p', { id: 'reset-text', text: t('settings.reset_confirm') }),
-      h('div', { class: 'actions' },
-        h('button', { value: 'cancel', id: 'reset-cancel', autofocus: true }, t('cancel')),
-        h('button', { value: 'confirm', id: 'reset-confirm', class: 'danger' }, t('confirm')))));
-  dialog.addEventListener('close', async () => {
-    if (dialog.returnValue !== 'confirm') return;
+  return confirmDialog('reset', t('settings.reset_confirm'), t('confirm'), async () => {
     try {
       await api('/api/reset', { method: 'POST' });
       status.textContent = t('settings.reset_done');
@@ -58,7 +112,6 @@ function resetDialog(status) {
       status.textContent = t('settings.error', { msg: e.message });
     }
   });
-  return dialog;
 }
 
 export function render(root) {
@@ -106,7 +159,9 @@ export function render(root) {
       h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_events') }),
         POP_EVENTS.map((e) => check(`ev-${e}`, e, pop.events.includes(e)))),
       h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_directions') }),
-        ['incoming', 'outgoing'].map((d) => check(`dir-${d}`, t(`dir.${d}`), pop.directions.includes(d))))),
+        ['incoming', 'outgoing'].map((d) => check(`dir-${d}`, t(`dir.${d}`), pop.directions.includes(d)))),
+      numbersFieldset(pop.numbers)),
+    notificationsField(),
     status,
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'settings-save' }, t('settings.save'))),
     dialog,
@@ -123,6 +178,13 @@ export function render(root) {
       url.focus();
       return;
     }
+    const someNumbers = el('pop-numbers-some').checked;
+    const numbers = someNumbers ? [...form.querySelectorAll('input[name=pop-number]:checked')].map((x) => x.value) : null;
+    if (someNumbers && !numbers.length) {
+      el('pop-numbers-error').textContent = t('settings.pop_numbers_empty');
+      el('pop-numbers-some').focus();
+      return;
+    }
     const body = {
       display: { only_active: el('only-active').checked, reset_at_midnight: el('reset-midnight').checked },
       service_level_s: Number(el('sl-s').value),
@@ -135,6 +197,7 @@ export function render(root) {
         url: urlValue,
         events: POP_EVENTS.filter((x) => el(`ev-${x}`).checked),
         directions: ['incoming', 'outgoing'].filter((d) => el(`dir-${d}`).checked),
+        numbers,
       },
     };
     try {
@@ -144,10 +207,10 @@ export function render(root) {
       document.getElementById('settings-status').textContent = t('settings.saved');
       document.getElementById('settings-save')?.focus();
     } catch (err) {
-      const ids = { service_level_s: 'sl-s', service_level_target_pct: 'sl-target', timezone: 'timezone', 'screen_pop.url': 'pop-url' };
+      const ids = { service_level_s: 'sl-s', service_level_target_pct: 'sl-target', timezone: 'timezone', 'screen_pop.url': 'pop-url', 'screen_pop.numbers': 'pop-numbers' };
       const target = ids[err.field] && el(`${ids[err.field]}-error`);
       (target || status).textContent = t('settings.error', { msg: err.message });
-      if (ids[err.field]) el(ids[err.field]).focus();
+      if (ids[err.field]) (el(ids[err.field]) || el('pop-numbers-some'))?.focus();
     }
   });
   replace(root, h('h1', { text: t('settings.title') }), form);
