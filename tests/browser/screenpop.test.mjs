@@ -259,6 +259,8 @@ describe('screen pop and webhooks', () => {
     assert.ok(hook, 'the receiver got the test event with the id shown');
     assert.equal(JSON.parse(hook.body).type, 'test');
     assert.match(hook.headers['webhook-signature'], /^v1,/);
+    // The endpoint is read again once its delivery shows: its last success is filled in.
+    await page.locator('#hooks-list tbody tr[data-id] td:nth-child(5)').filter({ hasNotText: '—' }).waitFor();
     await page.selectOption('#d-kind', 'pop');
     await page.getByText('No delivery yet.').waitFor();
     await page.selectOption('#d-kind', 'webhook');

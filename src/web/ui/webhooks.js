@@ -53,7 +53,7 @@ function endpointRows(list, status, reload) {
       h('div', { class: 'actions' },
         act('test', 'test', (res) => {
           status.textContent = t('hooks.test_queued', { id: res.webhook_id });
-          watchFor(res.webhook_id);
+          watchFor(res.webhook_id, reload);
         }),
         ep.state === 'disabled' ? act('enable', 'enable', () => { status.textContent = t('hooks.enabled_again'); reload(); }) : null,
         h('button', { type: 'button', class: 'danger hook-delete', 'data-id': ep.id, onclick: () => del.showModal() }, t('hooks.delete')),
@@ -151,15 +151,24 @@ let reloadLog = () => {};
 let watching = null;
 
 /// After a test: reloads the log until the test's delivery shows (it is made in the
-/// background, usually within a second), for at most 20 s.
-function watchFor(webhookId) {
+/// background, usually within a second), for at most 20 s; then `delivered` runs, so that
+/// the endpoint's state and last success are read again too.
+function watchFor(webhookId, delivered) {
   if (watching) clearInterval(watching);
   let tries = 0;
+  const stop = () => {
+    clearInterval(watching);
+    watching = null;
+  };
   const check = () => {
     tries += 1;
-    if (tries > 20 || !document.getElementById('deliveries') || document.querySelector(`#deliveries tr[data-webhook-id="${CSS.escape(webhookId)}"]`)) {
-      clearInterval(watching);
-      watching = null;
+    if (document.querySelector(`#deliveries tr[data-webhook-id="${CSS.escape(webhookId)}"]`)) {
+      stop();
+      delivered();
+      return;
+    }
+    if (tries > 20 || !document.getElementById('deliveries')) {
+      stop();
       return;
     }
     reloadLog();
