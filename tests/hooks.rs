@@ -42,7 +42,7 @@ async fn serve(router: axum::Router) -> SocketAddr {
 /// A fake OVH event API (v1): each poll takes the next queued body, or holds briefly and
 /// answers with no event.
 #[derive(Clone, Default)]
-struct Upstream(Arc<Mutex<VecDeque<String>>>);
+struct Upstream(Arc<Mutex<VecDeque<String>>>, Arc<tokio::sync::Notify>);
 
 impl Upstream {
     async fn start() -> (Upstream, String) {
@@ -56,17 +56,27 @@ impl Upstream {
 
     fn push(&self, bodies: impl IntoIterator<Item = String>) {
         self.0.lock().extend(bodies);
+        self.1.notify_waiters();
     }
 
+    /// Answers with the next queued body as soon as there is one, or with no event after a
+    /// second, as OVH does after its hold time.
     async fn poll(State(up): State<Upstream>, Query(q): Query<HashMap<String, String>>) -> String {
         assert_eq!(q.get("token").map(String::as_str), Some(TOKEN));
-        for _ in 0..50 {
-            if let Some(body) = up.0.lock().pop_front() {
-                return body;
+        let waited = tokio::time::timeout(Duration::from_secs(1), async {
+            loop {
+                let pushed = up.1.notified();
+                tokio::pin!(pushed);
+                pushed.as_mut().enable();
+                if let Some(body) = up.0.lock().pop_front() {
+                    return body;
+                }
+                pushed.await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        r#"{"Session":"S1","Message":"","Events":[]}"#.into()
+        });
+        waited
+            .await
+            .unwrap_or_else(|_| r#"{"Session":"S1","Message":"","Events":[]}"#.into())
     }
 }
 
@@ -91,6 +101,7 @@ struct Received {
 struct Receiver {
     script: Arc<Mutex<VecDeque<Reply>>>,
     got: Arc<Mutex<Vec<Received>>>,
+    arrived: Arc<tokio::sync::Notify>,
 }
 
 impl Receiver {
@@ -117,6 +128,7 @@ impl Receiver {
             headers,
             body,
         });
+        r.arrived.notify_waiters();
         let reply = r.script.lock().pop_front();
         match reply {
             None => StatusCode::OK.into_response(),
@@ -129,6 +141,23 @@ impl Receiver {
                 (StatusCode::FOUND, [("location", to)], "moved").into_response()
             }
         }
+    }
+
+    /// Resolves once `n` requests have arrived (or fails after ten seconds).
+    async fn wait_for(&self, n: usize) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let arrived = self.arrived.notified();
+                tokio::pin!(arrived);
+                arrived.as_mut().enable();
+                if self.got.lock().len() >= n {
+                    return;
+                }
+                arrived.await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the receiver never got {n} requests"));
     }
 
     fn got(&self) -> Vec<Received> {
@@ -196,17 +225,21 @@ impl Running {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    /// Waits (in real time, briefly) until `n` events are stored: their deliveries are then
-    /// in the outbox, committed with them.
+    /// Waits until `n` events are stored: their deliveries are then in the outbox, committed
+    /// with them. Woken by the hub after each commit rather than by polling.
     async fn wait_events(&self, n: usize) {
-        for _ in 0..500 {
-            let (_, v) = self.api(Method::GET, "/api/events?limit=1000", None).await;
-            if v["events"].as_array().map_or(0, Vec::len) >= n {
-                return;
+        let mut updates = self.service.hub.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let (_, v) = self.api(Method::GET, "/api/events?limit=1000", None).await;
+                if v["events"].as_array().map_or(0, Vec::len) >= n {
+                    return;
+                }
+                let _ = updates.recv().await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the events never came in");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("the events never came in"));
     }
 
     /// One pass of the worker at the clock's present time; returns when its results are stored.
@@ -686,4 +719,67 @@ async fn endpoints_are_checked_when_created() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     app.stop().await;
+}
+
+/// The real binary, killed with SIGKILL while a delivery is in flight: after the restart the
+/// delivery is made, with the same `webhook-id`.
+#[tokio::test]
+async fn a_delivery_cut_by_kill_9_is_made_after_the_restart() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let (upstream, up_url) = Upstream::start().await;
+    let (rx, rx_url) = Receiver::start([Reply::Hang]).await;
+    let start = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--upstream",
+                &up_url,
+                "--token",
+                TOKEN,
+            ])
+            .args(["--webhook-allow", "127.0.0.1/32"])
+            .arg("--db")
+            .arg(&db)
+            .env("RUST_LOG", "ovh_cti=warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .trim_start_matches("ovh-cti: serving on ")
+            .trim_end_matches('/')
+            .to_string();
+        (child, base)
+    };
+    let (mut first, base) = start();
+    let created = reqwest::Client::new()
+        .post(format!("{base}/api/webhooks"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"url": format!("{rx_url}/hook"), "events": ["start_ringing"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    upstream.push([ringing_poll()]);
+    rx.wait_for(1).await; // the delivery is in flight: the receiver holds it
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut second, _) = start();
+    rx.wait_for(2).await;
+    let got = rx.got();
+    assert_eq!(header(&got[0], "webhook-id"), header(&got[1], "webhook-id"));
+    second.kill().unwrap();
+    second.wait().unwrap();
 }

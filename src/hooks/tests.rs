@@ -495,12 +495,12 @@ async fn a_hanging_endpoint_does_not_hold_up_the_next_pop() {
             })
             .await
             .unwrap();
-        let started = std::time::Instant::now();
+        // The fast pop is made while the hanging attempt is still in flight: this pass
+        // cannot finish before the hanging one times out, yet the fast request arrives first.
         tokio::select! {
             _ = rig.hooks.run_due() => panic!("the pass waits for the hanging attempt"),
-            _ = async { while fast_count.load(Ordering::SeqCst) == 0 { tokio::time::sleep(std::time::Duration::from_millis(5)).await } } => {}
+            _ = async { while fast_count.load(Ordering::SeqCst) == 0 { tokio::task::yield_now().await } } => {}
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     };
     let (first, ()) = tokio::join!(rig.hooks.run_due(), second);
     assert_eq!(first.unwrap(), 1);
