@@ -42,9 +42,12 @@ pub struct ServiceArgs {
     /// TOML configuration file (read before environment variables and flags).
     #[arg(long, env = "OVH_CTI_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Seconds a ringing call (or waiting queue caller) may go unheard of before it is ended as unknown.
+    /// Seconds a ringing call may go unheard of before it is ended as unknown.
     #[arg(long, env = "OVH_CTI_RINGING_TIMEOUT", value_name = "SECONDS")]
     pub ringing_timeout: Option<f64>,
+    /// Seconds a caller may wait in a queue unheard of before it is ended as unknown.
+    #[arg(long, env = "OVH_CTI_WAITING_TIMEOUT", value_name = "SECONDS")]
+    pub waiting_timeout: Option<f64>,
     /// Seconds a conversation may go unheard of before it is ended as unknown.
     #[arg(long, env = "OVH_CTI_TALKING_TIMEOUT", value_name = "SECONDS")]
     pub talking_timeout: Option<f64>,
@@ -131,6 +134,7 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.db = args.db;
     overrides.secure_cookies = args.secure_cookies;
     overrides.ringing_timeout_s = args.ringing_timeout;
+    overrides.waiting_timeout_s = args.waiting_timeout;
     overrides.talking_timeout_s = args.talking_timeout;
     overrides.webhook_allow = args.webhook_allow;
     Config::layered(file, overrides)
@@ -202,8 +206,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if !(0.0..=1.0).contains(&args.fault_rate) {
                 anyhow::bail!("--fault-rate must be between 0 and 1");
             }
-            if !(args.hold.is_finite() && args.hold > 0.0) {
-                anyhow::bail!("--hold must be a positive number of seconds");
+            if !(args.hold.is_finite() && args.hold > 0.0 && args.hold <= 3600.0) {
+                anyhow::bail!("--hold must be a positive number of seconds, at most 3600");
             }
             let listener = tokio::net::TcpListener::bind(&args.listen)
                 .await

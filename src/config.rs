@@ -88,6 +88,7 @@ pub struct WebhooksFile {
 #[serde(deny_unknown_fields)]
 pub struct ExpiryFile {
     pub ringing_s: Option<f64>,
+    pub waiting_s: Option<f64>,
     pub talking_s: Option<f64>,
 }
 
@@ -140,6 +141,7 @@ pub struct Overrides {
     pub no_new_tokens: bool,
     pub secure_cookies: bool,
     pub ringing_timeout_s: Option<f64>,
+    pub waiting_timeout_s: Option<f64>,
     pub talking_timeout_s: Option<f64>,
     pub webhook_allow: Vec<String>,
 }
@@ -156,12 +158,14 @@ pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
     Ok(tokens)
 }
 
+/// A number of seconds that is positive and at most a year: enough for any time-out, and
+/// always representable as a `Duration`.
 fn positive(name: &str, v: f64) -> Result<f64, ConfigError> {
-    if v.is_finite() && v > 0.0 {
+    if v.is_finite() && v > 0.0 && v <= 366.0 * 86400.0 {
         Ok(v)
     } else {
         Err(ConfigError(format!(
-            "{name} must be a positive number of seconds"
+            "{name} must be a positive number of seconds, at most a year"
         )))
     }
 }
@@ -182,6 +186,9 @@ impl Config {
         let expiry = file.expiry.unwrap_or_default();
         if let Some(v) = cli.ringing_timeout_s.or(expiry.ringing_s) {
             c.expiry.ringing_s = positive("the ringing time-out", v)?;
+        }
+        if let Some(v) = cli.waiting_timeout_s.or(expiry.waiting_s) {
+            c.expiry.waiting_s = positive("the queue waiting time-out", v)?;
         }
         if let Some(v) = cli.talking_timeout_s.or(expiry.talking_s) {
             c.expiry.talking_s = positive("the conversation time-out", v)?;

@@ -32,16 +32,25 @@ use std::collections::BTreeMap;
 /// How long a call or queue caller may go unheard of before its end is presumed lost.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Expiry {
-    /// A line call still ringing, or a queue caller still waiting.
+    /// A line call still ringing.
     pub ringing_s: f64,
+    /// A caller waiting in a queue (queues may keep callers waiting far longer than a phone
+    /// rings: their own time-out ends the wait, with an event).
+    #[serde(default = "default_waiting_s")]
+    pub waiting_s: f64,
     /// A conversation (line call answered, or queue caller with an agent).
     pub talking_s: f64,
+}
+
+fn default_waiting_s() -> f64 {
+    2.0 * 3600.0
 }
 
 impl Default for Expiry {
     fn default() -> Self {
         Expiry {
             ringing_s: 600.0,
+            waiting_s: default_waiting_s(),
             talking_s: 4.0 * 3600.0,
         }
     }

@@ -52,7 +52,9 @@ struct Figures {
     max_wait: Option<f64>,
     talk_sum: f64,
     talks: u64,
-    answered_waits: Vec<f64>,
+    /// How many answered callers waited each duration (in milliseconds): bounded by the
+    /// number of distinct waits, not by the number of callers.
+    answered_waits: BTreeMap<u64, u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -138,7 +140,10 @@ impl Caller {
         let wait = answered - self.joined_at;
         figures.answered += 1;
         figures.wait_sum += wait;
-        figures.answered_waits.push(wait);
+        *figures
+            .answered_waits
+            .entry((wait * 1000.0).round() as u64)
+            .or_insert(0) += 1;
         figures.note_wait(wait);
     }
 }
@@ -160,8 +165,13 @@ impl Queue {
         !self.callers.is_empty()
     }
 
+    /// Starts a new period. Callers still in the queue are carried into it as having entered
+    /// it, so that answered + abandoned never exceeds entered.
     pub(super) fn reset_figures(&mut self) {
-        self.figures = Figures::default();
+        self.figures = Figures {
+            entered: self.callers.len() as u64,
+            ..Figures::default()
+        };
     }
 
     pub(super) fn apply(&mut self, e: &Event, now: UnixTime, changes: &mut Vec<Change>) {
@@ -328,7 +338,7 @@ impl Queue {
                 let limit = if c.state == CallerState::InCall {
                     expiry.talking_s
                 } else {
-                    expiry.ringing_s
+                    expiry.waiting_s
                 };
                 now - c.last_seen > limit
             })
@@ -343,11 +353,12 @@ impl Queue {
     pub(super) fn view(&self, service_level_s: f64) -> QueueView {
         let f = &self.figures;
         let finished = f.answered + f.abandoned;
-        let within = f
+        let threshold_ms = (service_level_s * 1000.0).round() as u64;
+        let within: u64 = f
             .answered_waits
-            .iter()
-            .filter(|w| **w <= service_level_s)
-            .count() as u64;
+            .range(..=threshold_ms)
+            .map(|(_, n)| n)
+            .sum();
         let mut callers: Vec<CallerView> = self
             .callers
             .values()

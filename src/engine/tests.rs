@@ -326,7 +326,11 @@ fn a_waiting_caller_whose_end_never_comes_expires_without_counting_as_abandoned(
     let mut board = Board::default();
     board.apply(&all[0], 0.0);
     assert_eq!(board.queue("0033972100100").unwrap().waiting, 1);
-    let changes = board.tick(601.0);
+    assert!(
+        board.tick(7199.0).is_empty(),
+        "queues may keep callers waiting long"
+    );
+    let changes = board.tick(7201.0);
     let q = board.queue("0033972100100").unwrap();
     assert_eq!((q.waiting, q.abandoned, q.expired, q.entered), (0, 0, 1, 1));
     assert!(
@@ -428,6 +432,92 @@ fn a_call_first_seen_without_numbers_learns_its_direction_later() {
         (call.direction, call.calling.as_deref()),
         (Direction::Outgoing, Some("0033972101010"))
     );
+}
+
+/// A queue event built from the fixture's first caller, with `data` merged into its Data.
+fn queue_event(name: &str, at: f64, data: serde_json::Value) -> Event {
+    let mut base = json!({"Event": name, "Ressource": "0033972100100", "Service": "queues", "Timestamp": (at * 1e9) as i64,
+        "Details": {"Type": "easyHunting", "Description": "Support"},
+        "Data": {"QueueMemberUUID": "m1", "Calling": "0033655555555", "QueueMemberJoinedTime": "1732613800"}});
+    for (k, v) in data.as_object().unwrap() {
+        base["Data"][k] = v.clone();
+    }
+    Event::from_json(base, TOKEN, at).unwrap()
+}
+
+#[test]
+fn a_time_of_zero_is_no_time() {
+    // Seen in the wild: unset FreeSWITCH times arrive as "0".
+    let mut board = Board::default();
+    board.apply(
+        &queue_event("member-queue-start", 1732613800.0, json!({})),
+        0.0,
+    );
+    let changes = board.apply(
+        &queue_event("member-queue-end", 1732613850.0, json!({"QueueCause": "Cancel", "QueueAgentAnsweredTime": "0", "QueueMemberLeavingTime": "1732613850"})),
+        1.0,
+    );
+    let q = board.queue("0033972100100").unwrap();
+    assert_eq!((q.answered, q.abandoned, q.max_wait_s), (0, 1, Some(50.0)));
+    assert!(
+        matches!(&changes[0], Change::CallerLeft(j) if j.outcome == JournalOutcome::Abandoned && j.wait_s == 50.0)
+    );
+    let joined_zero = queue_event(
+        "member-queue-start",
+        1732613900.0,
+        json!({"QueueMemberUUID": "m2", "QueueMemberJoinedTime": "0"}),
+    );
+    assert_eq!(
+        joined_zero.queue.joined_at, None,
+        "falls back on the event's own time"
+    );
+}
+
+#[test]
+fn a_caller_waiting_eleven_minutes_is_still_counted_when_the_queue_times_out() {
+    let mut board = Board::default();
+    board.apply(
+        &queue_event("member-queue-start", 1732613800.0, json!({})),
+        0.0,
+    );
+    board.tick(660.0);
+    board.apply(
+        &queue_event("member-queue-end", 1732614460.0, json!({"QueueCause": "Cancel", "QueueCancelReason": "TIMEOUT", "QueueMemberLeavingTime": "1732614460"})),
+        660.0,
+    );
+    let q = board.queue("0033972100100").unwrap();
+    assert_eq!((q.abandoned, q.expired, q.max_wait_s), (1, 0, Some(660.0)));
+}
+
+#[test]
+fn after_a_reset_answered_and_abandoned_never_exceed_entered() {
+    let mut board = Board::default();
+    board.apply(
+        &queue_event("member-queue-start", 1732613800.0, json!({})),
+        0.0,
+    );
+    board.reset(1.0);
+    board.apply(
+        &queue_event(
+            "member-queue-end",
+            1732613830.0,
+            json!({"QueueCause": "Cancel"}),
+        ),
+        2.0,
+    );
+    let q = board.queue("0033972100100").unwrap();
+    assert_eq!(
+        (q.entered, q.abandoned),
+        (1, 1),
+        "the caller present at the reset is carried over"
+    );
+}
+
+#[test]
+fn latency_is_measured_against_ts_get_only() {
+    let e = Event::from_json(json!({"Event": "start_ringing", "Ressource": "0033972101010", "Timestamp": 1732612810000000000i64, "Data": {"Ts": 1732612809.0}}), TOKEN, 0.0).unwrap();
+    assert_eq!(e.latency_ms, None);
+    assert_eq!(e.at, 1732612810.0);
 }
 
 // Properties: any order, any repetition, any subset of the fixtures' events never panics,

@@ -29,6 +29,11 @@ pub fn num(v: Option<&Value>) -> Option<f64> {
     .filter(|n| n.is_finite())
 }
 
+/// A time, in seconds since 1970: a value of 0 or less (seen as "not set") is no time at all.
+pub fn time(v: Option<&Value>) -> Option<f64> {
+    num(v).filter(|t| *t > 0.0).map(to_seconds)
+}
+
 /// OVH gives times in seconds (`Ts`, `Queue…Time`) or nanoseconds (`Timestamp`, `TsGet`);
 /// tell them apart by magnitude rather than by key, in case a client or version mixes them.
 pub fn to_seconds(t: f64) -> f64 {

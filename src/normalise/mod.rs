@@ -11,7 +11,7 @@ mod poll;
 pub use poll::{decode_v1_poll, decode_v2_poll, DecodeError, V1Poll};
 
 use crate::clock::UnixTime;
-use fields::{num, text};
+use fields::{num, text, time};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -157,23 +157,25 @@ impl Event {
             .or_else(|| text(d("Protocol")))
             .unwrap_or_default();
 
-        let emitted = num(top("Timestamp")).map(fields::to_seconds);
-        let seen = num(d("TsGet"))
-            .map(fields::to_seconds)
-            .or_else(|| num(d("Ts")).map(fields::to_seconds));
-        let at = emitted.or(seen).unwrap_or(received_at);
-        let latency_ms = match (emitted, seen) {
-            (Some(e), Some(s)) => Some(((e - s) * 1000.0 * 1000.0).round() / 1000.0),
+        let emitted = time(top("Timestamp"));
+        let got = time(d("TsGet"));
+        let at = emitted
+            .or(got)
+            .or_else(|| time(d("Ts")))
+            .unwrap_or(received_at);
+        // The feed's own delay is defined against TsGet only.
+        let latency_ms = match (emitted, got) {
+            (Some(e), Some(g)) => Some(((e - g) * 1000.0 * 1000.0).round() / 1000.0),
             _ => None,
         };
 
         let queue = QueueData {
             member: text(d("QueueMemberUUID")),
             agent: text(d("QueueAgent")).map(|a| fields::agent_number(&a)),
-            joined_at: num(d("QueueMemberJoinedTime")).map(fields::to_seconds),
-            answered_at: num(d("QueueAgentAnsweredTime")).map(fields::to_seconds),
-            bridge_ended_at: num(d("QueueBridgeTerminatedTime")).map(fields::to_seconds),
-            left_at: num(d("QueueMemberLeavingTime")).map(fields::to_seconds),
+            joined_at: time(d("QueueMemberJoinedTime")),
+            answered_at: time(d("QueueAgentAnsweredTime")),
+            bridge_ended_at: time(d("QueueBridgeTerminatedTime")),
+            left_at: time(d("QueueMemberLeavingTime")),
             cause: text(d("QueueCause")),
             cancel_reason: text(d("QueueCancelReason")),
             hangup_cause: text(d("QueueHangupCause")),
