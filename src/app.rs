@@ -59,6 +59,10 @@ impl Service {
         self.followed.lock().contains_key(id)
     }
 
+    pub fn followed_count(&self) -> usize {
+        self.followed.lock().len()
+    }
+
     pub fn hint(&self, id: &TokenId) -> Option<String> {
         self.followed.lock().get(id).map(Token::hint)
     }
@@ -192,6 +196,7 @@ impl Application {
                 config.login_per_minute,
             )),
             sessions: Arc::default(),
+            max_tokens: config.max_tokens,
             secure_cookies: config.secure_cookies,
         };
         let ticker = {

@@ -25,6 +25,8 @@ pub struct Config {
     pub secure_cookies: bool,
     pub login_burst: u32,
     pub login_per_minute: u32,
+    /// Tokens typed at the login page are followed until the service follows this many.
+    pub max_tokens: usize,
     /// Ranges screen pops and webhooks may reach although they are not public (`--webhook-allow`).
     pub webhook_allow: Vec<ipnet::IpNet>,
     /// The time-out of one screen-pop or webhook request.
@@ -49,6 +51,7 @@ impl Default for Config {
             secure_cookies: false,
             login_burst: 10,
             login_per_minute: 10,
+            max_tokens: 100,
             webhook_allow: Vec::new(),
             webhook_timeout: crate::hooks::worker::TIMEOUT,
         }
@@ -105,6 +108,7 @@ pub struct FeedFile {
 pub struct LoginFile {
     pub burst: Option<u32>,
     pub per_minute: Option<u32>,
+    pub max_tokens: Option<usize>,
 }
 
 impl FileConfig {
@@ -217,6 +221,7 @@ impl Config {
         let login = file.login.unwrap_or_default();
         c.login_burst = login.burst.unwrap_or(c.login_burst).max(1);
         c.login_per_minute = login.per_minute.unwrap_or(c.login_per_minute).max(1);
+        c.max_tokens = login.max_tokens.unwrap_or(c.max_tokens);
         if !(c.upstream.starts_with("http://") || c.upstream.starts_with("https://")) {
             return Err(ConfigError(format!(
                 "the upstream must be an http:// or https:// address, got {:?}",

@@ -56,6 +56,8 @@ pub struct JournalFilter {
     pub search: Option<String>,
     pub from: Option<UnixTime>,
     pub to: Option<UnixTime>,
+    /// Queue callers always call in: `incoming` keeps them all, anything else none.
+    pub direction: Option<Direction>,
     pub outcome: Option<JournalOutcome>,
     pub limit: usize,
     pub cursor: Option<Cursor>,
@@ -63,6 +65,8 @@ pub struct JournalFilter {
 
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {
+    /// Only the events of calls that ended with this outcome.
+    pub outcome: Option<CallOutcome>,
     pub number: Option<String>,
     pub event: Option<String>,
     pub from: Option<UnixTime>,
@@ -255,6 +259,9 @@ pub fn journal(
     c.text("queue = ?", &f.queue);
     c.search(&["queue", "caller", "agent"], &f.search);
     c.range("joined_at", f.from, f.to);
+    if f.direction.is_some_and(|d| d != Direction::Incoming) {
+        c.add("0", []);
+    }
     if let Some(o) = f.outcome {
         c.add("outcome = ?", [Sql::Text(o.as_str().into())]);
     }
@@ -308,6 +315,12 @@ pub fn events(
             [],
         ),
         None => {}
+    }
+    if let Some(o) = f.outcome {
+        c.add(
+            "call_id IN (SELECT k.call_id FROM calls k WHERE k.token_id = events.token_id AND k.number = events.number AND k.outcome = ?)",
+            [Sql::Text(o.as_str().into())],
+        );
     }
     // Events are paged in arrival order: `seq` is both key and id.
     if let Some(cur) = f.cursor {

@@ -3,7 +3,7 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::params::{self, Query, CSV_LIMIT, DEFAULT_LIMIT, MAX_LIMIT};
+use super::params::{self, Query, CSV_LIMIT};
 use super::AppState;
 use crate::clock::rfc3339;
 use crate::engine::Board;
@@ -67,7 +67,7 @@ pub async fn history(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = params::call_filter(&q, (DEFAULT_LIMIT, MAX_LIMIT))?;
+    let filter = params::call_filter(&q)?;
     let page = read(&state, move |c| queries::history(c, &caller.token, &filter)).await?;
     Ok(page_json("calls", page))
 }
@@ -77,7 +77,7 @@ pub async fn journal(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = params::journal_filter(&q, (DEFAULT_LIMIT, MAX_LIMIT))?;
+    let filter = params::journal_filter(&q)?;
     let page = read(&state, move |c| queries::journal(c, &caller.token, &filter)).await?;
     Ok(page_json("entries", page))
 }
@@ -187,7 +187,10 @@ pub async fn history_csv(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Response, ApiError> {
-    let filter = params::call_filter(&q, (CSV_LIMIT, CSV_LIMIT))?;
+    let mut filter = params::call_filter(&q)?;
+    if params::csv_all(&q)? {
+        filter.limit = CSV_LIMIT;
+    }
     let page = read(&state, move |c| queries::history(c, &caller.token, &filter)).await?;
     let rows: Vec<CallRow> = page
         .items
@@ -222,7 +225,10 @@ pub async fn journal_csv(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Response, ApiError> {
-    let filter = params::journal_filter(&q, (CSV_LIMIT, CSV_LIMIT))?;
+    let mut filter = params::journal_filter(&q)?;
+    if params::csv_all(&q)? {
+        filter.limit = CSV_LIMIT;
+    }
     let page = read(&state, move |c| queries::journal(c, &caller.token, &filter)).await?;
     let rows: Vec<JournalRow> = page
         .items

@@ -47,6 +47,14 @@ impl LoginLimiter {
         }
     }
 
+    /// Gives back an attempt: a login with a token the service already follows is not a
+    /// guess, so it must not lock the user out.
+    pub fn refund(&self, ip: IpAddr) {
+        if let Some((tokens, _)) = self.buckets.lock().get_mut(&ip) {
+            *tokens = (*tokens + 1.0).min(self.burst);
+        }
+    }
+
     /// Takes one attempt from `ip`'s bucket; false when it is empty.
     pub fn allow(&self, ip: IpAddr, now: UnixTime) -> bool {
         let mut buckets = self.buckets.lock();
@@ -227,7 +235,20 @@ pub async fn login(
                 "this token is not followed by this service",
             ));
         }
+        if service.followed_count() >= state.max_tokens {
+            telemetry::LoginAttempt {
+                token: None,
+                outcome: "too many tokens",
+            }
+            .emit();
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "this service already follows as many tokens as it is allowed to",
+            ));
+        }
         service.follow(token.clone(), "login").await?;
+    } else {
+        state.limiter.refund(peer.ip());
     }
     let mut raw_id = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw_id);

@@ -28,6 +28,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     pub limiter: Arc<LoginLimiter>,
     pub sessions: Arc<auth::SessionCache>,
+    /// How many tokens the service may follow before refusing new ones at the login page.
+    pub max_tokens: usize,
     /// Add `Secure` to cookies (when served over HTTPS, e.g. behind a proxy).
     pub secure_cookies: bool,
 }

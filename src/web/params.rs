@@ -11,7 +11,7 @@ pub type Query = HashMap<String, String>;
 
 pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 1000;
-/// A CSV download without `limit` takes every matching row, up to this many.
+/// A CSV download with `all=1` takes every matching row, up to this many.
 pub const CSV_LIMIT: usize = 100_000;
 
 fn text(q: &Query, key: &str) -> Option<String> {
@@ -80,22 +80,36 @@ pub(super) fn range(q: &Query) -> Result<(Option<f64>, Option<f64>), ApiError> {
     Ok((from, to))
 }
 
-/// Limits: `(default, max)` — the API pages by 100 up to 1000; CSV takes everything.
-pub fn call_filter(q: &Query, limits: (usize, usize)) -> Result<CallFilter, ApiError> {
+fn call_outcome(q: &Query) -> Result<Option<CallOutcome>, ApiError> {
+    match text(q, "outcome").as_deref() {
+        None => Ok(None),
+        Some("answered") => Ok(Some(CallOutcome::Answered)),
+        Some("missed") => Ok(Some(CallOutcome::Missed)),
+        Some("unanswered") => Ok(Some(CallOutcome::Unanswered)),
+        Some("unknown") => Ok(Some(CallOutcome::Unknown)),
+        Some(_) => Err(ApiError::field(
+            "outcome",
+            "expected answered, missed, unanswered or unknown",
+        )),
+    }
+}
+
+/// Whether a CSV download asks for every matching row (`all=1`) rather than one page; then
+/// it takes up to `CSV_LIMIT` rows, whatever `limit` says.
+pub fn csv_all(q: &Query) -> Result<bool, ApiError> {
+    match text(q, "all").as_deref() {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(_) => Err(ApiError::field(
+            "all",
+            "expected 1 (every matching row) or 0",
+        )),
+    }
+}
+
+pub fn call_filter(q: &Query) -> Result<CallFilter, ApiError> {
     let (from, to) = range(q)?;
-    let outcome = match text(q, "outcome").as_deref() {
-        None => None,
-        Some("answered") => Some(CallOutcome::Answered),
-        Some("missed") => Some(CallOutcome::Missed),
-        Some("unanswered") => Some(CallOutcome::Unanswered),
-        Some("unknown") => Some(CallOutcome::Unknown),
-        Some(_) => {
-            return Err(ApiError::field(
-                "outcome",
-                "expected answered, missed, unanswered or unknown",
-            ))
-        }
-    };
+    let outcome = call_outcome(q)?;
     Ok(CallFilter {
         number: text(q, "number"),
         search: text(q, "q"),
@@ -103,12 +117,12 @@ pub fn call_filter(q: &Query, limits: (usize, usize)) -> Result<CallFilter, ApiE
         to,
         direction: direction(q)?,
         outcome,
-        limit: limit(q, limits.0, limits.1)?,
+        limit: limit(q, DEFAULT_LIMIT, MAX_LIMIT)?,
         cursor: cursor(q)?,
     })
 }
 
-pub fn journal_filter(q: &Query, limits: (usize, usize)) -> Result<JournalFilter, ApiError> {
+pub fn journal_filter(q: &Query) -> Result<JournalFilter, ApiError> {
     let (from, to) = range(q)?;
     let outcome = match text(q, "outcome").as_deref() {
         None => None,
@@ -122,32 +136,22 @@ pub fn journal_filter(q: &Query, limits: (usize, usize)) -> Result<JournalFilter
             ))
         }
     };
-    if text(q, "direction").is_some() {
-        return Err(ApiError::field(
-            "direction",
-            "queue callers are always incoming: use outcome or queue",
-        ));
-    }
     Ok(JournalFilter {
         queue: text(q, "queue"),
         search: text(q, "q"),
         from,
         to,
+        direction: direction(q)?,
         outcome,
-        limit: limit(q, limits.0, limits.1)?,
+        limit: limit(q, DEFAULT_LIMIT, MAX_LIMIT)?,
         cursor: cursor(q)?,
     })
 }
 
 pub fn event_filter(q: &Query) -> Result<EventFilter, ApiError> {
     let (from, to) = range(q)?;
-    if text(q, "outcome").is_some() {
-        return Err(ApiError::field(
-            "outcome",
-            "raw events have no outcome: filter the history instead",
-        ));
-    }
     Ok(EventFilter {
+        outcome: call_outcome(q)?,
         number: text(q, "number"),
         event: text(q, "event"),
         from,

@@ -239,3 +239,20 @@ async fn too_many_login_attempts_get_429() {
     assert!(body["error"].as_str().unwrap().contains("too many"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn logging_in_again_with_a_followed_token_is_never_rate_limited() {
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(
+        &up,
+        Options {
+            login_burst: 3,
+            ..Options::default()
+        },
+    )
+    .await;
+    for _ in 0..10 {
+        assert_eq!(app.login(TOKEN_A).await.status(), 200);
+    }
+    app.stop().await;
+}

@@ -153,6 +153,17 @@ async fn history_filters_pages_and_csv() {
     assert!(records
         .iter()
         .all(|r| &r[0] == "0033972101010" && &r[11] == "answered"));
+    // The CSV pages like the JSON (the contract's limit), unless asked for every row.
+    let page = app.get("/api/history.csv?limit=2", TOKEN_A).await;
+    assert!(page.headers().contains_key("x-next-cursor"));
+    assert_eq!(page.text().await.unwrap().lines().count(), 3);
+    let all = app
+        .get("/api/history.csv?limit=2&all=1", TOKEN_A)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(all.lines().count(), 9);
     let empty = app
         .get("/api/history.csv?number=0000", TOKEN_A)
         .await
@@ -173,6 +184,14 @@ async fn history_filters_pages_and_csv() {
     assert!(events["next"].is_string());
     let registered = app.json("/api/events?event=registered", TOKEN_A).await;
     assert_eq!(registered["events"].as_array().unwrap().len(), 3);
+    // The events of the calls that ended missed: the two missed calls' ring and give-up.
+    let missed = app.json("/api/events?outcome=missed", TOKEN_A).await;
+    let missed: Vec<&Value> = missed["events"].as_array().unwrap().iter().collect();
+    assert_eq!(missed.len(), 4, "{missed:?}");
+    let missed_calls = ["6b0d549b6f03475a9600a35a.", "a170b33839264059b28c105d."];
+    assert!(missed
+        .iter()
+        .all(|e| missed_calls.contains(&e["call_id"].as_str().unwrap())));
     app.stop().await;
 }
 
@@ -193,8 +212,10 @@ async fn bad_filters_are_refused_naming_the_field() {
         ("/api/history?cursor=abc", "cursor"),
         ("/api/history.csv?outcome=won", "outcome"),
         ("/api/queue-journal?outcome=missed", "outcome"),
-        ("/api/queue-journal?direction=incoming", "direction"),
+        ("/api/queue-journal?direction=sideways", "direction"),
         ("/api/events?to=now", "to"),
+        ("/api/events?outcome=won", "outcome"),
+        ("/api/history.csv?all=maybe", "all"),
     ] {
         let res = app.get(path, TOKEN_A).await;
         assert_eq!(res.status(), 400, "{path}");

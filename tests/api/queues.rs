@@ -59,6 +59,15 @@ async fn queue_fixture_reports_the_truth() {
         .json("/api/queue-journal?outcome=abandoned", TOKEN_A)
         .await;
     assert_eq!(abandoned["entries"].as_array().unwrap().len(), 2);
+    // Queue callers call in: the direction filter keeps them all, or none.
+    let incoming = app
+        .json("/api/queue-journal?direction=incoming", TOKEN_A)
+        .await;
+    assert_eq!(incoming["entries"].as_array().unwrap().len(), 4);
+    let outgoing = app
+        .json("/api/queue-journal?direction=outgoing", TOKEN_A)
+        .await;
+    assert_eq!(outgoing["entries"], json!([]));
     let csv = app
         .get("/api/queue-journal.csv?queue=0033972100100", TOKEN_A)
         .await

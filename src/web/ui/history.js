@@ -80,12 +80,19 @@ function callRows(calls) {
 }
 const CALL_HEADERS = () => [t('col.started'), t('col.line'), t('col.direction'), t('col.caller'), t('col.number'), t('col.dialed'), t('col.ring'), t('col.talk'), t('col.outcome')];
 
+/// The CSV link's query: the same filter, every matching row (`all=1`), not one page.
+function csvParams(params) {
+  const p = new URLSearchParams(params);
+  p.set('all', '1');
+  return p.toString();
+}
+
 /// One filtered, paged list with its CSV link.
 function listing(root, tab) {
   const path = tab === 'calls' ? '/api/history' : '/api/queue-journal';
   const key = tab === 'calls' ? 'calls' : 'entries';
   const params = query(state[tab]);
-  const csv = h('a', { id: 'csv', class: 'button', href: `${path}.csv?${params}`, download: `${tab === 'calls' ? 'history' : 'queue-journal'}.csv` }, t('history.csv'));
+  const csv = h('a', { id: 'csv', class: 'button', href: `${path}.csv?${csvParams(params)}`, download: `${tab === 'calls' ? 'history' : 'queue-journal'}.csv` }, t('history.csv'));
   const tbody = h('tbody');
   const count = h('p', { class: 'muted', role: 'status', id: 'row-count' });
   const more = h('button', { type: 'button', id: 'more', hidden: true }, t('history.more'));
