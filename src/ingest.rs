@@ -332,6 +332,25 @@ impl Ingest {
 
     fn ingest(&mut self, batches: Vec<Batch>) {
         let now = self.clock.now();
+        // A board lost to an earlier failure is rebuilt first; if that fails too, its batches
+        // are refused (the follower retries, keeping its session) rather than acknowledged.
+        let mut ready = Vec::with_capacity(batches.len());
+        for b in batches {
+            if self.boards.get(&b.token).is_some() {
+                ready.push(b);
+                continue;
+            }
+            match self.restore(&b.token, now) {
+                Ok(()) => ready.push(b),
+                Err(e) => {
+                    telemetry::StoreFailed { error: &e }.emit();
+                    let _ = b.done.send(Err(IngestError::Commit(format!(
+                        "the board could not be rebuilt: {e}"
+                    ))));
+                }
+            }
+        }
+        let batches = ready;
         let mut published: HashMap<TokenId, Published> = HashMap::new();
         let mut counts = Vec::with_capacity(batches.len());
         let mut enqueued = 0;

@@ -123,6 +123,11 @@ pub async fn follow(
         };
         session_gone_before = false;
         failures += 1;
+        // A session the upstream keeps refusing may be dead there (expired, or from another
+        // run): after a few failures in a row, start afresh rather than retry it for ever.
+        if failures % SESSION_RETRIES == 0 {
+            session = None;
+        }
         let delay = ctx.backoff.delay(failures, &mut rng);
         telemetry::PollFailed {
             token: &id,
@@ -137,6 +142,9 @@ pub async fn follow(
         }
     }
 }
+
+/// Failures in a row after which the session is dropped and a new one started.
+const SESSION_RETRIES: u32 = 3;
 
 /// The shortest time between two polls that brought nothing.
 const MIN_EMPTY_POLL: Duration = Duration::from_secs(1);

@@ -74,12 +74,27 @@ fn network(e: reqwest::Error) -> PollError {
     PollError::Network(format!("{kind} ({detail})"))
 }
 
-/// The start of an error body, as text, with the token scrubbed out.
+/// The start of an error body, as text, with the token scrubbed out — scrubbed whole before it
+/// is cut, so that no part of a token straddling the cut survives.
 fn snippet(body: &[u8], token: &Token) -> String {
-    let text: String = String::from_utf8_lossy(body).chars().take(120).collect();
-    let mut v = serde_json::Value::String(text);
+    let mut v = serde_json::Value::String(String::from_utf8_lossy(body).into_owned());
     crate::normalise::redact_value(&mut v, token.expose());
-    v.as_str().unwrap_or_default().trim().to_string()
+    v.as_str()
+        .unwrap_or_default()
+        .chars()
+        .take(120)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// OVH's v2 way of saying a session is gone, whether as plain text or as a JSON string.
+fn says_reconnect(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    text.trim()
+        .trim_matches('"')
+        .trim()
+        .starts_with("Timeout, please reconnect")
 }
 
 impl Transport {
@@ -184,7 +199,7 @@ impl Transport {
         let resp = self.client.get(url).send().await.map_err(network)?;
         let status = resp.status().as_u16();
         let body = resp.bytes().await.map_err(network)?;
-        if status == 404 || body.starts_with(b"Timeout, please reconnect") {
+        if status == 404 || says_reconnect(&body) {
             return Err(PollError::SessionGone);
         }
         if status != 200 {
@@ -232,4 +247,30 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
+
+    #[test]
+    fn a_token_straddling_the_cut_of_an_error_body_is_scrubbed_whole() {
+        let token = Token::parse(T).unwrap();
+        let body = format!("{}{T} trailing", "x".repeat(100));
+        let shown = snippet(body.as_bytes(), &token);
+        assert!(
+            !shown.contains("3F2504E0") && !shown.contains("4F89"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("[token] trailing"), "{shown}");
+    }
+
+    #[test]
+    fn the_v2_reconnect_answer_is_recognised_in_either_form() {
+        assert!(says_reconnect(b"Timeout, please reconnect"));
+        assert!(says_reconnect(b"  \"Timeout, please reconnect\"\n"));
+        assert!(!says_reconnect(b"[]"));
+    }
 }

@@ -276,3 +276,31 @@ fn migrations_run_once() {
     assert_eq!(v, 2, "the core schema, then screen pops and webhooks");
     let _ = Change::Line(String::new());
 }
+
+#[test]
+fn a_snapshot_or_an_event_that_no_longer_reads_does_not_stop_the_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, _) = open(&dir.path().join("t.db")).unwrap();
+    let id = token().id();
+    let mut board = Board::default();
+    ingest(&mut writer, &mut board, &fixture_events("queue.v1.jsonl"));
+    writer
+        .connection()
+        .execute("UPDATE events SET raw = '{cut' WHERE seq = 1", [])
+        .unwrap();
+    writer
+        .connection()
+        .execute("INSERT OR REPLACE INTO snapshots (token_id, seq, board, saved_at) VALUES (?1, 0, '{\"not\": 1}', 0)", [id.as_str()])
+        .unwrap();
+    assert!(
+        writer.snapshot(&id).unwrap().is_none(),
+        "an unreadable snapshot means: replay everything"
+    );
+    let mut replayed = 0;
+    writer.replay(&id, 0, |_, _, _| replayed += 1).unwrap();
+    assert_eq!(
+        replayed,
+        fixture_events("queue.v1.jsonl").len() - 1,
+        "the unreadable row is skipped"
+    );
+}

@@ -112,7 +112,14 @@ impl Writer {
             )
             .optional()?;
         match row {
-            Some((seq, json)) => Ok(Some((seq, serde_json::from_str(&json)?))),
+            Some((seq, json)) => match serde_json::from_str(&json) {
+                Ok(board) => Ok(Some((seq, board))),
+                Err(e) => {
+                    // E.g. written by another version: rebuild from every stored event instead.
+                    tracing::warn!(token = %token, error = %e, "a board snapshot could not be read; replaying every stored event");
+                    Ok(None)
+                }
+            },
             None => Ok(None),
         }
     }
@@ -131,9 +138,15 @@ impl Writer {
             let seq: i64 = row.get(0)?;
             let raw: String = row.get(1)?;
             let received_at: f64 = row.get(2)?;
-            let value: serde_json::Value = serde_json::from_str(&raw)?;
-            if let Ok(event) = Event::from_json(value, "", received_at) {
-                f(seq, event, received_at);
+            // A row that no longer reads is skipped, not allowed to stop the rebuild.
+            match serde_json::from_str::<serde_json::Value>(&raw)
+                .map_err(|e| e.to_string())
+                .and_then(|v| Event::from_json(v, "", received_at).map_err(|e| e.to_string()))
+            {
+                Ok(event) => f(seq, event, received_at),
+                Err(e) => {
+                    tracing::warn!(seq, error = %e, "a stored event could not be read back; skipped")
+                }
             }
         }
         Ok(())
