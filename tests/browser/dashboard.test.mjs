@@ -62,6 +62,7 @@ describe('dashboard', () => {
     await row.getByText('free').waitFor();
     assert.equal(await row.locator('.num').first().textContent(), '+33 9 72 10 10 10');
     assert.equal(await row.locator('.num').first().getAttribute('title'), ACCUEIL);
+    assert.equal(await row.locator('.raw').textContent(), ACCUEIL, 'the raw OVH form is readable text too');
     await page.locator('#feed-health').getByText('Live').waitFor();
 
     ovh.push(lineEvent('start_ringing', { number: ACCUEIL, callId: 'c1.', calling: CALLER, called: ACCUEIL }));

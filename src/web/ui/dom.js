@@ -64,6 +64,13 @@ export function num(raw, label) {
   return h('span', { class: 'num', title: label ? `${label} (${raw})` : raw, 'data-raw': raw }, shown);
 }
 
+/// An OVH number of the account (a line or a queue): the readable form, and under it the
+/// raw form OVH and the API use, as text that can be read and copied.
+export function ownNumber(raw) {
+  if (!raw) return num(raw);
+  return h('span', { class: 'own-number' }, num(raw), h('small', { class: 'raw', text: raw }));
+}
+
 let timeZone = 'Europe/Paris';
 export function setTimeZone(tz) {
   try {

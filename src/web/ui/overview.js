@@ -3,7 +3,7 @@
 // durations, and the call log (newest first) with direction and the feed's own latency.
 // "Only numbers in a call" (a display setting) hides the idle lines and queues.
 
-import { h, replace, num, time, age, ticking, direction, eventDirection, table, row } from './dom.js';
+import { h, replace, num, ownNumber, time, age, ticking, direction, eventDirection, table, row } from './dom.js';
 import { t } from './i18n.js';
 import { live } from './live.js';
 
@@ -16,7 +16,7 @@ export function statusCell(status) {
 function lineRows(lines) {
   return lines.map((l) => h('tr', { 'data-number': l.number },
     h('td', {}, statusCell(l.status)),
-    h('td', {}, num(l.number)),
+    h('td', {}, ownNumber(l.number)),
     h('td', { class: 'desc' }, l.description || ''),
     h('td', { class: 'n' }, `${l.active_calls} / ${l.simultaneous_lines ?? '—'}`),
     h('td', {}, age(l.last_registered_at)),
@@ -66,7 +66,7 @@ export function render(root) {
     h('section', { 'aria-labelledby': 'h-queues' },
       h('h2', { id: 'h-queues', text: t('overview.queues') }),
       table(null, [t('col.number'), t('col.description'), t('col.waiting'), t('col.conversation')], queues.map((q) => h('tr', { 'data-number': q.number },
-        h('td', {}, num(q.number)), h('td', { class: 'desc' }, q.description || ''), h('td', { class: 'n big' }, String(q.waiting)), h('td', { class: 'n' }, String(q.in_call)))))),
+        h('td', {}, ownNumber(q.number)), h('td', { class: 'desc' }, q.description || ''), h('td', { class: 'n big' }, String(q.waiting)), h('td', { class: 'n' }, String(q.in_call)))))),
     h('section', { 'aria-labelledby': 'h-calls' },
       h('h2', { id: 'h-calls', text: t('overview.calls') }),
       table(null, [t('col.started'), t('col.line'), t('col.from_to'), t('col.direction'), t('col.state'), t('col.duration')], callRows(live.calls), t('none'))),

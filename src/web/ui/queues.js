@@ -3,7 +3,7 @@
 // being offered), the conversations in progress (caller ⇒ agent, talk and wait times); then
 // the queue journal. The wallboard shows the same live figures in large type for a wall screen.
 
-import { h, replace, num, time, ticking, fmtDuration, fmtPct, table, row } from './dom.js';
+import { h, replace, num, ownNumber, time, ticking, fmtDuration, fmtPct, table, row } from './dom.js';
 import { t } from './i18n.js';
 import { live } from './live.js';
 
@@ -43,7 +43,7 @@ function queueSection(q) {
   const talking = q.callers.filter((c) => c.state === 'in_call');
   const id = `q-${q.number}`;
   return h('section', { class: 'queue', 'aria-labelledby': id, 'data-number': q.number },
-    h('h2', { id }, num(q.number), ' ', h('span', { class: 'desc', text: q.description || '' })),
+    h('h2', { id }, ownNumber(q.number), ' ', h('span', { class: 'desc', text: q.description || '' })),
     figures(q),
     table(t('queues.waiting'), [t('col.caller'), t('col.state'), t('col.timer'), t('col.offered')], waiting.map((c) => row(
       num(c.caller), t(`caller.${c.state}`), ticking(c.joined_at), c.state === 'offered' && c.agent ? num(c.agent) : '—'))),
