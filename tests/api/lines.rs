@@ -56,6 +56,26 @@ async fn lines_fixture_reports_the_truth() {
     for (w, g) in want.iter().zip(&got) {
         assert!(same(w, g), "\nwant {w}\n got {g}");
     }
+    // Who the caller is, without the secret; and the counters, which name no token.
+    let me = app.json("/api/me", TOKEN_A).await;
+    assert_eq!(me["token_hint"], "3F25…");
+    assert_eq!(me["lines"].as_array().unwrap().len(), 3);
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("ovh_cti_events_ingested_total ")),
+        "{metrics}"
+    );
+    assert!(!metrics.to_ascii_uppercase().contains(TOKEN_A) && !metrics.contains("0033972101010"));
     // Newest first.
     let ends: Vec<&str> = history["calls"]
         .as_array()
