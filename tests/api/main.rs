@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod cli;
 mod feed_faults;
+mod generated;
 mod lines;
 mod queues;
 mod restart;
