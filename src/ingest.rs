@@ -361,27 +361,34 @@ impl Ingest {
                     counts.push(0);
                     continue;
                 };
-                let mut board = board.lock();
                 let out = published.entry(b.token.clone()).or_default();
                 let snap = self.snapshots.get_mut(&b.token);
-                let mut new = 0;
+                // Store first (which says what is new), then apply under the board's lock —
+                // held for the engine's work only, not for disk writes — then record.
+                let mut fresh = Vec::with_capacity(b.events.len());
                 let mut last_seq = None;
                 for e in &b.events {
                     if let Some(seq) = tx.insert_event(&b.token, e, now)? {
-                        new += 1;
                         last_seq = Some(seq);
-                        for change in board.apply(e, now) {
-                            tx.record(&b.token, &change)?;
-                            out.changes.push(change);
-                        }
-                        // Deliveries commit with their event: neither exists without the other.
-                        let settings = self.settings.get(&b.token);
-                        let reaction =
-                            hooks::on_event(tx.connection(), &b.token, settings, e, now)?;
-                        enqueued += reaction.enqueued;
-                        out.pops.extend(reaction.pop);
-                        out.events.push(EventRow::of(e, now));
+                        fresh.push(e);
                     }
+                }
+                let applied: Vec<Vec<Change>> = {
+                    let mut board = board.lock();
+                    fresh.iter().map(|e| board.apply(e, now)).collect()
+                };
+                let new = fresh.len();
+                for (e, changes) in fresh.into_iter().zip(applied) {
+                    for change in changes {
+                        tx.record(&b.token, &change)?;
+                        out.changes.push(change);
+                    }
+                    // Deliveries commit with their event: neither exists without the other.
+                    let settings = self.settings.get(&b.token);
+                    let reaction = hooks::on_event(tx.connection(), &b.token, settings, e, now)?;
+                    enqueued += reaction.enqueued;
+                    out.pops.extend(reaction.pop);
+                    out.events.push(EventRow::of(e, now));
                 }
                 if let (Some(snap), Some(seq)) = (snap, last_seq) {
                     snap.last_seq = seq;
