@@ -18,6 +18,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "support/binary.rs"]
+mod binary;
+
 const TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
 
 fn fixture(name: &str) -> Vec<String> {
@@ -725,42 +728,13 @@ async fn endpoints_are_checked_when_created() {
 /// delivery is made, with the same `webhook-id`.
 #[tokio::test]
 async fn a_delivery_cut_by_kill_9_is_made_after_the_restart() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
     let (upstream, up_url) = Upstream::start().await;
     let (rx, rx_url) = Receiver::start([Reply::Hang]).await;
     let start = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--upstream",
-                &up_url,
-                "--token",
-                TOKEN,
-            ])
-            .args(["--webhook-allow", "127.0.0.1/32"])
-            .arg("--db")
-            .arg(&db)
-            .env("RUST_LOG", "ovh_cti=warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .trim_start_matches("ovh-cti: serving on ")
-            .trim_end_matches('/')
-            .to_string();
-        (child, base)
+        let served = binary::serve(&up_url, TOKEN, &db, &["--webhook-allow", "127.0.0.1/32"]);
+        (served.child, served.base)
     };
     let (mut first, base) = start();
     let created = reqwest::Client::new()

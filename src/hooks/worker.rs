@@ -157,11 +157,10 @@ impl Hooks {
     }
 
     async fn due(&self, now: f64) -> Result<Vec<Due>, IngestError> {
-        let readers = self.readers.clone();
-        let due = tokio::task::spawn_blocking(move || readers.with(|c| outbox::due(c, now, BATCH)))
-            .await
-            .map_err(|_| IngestError::Closed)??;
-        Ok(due)
+        Ok(self
+            .readers
+            .read(move |c| outbox::due(c, now, BATCH))
+            .await?)
     }
 
     /// Waits until another pass's attempt at row `id` has ended.

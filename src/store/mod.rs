@@ -25,6 +25,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stored data is not valid: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("a database read was interrupted: {0}")]
+    Interrupted(String),
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
@@ -69,7 +71,18 @@ pub struct Readers {
 }
 
 impl Readers {
-    /// Runs `f` on a pooled connection. Blocking: call from `spawn_blocking`.
+    /// Runs `f` on a pooled connection, off the async threads.
+    pub async fn read<R: Send + 'static>(
+        self: &std::sync::Arc<Self>,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let readers = self.clone();
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(|e| StoreError::Interrupted(e.to_string()))?
+    }
+
+    /// Runs `f` on a pooled connection. Blocking: from async code, use `read`.
     pub fn with<R>(
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError>,

@@ -35,10 +35,7 @@ pub(super) async fn read<R: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&rusqlite::Connection) -> Result<R, StoreError> + Send + 'static,
 ) -> Result<R, ApiError> {
-    let readers = state.service.readers.clone();
-    Ok(tokio::task::spawn_blocking(move || readers.with(f))
-        .await
-        .map_err(ApiError::internal)??)
+    Ok(state.service.readers.read(f).await?)
 }
 
 pub async fn lines(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {

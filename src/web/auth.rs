@@ -161,13 +161,11 @@ impl FromRequestParts<AppState> for Caller {
         let token = match cached {
             Some(t) => t,
             None => {
-                let readers = service.readers.clone();
                 let k = key.clone();
-                let found = tokio::task::spawn_blocking(move || {
-                    readers.with(|c| crate::store::queries::login_session(c, &k, now))
-                })
-                .await
-                .map_err(ApiError::internal)??;
+                let found = service
+                    .readers
+                    .read(move |c| crate::store::queries::login_session(c, &k, now))
+                    .await?;
                 let t = found.ok_or_else(ApiError::unauthorized)?;
                 state.sessions.remember(key, t.clone(), now);
                 t

@@ -34,6 +34,13 @@ fn bad_flags_are_one_line_errors() {
     );
     let out = run(&["serve", "--upstream", "ftp://x", "--token", TOKEN_A]);
     assert!(one_line_error(&out).contains("upstream"));
+    // Tokens are read from OVH_CTI_TOKENS (comma-separated) as well as from flags.
+    let out = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("OVH_CTI_TOKENS", format!("{TOKEN_A},nope"))
+        .output()
+        .unwrap();
+    assert!(one_line_error(&out).contains("token #2 is invalid"));
     let out = run(&["simulate", "--rate=-3"]);
     assert!(one_line_error(&out).contains("--rate"));
 }
@@ -141,26 +148,7 @@ async fn serve_exits_0_on_sigterm_and_keeps_what_it_received() {
     let up = FakeUpstream::start().await;
     up.push(TOKEN_A, answers("lines.v1.jsonl"));
     let db = temp_db();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--upstream",
-            &up.url,
-            "--token",
-            TOKEN_A,
-        ])
-        .arg("--db")
-        .arg(&db)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut child = crate::binary::serve(&up.url, TOKEN_A, &db, &[]).child;
     up.idle(TOKEN_A).await;
     sigterm(child.id());
     assert!(child.wait().unwrap().success());

@@ -1,6 +1,8 @@
 //! Integration tests: the real service, on real sockets and a real SQLite file, against a
 //! fake OVH upstream serving the fixtures. One test binary, shared helpers.
 
+#[path = "../support/binary.rs"]
+mod binary;
 mod helpers;
 
 mod auth;

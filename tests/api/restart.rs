@@ -2,10 +2,9 @@
 //! progress, waiting callers, figures since the last reset) is rebuilt from the store, and the
 //! feed resumes from the session stored with the last committed events.
 
+use crate::binary::serve;
 use crate::helpers::*;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 #[tokio::test]
 async fn a_clean_restart_rebuilds_the_live_state_and_resumes_the_session() {
@@ -75,35 +74,6 @@ async fn a_clean_restart_rebuilds_the_live_state_and_resumes_the_session() {
     app.stop().await;
 }
 
-struct Binary {
-    child: Child,
-    base: String,
-}
-
-fn start_binary(upstream: &str, db: &std::path::Path) -> Binary {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--upstream", upstream])
-        .arg("--db")
-        .arg(db)
-        .env("OVH_CTI_TOKENS", TOKEN_A)
-        .env("RUST_LOG", "ovh_cti=warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("ovh-cti: serving on ")
-        .expect(&first)
-        .trim_end_matches('/')
-        .to_string();
-    Binary { child, base }
-}
-
 async fn get(base: &str, path: &str) -> Value {
     reqwest::Client::new()
         .get(format!("{base}{path}"))
@@ -126,7 +96,7 @@ async fn kill_9_loses_nothing_committed() {
         .unwrap();
     up.push(TOKEN_A, queue[..half].to_vec());
     let db = temp_db();
-    let mut first = start_binary(&up.url, &db);
+    let mut first = serve(&up.url, TOKEN_A, &db, &[]);
     up.idle(TOKEN_A).await;
     let before = get(&first.base, "/api/queues").await;
     let history_before = get(&first.base, "/api/history").await;
@@ -134,7 +104,7 @@ async fn kill_9_loses_nothing_committed() {
     first.child.wait().unwrap();
     up.forget_held_polls(TOKEN_A);
 
-    let mut second = start_binary(&up.url, &db);
+    let mut second = serve(&up.url, TOKEN_A, &db, &[]);
     let after = get(&second.base, "/api/queues").await;
     assert_eq!(
         after["queues"], before["queues"],
