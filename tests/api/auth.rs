@@ -256,3 +256,44 @@ async fn logging_in_again_with_a_followed_token_is_never_rate_limited() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn new_tokens_are_refused_once_the_service_follows_as_many_as_allowed() {
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(
+        &up,
+        Options {
+            max_tokens: 1,
+            ..Options::default()
+        },
+    )
+    .await;
+    let res = app.login(TOKEN_B).await;
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("as many tokens"));
+    assert_eq!(up.polls(TOKEN_B), 0);
+    assert_eq!(
+        app.login(TOKEN_A).await.status(),
+        200,
+        "a followed token still logs in"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn secure_cookies_are_marked_secure() {
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(
+        &up,
+        Options {
+            secure_cookies: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let res = app.login(TOKEN_A).await;
+    let set = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(set.contains("; Secure"), "{set}");
+    app.stop().await;
+}

@@ -316,6 +316,8 @@ pub struct Options {
     pub no_new_tokens: bool,
     pub db: Option<PathBuf>,
     pub login_burst: u32,
+    pub max_tokens: usize,
+    pub secure_cookies: bool,
 }
 
 impl Default for Options {
@@ -326,6 +328,8 @@ impl Default for Options {
             no_new_tokens: false,
             db: None,
             login_burst: 10,
+            max_tokens: 100,
+            secure_cookies: false,
         }
     }
 }
@@ -357,6 +361,8 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
         // Ticks are driven by the tests, with the injected clock.
         tick: Duration::from_secs(3600),
         login_burst: opts.login_burst,
+        max_tokens: opts.max_tokens,
+        secure_cookies: opts.secure_cookies,
         ..Config::default()
     };
     let app = Application::build(config, Arc::new(clock.clone()))
