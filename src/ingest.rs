@@ -345,14 +345,13 @@ impl Ingest {
         Ok(())
     }
 
-    /// Notes a write's outcome in the store's health, and says so in the log when it failed.
+    /// Notes a failed write in the store's health, and says so in the log. (Only a commit that
+    /// wrote rows says the store works again: an empty or in-place one proves little on a
+    /// full disk.)
     fn noted<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        match &result {
-            Ok(_) => self.status.committed(),
-            Err(e) => {
-                telemetry::StoreFailed { error: e }.emit();
-                self.status.failed(&e.to_string(), self.clock.now());
-            }
+        if let Err(e) = &result {
+            telemetry::StoreFailed { error: e }.emit();
+            self.status.failed(&e.to_string(), self.clock.now());
         }
         result
     }
@@ -446,6 +445,9 @@ impl Ingest {
         })();
         match self.noted(result) {
             Ok(()) => {
+                if !batches.is_empty() {
+                    self.status.committed();
+                }
                 for (b, n) in batches.into_iter().zip(counts) {
                     let _ = b.done.send(Ok(n));
                 }
@@ -624,6 +626,9 @@ impl Ingest {
             // that they expire again, and are recorded, once the store writes.
             self.mark_stale(published.into_keys(), now);
             return Err(e);
+        }
+        if !published.is_empty() {
+            self.status.committed();
         }
         self.publish(published);
         for token in due_resets {

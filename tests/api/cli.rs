@@ -72,6 +72,33 @@ fn a_busy_port_and_an_unusable_database_are_one_line_errors() {
     assert!(one_line_error(&out).contains("cannot open the database /nonexistent/dir/x.db"));
 }
 
+#[test]
+fn a_file_that_is_not_a_database_is_named_with_what_to_do() {
+    // It said "cannot start following a token: …", naming neither the file nor a way out.
+    let db = temp_db();
+    std::fs::write(
+        &db,
+        "this is not SQLite, but a file of text long enough to be read as a header".repeat(20),
+    )
+    .unwrap();
+    let out = run(&[
+        "serve",
+        "--token",
+        TOKEN_A,
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    let err = one_line_error(&out);
+    assert!(
+        err.contains(&format!("cannot open the database {}", db.display()))
+            && err.contains("not an SQLite database")
+            && err.contains("backup"),
+        "{err}"
+    );
+}
+
 fn sigterm(pid: u32) {
     let status = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
