@@ -44,6 +44,8 @@ pub fn backup(db: &Path, out: &Path) -> Result<Copy, BackupError> {
         path: out.to_path_buf(),
         reason,
     };
+    // SQLite's own message for a missing file does not say that it is missing.
+    std::fs::metadata(db).map_err(|e| open_err(e.to_string()))?;
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| open_err(e.to_string()))?;
     // A file that is not an ovh-cti database (or not a database at all) is refused here, by
