@@ -21,13 +21,6 @@ fn backup_of(db: &Path, out: &Path) -> Output {
     backup(&[Path::new("--db"), db, out])
 }
 
-fn one_line_error(out: &Output) -> String {
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    err
-}
-
 fn count(db: &Path, table: &str) -> i64 {
     rusqlite::Connection::open(db)
         .unwrap()
@@ -50,14 +43,7 @@ async fn a_backup_taken_while_the_service_writes_is_consistent_and_restores() {
     let queue = answers("queue.v1.jsonl");
     up.push(TOKEN_A, lines);
     let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_on(&up, &db).await;
     up.idle(TOKEN_A).await;
     let committed = count(&db, "events");
 
@@ -117,14 +103,7 @@ async fn a_backup_taken_while_the_service_writes_is_consistent_and_restores() {
         side.push(suffix);
         let _ = std::fs::remove_file(side);
     }
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_on(&up, &db).await;
     assert_eq!(app.json("/api/history", TOKEN_A).await, before.0);
     assert_eq!(app.json("/api/queues", TOKEN_A).await, before.1);
     app.stop().await;

@@ -14,13 +14,6 @@ fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn one_line_error(out: &Output) -> String {
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    err
-}
-
 #[test]
 fn bad_flags_are_one_line_errors() {
     let out = run(&["serve", "--bogus"]);
