@@ -279,9 +279,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let file = config_file(args.config.as_deref())?;
             let db = args.db.or(file.db).unwrap_or(Config::default().db);
             let out = args.out;
-            let copy = tokio::task::spawn_blocking(move || backup(&db, &out).map(|c| (db, out, c)))
-                .await?;
-            let (db, out, copy) = copy?;
+            let (from, to) = (db.clone(), out.clone());
+            let copy = tokio::task::spawn_blocking(move || backup(&from, &to)).await??;
             println!(
                 "ovh-cti backup: wrote {} ({} bytes, {} events), a consistent copy of {}",
                 out.display(),
