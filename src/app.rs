@@ -129,13 +129,13 @@ impl Application {
         let transport = Transport::new(&config.upstream, config.api, config.poll_timeout)
             .map_err(StartError::Client)?;
         let health = Arc::new(HealthBoard::default());
-        let feed = FeedContext {
+        let feed = FeedContext::new(
             transport,
-            backoff: config.backoff,
-            ingest: ingest.clone(),
-            health: health.clone(),
-            clock: clock.clone(),
-        };
+            config.backoff,
+            ingest.clone(),
+            health.clone(),
+            clock.clone(),
+        );
         let service = Arc::new(Service {
             boards,
             readers,
@@ -151,13 +151,24 @@ impl Application {
             followers: Mutex::new(Vec::new()),
             shutdown: watch::channel(false).0,
         });
-        // Configured tokens first, then those added at the login page in earlier runs.
+        // Configured tokens first, then those added at the login page in earlier runs. A
+        // failure here is the database's (it is written as each token is added): name it.
+        let db_error = |e: IngestError| match e {
+            IngestError::Store(e) => StartError::Store(store::open_error(&config.db, e)),
+            other => StartError::Ingest(other),
+        };
         for token in &config.tokens {
-            service.follow(token.clone(), "config").await?;
+            service
+                .follow(token.clone(), "config")
+                .await
+                .map_err(db_error)?;
         }
         for stored in stored {
             if stored.source == "login" && !config.no_new_tokens {
-                service.follow(stored.token, "login").await?;
+                service
+                    .follow(stored.token, "login")
+                    .await
+                    .map_err(db_error)?;
             }
         }
         Ok(Application {

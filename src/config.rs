@@ -115,6 +115,7 @@ pub struct ExpiryFile {
 pub struct FeedFile {
     pub backoff_base_ms: Option<u64>,
     pub backoff_cap_ms: Option<u64>,
+    pub backoff_outage_cap_ms: Option<u64>,
     pub poll_timeout_s: Option<u64>,
 }
 
@@ -236,6 +237,9 @@ impl Config {
         }
         if let Some(ms) = feed.backoff_cap_ms {
             c.backoff.cap = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = feed.backoff_outage_cap_ms {
+            c.backoff.outage_cap = Duration::from_millis(ms.max(1));
         }
         if let Some(s) = feed.poll_timeout_s {
             c.poll_timeout = Duration::from_secs(positive("feed.poll_timeout_s", s as f64)? as u64);

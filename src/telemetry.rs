@@ -32,6 +32,8 @@ counters! {
     events_malformed_total: "Events that could not be decoded (kept out, logged).",
     polls_ok_total: "Successful polls of the OVH feed.",
     polls_failed_total: "Failed polls of the OVH feed (network, status, body).",
+    events_abandoned_total: "Events received but not stored because the service stopped while the store could not write.",
+    sessions_dropped_total: "Feed sessions OVH said were gone (404 or 'Timeout, please reconnect'), replaced by new ones.",
     calls_finished_total: "Line calls written to the history.",
     callers_left_total: "Queue callers written to the journal.",
     expired_total: "Calls or queue callers expired because their end never came.",
@@ -130,6 +132,34 @@ impl PollFailed<'_> {
     pub fn emit(self) {
         tracing::warn!(token = %self.token, error = self.error, retry_in_ms = self.retry_in_ms, "poll failed");
         COUNTERS.polls_failed_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// OVH said a feed session is gone: a new one is started. One line, at the first such answer.
+pub struct SessionDropped<'a> {
+    pub token: &'a TokenId,
+    pub reason: &'a str,
+}
+
+impl SessionDropped<'_> {
+    pub fn emit(self) {
+        tracing::info!(token = %self.token, reason = self.reason, "feed session gone; starting a new one");
+        COUNTERS.sessions_dropped_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// The service stopped while the store could not write: a poll's events could not be kept.
+pub struct EventsAbandoned<'a> {
+    pub token: &'a TokenId,
+    pub events: usize,
+}
+
+impl EventsAbandoned<'_> {
+    pub fn emit(self) {
+        tracing::error!(token = %self.token, events = self.events, "stopping with events the store could not write; they are lost");
+        COUNTERS
+            .events_abandoned_total
+            .fetch_add(self.events as u64, Relaxed);
     }
 }
 

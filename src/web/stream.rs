@@ -41,7 +41,7 @@ fn full_state(state: &AppState, token: &TokenId, kind: &str) -> String {
 
 fn health_frame(state: &AppState, token: &TokenId) -> String {
     let mut out = String::from(": keep-alive\n\n");
-    if let Some(h) = state.service.health.get(token, state.service.clock.now()) {
+    if let Some(h) = super::api::feed_health(state, token) {
         frame(&mut out, "health", &h);
     }
     out

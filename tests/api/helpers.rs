@@ -356,6 +356,7 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
         backoff: Backoff {
             base: Duration::from_millis(1),
             cap: Duration::from_millis(20),
+            outage_cap: Duration::from_millis(20),
         },
         poll_timeout: Duration::from_secs(10),
         // Ticks are driven by the tests, with the injected clock.
