@@ -210,6 +210,7 @@ impl Application {
             max_tokens: config.max_tokens,
             secure_cookies: config.secure_cookies,
         };
+        let retention = crate::retention::spawn(&service, config.retention);
         let ticker = {
             let ingest = service.ingest.clone();
             let mut stop = service.shutdown_signal();
@@ -248,6 +249,7 @@ impl Application {
         }
         let _ = ticker.await;
         let _ = deliveries.await;
+        let _ = retention.await;
         service.ingest.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
         tracing::info!("stopped cleanly");

@@ -44,6 +44,9 @@ counters! {
     deliveries_ok_total: "Screen-pop and webhook requests answered with a 2xx.",
     deliveries_failed_total: "Screen-pop and webhook attempts that failed (retried or not).",
     deliveries_abandoned_total: "Deliveries given up after their last retry, or refused for good.",
+    pruned_outbox_total: "Finished screen-pop and webhook deliveries deleted by retention.",
+    pruned_deliveries_total: "Delivery log lines deleted by retention.",
+    pruned_events_total: "Raw events deleted by retention.",
 }
 
 pub static COUNTERS: std::sync::LazyLock<Counters> = std::sync::LazyLock::new(Counters::default);
@@ -244,5 +247,36 @@ impl LoginAttempt<'_> {
                 COUNTERS.logins_refused_total.fetch_add(1, Relaxed);
             }
         }
+    }
+}
+
+/// One retention pass: what it deleted, and whether it stopped at its bound with more to do
+/// (the next pass continues).
+pub struct RowsPruned {
+    pub pruned: crate::store::retention::Pruned,
+    pub more: bool,
+}
+
+impl RowsPruned {
+    pub fn emit(self) {
+        let p = self.pruned;
+        if p.total() > 0 {
+            tracing::info!(
+                outbox = p.outbox,
+                deliveries = p.deliveries,
+                events = p.events,
+                more = self.more,
+                "old rows pruned"
+            );
+        }
+        COUNTERS
+            .pruned_outbox_total
+            .fetch_add(p.outbox as u64, Relaxed);
+        COUNTERS
+            .pruned_deliveries_total
+            .fetch_add(p.deliveries as u64, Relaxed);
+        COUNTERS
+            .pruned_events_total
+            .fetch_add(p.events as u64, Relaxed);
     }
 }

@@ -5,8 +5,10 @@
 //! records they produce and the feed session into one transaction — and any number of readers
 //! (`Readers`, a small pool) for the API. WAL lets them read while it writes.
 
+pub mod backup;
 pub mod queries;
 pub mod reports;
+pub mod retention;
 mod schema;
 pub mod status;
 mod writer;

@@ -14,13 +14,6 @@ fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn one_line_error(out: &Output) -> String {
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    err
-}
-
 #[test]
 fn bad_flags_are_one_line_errors() {
     let out = run(&["serve", "--bogus"]);
@@ -43,6 +36,15 @@ fn bad_flags_are_one_line_errors() {
     assert!(one_line_error(&out).contains("token #2 is invalid"));
     let out = run(&["simulate", "--rate=-3"]);
     assert!(one_line_error(&out).contains("--rate"));
+    // A retention of 0 days is refused, by flag or by variable, naming the setting.
+    let out = run(&["serve", "--token", TOKEN_A, "--retain-events-days", "0"]);
+    assert!(one_line_error(&out).contains("retention.events_days (--retain-events-days)"));
+    let out = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
+        .args(["serve", "--token", TOKEN_A, "--listen", "127.0.0.1:0"])
+        .env("OVH_CTI_RETAIN_OUTBOX_DAYS", "-1")
+        .output()
+        .unwrap();
+    assert!(one_line_error(&out).contains("--retain-outbox-days"));
 }
 
 #[test]

@@ -429,6 +429,18 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
     }
 }
 
+/// The service with the default options on the database file `db` (to stop and start again).
+pub async fn spawn_app_on(upstream: &FakeUpstream, db: &std::path::Path) -> TestApp {
+    spawn_app(
+        upstream,
+        Options {
+            db: Some(db.to_path_buf()),
+            ..Options::default()
+        },
+    )
+    .await
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -463,6 +475,14 @@ impl TestApp {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap().unwrap();
     }
+}
+
+/// The standard error of a command that failed, checked to be one line.
+pub fn one_line_error(out: &std::process::Output) -> String {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err
 }
 
 /// The session cookie a login answer sets, ready for a `Cookie` header.
