@@ -50,7 +50,7 @@ impl Default for Config {
             expiry: Expiry::default(),
             backoff: Backoff::default(),
             poll_timeout: POLL_TIMEOUT,
-            tick: crate::app::TICK,
+            tick: crate::ingest::TICK,
             secure_cookies: false,
             login_burst: 10,
             login_per_minute: 10,

@@ -71,6 +71,9 @@ pub struct IngestHandle {
     status: Arc<StoreStatus>,
 }
 
+/// How often expiry, midnight resets and snapshots are checked.
+pub const TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How many batches one transaction may take at most.
 const GROUP_COMMIT: usize = 256;
 /// A board is snapshotted after this many new events, or this many seconds after a change.

@@ -7,9 +7,10 @@
 //! them over the following minutes instead of stalling ingest — and between jobs when the
 //! service is told to stop.
 
-use crate::app::{self, Service};
 use crate::clock::SharedClock;
 use crate::ingest::{IngestError, IngestHandle};
+use crate::service::Service;
+use crate::shutdown;
 use crate::store::retention::{self, Policy, Pruned, BATCH};
 use crate::telemetry;
 use std::time::Duration;
@@ -50,7 +51,7 @@ pub async fn run(
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
-            _ = app::stopped(&mut stop) => return total,
+            _ = shutdown::stopped(&mut stop) => return total,
         }
     }
 }

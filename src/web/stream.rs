@@ -95,7 +95,7 @@ impl Client {
                     Err(RecvError::Closed) => return None,
                 },
                 _ = self.keepalive.tick() => out = health_frame(&self.state, &self.token),
-                _ = crate::app::stopped(&mut self.shutdown) => return None,
+                _ = crate::shutdown::stopped(&mut self.shutdown) => return None,
             }
             if !out.is_empty() {
                 return Some(out);
