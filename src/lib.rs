@@ -6,8 +6,9 @@
 //! one writer that ties the engine and the store together; `hooks` sends screen pops and
 //! webhooks through a durable outbox; `retention` prunes old rows in the background. `service`
 //! is what every part shares while running, `app` wires everything up (and nothing depends on
-//! it), `shutdown` is the signal every task waits for; `cli` and `config` read what the
-//! operator asked for; `simulate` fakes OVH for demos and tests.
+//! it), `shutdown` is the signal every task waits for; `limits` holds the size caps on what
+//! users store; `cli` and `config` read what the operator asked for; `simulate` fakes OVH for
+//! demos and tests.
 
 pub mod app;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod feed;
 pub mod hooks;
 pub mod hub;
 pub mod ingest;
+pub mod limits;
 pub mod normalise;
 pub mod retention;
 pub mod service;

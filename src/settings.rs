@@ -1,8 +1,11 @@
 //! Per-token settings, as `GET/PUT /api/settings` show them: the screen pop, display options,
-//! the service-level threshold and target, the time zone and the dashboard's language. A change is merged onto the current
-//! settings, then checked as a whole; an invalid one is refused naming the field, and the
-//! settings in force stay as they were.
+//! the service-level threshold and target, the time zone and the dashboard's language. A
+//! change is merged onto the current settings, then checked as a whole; an invalid one is
+//! refused naming the field, and the settings in force stay as they were. Every string and
+//! list has a cap (`crate::limits`): settings are stored, and the screen-pop URL is copied
+//! into the outbox on every matching event.
 
+use crate::limits;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -115,7 +118,7 @@ impl Settings {
             return Err(invalid("settings", "expected a JSON object"));
         }
         let mut current = serde_json::to_value(self).expect("settings serialise");
-        merge(&mut current, patch);
+        merge(&mut current, patch, "")?;
         let settings: Settings = serde_path_to_error::deserialize(current).map_err(|e| {
             // The path names the offending key itself, unknown keys included.
             let field = e.path().to_string();
@@ -130,32 +133,26 @@ impl Settings {
         if !pop.url.is_empty() || pop.enabled {
             check_url(&pop.url).map_err(|m| invalid("screen_pop.url", m))?;
         }
-        for e in &pop.events {
-            if !POP_EVENTS.contains(&e.as_str()) {
-                return Err(invalid(
-                    "screen_pop.events",
-                    format!(
-                        "unknown event {e:?}; expected some of {}",
-                        POP_EVENTS.join(", ")
-                    ),
-                ));
-            }
+        check_names("screen_pop.events", &pop.events, POP_EVENTS)?;
+        if pop.directions.len() > 2 {
+            return Err(invalid(
+                "screen_pop.directions",
+                "expected incoming and/or outgoing, each at most once",
+            ));
         }
         for d in &pop.directions {
             if d != "incoming" && d != "outgoing" {
                 return Err(invalid(
                     "screen_pop.directions",
-                    format!("unknown direction {d:?}; expected incoming and/or outgoing"),
+                    format!(
+                        "unknown direction {}; expected incoming and/or outgoing",
+                        limits::quoted(d)
+                    ),
                 ));
             }
         }
         if let Some(numbers) = &pop.numbers {
-            if numbers.iter().any(|n| n.trim().is_empty() || n.len() > 32) {
-                return Err(invalid(
-                    "screen_pop.numbers",
-                    "expected null (every number) or a list of OVH numbers such as 0033972101010",
-                ));
-            }
+            check_numbers("screen_pop.numbers", numbers)?;
         }
         if !(1..=3600).contains(&self.service_level_s) {
             return Err(invalid(
@@ -175,12 +172,14 @@ impl Settings {
                 format!("expected one of {}", LANGUAGES.join(", ")),
             ));
         }
-        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
+        if self.timezone.len() > limits::TIMEZONE_BYTES
+            || self.timezone.parse::<chrono_tz::Tz>().is_err()
+        {
             return Err(invalid(
                 "timezone",
                 format!(
-                    "unknown time zone {:?}; expected a name such as Europe/Paris",
-                    self.timezone
+                    "unknown time zone {}; expected a name such as Europe/Paris",
+                    limits::quoted(&self.timezone)
                 ),
             ));
         }
@@ -188,8 +187,70 @@ impl Settings {
     }
 }
 
-/// A screen-pop URL must be absolute http(s) with a host.
+/// Checks a list of event names: each one of `known`, and not more entries than
+/// `limits::EVENTS` (a list of distinct names is always shorter).
+pub(crate) fn check_names(
+    field: &str,
+    names: &[String],
+    known: &[&str],
+) -> Result<(), SettingsError> {
+    if names.len() > limits::EVENTS {
+        return Err(invalid(
+            field,
+            format!("at most {} event names", limits::EVENTS),
+        ));
+    }
+    match names.iter().find(|e| !known.contains(&e.as_str())) {
+        Some(bad) => Err(invalid(
+            field,
+            format!(
+                "unknown event {}; expected some of {}",
+                limits::quoted(bad),
+                known.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Checks a list of OVH numbers: at most `limits::NUMBERS`, each non-blank and at most
+/// `limits::NUMBER_BYTES` of printable characters.
+fn check_numbers(field: &str, numbers: &[String]) -> Result<(), SettingsError> {
+    if numbers.len() > limits::NUMBERS {
+        return Err(invalid(
+            field,
+            format!(
+                "{} numbers; at most {} are accepted",
+                numbers.len(),
+                limits::NUMBERS
+            ),
+        ));
+    }
+    let bad = |n: &String| {
+        n.trim().is_empty() || n.len() > limits::NUMBER_BYTES || n.chars().any(char::is_control)
+    };
+    if let Some(n) = numbers.iter().find(|n| bad(n)) {
+        return Err(invalid(
+            field,
+            format!(
+                "{} is not an OVH number: expected null (every number) or a list of numbers \
+                 such as 0033972101010, each at most {} characters",
+                limits::quoted(n),
+                limits::NUMBER_BYTES
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A screen-pop or webhook URL must be one the service can send to: at most
+/// `limits::URL_BYTES`, absolute `http` or `https`, with a host, and parsable. An address
+/// the guard refuses is checked by the caller, which knows the operator's allowed ranges.
 pub(crate) fn check_url(url: &str) -> Result<(), String> {
+    // The length first: nothing else is worth doing on two megabytes.
+    if url.len() > limits::URL_BYTES {
+        return Err(limits::url_too_long(url.len()));
+    }
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
@@ -201,23 +262,42 @@ pub(crate) fn check_url(url: &str) -> Result<(), String> {
     if url.chars().any(|c| c.is_control() || c == ' ') {
         return Err("the address contains spaces or control characters".into());
     }
-    Ok(())
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        Ok(_) => Err("the address has no host".into()),
+        Err(e) => Err(format!("not a valid address: {e}")),
+    }
 }
 
-/// JSON merge: objects merge key by key, anything else replaces.
-fn merge(target: &mut Value, patch: &Value) {
+/// JSON merge: objects merge key by key, anything else replaces. A part of the settings that
+/// is an object (`screen_pop`, `display`) only takes an object: serde would read a list as
+/// the struct's fields in order, so `{"screen_pop": []}` would silently reset the screen pop.
+fn merge(target: &mut Value, patch: &Value, path: &str) -> Result<(), SettingsError> {
     match (target, patch) {
         (Value::Object(t), Value::Object(p)) => {
             for (k, v) in p {
+                let at = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match t.get_mut(k) {
-                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
+                    Some(existing) if existing.is_object() => merge(existing, v, &at)?,
                     _ => {
                         t.insert(k.clone(), v.clone());
                     }
                 }
             }
+            Ok(())
         }
-        (t, p) => *t = p.clone(),
+        (Value::Object(_), _) => Err(invalid(
+            if path.is_empty() { "settings" } else { path },
+            "expected a JSON object",
+        )),
+        (t, p) => {
+            *t = p.clone();
+            Ok(())
+        }
     }
 }
 
@@ -304,5 +384,75 @@ mod tests {
             let err = Settings::default().merged(&patch).unwrap_err();
             assert_eq!(err.field, field, "{patch}: {err}");
         }
+    }
+
+    /// Issue 8: `{"screen_pop": []}` was read as a screen pop with every field defaulted, and
+    /// silently reset the token's screen pop.
+    #[test]
+    fn a_part_of_the_wrong_type_is_refused_not_reset() {
+        let current = Settings::default()
+            .merged(&json!({"screen_pop": {"enabled": true, "url": "https://crm.example/?n=*CALLING*"}}))
+            .unwrap();
+        for (patch, field) in [
+            (json!({"screen_pop": []}), "screen_pop"),
+            (json!({"screen_pop": [true, "popup"]}), "screen_pop"),
+            (json!({"screen_pop": null}), "screen_pop"),
+            (json!({"display": [true]}), "display"),
+            (json!({"display": "dark"}), "display"),
+        ] {
+            let err = current.merged(&patch).unwrap_err();
+            assert_eq!(err.field, field, "{patch}: {err}");
+            assert_eq!(err.message, "expected a JSON object");
+        }
+    }
+
+    /// Issue 8: every stored string and list has a cap, refused naming the field, and the
+    /// message never quotes more than a few dozen characters of what was sent.
+    #[test]
+    fn oversized_settings_are_refused_naming_the_field() {
+        let long_url = format!("https://crm.example/?n=*CALLING*&pad={}", "x".repeat(2048));
+        let many_numbers: Vec<String> = (0..501).map(|i| format!("00339721{i:05}")).collect();
+        let cases = [
+            (json!({"screen_pop": {"url": long_url}}), "screen_pop.url"),
+            (
+                json!({"screen_pop": {"numbers": many_numbers}}),
+                "screen_pop.numbers",
+            ),
+            (
+                json!({"screen_pop": {"numbers": ["0".repeat(33)]}}),
+                "screen_pop.numbers",
+            ),
+            (
+                json!({"screen_pop": {"numbers": ["0033\n972101010"]}}),
+                "screen_pop.numbers",
+            ),
+            (
+                json!({"screen_pop": {"events": vec!["start_ringing"; 33]}}),
+                "screen_pop.events",
+            ),
+            (
+                json!({"screen_pop": {"events": ["r".repeat(100_000)]}}),
+                "screen_pop.events",
+            ),
+            (
+                json!({"screen_pop": {"directions": ["incoming", "incoming", "outgoing"]}}),
+                "screen_pop.directions",
+            ),
+            (json!({"timezone": "Europe/".repeat(10_000)}), "timezone"),
+            (
+                json!({"screen_pop": {"url": "http://[not an address/"}}),
+                "screen_pop.url",
+            ),
+        ];
+        for (patch, field) in cases {
+            let err = Settings::default().merged(&patch).unwrap_err();
+            assert_eq!(err.field, field, "{err}");
+            assert!(err.message.len() < 300, "{field}: {}", err.message);
+        }
+        let at_the_caps = json!({"screen_pop": {
+            "url": format!("https://crm.example/?n=*CALLING*&pad={}", "x".repeat(2000)),
+            "numbers": (0..500).map(|i| format!("00339721{i:05}")).collect::<Vec<_>>(),
+        }});
+        Settings::default().merged(&at_the_caps).unwrap();
     }
 }

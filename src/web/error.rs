@@ -1,6 +1,7 @@
 //! The API's one error type: every refusal is JSON `{"error": …}`, with `"field"` naming the
 //! offending input when there is one.
 
+use crate::limits::{clip, API_MESSAGE_BYTES};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -45,11 +46,20 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // Some messages quote what they refuse, and a field may be a key the caller made up:
+        // an answer never grows with the request.
+        let message = clip(&self.message, API_MESSAGE_BYTES);
         let body = match self.field {
-            Some(f) => json!({"error": self.message, "field": f}),
-            None => json!({"error": self.message}),
+            Some(f) => json!({"error": message, "field": clip(&f, API_MESSAGE_BYTES)}),
+            None => json!({"error": message}),
         };
         (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<crate::settings::SettingsError> for ApiError {
+    fn from(e: crate::settings::SettingsError) -> Self {
+        ApiError::field(e.field, e.message)
     }
 }
 
