@@ -30,6 +30,7 @@ const BLOCKED: &[(&str, &str)] = &[
     ("::/128", "unspecified"),
     ("::1/128", "loopback"),
     ("::/96", "IPv4-compatible (deprecated)"),
+    ("64:ff9b:1::/48", "local-use NAT64"),
     ("100::/64", "discard-only"),
     ("2001:db8::/32", "documentation"),
     ("3fff::/20", "documentation"),
@@ -46,12 +47,25 @@ static RANGES: LazyLock<Vec<(IpNet, &'static str)>> = LazyLock::new(|| {
         .collect()
 });
 
-/// A refused address, and which kind of range it is in.
+/// A refused address, and which kind of range it is in. Its message says only that: the
+/// delivery log is read by token holders, and the address a name resolved to (`127.0.0.1`,
+/// `10.0.3.7`) tells them about the operator's network. `detail` is for an address the user
+/// typed, and for the operator's log.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("refused to connect to {ip} ({why}); the operator can allow it with --webhook-allow")]
+#[error("refused: not a public address")]
 pub struct Blocked {
     pub ip: IpAddr,
     pub why: &'static str,
+}
+
+impl Blocked {
+    /// The refusal with the address and its kind of range.
+    pub fn detail(&self) -> String {
+        format!(
+            "refused: {} is not a public address ({}); the operator can allow a range with --webhook-allow",
+            self.ip, self.why
+        )
+    }
 }
 
 /// The addresses a request may go to: every public one, plus the operator's allowed ranges.
@@ -60,19 +74,25 @@ pub struct Guard {
     allow: Vec<IpNet>,
 }
 
-/// IPv6 forms that carry an IPv4 address (mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4
-/// `2002:aabb:ccdd::/48`) are judged by that IPv4 address: they reach it.
+/// IPv6 forms that carry an IPv4 address (mapped `::ffff:a.b.c.d`, translated
+/// `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002:aabb:ccdd::/48`) are judged by that
+/// IPv4 address: they reach it. (IPv4-compatible `::a.b.c.d` is refused whatever it holds, and
+/// the local-use NAT64 prefix `64:ff9b:1::/48`, whose IPv4 part sits where the local
+/// translator decides, as a whole.)
 fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     let s = ip.segments();
+    let o = ip.octets();
+    let last_32 = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
     if let Some(v4) = ip.to_ipv4_mapped() {
         return Some(v4);
     }
+    if s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return Some(last_32);
+    }
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-        let o = ip.octets();
-        return Some(Ipv4Addr::new(o[12], o[13], o[14], o[15]));
+        return Some(last_32);
     }
     if s[0] == 0x2002 {
-        let o = ip.octets();
         return Some(Ipv4Addr::new(o[2], o[3], o[4], o[5]));
     }
     None
@@ -133,6 +153,29 @@ impl Guard {
             Ok(ip) => self.check(ip),
             Err(_) => Ok(()),
         }
+    }
+
+    /// Whether a URL is refused for good, whatever its name resolves to when it is used: an
+    /// address literal the guard refuses, or a `localhost` name (RFC 6761: always loopback)
+    /// while loopback is not allowed. Other names are checked at every connection.
+    pub fn check_saved(&self, url: &reqwest::Url) -> Result<(), Blocked> {
+        self.check_literal(url)?;
+        let host = url.host_str().unwrap_or_default().trim_end_matches('.');
+        let lower = host.to_ascii_lowercase();
+        if lower == "localhost" || lower.ends_with(".localhost") {
+            let loopback = [
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ];
+            let refusals: Vec<Blocked> = loopback
+                .into_iter()
+                .filter_map(|ip| self.check(ip).err())
+                .collect();
+            if refusals.len() == loopback.len() {
+                return Err(refusals[0].clone());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -214,6 +257,10 @@ mod tests {
         ("::ffff:169.254.169.254", "link-local"),
         ("::ffff:10.0.0.1", "private"),
         ("64:ff9b::7f00:1", "loopback"),
+        ("::ffff:0:7f00:1", "loopback"),
+        ("::ffff:0:a00:1", "private"),
+        ("64:ff9b:1::7f00:1", "local-use NAT64"),
+        ("64:ff9b:1:ffff::808:808", "local-use NAT64"),
         ("2002:c0a8:0101::1", "private"),
         ("100::1", "discard"),
         ("2001:db8::1", "documentation"),
@@ -233,6 +280,50 @@ mod tests {
             assert!(err.why.contains(why), "{addr}: {}", err.why);
             assert_eq!(err.ip, ip(addr));
         }
+    }
+
+    /// Issue 8: `[::ffff:0:7f00:1]` (IPv4-translated 127.0.0.1) passed the guard, and so did
+    /// the local-use NAT64 prefix.
+    #[test]
+    fn ipv6_forms_of_an_ipv4_address_are_judged_by_it_in_urls_too() {
+        let g = Guard::default();
+        for url in [
+            "http://[::ffff:0:7f00:1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]:8080/",
+            "http://[::127.0.0.1]/",
+            "http://[64:ff9b::a9fe:a9fe]/latest",
+            "http://[64:ff9b:1::a00:1]/",
+        ] {
+            let u = reqwest::Url::parse(url).unwrap();
+            assert!(g.check_literal(&u).is_err(), "{url}");
+        }
+        assert_eq!(g.check(ip("64:ff9b::808:808")), Ok(()));
+        assert_eq!(g.check(ip("::ffff:0:808:808")), Ok(()));
+    }
+
+    /// Issue 8: the delivery log told a token holder what an internal name resolves to.
+    #[test]
+    fn a_refusal_names_no_address_but_its_detail_does() {
+        let b = Guard::default().check(ip("10.0.3.7")).unwrap_err();
+        assert_eq!(b.to_string(), "refused: not a public address");
+        assert!(b.detail().contains("10.0.3.7") && b.detail().contains("private"));
+    }
+
+    #[test]
+    fn localhost_names_are_refused_at_save_time_unless_loopback_is_allowed() {
+        let url = |s: &str| reqwest::Url::parse(s).unwrap();
+        let g = Guard::default();
+        for u in [
+            "http://localhost:8080/",
+            "http://LOCALHOST./",
+            "http://crm.localhost/",
+        ] {
+            assert!(g.check_saved(&url(u)).is_err(), "{u}");
+        }
+        assert_eq!(g.check_saved(&url("https://crm.example/")), Ok(()));
+        let open = Guard::new(vec![parse_allow("127.0.0.1").unwrap()]);
+        assert_eq!(open.check_saved(&url("http://localhost:8080/")), Ok(()));
     }
 
     #[test]

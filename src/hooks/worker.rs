@@ -233,7 +233,7 @@ impl Hooks {
             _ => return permanent("not an http:// or https:// address".into()),
         };
         if let Err(b) = self.guard.check_literal(&url) {
-            return permanent(b.to_string());
+            return refused(b);
         }
         let request = match d.kind {
             Kind::Pop => self.client.get(url),
@@ -260,7 +260,7 @@ impl Hooks {
             Ok(resp) => classify(d.kind, &resp),
             Err(e) => {
                 if let Some(b) = guard::blocked_in(&e) {
-                    return permanent(b.to_string());
+                    return refused(b);
                 }
                 let error = if e.is_timeout() {
                     format!("no answer within {} s", self.timeout.as_secs_f64())
@@ -281,6 +281,16 @@ impl Hooks {
                 }
             }
         }
+    }
+}
+
+/// A request the guard refused: the delivery log (read by the token holder) says only that
+/// the address is not public; the operator's log says which address it was.
+fn refused(b: guard::Blocked) -> Outcome {
+    tracing::info!(detail = %b.detail(), "a delivery was refused by the address guard");
+    Outcome::Permanent {
+        status: None,
+        error: b.to_string(),
     }
 }
 
