@@ -188,8 +188,23 @@ pub fn on_event(
     Ok(reaction)
 }
 
+/// Whether the service can send to `url` (a webhook endpoint, a silent screen pop), said
+/// when it is saved so that an unsendable address is never queued, retried and logged: the
+/// checks of `settings::check_url` (length, scheme, host, syntax), then the guard's refusals
+/// for good (an address literal or a `localhost` name it refuses). The refusal may name the
+/// address: the user typed it.
+pub fn check_destination(guard: &guard::Guard, url: &str) -> Result<(), String> {
+    crate::settings::check_url(url)?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a valid address: {e}"))?;
+    guard.check_saved(&parsed).map_err(|b| b.detail())
+}
+
 /// Queues a test delivery to one endpoint (the dashboard's "send test event" button).
 /// Returns its `webhook-id`, or `None` when the endpoint does not exist.
+///
+/// A new test replaces the endpoint's previous one, its log lines included: tests are for a
+/// person checking a receiver, who reads the latest result, and a loop of test requests must
+/// not grow the database (issue 8) — the outbox and the log hold at most one test per endpoint.
 pub fn enqueue_test(
     conn: &Connection,
     token: &TokenId,
@@ -199,6 +214,7 @@ pub fn enqueue_test(
     let Some(ep) = outbox::endpoint_by_id(conn, token, endpoint)? else {
         return Ok(None);
     };
+    outbox::forget_tests(conn, ep.id)?;
     let body = json!({"type": "test", "timestamp": rfc3339(now), "data": {"message": "a test event from ovh-cti", "endpoint": ep.id}}).to_string();
     let dedupe = format!("test:{}", sign::new_message_id());
     outbox::enqueue(

@@ -1,10 +1,13 @@
 //! The outbox, the endpoints and the delivery log in SQLite. Rows enter the outbox in the
 //! transaction that stores their event (see `enqueue`), so a delivery exists exactly when its
 //! event does; the worker then reads what is due and writes each attempt's result back through
-//! the one writer. A restart finds pending rows where it left them.
+//! the one writer. A restart finds pending rows where it left them. What the log stores is
+//! bounded: the URL (masked, then clipped) and the error text (`crate::limits`), whatever an
+//! answer or a failing request said.
 
 use super::mask_url;
 use crate::clock::{as_rfc3339, UnixTime};
+use crate::limits;
 use crate::store::StoreError;
 use crate::token::TokenId;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -70,6 +73,19 @@ pub fn enqueue(conn: &Connection, d: &NewDelivery, now: UnixTime) -> Result<bool
         now,
     ])?;
     Ok(n == 1)
+}
+
+/// Removes an endpoint's test deliveries and their log lines, before a new test is queued.
+pub fn forget_tests(conn: &Connection, endpoint: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM deliveries WHERE endpoint_id = ?1 AND kind = 'webhook' AND event = 'test'",
+        [endpoint],
+    )?;
+    conn.execute(
+        "DELETE FROM outbox WHERE endpoint_id = ?1 AND kind = 'webhook' AND event = 'test'",
+        [endpoint],
+    )?;
+    Ok(())
 }
 
 /// A webhook endpoint as stored (the secret only leaves through `Due`).
@@ -280,14 +296,16 @@ pub fn record(
 ) -> Result<&'static str, StoreError> {
     let tx = conn.unchecked_transaction()?;
     let attempt = d.attempts + 1;
+    let bounded = |e: &'_ String| limits::clip(e, limits::ERROR_TEXT_BYTES).into_owned();
     let (state, status, error, next) = match outcome {
         Outcome::Delivered { status } => ("delivered", Some(*status), None, now),
         Outcome::Retry { status, error } => match RETRY_AFTER_S.get(d.attempts as usize) {
-            Some(wait) => ("pending", *status, Some(error.as_str()), now + wait),
-            None => ("gave_up", *status, Some(error.as_str()), now),
+            Some(wait) => ("pending", *status, Some(bounded(error)), now + wait),
+            None => ("gave_up", *status, Some(bounded(error)), now),
         },
-        Outcome::Permanent { status, error } => ("failed", *status, Some(error.as_str()), now),
+        Outcome::Permanent { status, error } => ("failed", *status, Some(bounded(error)), now),
     };
+    let url = limits::clip(&mask_url(&d.url), limits::LOGGED_URL_BYTES).into_owned();
     tx.execute(
         "UPDATE outbox SET attempts = ?2, state = ?3, next_attempt_at = ?4, updated_at = ?5, last_error = ?6 WHERE id = ?1 AND state = 'pending'",
         params![d.id, attempt, state, next, now, error],
@@ -296,7 +314,7 @@ pub fn record(
     tx.execute(
         "INSERT INTO deliveries (outbox_id, token_id, kind, endpoint_id, event, at, url, status, latency_ms, error, attempt, outcome)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![d.id, d.token.as_str(), d.kind.as_str(), d.endpoint, d.event, now, mask_url(&d.url), status, latency_ms, error, attempt, logged],
+        params![d.id, d.token.as_str(), d.kind.as_str(), d.endpoint, d.event, now, url, status, latency_ms, error, attempt, logged],
     )?;
     if let (Kind::Webhook, Some(endpoint)) = (d.kind, d.endpoint) {
         match outcome {

@@ -2,7 +2,9 @@
 //! `*EVENT*` in the operator's URL; we add `*CALLID*`, `*NUMBER*` (the OVH line or queue),
 //! `*DESCRIPTION*` and `*AGENT*` (queue events). Every value is percent-encoded, so that a
 //! caller id or a description can never add a query parameter, a path segment or a fragment
-//! to the operator's address. Pure: no I/O, no clock.
+//! to the operator's address. Each value is cut to `VALUE_BYTES` first, so that the filled
+//! URL, stored in the outbox and requested or opened, stays bounded whatever an event
+//! carries. Pure: no I/O, no clock.
 
 use crate::normalise::Event;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -14,6 +16,10 @@ const VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
+
+/// The longest value put into a URL, in bytes: numbers, call ids and queue names are far
+/// shorter; anything longer is cut (on a character boundary, without a mark).
+pub const VALUE_BYTES: usize = 256;
 
 /// The variables a template may use, and where they come from.
 pub const VARIABLES: &[&str] = &[
@@ -83,7 +89,7 @@ pub fn fill(template: &str, vars: &Vars) -> String {
             .and_then(|end| vars.get(&after[..end]).map(|v| (end, v)));
         match known {
             Some((end, value)) => {
-                out.extend(utf8_percent_encode(value, VALUE));
+                out.extend(utf8_percent_encode(cut(value), VALUE));
                 rest = &after[end + 1..];
             }
             None => {
@@ -94,6 +100,15 @@ pub fn fill(template: &str, vars: &Vars) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `value` cut to at most `VALUE_BYTES`, on a character boundary.
+fn cut(value: &str) -> &str {
+    let mut end = value.len().min(VALUE_BYTES);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
 }
 
 #[cfg(test)]
@@ -134,6 +149,16 @@ mod tests {
             url,
             "https://crm.example/1%26admin%3D1%23%2ACALLED%2A%3Fx%3D%2F..%2F/x?n=1%26admin%3D1%23%2ACALLED%2A%3Fx%3D%2F..%2F"
         );
+    }
+
+    #[test]
+    fn a_huge_value_is_cut_so_that_the_filled_url_stays_bounded() {
+        let huge = "é".repeat(100_000);
+        let mut v = vars();
+        v.description = Some(&huge);
+        let url = fill("https://crm.example/?d=*DESCRIPTION*", &v);
+        // 128 two-byte characters, each encoded as two %XX.
+        assert_eq!(url.len(), "https://crm.example/?d=".len() + 128 * 6);
     }
 
     #[test]

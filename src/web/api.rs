@@ -3,15 +3,16 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::export::csv_response;
 use super::params::{self, Query, CSV_LIMIT};
 use super::AppState;
 use crate::clock::rfc3339;
 use crate::engine::Board;
-use crate::settings::Settings;
+use crate::settings::{PopMode, Settings};
 use crate::store::{queries, Page, StoreError};
 use axum::extract::{Query as Q, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -89,38 +90,7 @@ pub async fn events(
     Ok(page_json("events", page))
 }
 
-/// Writes rows as CSV under a header line (written even when no row matches). Columns follow
-/// the row struct's field order, which is the contract's.
-fn csv_response<T: Serialize>(
-    name: &str,
-    header: &[&str],
-    page: Page<T>,
-) -> Result<Response, ApiError> {
-    let mut out = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    out.write_record(header).map_err(ApiError::internal)?;
-    for item in &page.items {
-        out.serialize(item).map_err(ApiError::internal)?;
-    }
-    let body = out.into_inner().map_err(ApiError::internal)?;
-    let mut res = (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.csv\""),
-            ),
-        ],
-        body,
-    )
-        .into_response();
-    if let Some(next) = page.next.and_then(|n| n.parse().ok()) {
-        res.headers_mut().insert("x-next-cursor", next);
-    }
-    Ok(res)
-}
-
+/// The columns of the CSV forms: the contract's fields, in its order.
 const CALL_COLUMNS: &[&str] = &[
     "number",
     "call_id",
@@ -148,37 +118,6 @@ const JOURNAL_COLUMNS: &[&str] = &[
     "reason",
 ];
 
-/// Column order of the CSV forms: the contract's fields, in its order.
-#[derive(Serialize)]
-struct CallRow<'a> {
-    number: &'a str,
-    call_id: &'a str,
-    direction: &'a str,
-    calling: &'a Option<String>,
-    called: &'a Option<String>,
-    dialed: &'a Option<String>,
-    started_at: String,
-    answered_at: Option<String>,
-    ended_at: String,
-    ring_s: f64,
-    talk_s: f64,
-    outcome: &'a str,
-}
-
-#[derive(Serialize)]
-struct JournalRow<'a> {
-    queue: &'a str,
-    caller: &'a Option<String>,
-    agent: &'a Option<String>,
-    joined_at: String,
-    answered_at: Option<String>,
-    left_at: String,
-    wait_s: f64,
-    talk_s: f64,
-    outcome: &'a str,
-    reason: &'a str,
-}
-
 pub async fn history_csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -189,32 +128,7 @@ pub async fn history_csv(
         filter.limit = CSV_LIMIT;
     }
     let page = read(&state, move |c| queries::history(c, &caller.token, &filter)).await?;
-    let rows: Vec<CallRow> = page
-        .items
-        .iter()
-        .map(|c| CallRow {
-            number: &c.number,
-            call_id: &c.call_id,
-            direction: c.direction.as_str(),
-            calling: &c.calling,
-            called: &c.called,
-            dialed: &c.dialed,
-            started_at: rfc3339(c.started_at),
-            answered_at: c.answered_at.map(rfc3339),
-            ended_at: rfc3339(c.ended_at),
-            ring_s: c.ring_s,
-            talk_s: c.talk_s,
-            outcome: c.outcome.as_str(),
-        })
-        .collect();
-    csv_response(
-        "history",
-        CALL_COLUMNS,
-        Page {
-            items: rows,
-            next: page.next.clone(),
-        },
-    )
+    csv_response("history", CALL_COLUMNS, page)
 }
 
 pub async fn journal_csv(
@@ -227,30 +141,7 @@ pub async fn journal_csv(
         filter.limit = CSV_LIMIT;
     }
     let page = read(&state, move |c| queries::journal(c, &caller.token, &filter)).await?;
-    let rows: Vec<JournalRow> = page
-        .items
-        .iter()
-        .map(|j| JournalRow {
-            queue: &j.queue,
-            caller: &j.caller,
-            agent: &j.agent,
-            joined_at: rfc3339(j.joined_at),
-            answered_at: j.answered_at.map(rfc3339),
-            left_at: rfc3339(j.left_at),
-            wait_s: j.wait_s,
-            talk_s: j.talk_s,
-            outcome: j.outcome.as_str(),
-            reason: &j.reason,
-        })
-        .collect();
-    csv_response(
-        "queue-journal",
-        JOURNAL_COLUMNS,
-        Page {
-            items: rows,
-            next: page.next.clone(),
-        },
-    )
+    csv_response("queue-journal", JOURNAL_COLUMNS, page)
 }
 
 pub(super) async fn current_settings(
@@ -279,9 +170,14 @@ pub async fn put_settings(
     let patch: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::field("settings", format!("not JSON: {e}")))?;
     let current = current_settings(&state, &caller).await?;
-    let new = current
-        .merged(&patch)
-        .map_err(|e| ApiError::field(e.field, e.message))?;
+    let new = current.merged(&patch)?;
+    // A silent pop is requested by the service itself: an address the guard refuses for good
+    // is refused now rather than queued on every call. (Modal and popup pops are opened by
+    // the browser, which may well reach an office CRM on a private address.)
+    if new.screen_pop.mode == PopMode::Silent && !new.screen_pop.url.is_empty() {
+        crate::hooks::check_destination(state.service.hooks.guard(), &new.screen_pop.url)
+            .map_err(|m| ApiError::field("screen_pop.url", m))?;
+    }
     state
         .service
         .ingest

@@ -1,23 +1,24 @@
 //! The webhook and delivery-log routes: endpoints are created (the secret is in that answer
 //! only), listed with their state, deleted, re-enabled and sent a test event; the delivery
 //! log shows every attempt with its URL masked. Every write goes through the one writer.
+//! What an endpoint stores is capped (`crate::limits`) and its address is checked when it is
+//! created, so that nothing unsendable or oversized is queued, retried and logged.
 
 use super::api::read;
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::Id;
 use super::AppState;
 use crate::hooks::outbox::{self, DeliveryFilter, Endpoint, Kind};
 use crate::hooks::{sign, WEBHOOK_EVENTS};
-use axum::extract::{Path, Query, State};
+use crate::limits;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-
-/// Endpoints one token may have: enough for any CRM set-up, not a resource to exhaust.
-const MAX_ENDPOINTS: usize = 100;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,16 +46,8 @@ fn parse_new(body: &[u8], state: &AppState) -> Result<NewEndpoint, ApiError> {
         };
         ApiError::field(field, message)
     })?;
-    crate::settings::check_url(&new.url).map_err(|m| ApiError::field("url", m))?;
-    let url = reqwest::Url::parse(&new.url).map_err(|e| ApiError::field("url", e.to_string()))?;
-    // An address the guard refuses is refused now rather than at the first delivery; names
-    // are checked at every connection.
-    state
-        .service
-        .hooks
-        .guard()
-        .check_literal(&url)
-        .map_err(|b| ApiError::field("url", b.to_string()))?;
+    crate::hooks::check_destination(state.service.hooks.guard(), &new.url)
+        .map_err(|m| ApiError::field("url", m))?;
     if let Some(events) = &new.events {
         if events.is_empty() {
             return Err(ApiError::field(
@@ -62,23 +55,25 @@ fn parse_new(body: &[u8], state: &AppState) -> Result<NewEndpoint, ApiError> {
                 "choose at least one event, or \"*\"",
             ));
         }
-        if let Some(bad) = events
-            .iter()
-            .find(|e| !WEBHOOK_EVENTS.contains(&e.as_str()))
-        {
-            return Err(ApiError::field(
-                "events",
-                format!(
-                    "unknown event {bad:?}; expected some of {}",
-                    WEBHOOK_EVENTS.join(", ")
-                ),
-            ));
-        }
+        crate::settings::check_names("events", events, WEBHOOK_EVENTS)?;
     }
-    if new.description.chars().count() > 200 {
-        return Err(ApiError::field("description", "at most 200 characters"));
+    if new.description.chars().count() > limits::DESCRIPTION_CHARS {
+        return Err(ApiError::field(
+            "description",
+            format!("at most {} characters", limits::DESCRIPTION_CHARS),
+        ));
     }
     Ok(new)
+}
+
+fn too_many_endpoints() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!(
+            "this token already has {} webhook endpoints, the most it may have: delete one first",
+            limits::ENDPOINTS_PER_TOKEN
+        ),
+    )
 }
 
 /// `POST /api/webhooks` `{url, events?, description?}`: 201 with the endpoint and its secret.
@@ -98,7 +93,7 @@ pub async fn create(
         .ingest
         .write(move |w| {
             let conn = w.connection();
-            if outbox::endpoints(conn, &token, false)?.len() >= MAX_ENDPOINTS {
+            if outbox::endpoints(conn, &token, false)?.len() >= limits::ENDPOINTS_PER_TOKEN {
                 return Ok(None);
             }
             let ep = outbox::create_endpoint(
@@ -113,12 +108,7 @@ pub async fn create(
             Ok(Some(ep))
         })
         .await?
-        .ok_or_else(|| {
-            ApiError::field(
-                "url",
-                format!("at most {MAX_ENDPOINTS} endpoints per token"),
-            )
-        })?;
+        .ok_or_else(too_many_endpoints)?;
     let mut v = serde_json::to_value(created).map_err(ApiError::internal)?;
     v["secret"] = Value::String(secret);
     Ok((StatusCode::CREATED, Json(v)).into_response())
@@ -140,7 +130,7 @@ fn no_such_endpoint() -> ApiError {
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
     let now = state.service.clock.now();
     let token = caller.token;
@@ -160,7 +150,7 @@ pub async fn delete(
 pub async fn enable(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Json<Endpoint>, ApiError> {
     let token = caller.token;
     let ep = state
@@ -180,7 +170,7 @@ pub async fn enable(
 pub async fn test(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Response, ApiError> {
     let now = state.service.clock.now();
     let token = caller.token;

@@ -5,6 +5,8 @@
 mod api;
 mod auth;
 mod error;
+mod export;
+mod extract;
 mod hooks;
 mod params;
 mod reports;
