@@ -74,6 +74,7 @@ pub struct FileConfig {
     pub db: Option<PathBuf>,
     pub upstream: Option<String>,
     pub api: Option<Api>,
+    #[serde(default, deserialize_with = "token_list")]
     pub tokens: Option<Vec<String>>,
     pub no_new_tokens: Option<bool>,
     pub secure_cookies: Option<bool>,
@@ -143,10 +144,51 @@ impl FileConfig {
             ConfigError(format!(
                 "config file {}: {}{at}",
                 path.display(),
-                e.message().trim()
+                redact_values(e.message().trim())
             ))
         })
     }
+}
+
+/// `tokens = [...]`, with errors of our own: serde's would quote the value, and a token
+/// written as `tokens = "…"` (a string, not a list) would be printed in the error.
+fn token_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    use serde::de::Error;
+    let items = match toml::Value::deserialize(d)? {
+        toml::Value::Array(items) => items,
+        other => {
+            return Err(D::Error::custom(format!(
+                "tokens must be a list, such as tokens = [\"…\"], not a {}",
+                other.type_str()
+            )))
+        }
+    };
+    let strings = items.into_iter().enumerate().map(|(i, item)| match item {
+        toml::Value::String(s) => Ok(s),
+        other => Err(D::Error::custom(format!(
+            "tokens: entry #{} must be a string, not a {}",
+            i + 1,
+            other.type_str()
+        ))),
+    });
+    strings.collect::<Result<_, _>>().map(Some)
+}
+
+/// A TOML error message with the values it quotes left out (`string "…"`, ``variant `…` ``):
+/// a token typed under the wrong key must not be printed either.
+fn redact_values(message: &str) -> String {
+    let mut out = message.to_string();
+    for (opening, closing) in [("string \"", '"'), ("variant `", '`')] {
+        let mut from = 0;
+        while let Some(start) = out[from..].find(opening).map(|i| from + i + opening.len()) {
+            let Some(len) = out[start..].find(closing) else {
+                break;
+            };
+            out.replace_range(start..start + len, "…");
+            from = start + "…".len() + 1;
+        }
+    }
+    out
 }
 
 /// What the command line (flags or their environment variables) says; `None` where it is
@@ -354,6 +396,35 @@ mod tests {
         assert!(
             err.starts_with("--webhook-allow") && !err.contains('\n'),
             "{err}"
+        );
+    }
+
+    /// Issue 8: `tokens = "…"` (a string, not a list) printed the token in the error.
+    #[test]
+    fn a_token_in_the_wrong_shape_or_place_is_not_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        for (text, says) in [
+            (format!("tokens = \"{T1}\"\n"), "tokens must be a list"),
+            (
+                format!("tokens = [\"{T1}\", 5]\n"),
+                "entry #2 must be a string",
+            ),
+            (format!("api = \"{T1}\"\n"), "unknown variant"),
+            (format!("[login]\nburst = \"{T1}\"\n"), "invalid type"),
+        ] {
+            std::fs::write(&path, &text).unwrap();
+            let err = FileConfig::load(&path).unwrap_err().0;
+            assert!(err.contains(says), "{err}");
+            for shown in [T1, &T1[..8], &T1[24..]] {
+                assert!(!err.contains(shown), "{err}");
+            }
+            assert!(!err.contains('\n'), "{err}");
+        }
+        std::fs::write(&path, format!("tokens = [\"{T1}\"]\n")).unwrap();
+        assert_eq!(
+            FileConfig::load(&path).unwrap().tokens,
+            Some(vec![T1.into()])
         );
     }
 

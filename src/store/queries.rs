@@ -135,12 +135,18 @@ impl Conditions {
             self.add(clause, [Sql::Text(v.clone())]);
         }
     }
+    /// "Any of `columns` contains `v`", literally: `%` and `_` in what was typed are escaped
+    /// rather than taken as LIKE's wildcards, and so is the escape character `\` itself.
     fn search(&mut self, columns: &[&str], v: &Option<String>) {
         if let Some(v) = v {
-            let pattern = format!("%{}%", v.replace(['%', '_'], ""));
+            let escaped = v
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let pattern = format!("%{escaped}%");
             let clause = columns
                 .iter()
-                .map(|c| format!("{c} LIKE ?"))
+                .map(|c| format!("{c} LIKE ? ESCAPE '\\'"))
                 .collect::<Vec<_>>()
                 .join(" OR ");
             self.add(

@@ -164,10 +164,45 @@ DROP TABLE calls;
 ALTER TABLE calls_v3 RENAME TO calls;
 CREATE INDEX calls_by_end ON calls (token_id, ended_at, id);
 "#,
+    // Webhook endpoint ids are never used twice: with a plain INTEGER PRIMARY KEY, SQLite gave
+    // a deleted endpoint's id to the next one, and the old endpoint's deliveries showed under
+    // the new one (issue 8). AUTOINCREMENT needs the table rebuilt; its counter then starts
+    // above every id in use anywhere, deleted endpoints' included. Indexes for the queries by
+    // endpoint (deleting one, its tests, the log filtered by endpoint).
+    r#"
+CREATE TABLE webhooks_v4 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    events TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    disabled_reason TEXT,
+    disabled_at REAL,
+    failing_since REAL,
+    last_success_at REAL
+);
+INSERT INTO webhooks_v4 SELECT id, token_id, url, description, events, secret, created_at, enabled, disabled_reason, disabled_at, failing_since, last_success_at FROM webhooks;
+DROP TABLE webhooks;
+ALTER TABLE webhooks_v4 RENAME TO webhooks;
+CREATE INDEX webhooks_by_token ON webhooks (token_id, id);
+DELETE FROM sqlite_sequence WHERE name IN ('webhooks', 'webhooks_v4');
+INSERT INTO sqlite_sequence (name, seq) SELECT 'webhooks', MAX(
+    (SELECT COALESCE(MAX(id), 0) FROM webhooks),
+    (SELECT COALESCE(MAX(endpoint_id), 0) FROM outbox),
+    (SELECT COALESCE(MAX(endpoint_id), 0) FROM deliveries));
+CREATE INDEX outbox_by_endpoint ON outbox (endpoint_id) WHERE endpoint_id IS NOT NULL;
+CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id, id) WHERE endpoint_id IS NOT NULL;
+"#,
 ];
 
+/// How many migrations there are: the `user_version` of an up-to-date database.
+pub const VERSION: usize = MIGRATIONS.len();
+
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    migrate_up_to(conn, MIGRATIONS.len())
+    migrate_up_to(conn, VERSION)
 }
 
 /// Runs the migrations up to the `version`th (tests build databases as older versions left them).

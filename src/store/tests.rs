@@ -273,10 +273,7 @@ fn migrations_run_once() {
         .connection()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(
-        v, 3,
-        "the core schema, screen pops and webhooks, calls keyed by identity"
-    );
+    assert_eq!(v as usize, schema::VERSION, "every migration, once");
     let _ = Change::Line(String::new());
 }
 
@@ -421,4 +418,73 @@ fn upgrading_collapses_calls_an_older_version_recorded_twice() {
         count(&writer, "SELECT COUNT(DISTINCT started_us) FROM calls"),
         2
     );
+}
+
+/// Issue 8: SQLite gave a deleted webhook endpoint's id to the next one created, and the old
+/// endpoint's deliveries showed under the new one. Checked across the upgrade too: an id that
+/// only the delivery log still remembers is not given out again.
+#[test]
+fn webhook_endpoint_ids_are_never_reused_even_across_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let create = |conn: &rusqlite::Connection| -> i64 {
+        conn.execute(
+            "INSERT INTO webhooks (token_id, url, events, secret, created_at) VALUES ('tok', 'https://x.example/', '[\"*\"]', 's', 0)",
+            [],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
+    };
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        schema::migrate_up_to(&mut conn, 3).unwrap();
+        assert_eq!((create(&conn), create(&conn)), (1, 2));
+        conn.execute(
+            "INSERT INTO deliveries (outbox_id, token_id, kind, endpoint_id, event, at, url, attempt, outcome)
+             VALUES (1, 'tok', 'webhook', 2, 'test', 0, 'https://x.example/', 1, 'delivered')",
+            [],
+        )
+        .unwrap();
+        conn.execute("DELETE FROM webhooks WHERE id = 2", [])
+            .unwrap();
+    }
+    let (writer, _) = open(&path).unwrap();
+    let conn = writer.connection();
+    assert_eq!(create(conn), 3, "2 is still in the delivery log");
+    conn.execute("DELETE FROM webhooks WHERE id = 3", [])
+        .unwrap();
+    assert_eq!(create(conn), 4);
+    let kept: i64 = conn
+        .query_row("SELECT COUNT(*) FROM webhooks WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(kept, 1, "endpoints keep their ids through the upgrade");
+}
+
+/// Issue 8: `%` and `_` typed in the search box acted as LIKE's wildcards.
+#[test]
+fn the_search_box_matches_what_was_typed_literally() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, readers) = open(&dir.path().join("t.db")).unwrap();
+    writer.add_token(&token(), "config", 0.0).unwrap();
+    let mut board = Board::default();
+    ingest(&mut writer, &mut board, &fixture_events("lines.v1.jsonl"));
+    let id = token().id();
+    readers
+        .with(|conn| {
+            let found = |q: &str| -> Result<usize, StoreError> {
+                let f = CallFilter {
+                    search: Some(q.into()),
+                    ..all(100)
+                };
+                Ok(queries::history(conn, &id, &f)?.items.len())
+            };
+            assert_eq!(found("45678")?, 2);
+            for wildcard in ["%", "_", "4_678", "4%8", "\\", "\\%"] {
+                assert_eq!(found(wildcard)?, 0, "{wildcard}");
+            }
+            Ok(())
+        })
+        .unwrap();
 }
