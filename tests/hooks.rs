@@ -178,12 +178,22 @@ struct Running {
 
 impl Running {
     async fn start(db: &std::path::Path, upstream: &str, clock: &ManualClock) -> Running {
+        Running::start_allowing(db, upstream, clock, &["127.0.0.1/32"]).await
+    }
+
+    /// The service with only these ranges allowed besides public addresses.
+    async fn start_allowing(
+        db: &std::path::Path,
+        upstream: &str,
+        clock: &ManualClock,
+        allow: &[&str],
+    ) -> Running {
         let config = Config {
             listen: "127.0.0.1:0".into(),
             db: db.to_path_buf(),
             upstream: upstream.into(),
             tokens: ovh_cti::config::parse_tokens(&[TOKEN.into()]).unwrap(),
-            webhook_allow: vec!["127.0.0.1/32".parse().unwrap()],
+            webhook_allow: allow.iter().map(|r| r.parse().unwrap()).collect(),
             webhook_timeout: Duration::from_secs(2),
             ..Config::default()
         };
@@ -756,4 +766,204 @@ async fn a_delivery_cut_by_kill_9_is_made_after_the_restart() {
     assert_eq!(header(&got[0], "webhook-id"), header(&got[1], "webhook-id"));
     second.kill().unwrap();
     second.wait().unwrap();
+}
+
+/// Counts rows of the service's database file, read-only, beside the running service.
+fn count(db: &std::path::Path, sql: &str) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// Issue 8, item 2, replayed on the real service: 100 endpoints with 1.9 MB URLs and test
+/// sends grew the database to 1 GB in 20 s. Now every oversized field is refused naming it,
+/// a token has at most 20 endpoints, a new test replaces the endpoint's previous one, and
+/// what is stored stays within the caps.
+#[tokio::test]
+async fn huge_webhook_urls_and_a_storm_of_test_sends_are_refused_and_the_database_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let (_upstream, up_url) = Upstream::start().await;
+    let (rx, rx_url) = Receiver::start([]).await;
+    let clock = now_clock();
+    let app = Running::start(&db, &up_url, &clock).await;
+
+    let huge = format!("{rx_url}/hook?pad={}", "x".repeat(1_900_000));
+    for _ in 0..100 {
+        let (status, v) = app
+            .api(Method::POST, "/api/webhooks", Some(json!({"url": huge})))
+            .await;
+        assert_eq!(
+            (status, v["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("url"))
+        );
+        assert!(v["error"].as_str().unwrap().contains("2 KiB"), "{v}");
+    }
+    for (body, field) in [
+        (
+            json!({"url": rx_url, "description": "d".repeat(201)}),
+            "description",
+        ),
+        (
+            json!({"url": rx_url, "events": vec!["start_ringing"; 33]}),
+            "events",
+        ),
+        (
+            json!({"url": rx_url, "events": ["x".repeat(1_000_000)]}),
+            "events",
+        ),
+        // Undeliverable for good: refused now rather than queued and retried.
+        // (127.0.0.1 is allowed here: another IPv4 address in IPv6 dress.)
+        (json!({"url": "http://[::ffff:0:a00:1]/"}), "url"),
+        (json!({"url": "http://[::ffff:0:7f00:2]/"}), "url"),
+        (json!({"url": "http://[64:ff9b:1::a00:1]/"}), "url"),
+        (json!({"url": "http://[::1]/"}), "url"),
+        (json!({"url": "http://exa mple.com/"}), "url"),
+        (json!({"url": "https:///nohost"}), "url"),
+        (json!({"url": "http://[::1/"}), "url"),
+    ] {
+        let (status, v) = app.api(Method::POST, "/api/webhooks", Some(body)).await;
+        assert_eq!(
+            (status, v["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(field)),
+            "{v}"
+        );
+        assert!(v.to_string().len() < 1024, "the refusal stays short");
+    }
+
+    // Exactly at the caps: 20 endpoints with 2 KiB addresses and 200-character descriptions.
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let base = format!("{rx_url}/hook/{i}?pad=");
+        let url = format!("{base}{}", "x".repeat(2048 - base.len()));
+        let (status, v) = app
+            .api(
+                Method::POST,
+                "/api/webhooks",
+                Some(json!({"url": url, "description": "é".repeat(200)})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    let (status, v) = app
+        .api(Method::POST, "/api/webhooks", Some(json!({"url": rx_url})))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("delete one first"),
+        "{v}"
+    );
+
+    // Ten test sends to each endpoint: each replaces that endpoint's previous test.
+    let mut last = HashMap::new();
+    for _ in 0..10 {
+        for id in &ids {
+            let (status, v) = app
+                .api(Method::POST, &format!("/api/webhooks/{id}/test"), None)
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+            last.insert(*id, v["webhook_id"].as_str().unwrap().to_string());
+        }
+    }
+    app.deliver().await;
+    assert!(rx.got().len() >= 20);
+    let log = app.deliveries("limit=1000").await;
+    assert_eq!(log.len(), 20, "one test per endpoint in the log");
+    for d in &log {
+        let id = d["endpoint_id"].as_i64().unwrap();
+        assert_eq!(
+            d["webhook_id"].as_str(),
+            Some(last[&id].as_str()),
+            "the latest test"
+        );
+        assert_eq!(d["outcome"], "delivered");
+    }
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM outbox"), 20);
+    for (table, cap) in [
+        ("webhooks", 2048),
+        ("outbox", 2048),
+        ("deliveries", 2048 + 256),
+    ] {
+        let longest = count(&db, &format!("SELECT MAX(length(url)) FROM {table}"));
+        assert!(longest <= cap, "{table}: {longest}");
+    }
+    let size = count(
+        &db,
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+    );
+    assert!(size < 1 << 20, "the database holds {size} bytes");
+
+    for id in &ids {
+        let (status, _) = app
+            .api(Method::DELETE, &format!("/api/webhooks/{id}"), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    app.stop().await;
+}
+
+/// Issue 8: SQLite gave a deleted endpoint's id to the next one, whose log then showed the
+/// old endpoint's deliveries.
+#[tokio::test]
+async fn a_deleted_endpoints_id_is_never_given_to_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_upstream, up_url) = Upstream::start().await;
+    let (_rx, rx_url) = Receiver::start([]).await;
+    let clock = now_clock();
+    let app = Running::start(&dir.path().join("db"), &up_url, &clock).await;
+    let create = || async {
+        let (status, v) = app
+            .api(Method::POST, "/api/webhooks", Some(json!({"url": rx_url})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v["id"].as_i64().unwrap()
+    };
+    let _first = create().await;
+    let old = create().await;
+    app.api(Method::POST, &format!("/api/webhooks/{old}/test"), None)
+        .await;
+    app.deliver().await;
+    assert_eq!(app.deliveries(&format!("endpoint={old}")).await.len(), 1);
+    let (status, _) = app
+        .api(Method::DELETE, &format!("/api/webhooks/{old}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let new = create().await;
+    assert!(new > old, "{new} after {old}");
+    assert_eq!(
+        app.deliveries(&format!("endpoint={new}")).await,
+        Vec::<Value>::new()
+    );
+    app.stop().await;
+}
+
+/// Issue 8: the delivery log, which token holders read, said `refused to connect to
+/// 127.0.0.1`, telling them what an internal name resolves to. The endpoint here was saved
+/// while the operator allowed 127.0.0.1, and is used after that range was closed.
+#[tokio::test]
+async fn the_delivery_log_says_not_public_and_never_which_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let (upstream, up_url) = Upstream::start().await;
+    let (rx, rx_url) = Receiver::start([]).await;
+    let clock = now_clock();
+    let app = Running::start(&db, &up_url, &clock).await;
+    let (status, _) = app
+        .api(Method::POST, "/api/webhooks", Some(json!({"url": rx_url})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.stop().await;
+
+    let app = Running::start_allowing(&db, &up_url, &clock, &[]).await;
+    upstream.push([ringing_poll()]);
+    app.wait_events(1).await;
+    app.deliver().await;
+    let log = app.deliveries("").await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["outcome"], "failed");
+    assert_eq!(log[0]["error"], "refused: not a public address");
+    assert!(rx.got().is_empty());
+    app.stop().await;
 }

@@ -286,7 +286,8 @@ pub enum Outcome {
 }
 
 /// Records an attempt: the log line, the row's new state, and the endpoint's health (a 410
-/// or a day of failures disables it). Returns the row's new state.
+/// or a day of failures disables it). Returns the row's new state (`replaced` when the row
+/// is gone: a test that a newer one replaced, nothing recorded).
 pub fn record(
     conn: &Connection,
     d: &Due,
@@ -306,10 +307,15 @@ pub fn record(
         Outcome::Permanent { status, error } => ("failed", *status, Some(bounded(error)), now),
     };
     let url = limits::clip(&mask_url(&d.url), limits::LOGGED_URL_BYTES).into_owned();
-    tx.execute(
+    let updated = tx.execute(
         "UPDATE outbox SET attempts = ?2, state = ?3, next_attempt_at = ?4, updated_at = ?5, last_error = ?6 WHERE id = ?1 AND state = 'pending'",
         params![d.id, attempt, state, next, now, error],
     )?;
+    if updated == 0 && !exists(&tx, d.id)? {
+        // A test replaced by a newer one while this attempt was in flight: its log lines
+        // are gone with it, and this one goes too.
+        return Ok("replaced");
+    }
     let logged = if state == "pending" { "retry" } else { state };
     tx.execute(
         "INSERT INTO deliveries (outbox_id, token_id, kind, endpoint_id, event, at, url, status, latency_ms, error, attempt, outcome)
@@ -353,6 +359,17 @@ pub fn record(
     }
     tx.commit()?;
     Ok(state)
+}
+
+fn exists(conn: &Connection, outbox_id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM outbox WHERE id = ?1",
+            [outbox_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }
 
 /// One line of the delivery log, as `GET /api/deliveries` shows it.

@@ -14,6 +14,7 @@ use super::outbox::{self, Due, Kind, Outcome};
 use super::sign;
 use crate::clock::SharedClock;
 use crate::ingest::{IngestError, IngestHandle};
+use crate::limits;
 use crate::store::Readers;
 use crate::telemetry;
 use futures::StreamExt;
@@ -306,7 +307,10 @@ fn classify(kind: Kind, resp: &reqwest::Response) -> Outcome {
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|l| l.to_str().ok())
-            .map(|l| format!(" to {}", super::mask_url(l)))
+            .map(|l| {
+                let to = super::mask_url(l);
+                format!(" to {}", limits::clip(&to, limits::LOGGED_URL_BYTES))
+            })
             .unwrap_or_default();
         return Outcome::Retry {
             status: Some(code),

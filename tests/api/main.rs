@@ -7,7 +7,9 @@ mod helpers;
 
 mod auth;
 mod backup;
+mod caps;
 mod cli;
+mod csv_export;
 mod disk_full;
 mod feed_faults;
 mod generated;
