@@ -124,7 +124,7 @@ export function render(root) {
   const pop = s.screen_pop;
   const status = h('p', { id: 'settings-status', role: 'status', class: 'status-line' });
   const dialog = resetDialog(status);
-  const url = h('input', { id: 'pop-url', name: 'pop-url', type: 'url', value: pop.url, 'aria-describedby': 'pop-url-hint pop-url-error', size: 60, spellcheck: 'false' });
+  const url = h('input', { id: 'pop-url', name: 'pop-url', type: 'url', maxlength: 2048, value: pop.url, 'aria-describedby': 'pop-url-hint pop-url-error', size: 60, spellcheck: 'false' });
   const preview = h('output', { id: 'pop-preview', for: 'pop-url', class: 'preview' });
   const updatePreview = () => {
     const v = url.value.trim();
@@ -134,7 +134,7 @@ export function render(root) {
     preview.textContent = v && !err ? expand(v) : '—';
   };
   url.addEventListener('input', updatePreview);
-  const tz = h('input', { id: 'timezone', name: 'timezone', list: 'zones', value: s.timezone, autocomplete: 'off' });
+  const tz = h('input', { id: 'timezone', name: 'timezone', list: 'zones', maxlength: 64, value: s.timezone, autocomplete: 'off' });
   const form = h('form', { id: 'settings', class: 'settings', novalidate: true },
     h('fieldset', {}, h('legend', { text: t('settings.display') }),
       check('only-active', t('settings.only_active'), s.display.only_active),

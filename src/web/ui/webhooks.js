@@ -76,7 +76,7 @@ function createForm(created) {
   const form = h('form', { id: 'hook-form', class: 'settings', novalidate: true },
     h('fieldset', {}, h('legend', { text: t('hooks.add') }),
       h('div', { class: 'field' }, h('label', { for: 'hook-url', text: t('hooks.url') }),
-        h('input', { id: 'hook-url', type: 'url', required: true, size: 60, spellcheck: 'false', placeholder: 'https://crm.example/hooks/ovh', 'aria-describedby': 'hook-url-hint hook-error' }),
+        h('input', { id: 'hook-url', type: 'url', required: true, maxlength: 2048, size: 60, spellcheck: 'false', placeholder: 'https://crm.example/hooks/ovh', 'aria-describedby': 'hook-url-hint hook-error' }),
         h('p', { class: 'hint', id: 'hook-url-hint', text: t('hooks.url_hint') })),
       h('div', { class: 'field' }, h('label', { for: 'hook-description', text: t('hooks.description') }),
         h('input', { id: 'hook-description', type: 'text', maxlength: 200, size: 40 })),
