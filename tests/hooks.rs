@@ -260,6 +260,13 @@ impl Running {
         self.service.hooks.run_due().await.unwrap()
     }
 
+    /// Creates a webhook endpoint, which must succeed; returns its id.
+    async fn create_endpoint(&self, body: Value) -> i64 {
+        let (status, v) = self.api(Method::POST, "/api/webhooks", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        v["id"].as_i64().unwrap()
+    }
+
     async fn deliveries(&self, query: &str) -> Vec<Value> {
         let (status, v) = self
             .api(Method::GET, &format!("/api/deliveries?{query}"), None)
@@ -837,15 +844,8 @@ async fn huge_webhook_urls_and_a_storm_of_test_sends_are_refused_and_the_databas
     for i in 0..20 {
         let base = format!("{rx_url}/hook/{i}?pad=");
         let url = format!("{base}{}", "x".repeat(2048 - base.len()));
-        let (status, v) = app
-            .api(
-                Method::POST,
-                "/api/webhooks",
-                Some(json!({"url": url, "description": "é".repeat(200)})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{v}");
-        ids.push(v["id"].as_i64().unwrap());
+        let body = json!({"url": url, "description": "é".repeat(200)});
+        ids.push(app.create_endpoint(body).await);
     }
     let (status, v) = app
         .api(Method::POST, "/api/webhooks", Some(json!({"url": rx_url})))
@@ -913,15 +913,8 @@ async fn a_deleted_endpoints_id_is_never_given_to_the_next_one() {
     let (_rx, rx_url) = Receiver::start([]).await;
     let clock = now_clock();
     let app = Running::start(&dir.path().join("db"), &up_url, &clock).await;
-    let create = || async {
-        let (status, v) = app
-            .api(Method::POST, "/api/webhooks", Some(json!({"url": rx_url})))
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{v}");
-        v["id"].as_i64().unwrap()
-    };
-    let _first = create().await;
-    let old = create().await;
+    let _first = app.create_endpoint(json!({"url": rx_url})).await;
+    let old = app.create_endpoint(json!({"url": rx_url})).await;
     app.api(Method::POST, &format!("/api/webhooks/{old}/test"), None)
         .await;
     app.deliver().await;
@@ -930,7 +923,7 @@ async fn a_deleted_endpoints_id_is_never_given_to_the_next_one() {
         .api(Method::DELETE, &format!("/api/webhooks/{old}"), None)
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let new = create().await;
+    let new = app.create_endpoint(json!({"url": rx_url})).await;
     assert!(new > old, "{new} after {old}");
     assert_eq!(
         app.deliveries(&format!("endpoint={new}")).await,
@@ -950,10 +943,7 @@ async fn the_delivery_log_says_not_public_and_never_which_address() {
     let (rx, rx_url) = Receiver::start([]).await;
     let clock = now_clock();
     let app = Running::start(&db, &up_url, &clock).await;
-    let (status, _) = app
-        .api(Method::POST, "/api/webhooks", Some(json!({"url": rx_url})))
-        .await;
-    assert_eq!(status, StatusCode::CREATED);
+    app.create_endpoint(json!({"url": rx_url})).await;
     app.stop().await;
 
     let app = Running::start_allowing(&db, &up_url, &clock, &[]).await;
