@@ -313,13 +313,40 @@ async fn counting_listener() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
     (addr, count)
 }
 
+/// A listener that accepts connections and never answers them: how many it accepted, and a
+/// signal at each one.
+async fn holding_listener() -> (
+    std::net::SocketAddr,
+    Arc<AtomicUsize>,
+    Arc<tokio::sync::Notify>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(tokio::sync::Notify::new());
+    let (c, a) = (count.clone(), accepted.clone());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            c.fetch_add(1, Ordering::SeqCst);
+            a.notify_waiters();
+            held.push(sock); // never answered
+        }
+    });
+    (addr, count, accepted)
+}
+
 struct Rig {
     _dir: tempfile::TempDir,
     ingest: crate::ingest::IngestHandle,
-    hooks: Hooks,
+    hooks: Arc<Hooks>,
 }
 
 fn rig(allow: Vec<ipnet::IpNet>) -> Rig {
+    rig_timing_out_after(allow, std::time::Duration::from_secs(2))
+}
+
+fn rig_timing_out_after(allow: Vec<ipnet::IpNet>, timeout: std::time::Duration) -> Rig {
     let (dir, w, r) = open_db();
     let clock = ManualClock::new(1000.0);
     let (ingest, _thread) = crate::ingest::start(
@@ -334,13 +361,13 @@ fn rig(allow: Vec<ipnet::IpNet>) -> Rig {
         ingest.clone(),
         Arc::new(clock),
         guard::Guard::new(allow),
-        std::time::Duration::from_secs(2),
+        timeout,
     )
     .unwrap();
     Rig {
         _dir: dir,
         ingest,
-        hooks,
+        hooks: Arc::new(hooks),
     }
 }
 
@@ -357,7 +384,7 @@ async fn enqueue_pops(rig: &Rig, urls: Vec<String>) {
                         url,
                         body: None,
                         event: "start_ringing",
-                        dedupe: &format!("t{i}"),
+                        dedupe: &format!("t{i}:{url}"),
                     },
                     1000.0,
                 )?;
@@ -461,17 +488,7 @@ async fn an_allowed_range_is_reached_by_name_and_by_address() {
 
 #[tokio::test]
 async fn a_hanging_endpoint_does_not_hold_up_the_next_pop() {
-    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hang_addr = hang.local_addr().unwrap();
-    let hung = Arc::new(AtomicUsize::new(0));
-    let h = hung.clone();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = hang.accept().await {
-            h.fetch_add(1, Ordering::SeqCst);
-            held.push(sock); // never answered
-        }
-    });
+    let (hang_addr, hung, _) = holding_listener().await;
     let (fast, fast_count) = counting_listener().await;
     let rig = rig(vec!["127.0.0.1/32".parse().unwrap()]);
     enqueue_pops(&rig, vec![format!("http://{hang_addr}/slow")]).await;
@@ -512,4 +529,79 @@ async fn a_hanging_endpoint_does_not_hold_up_the_next_pop() {
         "the hanging attempt timed out and waits for its retry"
     );
     assert!(s[0].2.as_deref().unwrap().contains("no answer within"));
+}
+
+/// Issue 8: a flood of test sends, each replacing the endpoint's previous test while that
+/// one's request still hung, put a request (and a resolver thread) in flight per send: the
+/// memory reached a gigabyte. However often rows are queued and replaced, at most `ATTEMPTS`
+/// requests are in flight; the rows beyond wait in the outbox.
+#[tokio::test]
+async fn requests_in_flight_are_capped_even_when_their_rows_are_replaced() {
+    use super::worker::ATTEMPTS;
+    let (addr, accepted, arrived) = holding_listener().await;
+    let rig = rig_timing_out_after(
+        vec!["127.0.0.1/32".parse().unwrap()],
+        std::time::Duration::from_secs(600),
+    );
+    let endpoints: Vec<i64> = rig
+        .ingest
+        .write(move |w| {
+            (0..ATTEMPTS)
+                .map(|i| {
+                    let url = format!("http://{addr}/hook/{i}");
+                    outbox::create_endpoint(
+                        w.connection(),
+                        &token(),
+                        &url,
+                        "",
+                        &["*".into()],
+                        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                        1000.0,
+                    )
+                    .map(|e| e.id)
+                })
+                .collect()
+        })
+        .await
+        .unwrap();
+    let send_tests = || async {
+        let ids = endpoints.clone();
+        rig.ingest
+            .write(move |w| {
+                for id in ids {
+                    enqueue_test(w.connection(), &token(), id, 1000.0)?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        rig.hooks.nudge();
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(rig.hooks.clone().run(stopped));
+    send_tests().await;
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let next = arrived.notified();
+            tokio::pin!(next);
+            next.as_mut().enable();
+            if accepted.load(Ordering::SeqCst) >= ATTEMPTS {
+                return;
+            }
+            next.await;
+        }
+    })
+    .await
+    .expect("the worker never had ATTEMPTS requests in flight");
+    // Every request in flight hangs, and their rows are replaced: the new rows are due, but
+    // no slot frees, so none of them may start.
+    for _ in 0..3 {
+        send_tests().await;
+    }
+    let pending = states(&rig).await;
+    assert_eq!(pending.len(), ATTEMPTS, "one test per endpoint");
+    assert!(pending.iter().all(|(_, state, _)| state == "pending"));
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    assert_eq!(accepted.load(Ordering::SeqCst), ATTEMPTS);
 }

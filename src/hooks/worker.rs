@@ -3,9 +3,10 @@
 //! once a second otherwise (retries come due), and whenever a test nudges it — time itself is
 //! the injected clock's, so tests drive the back-off schedule without sleeping.
 //!
-//! Requests: screen pops `GET` the filled URL, webhooks `POST` the signed JSON. A request has
-//! a time-out (10 s by default), follows no redirect (a 3xx is a failure), goes only to
-//! addresses the guard accepts, and never carries the OVH token. Delivery is at least once:
+//! Requests: screen pops `GET` the filled URL, webhooks `POST` the signed JSON. At most
+//! `ATTEMPTS` are in flight at once, all passes together. A request has a time-out (10 s by
+//! default), follows no redirect (a 3xx is a failure), goes only to addresses the guard
+//! accepts, and never carries the OVH token. Delivery is at least once:
 //! an attempt cut short by a shutdown is made again after the restart, with the same
 //! `webhook-id` so that the receiver can tell.
 
@@ -26,9 +27,17 @@ use tokio::sync::{watch, Notify};
 
 /// The default time-out of one request.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
-/// Due deliveries read at once, and requests in flight at once.
+/// Due deliveries read at once by a pass.
 const BATCH: usize = 64;
-const CONCURRENCY: usize = 16;
+/// Requests in flight at once, all passes together. Passes overlap so that a hanging endpoint
+/// does not hold up the next screen pop, but not without bound: every queued test or event
+/// wakes the worker, and with a pass per wake, each with its requests (and, for a name, a
+/// resolver thread) hanging until the time-out, a flood of test sends took the memory to a
+/// gigabyte (issue 8). Rows beyond wait in the outbox for a free slot; nothing is lost.
+pub const ATTEMPTS: usize = 64;
+/// Passes at once: each holds only the ids of rows it waits for, but one per wake is still
+/// no bound.
+const PASSES: usize = 64;
 /// How often due retries are looked for when nothing wakes the worker.
 const POLL: Duration = Duration::from_secs(1);
 
@@ -45,6 +54,8 @@ pub struct Hooks {
     inflight: Mutex<HashSet<i64>>,
     /// Told whenever an attempt in flight ends.
     settled: Notify,
+    /// `ATTEMPTS` permits, one taken by each request in flight.
+    slots: tokio::sync::Semaphore,
 }
 
 /// Takes a row out of `inflight` when its attempt ends, even one cut short by a shutdown.
@@ -94,6 +105,7 @@ impl Hooks {
             wake,
             inflight: Mutex::new(HashSet::new()),
             settled: Notify::new(),
+            slots: tokio::sync::Semaphore::new(ATTEMPTS),
         })
     }
 
@@ -119,6 +131,8 @@ impl Hooks {
                 let mut inflight = self.inflight.lock();
                 due.into_iter().partition(|d| inflight.insert(d.id))
             };
+            // Only their ids are kept: many passes may wait for the same rows.
+            let theirs: Vec<i64> = theirs.into_iter().map(|d| d.id).collect();
             let claims: Vec<Claim> = mine
                 .iter()
                 .map(|d| Claim {
@@ -140,15 +154,15 @@ impl Hooks {
             total += mine.len();
             let results: Vec<Result<(), IngestError>> = futures::stream::iter(mine)
                 .map(|d| self.deliver(d))
-                .buffer_unordered(CONCURRENCY)
+                .buffer_unordered(BATCH)
                 .collect()
                 .await;
             drop(claims);
             // Rows another pass held may have been let go unattempted (that pass read the
             // clock earlier, when they were not due yet): look again once they are released.
             let waited = !theirs.is_empty();
-            for d in theirs {
-                self.settle(d.id).await;
+            for id in theirs {
+                self.settle(id).await;
             }
             results.into_iter().collect::<Result<(), _>>()?;
             if n < BATCH && !waited {
@@ -181,16 +195,21 @@ impl Hooks {
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let mut passes = tokio::task::JoinSet::new();
         loop {
-            let hooks = self.clone();
-            passes.spawn(async move {
-                if let Err(e) = hooks.run_due().await {
-                    tracing::warn!(error = %e, "delivery pass failed");
-                }
-            });
             while passes.try_join_next().is_some() {}
+            // A wake that finds every pass slot taken starts a pass as soon as one ends.
+            let missed = passes.len() >= PASSES;
+            if !missed {
+                let hooks = self.clone();
+                passes.spawn(async move {
+                    if let Err(e) = hooks.run_due().await {
+                        tracing::warn!(error = %e, "delivery pass failed");
+                    }
+                });
+            }
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
+                Some(_) = passes.join_next(), if missed => {}
                 _ = crate::shutdown::stopped(&mut shutdown) => {
                     passes.abort_all();
                     while passes.join_next().await.is_some() {}
@@ -201,6 +220,7 @@ impl Hooks {
     }
 
     async fn deliver(&self, d: Due) -> Result<(), IngestError> {
+        let _slot = self.slots.acquire().await.expect("never closed");
         // The retry schedule and the "failing for a day" rule count from when the attempt was
         // made, not from when its answer (or time-out) came back.
         let now = self.clock.now();
