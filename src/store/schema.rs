@@ -168,7 +168,9 @@ CREATE INDEX calls_by_end ON calls (token_id, ended_at, id);
     // a deleted endpoint's id to the next one, and the old endpoint's deliveries showed under
     // the new one (issue 8). AUTOINCREMENT needs the table rebuilt; its counter then starts
     // above every id in use anywhere, deleted endpoints' included. Indexes for the queries by
-    // endpoint (deleting one, its tests, the log filtered by endpoint).
+    // endpoint (deleting one, its tests, the log filtered by endpoint). An endpoint saved
+    // before URLs had a cap (2 KiB) is disabled, not deleted: its owner sees why, and can
+    // delete it; its pending deliveries fail, as when an endpoint is disabled.
     r#"
 CREATE TABLE webhooks_v4 (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -195,6 +197,11 @@ INSERT INTO sqlite_sequence (name, seq) SELECT 'webhooks', MAX(
     (SELECT COALESCE(MAX(endpoint_id), 0) FROM deliveries));
 CREATE INDEX outbox_by_endpoint ON outbox (endpoint_id) WHERE endpoint_id IS NOT NULL;
 CREATE INDEX deliveries_by_endpoint ON deliveries (endpoint_id, id) WHERE endpoint_id IS NOT NULL;
+UPDATE webhooks SET enabled = 0, disabled_at = created_at,
+    disabled_reason = 'the address is longer than 2 KiB, the most accepted now: delete this endpoint and create it again'
+    WHERE length(url) > 2048 AND enabled = 1;
+UPDATE outbox SET state = 'failed', last_error = 'the endpoint''s address is longer than 2 KiB'
+    WHERE state = 'pending' AND endpoint_id IN (SELECT id FROM webhooks WHERE length(url) > 2048);
 "#,
 ];
 

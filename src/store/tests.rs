@@ -422,7 +422,8 @@ fn upgrading_collapses_calls_an_older_version_recorded_twice() {
 
 /// Issue 8: SQLite gave a deleted webhook endpoint's id to the next one created, and the old
 /// endpoint's deliveries showed under the new one. Checked across the upgrade too: an id that
-/// only the delivery log still remembers is not given out again.
+/// only the delivery log still remembers is not given out again, and an endpoint saved with
+/// an address over today's cap is disabled, saying why.
 #[test]
 fn webhook_endpoint_ids_are_never_reused_even_across_the_upgrade() {
     let dir = tempfile::tempdir().unwrap();
@@ -447,9 +448,35 @@ fn webhook_endpoint_ids_are_never_reused_even_across_the_upgrade() {
         .unwrap();
         conn.execute("DELETE FROM webhooks WHERE id = 2", [])
             .unwrap();
+        // Saved before URLs had a cap: disabled by the upgrade, with its pending delivery.
+        conn.execute(
+            "UPDATE webhooks SET url = 'https://x.example/?' || hex(zeroblob(2000)) WHERE id = 1",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO outbox (token_id, kind, endpoint_id, url, webhook_id, event, dedupe, next_attempt_at, state, created_at, updated_at)
+             VALUES ('tok', 'webhook', 1, 'u', 'msg_1', 'test', 'd1', 0, 'pending', 0, 0)",
+            [],
+        )
+        .unwrap();
     }
     let (writer, _) = open(&path).unwrap();
     let conn = writer.connection();
+    let (enabled, reason): (bool, String) = conn
+        .query_row(
+            "SELECT enabled, disabled_reason FROM webhooks WHERE id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(!enabled && reason.contains("2 KiB"), "{reason}");
+    let state: String = conn
+        .query_row("SELECT state FROM outbox WHERE dedupe = 'd1'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(state, "failed");
     assert_eq!(create(conn), 3, "2 is still in the delivery log");
     conn.execute("DELETE FROM webhooks WHERE id = 3", [])
         .unwrap();
