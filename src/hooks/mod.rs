@@ -82,6 +82,11 @@ pub fn pop_matches(pop: &ScreenPop, e: &Event) -> bool {
     if !pop.enabled || pop.url.is_empty() || !pop.events.iter().any(|n| n != "*" && names(n, e)) {
         return false;
     }
+    // Saved by an older version, before the cap: not copied into the outbox or the stream on
+    // every call; the settings page refuses it at the next save, saying why.
+    if pop.url.len() > crate::limits::URL_BYTES {
+        return false;
+    }
     if let Some(numbers) = &pop.numbers {
         if !numbers.iter().any(|n| n.trim() == e.number) {
             return false;

@@ -71,9 +71,17 @@ fn directions_numbers_and_events_decide_the_pop() {
     other_events.events = vec!["end_calling".into()];
     assert!(!pop_matches(&other_events, &incoming));
 
-    let mut off = s;
+    let mut off = s.clone();
     off.enabled = false;
     assert!(!pop_matches(&off, &incoming));
+
+    // Issue 8: a URL stored before the 2 KiB cap pops no more.
+    let mut huge = s;
+    huge.url = format!(
+        "https://crm.example/?n=*CALLING*&pad={}",
+        "x".repeat(1_900_000)
+    );
+    assert!(!pop_matches(&huge, &incoming));
 }
 
 #[test]
