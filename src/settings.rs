@@ -246,7 +246,8 @@ fn check_numbers(field: &str, numbers: &[String]) -> Result<(), SettingsError> {
 /// A screen-pop or webhook URL must be one the service can send to: at most
 /// `limits::URL_BYTES`, absolute `http` or `https`, with a host, and parsable. An address
 /// the guard refuses is checked by the caller, which knows the operator's allowed ranges.
-pub(crate) fn check_url(url: &str) -> Result<(), String> {
+/// Returns the parsed address.
+pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, String> {
     // The length first: nothing else is worth doing on two megabytes.
     if url.len() > limits::URL_BYTES {
         return Err(limits::url_too_long(url.len()));
@@ -263,7 +264,7 @@ pub(crate) fn check_url(url: &str) -> Result<(), String> {
         return Err("the address contains spaces or control characters".into());
     }
     match reqwest::Url::parse(url) {
-        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(()),
+        Ok(u) if u.host_str().is_some_and(|h| !h.is_empty()) => Ok(u),
         Ok(_) => Err("the address has no host".into()),
         Err(e) => Err(format!("not a valid address: {e}")),
     }

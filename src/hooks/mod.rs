@@ -199,8 +199,7 @@ pub fn on_event(
 /// for good (an address literal or a `localhost` name it refuses). The refusal may name the
 /// address: the user typed it.
 pub fn check_destination(guard: &guard::Guard, url: &str) -> Result<(), String> {
-    crate::settings::check_url(url)?;
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a valid address: {e}"))?;
+    let parsed = crate::settings::check_url(url)?;
     guard.check_saved(&parsed).map_err(|b| b.detail())
 }
 
