@@ -89,7 +89,7 @@ fn main() {
                 let mut stored = 0;
                 for (n, poll) in mine.chunks(poll_size).enumerate() {
                     stored += handle
-                        .batch(id.clone(), poll.to_vec(), Some(format!("v1:S{n}")))
+                        .batch(id.clone(), poll.to_vec().into(), Some(format!("v1:S{n}")))
                         .await
                         .unwrap();
                 }

@@ -1,14 +1,15 @@
-//! The command line: `demo`, `serve` and `simulate`, as `contract.md` describes them. Every
-//! flag has an environment variable; flags win. A bad flag, an unusable database or a busy
-//! port ends the program with a one-line reason and a non-zero status.
+//! The command line: `demo`, `serve` and `simulate`, as `contract.md` describes them, and
+//! `backup`. Every flag has an environment variable; flags win. A bad flag, an unusable
+//! database or a busy port ends the program with a one-line reason and a non-zero status.
 
 use crate::app::Application;
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError, FileConfig, Overrides};
 use crate::feed::Api;
 use crate::simulate::{SimConfig, Simulator};
+use crate::store::backup::backup;
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// A stand-alone fake of OVH's event API (v1 long polling and v2) with realistic traffic.
     Simulate(SimulateArgs),
+    /// A consistent copy of the database, safe to take while the service runs.
+    Backup(BackupArgs),
 }
 
 /// Flags that `demo` and `serve` share.
@@ -63,6 +66,32 @@ pub struct ServiceArgs {
         value_name = "CIDR"
     )]
     pub webhook_allow: Vec<String>,
+    /// Days a finished screen-pop or webhook delivery stays in the outbox (default 30);
+    /// pending deliveries are never pruned.
+    #[arg(
+        long,
+        env = "OVH_CTI_RETAIN_OUTBOX_DAYS",
+        value_name = "DAYS",
+        allow_negative_numbers = true
+    )]
+    pub retain_outbox_days: Option<f64>,
+    /// Days a line of the delivery log is kept (default 30).
+    #[arg(
+        long,
+        env = "OVH_CTI_RETAIN_DELIVERIES_DAYS",
+        value_name = "DAYS",
+        allow_negative_numbers = true
+    )]
+    pub retain_deliveries_days: Option<f64>,
+    /// Days raw events are kept, except those a board still needs to be rebuilt (default:
+    /// every event is kept).
+    #[arg(
+        long,
+        env = "OVH_CTI_RETAIN_EVENTS_DAYS",
+        value_name = "DAYS",
+        allow_negative_numbers = true
+    )]
+    pub retain_events_days: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -125,11 +154,26 @@ pub struct SimulateArgs {
     pub fault_rate: f64,
 }
 
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The database to copy (default: the `db` of --config, else ovh-cti.db). Never created.
+    #[arg(long, env = "OVH_CTI_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// TOML configuration file to read the database's path from.
+    #[arg(long, env = "OVH_CTI_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The file to write: a new one (an existing file is never overwritten).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+}
+
+/// The `--config` file, if one is named.
+fn config_file(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
+    path.map_or_else(|| Ok(FileConfig::default()), FileConfig::load)
+}
+
 fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config, ConfigError> {
-    let file = match &args.config {
-        Some(path) => FileConfig::load(path)?,
-        None => FileConfig::default(),
-    };
+    let file = config_file(args.config.as_deref())?;
     overrides.listen = args.listen;
     overrides.db = args.db;
     overrides.secure_cookies = args.secure_cookies;
@@ -137,6 +181,9 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.waiting_timeout_s = args.waiting_timeout;
     overrides.talking_timeout_s = args.talking_timeout;
     overrides.webhook_allow = args.webhook_allow;
+    overrides.retain_outbox_days = args.retain_outbox_days;
+    overrides.retain_deliveries_days = args.retain_deliveries_days;
+    overrides.retain_events_days = args.retain_events_days;
     Config::layered(file, overrides)
 }
 
@@ -227,6 +274,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("  token {} — {}", t.token, t.label);
             }
             sim.serve(listener, shutdown_signal()).await?;
+        }
+        Command::Backup(args) => {
+            let file = config_file(args.config.as_deref())?;
+            let db = args.db.or(file.db).unwrap_or(Config::default().db);
+            let out = args.out;
+            let (from, to) = (db.clone(), out.clone());
+            let copy = tokio::task::spawn_blocking(move || backup(&from, &to)).await??;
+            println!(
+                "ovh-cti backup: wrote {} ({} bytes, {} events), a consistent copy of {}",
+                out.display(),
+                copy.bytes,
+                copy.events,
+                db.display()
+            );
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 
 use crate::engine::Expiry;
 use crate::feed::{Api, Backoff, POLL_TIMEOUT};
+use crate::store::retention::Policy;
 use crate::token::Token;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub struct Config {
     pub webhook_allow: Vec<ipnet::IpNet>,
     /// The time-out of one screen-pop or webhook request.
     pub webhook_timeout: Duration,
+    /// How long finished deliveries, the delivery log and raw events are kept.
+    pub retention: Policy,
 }
 
 pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
@@ -47,13 +50,14 @@ impl Default for Config {
             expiry: Expiry::default(),
             backoff: Backoff::default(),
             poll_timeout: POLL_TIMEOUT,
-            tick: crate::app::TICK,
+            tick: crate::ingest::TICK,
             secure_cookies: false,
             login_burst: 10,
             login_per_minute: 10,
             max_tokens: 100,
             webhook_allow: Vec::new(),
             webhook_timeout: crate::hooks::worker::TIMEOUT,
+            retention: Policy::default(),
         }
     }
 }
@@ -77,6 +81,17 @@ pub struct FileConfig {
     pub feed: Option<FeedFile>,
     pub login: Option<LoginFile>,
     pub webhooks: Option<WebhooksFile>,
+    pub retention: Option<RetentionFile>,
+}
+
+/// `[retention]`: days, fractions allowed; see `docs/operations.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionFile {
+    pub outbox_days: Option<f64>,
+    pub deliveries_days: Option<f64>,
+    /// Unset: every event is kept.
+    pub events_days: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,6 +115,7 @@ pub struct ExpiryFile {
 pub struct FeedFile {
     pub backoff_base_ms: Option<u64>,
     pub backoff_cap_ms: Option<u64>,
+    pub backoff_outage_cap_ms: Option<u64>,
     pub poll_timeout_s: Option<u64>,
 }
 
@@ -148,6 +164,9 @@ pub struct Overrides {
     pub waiting_timeout_s: Option<f64>,
     pub talking_timeout_s: Option<f64>,
     pub webhook_allow: Vec<String>,
+    pub retain_outbox_days: Option<f64>,
+    pub retain_deliveries_days: Option<f64>,
+    pub retain_events_days: Option<f64>,
 }
 
 pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
@@ -170,6 +189,21 @@ fn positive(name: &str, v: f64) -> Result<f64, ConfigError> {
     } else {
         Err(ConfigError(format!(
             "{name} must be a positive number of seconds, at most a year"
+        )))
+    }
+}
+
+/// The longest retention that can be set: a century, i.e. "keep". 0 is refused rather than
+/// read as "keep" or as "delete at once", either of which would surprise someone.
+pub const MAX_RETENTION_DAYS: f64 = 36500.0;
+
+/// A number of days to keep rows: above 0 and at most `MAX_RETENTION_DAYS`.
+fn days(setting: &str, flag: &str, v: f64) -> Result<f64, ConfigError> {
+    if v.is_finite() && v > 0.0 && v <= MAX_RETENTION_DAYS {
+        Ok(v)
+    } else {
+        Err(ConfigError(format!(
+            "retention.{setting} (--{flag}) must be a number of days above 0 and at most {MAX_RETENTION_DAYS}, got {v}"
         )))
     }
 }
@@ -204,6 +238,9 @@ impl Config {
         if let Some(ms) = feed.backoff_cap_ms {
             c.backoff.cap = Duration::from_millis(ms.max(1));
         }
+        if let Some(ms) = feed.backoff_outage_cap_ms {
+            c.backoff.outage_cap = Duration::from_millis(ms.max(1));
+        }
         if let Some(s) = feed.poll_timeout_s {
             c.poll_timeout = Duration::from_secs(positive("feed.poll_timeout_s", s as f64)? as u64);
         }
@@ -217,6 +254,16 @@ impl Config {
             .collect::<Result<_, _>>()?;
         if let Some(s) = webhooks.timeout_s {
             c.webhook_timeout = Duration::from_secs_f64(positive("webhooks.timeout_s", s)?);
+        }
+        let retention = file.retention.unwrap_or_default();
+        if let Some(v) = cli.retain_outbox_days.or(retention.outbox_days) {
+            c.retention.outbox_days = days("outbox_days", "retain-outbox-days", v)?;
+        }
+        if let Some(v) = cli.retain_deliveries_days.or(retention.deliveries_days) {
+            c.retention.deliveries_days = days("deliveries_days", "retain-deliveries-days", v)?;
+        }
+        if let Some(v) = cli.retain_events_days.or(retention.events_days) {
+            c.retention.events_days = Some(days("events_days", "retain-events-days", v)?);
         }
         let login = file.login.unwrap_or_default();
         c.login_burst = login.burst.unwrap_or(c.login_burst).max(1);
@@ -308,6 +355,79 @@ mod tests {
             err.starts_with("--webhook-allow") && !err.contains('\n'),
             "{err}"
         );
+    }
+
+    #[test]
+    fn retention_defaults_file_and_flags() {
+        let c = Config::layered(FileConfig::default(), Overrides::default()).unwrap();
+        assert_eq!(c.retention, Policy::default());
+        assert_eq!(
+            (c.retention.outbox_days, c.retention.deliveries_days),
+            (30.0, 30.0)
+        );
+        assert_eq!(c.retention.events_days, None, "events are kept by default");
+
+        let file: FileConfig =
+            toml::from_str("[retention]\noutbox_days = 7\nevents_days = 90\n").unwrap();
+        let c = Config::layered(
+            file,
+            Overrides {
+                retain_events_days: Some(0.5),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            c.retention,
+            Policy {
+                outbox_days: 7.0,
+                deliveries_days: 30.0,
+                events_days: Some(0.5),
+            }
+        );
+    }
+
+    #[test]
+    fn a_retention_of_0_or_less_is_a_one_line_error_naming_the_setting() {
+        for (overrides, names) in [
+            (
+                Overrides {
+                    retain_outbox_days: Some(0.0),
+                    ..Overrides::default()
+                },
+                "retention.outbox_days (--retain-outbox-days)",
+            ),
+            (
+                Overrides {
+                    retain_deliveries_days: Some(-3.0),
+                    ..Overrides::default()
+                },
+                "retention.deliveries_days (--retain-deliveries-days)",
+            ),
+            (
+                Overrides {
+                    retain_events_days: Some(f64::NAN),
+                    ..Overrides::default()
+                },
+                "retention.events_days (--retain-events-days)",
+            ),
+        ] {
+            let err = Config::layered(FileConfig::default(), overrides)
+                .unwrap_err()
+                .0;
+            assert!(err.starts_with(names) && !err.contains('\n'), "{err}");
+        }
+        let file: FileConfig = toml::from_str("[retention]\nevents_days = 0\n").unwrap();
+        let err = Config::layered(file, Overrides::default()).unwrap_err().0;
+        assert_eq!(
+            err,
+            "retention.events_days (--retain-events-days) must be a number of days above 0 and at most 36500, got 0"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[retention]\nevent_days = 9\n").unwrap();
+        let err = FileConfig::load(&path).unwrap_err().0;
+        assert!(err.contains("unknown field `event_days`"), "{err}");
     }
 
     #[test]

@@ -16,11 +16,11 @@ use crate::hooks;
 use crate::hub::{frame, Hub, Update};
 use crate::normalise::Event;
 use crate::settings::Settings;
-use crate::store::{queries, EventRow, StoreError, Writer};
+use crate::store::{queries, EventRow, StoreError, StoreStatus, Writer};
 use crate::telemetry;
 use crate::token::{Token, TokenId};
 use parking_lot::{Mutex, RwLock};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Notify};
 
@@ -58,7 +58,7 @@ enum Command {
 
 struct Batch {
     token: TokenId,
-    events: Vec<Event>,
+    events: Arc<[Event]>,
     session: Option<String>,
     done: oneshot::Sender<Result<usize, IngestError>>,
 }
@@ -68,7 +68,11 @@ struct Batch {
 pub struct IngestHandle {
     tx: mpsc::Sender<Command>,
     outbox: Arc<Notify>,
+    status: Arc<StoreStatus>,
 }
+
+/// How often expiry, midnight resets and snapshots are checked.
+pub const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How many batches one transaction may take at most.
 const GROUP_COMMIT: usize = 256;
@@ -78,11 +82,12 @@ const SNAPSHOT_EVERY_S: f64 = 30.0;
 
 impl IngestHandle {
     /// Stores and applies a poll's events; resolves once they are committed, with the number
-    /// of events that were new.
+    /// of events that were new. Shared, so that a follower keeps them to try again if the
+    /// commit fails.
     pub async fn batch(
         &self,
         token: TokenId,
-        events: Vec<Event>,
+        events: Arc<[Event]>,
         session: Option<String>,
     ) -> Result<usize, IngestError> {
         let (done, rx) = oneshot::channel();
@@ -118,6 +123,11 @@ impl IngestHandle {
     /// waits on it.
     pub fn outbox_signal(&self) -> Arc<Notify> {
         self.outbox.clone()
+    }
+
+    /// Whether the store is writing, for the health report.
+    pub fn store_status(&self) -> Arc<StoreStatus> {
+        self.status.clone()
     }
 
     /// Runs a database write on the one writer.
@@ -182,6 +192,11 @@ pub struct Ingest {
     snapshots: HashMap<TokenId, SnapshotState>,
     /// Woken after a commit that queued screen pops or webhooks.
     outbox: Arc<Notify>,
+    status: Arc<StoreStatus>,
+    /// Boards that took events (or ticked) in a transaction that failed: they are ahead of the
+    /// store. They stay served, read-only, and are rebuilt from the store before they take
+    /// anything else — so events retried after the failure are applied exactly once.
+    stale: HashSet<TokenId>,
 }
 
 /// Starts the ingest thread.
@@ -193,6 +208,7 @@ pub fn start(
     expiry: Expiry,
 ) -> (IngestHandle, std::thread::JoinHandle<()>) {
     let outbox = Arc::new(Notify::new());
+    let status = Arc::new(StoreStatus::default());
     let (tx, rx) = mpsc::channel(1024);
     let ingest = Ingest {
         writer,
@@ -203,12 +219,14 @@ pub fn start(
         settings: HashMap::new(),
         snapshots: HashMap::new(),
         outbox: outbox.clone(),
+        status: status.clone(),
+        stale: HashSet::new(),
     };
     let thread = std::thread::Builder::new()
         .name("ingest".into())
         .spawn(move || ingest.run(rx))
         .expect("spawn the ingest thread");
-    (IngestHandle { tx, outbox }, thread)
+    (IngestHandle { tx, outbox, status }, thread)
 }
 
 /// What one token's part of a commit changed, gathered for the hub.
@@ -254,9 +272,8 @@ impl Ingest {
     fn stop(mut self, done: oneshot::Sender<()>) {
         let now = self.clock.now();
         for token in self.boards.tokens() {
-            if let Err(e) = self.snapshot(&token, now) {
-                telemetry::StoreFailed { error: &e }.emit();
-            }
+            let saved = self.snapshot(&token, now);
+            let _ = self.noted(saved);
         }
         let _ = done.send(());
     }
@@ -327,23 +344,47 @@ impl Ingest {
             .0
             .write()
             .insert(id.clone(), Arc::new(Mutex::new(board)));
+        self.stale.remove(id);
         Ok(())
+    }
+
+    /// Notes a failed write in the store's health, and says so in the log. (Only a commit that
+    /// wrote rows says the store works again: an empty or in-place one proves little on a
+    /// full disk.)
+    fn noted<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(e) = &result {
+            telemetry::StoreFailed { error: e }.emit();
+            self.status.failed(&e.to_string(), self.clock.now());
+        }
+        result
+    }
+
+    /// Marks boards as ahead of the store after a failed write, and tries to rebuild them at
+    /// once (which fails too while the store cannot write: they are rebuilt later, before
+    /// their next batch).
+    fn mark_stale(&mut self, tokens: impl IntoIterator<Item = TokenId>, now: UnixTime) {
+        for token in tokens {
+            self.stale.insert(token.clone());
+            let rebuilt = self.restore(&token, now);
+            let _ = self.noted(rebuilt);
+        }
     }
 
     fn ingest(&mut self, batches: Vec<Batch>) {
         let now = self.clock.now();
-        // A board lost to an earlier failure is rebuilt first; if that fails too, its batches
-        // are refused (the follower retries, keeping its session) rather than acknowledged.
+        // A board that is missing, or ahead of the store after a failed write, is rebuilt
+        // first; if that fails too, its batches are refused (the follower retries, keeping
+        // its session) rather than acknowledged. The stale board stays served meanwhile.
         let mut ready = Vec::with_capacity(batches.len());
         for b in batches {
-            if self.boards.get(&b.token).is_some() {
+            if self.boards.get(&b.token).is_some() && !self.stale.contains(&b.token) {
                 ready.push(b);
                 continue;
             }
-            match self.restore(&b.token, now) {
+            let rebuilt = self.restore(&b.token, now);
+            match self.noted(rebuilt) {
                 Ok(()) => ready.push(b),
                 Err(e) => {
-                    telemetry::StoreFailed { error: &e }.emit();
                     let _ = b.done.send(Err(IngestError::Commit(format!(
                         "the board could not be rebuilt: {e}"
                     ))));
@@ -367,7 +408,7 @@ impl Ingest {
                 // held for the engine's work only, not for disk writes — then record.
                 let mut fresh = Vec::with_capacity(b.events.len());
                 let mut last_seq = None;
-                for e in &b.events {
+                for e in b.events.iter() {
                     if let Some(seq) = tx.insert_event(&b.token, e, now)? {
                         last_seq = Some(seq);
                         fresh.push(e);
@@ -405,8 +446,11 @@ impl Ingest {
             }
             tx.commit()
         })();
-        match result {
+        match self.noted(result) {
             Ok(()) => {
+                if !batches.is_empty() {
+                    self.status.committed();
+                }
                 for (b, n) in batches.into_iter().zip(counts) {
                     let _ = b.done.send(Ok(n));
                 }
@@ -416,16 +460,10 @@ impl Ingest {
                 self.publish(published);
             }
             Err(e) => {
-                telemetry::StoreFailed { error: &e }.emit();
-                // The boards took events the store did not keep: rebuild them from the store
-                // so that they agree again. The followers retry their poll.
-                let tokens: Vec<TokenId> = published.into_keys().collect();
-                for token in &tokens {
-                    self.boards.0.write().remove(token);
-                    if let Err(e) = self.restore(token, now) {
-                        telemetry::StoreFailed { error: &e }.emit();
-                    }
-                }
+                // The boards took events the store did not keep: they are rebuilt from the
+                // store so that they agree again, and stay served until then. The followers
+                // retry their poll with the same session.
+                self.mark_stale(published.into_keys(), now);
                 let message = e.to_string();
                 for b in batches {
                     let _ = b.done.send(Err(IngestError::Commit(message.clone())));
@@ -490,10 +528,20 @@ impl Ingest {
         let Some(board) = self.boards.get(token) else {
             return Ok(());
         };
+        if self.stale.contains(token) {
+            return Err(StoreError::Failing(
+                "the board waits to be rebuilt from the store".into(),
+            ));
+        }
         let now = self.clock.now();
         board.lock().reset(now);
         telemetry::BoardReset { token, why }.emit();
-        self.snapshot(token, now)?;
+        let saved = self.snapshot(token, now);
+        if let Err(e) = self.noted(saved) {
+            // The store still holds the board as it was before the reset: go back to it.
+            self.mark_stale([token.clone()], now);
+            return Err(e);
+        }
         self.publish_whole_state(token);
         Ok(())
     }
@@ -512,6 +560,11 @@ impl Ingest {
     }
 
     fn snapshot(&mut self, token: &TokenId, now: UnixTime) -> Result<(), StoreError> {
+        // A stale board holds events the store does not: saving it would apply them twice
+        // once they are delivered again.
+        if self.stale.contains(token) {
+            return Ok(());
+        }
         let (Some(board), Some(snap)) = (self.boards.get(token), self.snapshots.get_mut(token))
         else {
             return Ok(());
@@ -540,27 +593,46 @@ impl Ingest {
         let now = self.clock.now();
         let mut published: HashMap<TokenId, Published> = HashMap::new();
         let mut due_resets = Vec::new();
-        let batch = self.writer.begin()?;
-        for token in self.boards.tokens() {
-            let Some(board) = self.boards.get(&token) else {
-                continue;
-            };
-            let mut board = board.lock();
-            let changes = board.tick(now);
-            for change in &changes {
-                batch.record(&token, change)?;
+        let recorded = (|| -> Result<(), StoreError> {
+            let batch = self.writer.begin()?;
+            for token in self.boards.tokens() {
+                // A stale board ticks when it is rebuilt (the rebuild replays, then ticks).
+                let Some(board) = self
+                    .boards
+                    .get(&token)
+                    .filter(|_| !self.stale.contains(&token))
+                else {
+                    continue;
+                };
+                let mut board = board.lock();
+                let changes = board.tick(now);
+                let settings = self.settings.get(&token).cloned().unwrap_or_default();
+                if settings.display.reset_at_midnight
+                    && crosses_midnight(board.since(), now, settings.tz())
+                {
+                    due_resets.push(token.clone());
+                }
+                if changes.is_empty() {
+                    continue;
+                }
+                // Entered before writing: if the write fails, this board is marked stale.
+                let entry = published.entry(token.clone()).or_default();
+                for change in &changes {
+                    batch.record(&token, change)?;
+                }
+                entry.changes = changes;
             }
-            if !changes.is_empty() {
-                published.entry(token.clone()).or_default().changes = changes;
-            }
-            let settings = self.settings.get(&token).cloned().unwrap_or_default();
-            if settings.display.reset_at_midnight
-                && crosses_midnight(board.since(), now, settings.tz())
-            {
-                due_resets.push(token.clone());
-            }
+            batch.commit()
+        })();
+        if let Err(e) = self.noted(recorded) {
+            // Expired calls left the boards but not for the store: rebuild those boards, so
+            // that they expire again, and are recorded, once the store writes.
+            self.mark_stale(published.into_keys(), now);
+            return Err(e);
         }
-        batch.commit()?;
+        if !published.is_empty() {
+            self.status.committed();
+        }
         self.publish(published);
         for token in due_resets {
             self.reset(&token, "midnight")?;
@@ -575,7 +647,8 @@ impl Ingest {
             .map(|(t, _)| t.clone())
             .collect();
         for token in due {
-            self.snapshot(&token, now)?;
+            let saved = self.snapshot(&token, now);
+            self.noted(saved)?;
         }
         Ok(())
     }

@@ -4,8 +4,10 @@
 //! `normalise` (loose JSON into typed events) → `engine` (pure live state and figures) →
 //! `store` (SQLite) and `hub` (live updates) → `web` (the HTTP API and stream). `ingest` is the
 //! one writer that ties the engine and the store together; `hooks` sends screen pops and
-//! webhooks through a durable outbox; `app` wires everything up; `cli` and `config` read what
-//! the operator asked for; `simulate` fakes OVH for demos and tests.
+//! webhooks through a durable outbox; `retention` prunes old rows in the background. `service`
+//! is what every part shares while running, `app` wires everything up (and nothing depends on
+//! it), `shutdown` is the signal every task waits for; `cli` and `config` read what the
+//! operator asked for; `simulate` fakes OVH for demos and tests.
 
 pub mod app;
 pub mod cli;
@@ -17,7 +19,10 @@ pub mod hooks;
 pub mod hub;
 pub mod ingest;
 pub mod normalise;
+pub mod retention;
+pub mod service;
 pub mod settings;
+pub mod shutdown;
 pub mod simulate;
 pub mod store;
 pub mod telemetry;

@@ -32,6 +32,8 @@ counters! {
     events_malformed_total: "Events that could not be decoded (kept out, logged).",
     polls_ok_total: "Successful polls of the OVH feed.",
     polls_failed_total: "Failed polls of the OVH feed (network, status, body).",
+    events_abandoned_total: "Events received but not stored because the service stopped while the store could not write.",
+    sessions_dropped_total: "Feed sessions OVH said were gone (404 or 'Timeout, please reconnect'), replaced by new ones.",
     calls_finished_total: "Line calls written to the history.",
     callers_left_total: "Queue callers written to the journal.",
     expired_total: "Calls or queue callers expired because their end never came.",
@@ -42,6 +44,9 @@ counters! {
     deliveries_ok_total: "Screen-pop and webhook requests answered with a 2xx.",
     deliveries_failed_total: "Screen-pop and webhook attempts that failed (retried or not).",
     deliveries_abandoned_total: "Deliveries given up after their last retry, or refused for good.",
+    pruned_outbox_total: "Finished screen-pop and webhook deliveries deleted by retention.",
+    pruned_deliveries_total: "Delivery log lines deleted by retention.",
+    pruned_events_total: "Raw events deleted by retention.",
 }
 
 pub static COUNTERS: std::sync::LazyLock<Counters> = std::sync::LazyLock::new(Counters::default);
@@ -130,6 +135,34 @@ impl PollFailed<'_> {
     }
 }
 
+/// OVH said a feed session is gone: a new one is started. One line, at the first such answer.
+pub struct SessionDropped<'a> {
+    pub token: &'a TokenId,
+    pub reason: &'a str,
+}
+
+impl SessionDropped<'_> {
+    pub fn emit(self) {
+        tracing::info!(token = %self.token, reason = self.reason, "feed session gone; starting a new one");
+        COUNTERS.sessions_dropped_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// The service stopped while the store could not write: a poll's events could not be kept.
+pub struct EventsAbandoned<'a> {
+    pub token: &'a TokenId,
+    pub events: usize,
+}
+
+impl EventsAbandoned<'_> {
+    pub fn emit(self) {
+        tracing::error!(token = %self.token, events = self.events, "stopping with events the store could not write; they are lost");
+        COUNTERS
+            .events_abandoned_total
+            .fetch_add(self.events as u64, Relaxed);
+    }
+}
+
 pub struct RecordsWritten {
     pub calls: usize,
     pub callers: usize,
@@ -214,5 +247,36 @@ impl LoginAttempt<'_> {
                 COUNTERS.logins_refused_total.fetch_add(1, Relaxed);
             }
         }
+    }
+}
+
+/// One retention pass: what it deleted, and whether it stopped at its bound with more to do
+/// (the next pass continues).
+pub struct RowsPruned {
+    pub pruned: crate::store::retention::Pruned,
+    pub more: bool,
+}
+
+impl RowsPruned {
+    pub fn emit(self) {
+        let p = self.pruned;
+        if p.total() > 0 {
+            tracing::info!(
+                outbox = p.outbox,
+                deliveries = p.deliveries,
+                events = p.events,
+                more = self.more,
+                "old rows pruned"
+            );
+        }
+        COUNTERS
+            .pruned_outbox_total
+            .fetch_add(p.outbox as u64, Relaxed);
+        COUNTERS
+            .pruned_deliveries_total
+            .fetch_add(p.deliveries as u64, Relaxed);
+        COUNTERS
+            .pruned_events_total
+            .fetch_add(p.events as u64, Relaxed);
     }
 }

@@ -26,3 +26,18 @@ pub fn fixture_events(name: &str) -> Vec<Event> {
         .map(Result::unwrap)
         .collect()
 }
+
+/// Adds `n` screen-pop rows to the outbox in `state`, created, last due and last updated at
+/// `at`: what retention looks at.
+pub fn add_outbox(conn: &rusqlite::Connection, n: usize, state: &str, at: f64) {
+    let tx = conn.unchecked_transaction().unwrap();
+    for _ in 0..n {
+        tx.execute(
+            "INSERT INTO outbox (token_id, kind, url, webhook_id, event, dedupe, next_attempt_at, state, created_at, updated_at)
+             VALUES ('t', 'pop', 'https://crm.example/', 'msg', 'start_ringing', hex(randomblob(16)), ?2, ?1, ?2, ?2)",
+            rusqlite::params![state, at],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+}

@@ -1,5 +1,6 @@
 //! The state of each token's feed, as `GET /api/health` shows it: connected, silent for how
-//! long, or failing, with the last event, the last error and how often it reconnected.
+//! long, stalled (a poll hanging), or failing, with the last event, the last error and how
+//! often it reconnected.
 
 use crate::clock::{as_rfc3339, UnixTime};
 use crate::token::TokenId;
@@ -11,12 +12,19 @@ use std::collections::HashMap;
 /// go quiet while degraded.
 pub const SILENT_AFTER_S: f64 = 120.0;
 
+/// A poll still running after this long is reported as stalled: OVH answers an empty poll
+/// after holding it 25–30 s, so one open for 45 s hangs (or trickles) — without this it would
+/// show as connected until the client's time-out.
+pub const STALLED_AFTER_S: f64 = 45.0;
+
 #[derive(Clone, Debug, Default)]
 struct Record {
     hint: String,
     api: &'static str,
     started_at: UnixTime,
     last_poll_at: Option<UnixTime>,
+    /// When the poll in progress was sent.
+    polling_since: Option<UnixTime>,
     last_event_at: Option<UnixTime>,
     last_error: Option<String>,
     last_error_at: Option<UnixTime>,
@@ -31,9 +39,11 @@ pub struct FeedHealth {
     /// The token's first characters, to tell tokens apart without revealing them.
     pub token_hint: String,
     pub api: &'static str,
-    /// `starting`, `connected`, `silent` or `failing`.
+    /// `starting`, `connected`, `silent`, `stalled` or `failing`.
     pub state: &'static str,
     pub silent_for_s: Option<f64>,
+    /// How long the poll in progress has run, when it is stalled.
+    pub stalled_for_s: Option<f64>,
     #[serde(serialize_with = "as_rfc3339::option::serialize")]
     pub last_event_at: Option<UnixTime>,
     #[serde(serialize_with = "as_rfc3339::option::serialize")]
@@ -63,8 +73,16 @@ impl HealthBoard {
         );
     }
 
+    /// A poll was sent.
+    pub fn polling(&self, token: &TokenId, now: UnixTime) {
+        if let Some(r) = self.0.write().get_mut(token) {
+            r.polling_since = Some(now);
+        }
+    }
+
     pub fn polled(&self, token: &TokenId, events: usize, now: UnixTime) {
         if let Some(r) = self.0.write().get_mut(token) {
+            r.polling_since = None;
             r.last_poll_at = Some(now);
             r.polls += 1;
             r.consecutive_failures = 0;
@@ -77,6 +95,7 @@ impl HealthBoard {
 
     pub fn failed(&self, token: &TokenId, error: String, now: UnixTime) {
         if let Some(r) = self.0.write().get_mut(token) {
+            r.polling_since = None;
             r.last_error = Some(error);
             r.last_error_at = Some(now);
             r.consecutive_failures += 1;
@@ -89,7 +108,11 @@ impl HealthBoard {
         let r = map.get(token)?;
         let quiet_since = r.last_event_at.unwrap_or(r.started_at);
         let silent_for = now - quiet_since;
-        let state = if r.consecutive_failures > 0 {
+        let polling_for = r.polling_since.map(|t| now - t);
+        let stalled = polling_for.filter(|s| *s > STALLED_AFTER_S);
+        let state = if stalled.is_some() {
+            "stalled"
+        } else if r.consecutive_failures > 0 {
             "failing"
         } else if r.polls == 0 {
             "starting"
@@ -103,6 +126,7 @@ impl HealthBoard {
             api: r.api,
             state,
             silent_for_s: (state == "silent").then_some(silent_for.floor()),
+            stalled_for_s: stalled.map(f64::floor),
             last_event_at: r.last_event_at,
             last_poll_at: r.last_poll_at,
             last_error: r.last_error.clone(),
@@ -145,5 +169,26 @@ mod tests {
         );
         h.polled(&id, 1, 203.0);
         assert_eq!(h.get(&id, 203.0).unwrap().state, "connected");
+    }
+
+    #[test]
+    fn a_poll_hanging_past_ovhs_hold_is_stalled_not_connected() {
+        let id = Token::parse("3F2504E0-4F89-11D3-9A0C-0305E82C3301")
+            .unwrap()
+            .id();
+        let h = HealthBoard::default();
+        h.start(&id, "3F25…".into(), "v1", 0.0);
+        h.polled(&id, 1, 1.0);
+        h.polling(&id, 2.0);
+        // OVH holds an empty poll 25–30 s: that is still a working feed.
+        assert_eq!(h.get(&id, 32.0).unwrap().state, "connected");
+        let stalled = h.get(&id, 62.0).unwrap();
+        assert_eq!(
+            (stalled.state, stalled.stalled_for_s),
+            ("stalled", Some(60.0))
+        );
+        h.polled(&id, 0, 63.0);
+        let back = h.get(&id, 63.0).unwrap();
+        assert_eq!((back.state, back.stalled_for_s), ("connected", None));
     }
 }

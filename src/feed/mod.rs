@@ -1,27 +1,34 @@
 //! The feed: one follower per token, polling OVH day and night.
 //!
-//! A follower never gives up. Time-outs, non-200 answers, bodies that are not JSON or are cut
-//! off, connection resets and expired v2 sessions are all retried, with capped exponential
-//! back-off and full jitter, and reported in the token's health. The session is advanced only
-//! once the events of the poll that returned it are committed to the store, so that a crash or
-//! a failed write gets them delivered again rather than lost.
+//! A follower never gives up, and never throws a session away unless OVH says it is gone
+//! (a 404 to a session, or `Timeout, please reconnect`): OVH keeps a session's events until
+//! the client comes back with it, so any other failure — a 5xx, a time-out, a reset, a cut
+//! body, our own store failing — is retried with the same session, with capped exponential
+//! back-off and full jitter, and reported in the token's health. An outage is retried at most
+//! a few seconds apart, and a follower waiting out an outage is woken as soon as any other
+//! token's poll succeeds. The session is advanced only once the events of the poll that
+//! returned it are committed to the store, so that a crash or a failed write gets them
+//! delivered again rather than lost. On shutdown, a poll in flight is given a few seconds to
+//! finish, and what it brought is committed before the follower stops.
 
 pub mod backoff;
 pub mod health;
 pub mod transport;
 
-pub use backoff::Backoff;
+pub use backoff::{Backoff, Trouble};
 pub use health::{FeedHealth, HealthBoard};
 pub use transport::{Api, Transport};
 
 use crate::clock::SharedClock;
 use crate::ingest::{IngestError, IngestHandle};
+use crate::normalise::Event;
 use crate::telemetry;
 use crate::token::Token;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use transport::PollError;
 
 /// What every follower shares.
@@ -32,6 +39,33 @@ pub struct FeedContext {
     pub ingest: IngestHandle,
     pub health: Arc<HealthBoard>,
     pub clock: SharedClock,
+    /// Signalled whenever a poll succeeds: OVH is reachable, so followers waiting out an
+    /// outage try again now rather than at the end of their back-off.
+    pub reachable: Arc<Notify>,
+}
+
+impl FeedContext {
+    pub fn new(
+        transport: Transport,
+        backoff: Backoff,
+        ingest: IngestHandle,
+        health: Arc<HealthBoard>,
+        clock: SharedClock,
+    ) -> FeedContext {
+        FeedContext {
+            transport,
+            backoff,
+            ingest,
+            health,
+            clock,
+            reachable: Arc::new(Notify::new()),
+        }
+    }
+}
+
+/// Resolves once `shutdown` is raised, whether or not that was already seen.
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
 /// Follows one token until `shutdown` turns true. `session` is where to resume.
@@ -53,12 +87,31 @@ pub async fn follow(
             return;
         }
         let asked = tokio::time::Instant::now();
-        let polled = tokio::select! {
-            r = ctx.transport.poll(&token, session.as_deref(), || clock.now()) => r,
-            _ = shutdown.changed() => return,
+        ctx.health.polling(&id, clock.now());
+        let answering = AtomicBool::new(false);
+        let polled = {
+            let poll = ctx
+                .transport
+                .poll(&token, session.as_deref(), &answering, || clock.now());
+            tokio::pin!(poll);
+            tokio::select! {
+                r = &mut poll => r,
+                _ = stopping(&mut shutdown) => {
+                    // A poll OVH has not started to answer holds nothing yet: drop it. One
+                    // it is answering is on the wire: let it arrive (bounded), then commit it.
+                    if !answering.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    match tokio::time::timeout(STOP_GRACE, &mut poll).await {
+                        Ok(r) => r,
+                        Err(_) => return,
+                    }
+                }
+            }
         };
-        let error = match polled {
+        let (error, trouble) = match polled {
             Ok(answer) => {
+                ctx.reachable.notify_waiters();
                 let mut events = Vec::with_capacity(answer.events.len());
                 for e in answer.events {
                     match e {
@@ -79,56 +132,60 @@ pub async fn follow(
                 if count == 0 && answer.session == session {
                     ctx.health.polled(&id, 0, clock.now());
                     failures = 0;
+                    session_gone_before = false;
                     // OVH holds an empty poll open; an upstream that answers "nothing" at once
                     // must not be hammered in a tight loop.
                     let pause = MIN_EMPTY_POLL.saturating_sub(asked.elapsed());
                     tokio::select! {
                         _ = tokio::time::sleep(pause) => {}
-                        _ = shutdown.changed() => return,
+                        _ = stopping(&mut shutdown) => return,
                     }
                     continue;
                 }
-                // Not raced against shutdown: what was received is committed before leaving.
-                match ctx
-                    .ingest
-                    .batch(id.clone(), events, answer.session.clone())
-                    .await
+                // What OVH handed over is ours to keep: it is committed before anything else
+                // happens — retried, without polling again, while the store cannot write (OVH
+                // keeps what comes meanwhile in the session) — and before leaving on shutdown.
+                let events: Arc<[Event]> = events.into();
+                match commit(
+                    &ctx,
+                    &token,
+                    events,
+                    answer.session.clone(),
+                    &mut shutdown,
+                    &mut rng,
+                )
+                .await
                 {
-                    Ok(_) => {
+                    Some(()) => {
                         session_gone_before = false;
                         session = answer.session;
                         ctx.health.polled(&id, count, clock.now());
                         failures = 0;
                         continue;
                     }
-                    Err(IngestError::Closed) => return,
-                    Err(e) => format!("could not store the events: {e}"),
+                    None => return,
                 }
             }
-            Err(PollError::SessionGone) if !session_gone_before => {
-                // Sessions expire: start a new one and subscribe again at once — but only
-                // once in a row, so a server that keeps refusing is backed off from.
+            Err(e @ PollError::SessionGone(why)) => {
                 session = None;
-                session_gone_before = true;
-                ctx.health
-                    .failed(&id, PollError::SessionGone.to_string(), clock.now());
-                continue;
-            }
-            Err(e) => {
-                if matches!(e, PollError::SessionGone) {
-                    session = None;
+                telemetry::SessionDropped {
+                    token: &id,
+                    reason: why,
                 }
-                e.to_string()
+                .emit();
+                ctx.health.failed(&id, e.to_string(), clock.now());
+                // Sessions expire: start a new one at once — but only once in a row, so a
+                // server that keeps refusing new sessions too is backed off from.
+                if !session_gone_before {
+                    session_gone_before = true;
+                    continue;
+                }
+                (e.to_string(), e.trouble())
             }
+            Err(e) => (e.to_string(), e.trouble()),
         };
-        session_gone_before = false;
         failures += 1;
-        // A session the upstream keeps refusing may be dead there (expired, or from another
-        // run): after a few failures in a row, start afresh rather than retry it for ever.
-        if failures % SESSION_RETRIES == 0 {
-            session = None;
-        }
-        let delay = ctx.backoff.delay(failures, &mut rng);
+        let delay = ctx.backoff.delay(failures, trouble, &mut rng);
         telemetry::PollFailed {
             token: &id,
             error: &error,
@@ -136,15 +193,75 @@ pub async fn follow(
         }
         .emit();
         ctx.health.failed(&id, error, clock.now());
+        let reachable = ctx.reachable.notified();
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
-            _ = shutdown.changed() => return,
+            // Another token got through: OVH is back. Retry soon, spread over a second so
+            // that thousands of followers do not all retry at the same instant.
+            _ = reachable, if trouble == Trouble::Outage => {
+                let spread = Duration::from_millis(rng.gen_range(0..=WAKE_SPREAD_MS));
+                tokio::select! {
+                    _ = tokio::time::sleep(spread) => {}
+                    _ = stopping(&mut shutdown) => return,
+                }
+            }
+            _ = stopping(&mut shutdown) => return,
         }
     }
 }
 
-/// Failures in a row after which the session is dropped and a new one started.
-const SESSION_RETRIES: u32 = 3;
+/// Commits a poll's events, trying again with back-off while the store fails. `None` when
+/// the service stops first (the ingest thread is gone, or the store still fails at shutdown:
+/// then the events are lost, and the log says how many).
+async fn commit(
+    ctx: &FeedContext,
+    token: &Token,
+    events: Arc<[Event]>,
+    session: Option<String>,
+    shutdown: &mut watch::Receiver<bool>,
+    rng: &mut impl Rng,
+) -> Option<()> {
+    let id = token.id();
+    let mut failures = 0;
+    loop {
+        let error = match ctx
+            .ingest
+            .batch(id.clone(), events.clone(), session.clone())
+            .await
+        {
+            Ok(_) => return Some(()),
+            Err(IngestError::Closed) => return None,
+            Err(e) => format!("could not store the events: {e}"),
+        };
+        failures += 1;
+        let delay = ctx.backoff.delay(failures, Trouble::Outage, rng);
+        telemetry::PollFailed {
+            token: &id,
+            error: &error,
+            retry_in_ms: delay.as_millis() as u64,
+        }
+        .emit();
+        ctx.health.failed(&id, error, ctx.clock.now());
+        if *shutdown.borrow() {
+            telemetry::EventsAbandoned {
+                token: &id,
+                events: events.len(),
+            }
+            .emit();
+            return None;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stopping(shutdown) => {}
+        }
+    }
+}
+
+/// How long a poll in flight at shutdown may still take to arrive.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Followers woken by another token's success retry within this many milliseconds.
+const WAKE_SPREAD_MS: u64 = 1000;
 
 /// The shortest time between two polls that brought nothing.
 const MIN_EMPTY_POLL: Duration = Duration::from_secs(1);

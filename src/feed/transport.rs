@@ -5,10 +5,17 @@
 //!
 //! Sessions are opaque strings to the follower, prefixed with the API version (`v1:…`,
 //! `v2:…`) so that one stored for the other version is not reused.
+//!
+//! Which answers mean what (docs/feed.md says why): a 404 to a poll that passed a session, or
+//! a body reading `Timeout, please reconnect` (plain or as a JSON string) whatever its status,
+//! is OVH saying the session is gone — [`PollError::SessionGone`], the only error after which
+//! the follower starts a new session. Everything else — a 5xx, a time-out, a reset, a cut or
+//! unreadable body — leaves the session as it was: OVH keeps its events for it.
 
 use crate::clock::UnixTime;
 use crate::normalise::{decode_v1_poll, decode_v2_poll, DecodeError, Event};
 use crate::token::Token;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Deserialize, clap::ValueEnum)]
@@ -36,8 +43,24 @@ pub enum PollError {
     Status { status: u16, body: String },
     #[error("unreadable answer: {0}")]
     Decode(#[from] DecodeError),
-    #[error("the v2 session expired")]
-    SessionGone,
+    #[error("OVH says the feed session is gone ({0}); starting a new one")]
+    SessionGone(&'static str),
+}
+
+impl PollError {
+    /// Whether this failure mends by itself (an outage, retried within seconds) or is OVH
+    /// refusing the request (retried slowly).
+    pub fn trouble(&self) -> super::backoff::Trouble {
+        use super::backoff::Trouble;
+        match self {
+            PollError::Status { status, .. }
+                if (400..500).contains(status) && *status != 408 && *status != 429 =>
+            {
+                Trouble::Refused
+            }
+            _ => Trouble::Outage,
+        }
+    }
 }
 
 /// One poll's outcome: the session to pass next time and the events, each decoded or not.
@@ -88,13 +111,40 @@ fn snippet(body: &[u8], token: &Token) -> String {
         .to_string()
 }
 
-/// OVH's v2 way of saying a session is gone, whether as plain text or as a JSON string.
+/// OVH's way of saying a session is gone, whether as plain text or as a JSON string.
 fn says_reconnect(body: &[u8]) -> bool {
+    // Only a short body can be that sentence: a poll full of events is not read as text.
+    if body.len() > 200 {
+        return false;
+    }
     let text = String::from_utf8_lossy(body);
     text.trim()
         .trim_matches('"')
         .trim()
         .starts_with("Timeout, please reconnect")
+}
+
+/// Reads a poll's answer: the body of a 200, `SessionGone` when OVH says the session passed
+/// is gone, an error otherwise.
+fn poll_answer(
+    status: u16,
+    body: bytes::Bytes,
+    passed_session: bool,
+    token: &Token,
+) -> Result<bytes::Bytes, PollError> {
+    if says_reconnect(&body) {
+        return Err(PollError::SessionGone("Timeout, please reconnect"));
+    }
+    if status == 404 && passed_session {
+        return Err(PollError::SessionGone("HTTP 404"));
+    }
+    if status != 200 {
+        return Err(PollError::Status {
+            status,
+            body: snippet(&body, token),
+        });
+    }
+    Ok(body)
 }
 
 impl Transport {
@@ -117,10 +167,13 @@ impl Transport {
     }
 
     /// One long poll. `session` is what the previous answer returned (or what was stored).
+    /// `answering` turns true once OVH has started to answer: from then on the answer is on
+    /// the wire, and a stopping service waits for it rather than drop it.
     pub async fn poll(
         &self,
         token: &Token,
         session: Option<&str>,
+        answering: &AtomicBool,
         received_at: impl Fn() -> UnixTime,
     ) -> Result<Answer, PollError> {
         match self.api {
@@ -128,6 +181,7 @@ impl Transport {
                 self.poll_v1(
                     token,
                     session.and_then(|s| s.strip_prefix("v1:")),
+                    answering,
                     received_at,
                 )
                 .await
@@ -136,6 +190,7 @@ impl Transport {
                 self.poll_v2(
                     token,
                     session.and_then(|s| s.strip_prefix("v2:")),
+                    answering,
                     received_at,
                 )
                 .await
@@ -143,16 +198,29 @@ impl Transport {
         }
     }
 
+    /// Sends a request and reads its whole answer: status and body.
+    async fn exchange(
+        req: reqwest::RequestBuilder,
+        answering: Option<&AtomicBool>,
+    ) -> Result<(u16, bytes::Bytes), PollError> {
+        let resp = req.send().await.map_err(network)?;
+        if let Some(a) = answering {
+            a.store(true, Ordering::Relaxed);
+        }
+        let status = resp.status().as_u16();
+        let body = resp.bytes().await.map_err(network)?;
+        Ok((status, body))
+    }
+
+    /// A request that is not a poll (v2's session set-up): anything but a 200 is an error.
     async fn get_body(
         &self,
         req: reqwest::RequestBuilder,
         token: &Token,
-    ) -> Result<(u16, bytes::Bytes), PollError> {
-        let resp = req.send().await.map_err(network)?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(network)?;
+    ) -> Result<bytes::Bytes, PollError> {
+        let (status, body) = Self::exchange(req, None).await?;
         if status == 200 {
-            Ok((status, body))
+            Ok(body)
         } else {
             Err(PollError::Status {
                 status,
@@ -165,18 +233,19 @@ impl Transport {
         &self,
         token: &Token,
         session: Option<&str>,
+        answering: &AtomicBool,
         received_at: impl Fn() -> UnixTime,
     ) -> Result<Answer, PollError> {
         let mut query = vec![("token", token.expose())];
         if let Some(s) = session {
             query.push(("session", s));
         }
-        let (_, body) = self
-            .get_body(
-                self.client.get(format!("{}/", self.base)).query(&query),
-                token,
-            )
-            .await?;
+        let (status, body) = Self::exchange(
+            self.client.get(format!("{}/", self.base)).query(&query),
+            Some(answering),
+        )
+        .await?;
+        let body = poll_answer(status, body, session.is_some(), token)?;
         let poll = decode_v1_poll(&body, token.expose(), received_at())?;
         let session = poll.session.or_else(|| session.map(str::to_string));
         Ok(Answer {
@@ -189,6 +258,7 @@ impl Transport {
         &self,
         token: &Token,
         session: Option<&str>,
+        answering: &AtomicBool,
         received_at: impl Fn() -> UnixTime,
     ) -> Result<Answer, PollError> {
         let id = match session {
@@ -196,18 +266,8 @@ impl Transport {
             None => self.new_v2_session(token).await?,
         };
         let url = format!("{}/v2/session/{}/events/poll", self.base, urlencode(&id));
-        let resp = self.client.get(url).send().await.map_err(network)?;
-        let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(network)?;
-        if status == 404 || says_reconnect(&body) {
-            return Err(PollError::SessionGone);
-        }
-        if status != 200 {
-            return Err(PollError::Status {
-                status,
-                body: snippet(&body, token),
-            });
-        }
+        let (status, body) = Self::exchange(self.client.get(url), Some(answering)).await?;
+        let body = poll_answer(status, body, true, token)?;
         let events = decode_v2_poll(&body, token.expose(), received_at())?;
         Ok(Answer {
             session: Some(format!("v2:{id}")),
@@ -216,7 +276,7 @@ impl Transport {
     }
 
     async fn new_v2_session(&self, token: &Token) -> Result<String, PollError> {
-        let (_, body) = self
+        let body = self
             .get_body(self.client.post(format!("{}/v2/session", self.base)), token)
             .await?;
         let v: serde_json::Value =
@@ -272,5 +332,44 @@ mod tests {
         assert!(says_reconnect(b"Timeout, please reconnect"));
         assert!(says_reconnect(b"  \"Timeout, please reconnect\"\n"));
         assert!(!says_reconnect(b"[]"));
+    }
+
+    #[test]
+    fn a_dead_session_is_recognised_on_the_first_answer_in_every_form() {
+        let token = Token::parse(T).unwrap();
+        let gone = |status: u16, body: &'static [u8], passed: bool| {
+            matches!(
+                poll_answer(status, bytes::Bytes::from_static(body), passed, &token),
+                Err(PollError::SessionGone(_))
+            )
+        };
+        // v1 once needed three failed polls (and logged "not JSON") to give up on these.
+        assert!(gone(404, b"Not Found", true));
+        assert!(gone(200, b"Timeout, please reconnect", true));
+        assert!(gone(200, b"\"Timeout, please reconnect\"", true));
+        assert!(gone(404, b"Timeout, please reconnect", false));
+        // A 404 without a session passed is a wrong address, not a dead session.
+        assert!(!gone(404, b"Not Found", false));
+        // Outages never throw a session away.
+        for status in [500, 502, 503, 504] {
+            assert!(!gone(status, b"<html>Bad Gateway</html>", true), "{status}");
+        }
+        assert!(poll_answer(200, bytes::Bytes::from_static(b"{}"), true, &token).is_ok());
+    }
+
+    #[test]
+    fn outages_and_refusals_are_told_apart() {
+        use crate::feed::backoff::Trouble;
+        let status = |status| PollError::Status {
+            status,
+            body: String::new(),
+        };
+        assert_eq!(status(502).trouble(), Trouble::Outage);
+        assert_eq!(status(429).trouble(), Trouble::Outage);
+        assert_eq!(status(403).trouble(), Trouble::Refused);
+        assert_eq!(
+            PollError::Network("reset".into()).trouble(),
+            Trouble::Outage
+        );
     }
 }

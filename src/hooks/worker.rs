@@ -190,7 +190,7 @@ impl Hooks {
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
-                _ = crate::app::stopped(&mut shutdown) => {
+                _ = crate::shutdown::stopped(&mut shutdown) => {
                     passes.abort_all();
                     while passes.join_next().await.is_some() {}
                     return;

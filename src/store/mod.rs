@@ -5,12 +5,16 @@
 //! records they produce and the feed session into one transaction — and any number of readers
 //! (`Readers`, a small pool) for the API. WAL lets them read while it writes.
 
+pub mod backup;
 pub mod queries;
 pub mod reports;
+pub mod retention;
 mod schema;
+pub mod status;
 mod writer;
 
 pub use queries::{CallFilter, Cursor, EventFilter, EventRow, JournalFilter, Page};
+pub use status::{StoreHealth, StoreStatus};
 pub use writer::Writer;
 
 use parking_lot::Mutex;
@@ -27,34 +31,71 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("a database read was interrupted: {0}")]
     Interrupted(String),
+    #[error("the store cannot write at the moment: {0}")]
+    Failing(String),
+}
+
+impl StoreError {
+    /// A failure of the storage itself (disk full, read-only file, I/O error, locked), as
+    /// opposed to a bad query or bad data: retrying later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        match self {
+            StoreError::Failing(_) => true,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                DiskFull | ReadOnly | SystemIoFailure | CannotOpen | DatabaseBusy | DatabaseLocked
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Why a database cannot be opened (or written at start), in words that say what to do.
+pub fn open_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    let reason = e.to_string();
+    let hint = if reason.contains("not a database") || reason.contains("malformed") {
+        "; it is not an SQLite database or it is damaged: point --db (OVH_CTI_DB) at another \
+         file, or put back a backup (docs/operations.md)"
+    } else if reason.contains("readonly") || reason.contains("read-only") {
+        "; give the service's user write access to the file and to its folder (SQLite writes \
+         its -wal and -shm files beside it)"
+    } else if reason.contains("disk is full") {
+        "; free some space on its disk"
+    } else if reason.contains("unable to open") {
+        "; check that the folder exists and that the service's user may write in it"
+    } else {
+        ""
+    };
+    StoreError::Open {
+        path: path.to_path_buf(),
+        reason: format!("{reason}{hint}"),
+    }
 }
 
 fn connect(path: &Path) -> Result<Connection, StoreError> {
-    let open_err = |e: rusqlite::Error| StoreError::Open {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
     // WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives a killed
     // process (kill -9) without losing a commit; only a power cut can take the last ones.
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;",
     )
-    .map_err(open_err)?;
+    .map_err(|e| open_error(path, e))?;
     Ok(conn)
 }
 
 /// Opens (creating if needed) and migrates the database, returning its one writer and a
-/// pool of readers.
+/// pool of readers. A file the service could only read is refused here, naming it, rather
+/// than at the first write.
 pub fn open(path: &Path) -> Result<(Writer, Readers), StoreError> {
     let mut conn = connect(path)?;
-    schema::migrate(&mut conn).map_err(|e| StoreError::Open {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+        return Err(open_error(path, "the file is read-only"));
+    }
+    schema::migrate(&mut conn).map_err(|e| open_error(path, e))?;
     Ok((
         Writer::new(conn),
         Readers {

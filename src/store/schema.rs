@@ -129,11 +129,51 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_by_token ON deliveries (token_id, id);
 "#,
+    // Exactly-once history: a call's identity is (token, line, call id, start in whole
+    // microseconds), an integer, never a float that a JSON round trip may move by one ulp.
+    // Rows that an earlier version recorded twice (the same call, started_at a hair apart)
+    // are collapsed first, keeping the last one written. The table is rebuilt so that the
+    // old float key goes; ids are kept, so history cursors stay valid.
+    r#"
+DELETE FROM calls WHERE EXISTS (
+    SELECT 1 FROM calls AS c2
+    WHERE c2.token_id = calls.token_id AND c2.number = calls.number AND c2.call_id = calls.call_id
+      AND c2.started_at BETWEEN calls.started_at - 0.001 AND calls.started_at + 0.001
+      AND c2.id > calls.id
+);
+CREATE TABLE calls_v3 (
+    id INTEGER PRIMARY KEY,
+    token_id TEXT NOT NULL,
+    number TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    started_us INTEGER NOT NULL,
+    direction TEXT NOT NULL,
+    calling TEXT, called TEXT, dialed TEXT,
+    started_at REAL NOT NULL,
+    answered_at REAL,
+    ended_at REAL NOT NULL,
+    ring_s REAL NOT NULL,
+    talk_s REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    UNIQUE (token_id, number, call_id, started_us)
+);
+INSERT INTO calls_v3 (id, token_id, number, call_id, started_us, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome)
+    SELECT id, token_id, number, call_id, CAST(round(started_at * 1000000.0) AS INTEGER), direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome
+    FROM calls;
+DROP TABLE calls;
+ALTER TABLE calls_v3 RENAME TO calls;
+CREATE INDEX calls_by_end ON calls (token_id, ended_at, id);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    migrate_up_to(conn, MIGRATIONS.len())
+}
+
+/// Runs the migrations up to the `version`th (tests build databases as older versions left them).
+pub(super) fn migrate_up_to(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
     let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(version).skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i + 1)?;

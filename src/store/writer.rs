@@ -197,9 +197,16 @@ impl Batch<'_> {
     pub fn record(&self, token: &TokenId, change: &Change) -> Result<(), StoreError> {
         match change {
             Change::CallFinished(c) => {
+                // Keyed by identity, updated in place: a replay after a crash writes the same
+                // row again (same id), never a second one.
                 let mut stmt = self.tx.prepare_cached(
-                    "INSERT OR REPLACE INTO calls (token_id, number, call_id, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    "INSERT INTO calls (token_id, number, call_id, started_us, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome)
+                     VALUES (?1, ?2, ?3, ?14, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     ON CONFLICT (token_id, number, call_id, started_us) DO UPDATE SET
+                        direction = excluded.direction, calling = excluded.calling, called = excluded.called,
+                        dialed = excluded.dialed, started_at = excluded.started_at, answered_at = excluded.answered_at,
+                        ended_at = excluded.ended_at, ring_s = excluded.ring_s, talk_s = excluded.talk_s,
+                        outcome = excluded.outcome",
                 )?;
                 stmt.execute(params![
                     token.as_str(),
@@ -215,6 +222,7 @@ impl Batch<'_> {
                     c.ring_s,
                     c.talk_s,
                     c.outcome.as_str(),
+                    micros(c.started_at),
                 ])?;
             }
             Change::CallReopened {
@@ -223,14 +231,18 @@ impl Batch<'_> {
                 started_at,
             } => {
                 self.tx.execute(
-                    "DELETE FROM calls WHERE token_id = ?1 AND number = ?2 AND call_id = ?3 AND started_at = ?4",
-                    params![token.as_str(), number, call_id, started_at],
+                    "DELETE FROM calls WHERE token_id = ?1 AND number = ?2 AND call_id = ?3 AND started_us = ?4",
+                    params![token.as_str(), number, call_id, micros(*started_at)],
                 )?;
             }
             Change::CallerLeft(j) => {
                 let mut stmt = self.tx.prepare_cached(
-                    "INSERT OR REPLACE INTO queue_journal (token_id, queue, member, caller, agent, joined_at, answered_at, left_at, wait_s, talk_s, outcome, reason)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    "INSERT INTO queue_journal (token_id, queue, member, caller, agent, joined_at, answered_at, left_at, wait_s, talk_s, outcome, reason)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     ON CONFLICT (token_id, queue, member) DO UPDATE SET
+                        caller = excluded.caller, agent = excluded.agent, joined_at = excluded.joined_at,
+                        answered_at = excluded.answered_at, left_at = excluded.left_at, wait_s = excluded.wait_s,
+                        talk_s = excluded.talk_s, outcome = excluded.outcome, reason = excluded.reason",
                 )?;
                 stmt.execute(params![
                     token.as_str(),
@@ -285,4 +297,11 @@ impl Batch<'_> {
         self.tx.commit()?;
         Ok(())
     }
+}
+
+/// A call's start as whole microseconds: the integer half of its identity in `calls`. The
+/// engine's times come from OVH's nanosecond timestamps and survive snapshots bit for bit
+/// (serde_json's `float_roundtrip`), so the same call always maps to the same key.
+pub fn micros(t: UnixTime) -> i64 {
+    (t * 1_000_000.0).round() as i64
 }

@@ -301,11 +301,28 @@ pub async fn health(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let now = state.service.clock.now();
-    let feed = state.service.health.get(&caller.token, now);
-    let status = feed.as_ref().map_or("unknown", |f| f.state);
-    Ok(Json(
-        json!({"status": status, "feeds": feed.into_iter().collect::<Vec<_>>(), "now": rfc3339(now)}),
-    ))
+    let feed = feed_health(&state, &caller.token);
+    let status = feed
+        .as_ref()
+        .and_then(|f| f["state"].as_str())
+        .unwrap_or("unknown")
+        .to_string();
+    let store = state.service.ingest.store_status().get();
+    Ok(Json(json!({
+        "status": status,
+        "feeds": feed.into_iter().collect::<Vec<_>>(),
+        "store": store,
+        "now": rfc3339(now),
+    })))
+}
+
+/// A token's feed health with the store's beside it (`store`): while the store cannot write,
+/// the feed pauses, and the page says why nothing new appears.
+pub(super) fn feed_health(state: &AppState, token: &crate::token::TokenId) -> Option<Value> {
+    let feed = state.service.health.get(token, state.service.clock.now())?;
+    let mut v = serde_json::to_value(feed).ok()?;
+    v["store"] = json!(state.service.ingest.store_status().get());
+    Some(v)
 }
 
 /// Who the caller is, without the secret: the token's hint and the numbers it sees.

@@ -60,13 +60,29 @@ impl From<crate::ingest::IngestError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the service is shutting down",
             ),
-            other => ApiError::internal(other),
+            crate::ingest::IngestError::Store(e) => e.into(),
+            crate::ingest::IngestError::Commit(e) => store_unavailable(e),
         }
     }
 }
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::internal(e)
+        if e.is_unavailable() {
+            store_unavailable(e)
+        } else {
+            ApiError::internal(e)
+        }
     }
+}
+
+/// A write refused while the disk is full or the file read-only: the caller may try again,
+/// and nothing already stored is at risk.
+fn store_unavailable(e: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(error = %e, "a request could not be written");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the database cannot be written at the moment (disk full, read-only or failing); \
+         nothing already stored is lost: try again shortly",
+    )
 }

@@ -14,7 +14,7 @@ mod ui;
 pub use auth::LoginLimiter;
 pub use error::ApiError;
 
-use crate::app::Service;
+use crate::service::Service;
 use axum::http::{header, HeaderValue, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;

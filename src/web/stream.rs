@@ -41,7 +41,7 @@ fn full_state(state: &AppState, token: &TokenId, kind: &str) -> String {
 
 fn health_frame(state: &AppState, token: &TokenId) -> String {
     let mut out = String::from(": keep-alive\n\n");
-    if let Some(h) = state.service.health.get(token, state.service.clock.now()) {
+    if let Some(h) = super::api::feed_health(state, token) {
         frame(&mut out, "health", &h);
     }
     out
@@ -95,7 +95,7 @@ impl Client {
                     Err(RecvError::Closed) => return None,
                 },
                 _ = self.keepalive.tick() => out = health_frame(&self.state, &self.token),
-                _ = crate::app::stopped(&mut self.shutdown) => return None,
+                _ = crate::shutdown::stopped(&mut self.shutdown) => return None,
             }
             if !out.is_empty() {
                 return Some(out);

@@ -14,13 +14,6 @@ fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn one_line_error(out: &Output) -> String {
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    err
-}
-
 #[test]
 fn bad_flags_are_one_line_errors() {
     let out = run(&["serve", "--bogus"]);
@@ -43,6 +36,15 @@ fn bad_flags_are_one_line_errors() {
     assert!(one_line_error(&out).contains("token #2 is invalid"));
     let out = run(&["simulate", "--rate=-3"]);
     assert!(one_line_error(&out).contains("--rate"));
+    // A retention of 0 days is refused, by flag or by variable, naming the setting.
+    let out = run(&["serve", "--token", TOKEN_A, "--retain-events-days", "0"]);
+    assert!(one_line_error(&out).contains("retention.events_days (--retain-events-days)"));
+    let out = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
+        .args(["serve", "--token", TOKEN_A, "--listen", "127.0.0.1:0"])
+        .env("OVH_CTI_RETAIN_OUTBOX_DAYS", "-1")
+        .output()
+        .unwrap();
+    assert!(one_line_error(&out).contains("--retain-outbox-days"));
 }
 
 #[test]
@@ -70,6 +72,33 @@ fn a_busy_port_and_an_unusable_database_are_one_line_errors() {
         "/nonexistent/dir/x.db",
     ]);
     assert!(one_line_error(&out).contains("cannot open the database /nonexistent/dir/x.db"));
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_named_with_what_to_do() {
+    // It said "cannot start following a token: …", naming neither the file nor a way out.
+    let db = temp_db();
+    std::fs::write(
+        &db,
+        "this is not SQLite, but a file of text long enough to be read as a header".repeat(20),
+    )
+    .unwrap();
+    let out = run(&[
+        "serve",
+        "--token",
+        TOKEN_A,
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    let err = one_line_error(&out);
+    assert!(
+        err.contains(&format!("cannot open the database {}", db.display()))
+            && err.contains("not an SQLite database")
+            && err.contains("backup"),
+        "{err}"
+    );
 }
 
 fn sigterm(pid: u32) {

@@ -4,6 +4,7 @@
 use crate::helpers::*;
 use ovh_cti::feed::Api;
 use serde_json::Value;
+use std::time::Duration;
 
 #[tokio::test]
 async fn oddities_are_survived_and_nothing_is_lost() {
@@ -149,4 +150,233 @@ async fn api_v2_polls_and_resubscribes_when_its_session_expires() {
         "v2"
     );
     app.stop().await;
+}
+
+/// The first answer, then `faults`, then the rest of the fixture: the session each poll passed.
+async fn sessions_through(faults: &[&str]) -> (Vec<Option<String>>, Value) {
+    let up = FakeUpstream::start().await;
+    let script = answers("lines.v1.jsonl");
+    let mut pushed = vec![script[0].clone()];
+    pushed.extend(faults.iter().map(|f| f.to_string()));
+    pushed.extend(script[1..].iter().cloned());
+    up.push(TOKEN_A, pushed);
+    let app = spawn_app(&up, Options::default()).await;
+    up.idle(TOKEN_A).await;
+    let events = app.json("/api/events?limit=100", TOKEN_A).await;
+    let health = app.json("/api/health", TOKEN_A).await;
+    assert_eq!(
+        events["events"].as_array().unwrap().len(),
+        script
+            .iter()
+            .map(|a| serde_json::from_str::<Value>(a).unwrap()["Events"]
+                .as_array()
+                .unwrap()
+                .len())
+            .sum::<usize>(),
+        "every event kept"
+    );
+    app.stop().await;
+    (up.sessions(TOKEN_A), health)
+}
+
+#[tokio::test]
+async fn a_burst_of_502s_and_cut_answers_keeps_the_session() {
+    // The session was dropped after three failures in a row: OVH's queued events went with it.
+    let bad = r#"{"__status__": 502, "__body__": "<html>502 Bad Gateway</html>"}"#;
+    let cut = r#"{"__status__": 200, "__body__": "{\"Session\": \"S1\", \"Events\": [{\"Ev"}"#;
+    let (sessions, health) = sessions_through(&[bad, bad, cut, bad, bad, cut, bad]).await;
+    assert_eq!(sessions[0], None);
+    assert!(
+        sessions[1..].iter().all(|s| s.as_deref() == Some("S1")),
+        "never a new session for an outage: {sessions:?}"
+    );
+    assert_eq!(health["feeds"][0]["reconnects"], 7);
+}
+
+#[tokio::test]
+async fn a_dead_v1_session_is_replaced_on_the_first_answer_in_either_form() {
+    // It took three failed polls (and a "not JSON" warning for the text form) to give up.
+    let not_found = r#"{"__status__": 404, "__body__": "Not Found"}"#;
+    let reconnect = r#"{"__status__": 200, "__body__": "Timeout, please reconnect"}"#;
+    let (sessions, health) = sessions_through(&[not_found]).await;
+    assert_eq!(&sessions[..3], [None, Some("S1".into()), None]);
+    assert_eq!(health["feeds"][0]["reconnects"], 1);
+    let (sessions, _) = sessions_through(&[reconnect]).await;
+    assert_eq!(&sessions[..3], [None, Some("S1".into()), None]);
+}
+
+/// Turns a real SQLite failure on or off on the service's one writer.
+async fn store_fault(app: &TestApp, sql: &'static str) {
+    app.service
+        .ingest
+        .write(move |w| {
+            w.connection().execute_batch(sql)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn while_the_store_cannot_write_the_board_stays_served_and_nothing_is_lost() {
+    // The session was dropped after three failed commits (1,950 of 3,076 events lost), and
+    // the board with it: every dashboard was sent back to the login page with a 401.
+    let faults = [
+        ("PRAGMA query_only = 1", "PRAGMA query_only = 0", "readonly"),
+        (
+            "PRAGMA max_page_count = 1",
+            "PRAGMA max_page_count = 1073741823",
+            "full",
+        ),
+    ];
+    for (break_it, mend_it, error) in faults {
+        let up = FakeUpstream::start().await;
+        // Lines and a queue: a board that applied a retried batch twice would count wrong.
+        let mut script = answers("lines.v1.jsonl");
+        script.extend(answers("queue.v1.jsonl"));
+        let (before, during) = script.split_at(6);
+        up.push(TOKEN_A, before.to_vec());
+        let app = spawn_app(&up, Options::default()).await;
+        up.idle(TOKEN_A).await;
+        let lines_before = app.json("/api/lines", TOKEN_A).await;
+
+        store_fault(&app, break_it).await;
+        up.push(TOKEN_A, during.to_vec());
+        let health = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                let h = app.json("/api/health", TOKEN_A).await;
+                if h["store"]["state"] == "failing" {
+                    return h;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the store is reported failing");
+        assert!(
+            health["store"]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains(error),
+            "{health}"
+        );
+        assert_eq!(health["feeds"][0]["store"]["state"], "failing");
+        // Still signed in, still served: the state as it was before the fault.
+        for path in ["/api/me", "/api/queues", "/api/calls"] {
+            assert_eq!(app.get(path, TOKEN_A).await.status(), 200, "{path}");
+        }
+        let lines_during = app.json("/api/lines", TOKEN_A).await;
+        assert_eq!(
+            lines_during["lines"].as_array().unwrap().len(),
+            lines_before["lines"].as_array().unwrap().len()
+        );
+        // A write asked for meanwhile is refused as "try again", never as an internal error
+        // (on a full disk it may also succeed: a reset rewrites pages the file already has).
+        let reset = app
+            .http
+            .post(app.url("/api/reset"))
+            .bearer_auth(TOKEN_A)
+            .send()
+            .await
+            .unwrap();
+        let allowed: &[u16] = if error == "readonly" {
+            &[503]
+        } else {
+            &[200, 503]
+        };
+        assert!(
+            allowed.contains(&reset.status().as_u16()),
+            "{error}: {}",
+            reset.status()
+        );
+
+        store_fault(&app, mend_it).await;
+        up.idle(TOKEN_A).await;
+        let health = app.json("/api/health", TOKEN_A).await;
+        assert_eq!(health["store"]["state"], "ok");
+        let events = app.json("/api/events?limit=100", TOKEN_A).await;
+        let total: usize = script
+            .iter()
+            .map(|a| {
+                serde_json::from_str::<Value>(a).unwrap()["Events"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        assert_eq!(events["events"].as_array().unwrap().len(), total, "{error}");
+        let truth = expected();
+        let calls = truth["lines.v1.jsonl"]["calls"].as_array().unwrap().len()
+            + truth["queue.v1.jsonl"]["agent_line_calls"]
+                .as_array()
+                .unwrap()
+                .len();
+        let history = app.json("/api/history?limit=100", TOKEN_A).await;
+        assert_eq!(history["calls"].as_array().unwrap().len(), calls, "{error}");
+        let journal = app.json("/api/queue-journal?limit=100", TOKEN_A).await;
+        assert_eq!(
+            journal["entries"].as_array().unwrap().len(),
+            truth["queue.v1.jsonl"]["journal"].as_array().unwrap().len(),
+            "{error}"
+        );
+        let q = app.json("/api/queues", TOKEN_A).await["queues"][0].clone();
+        assert!(
+            same(&truth["queue.v1.jsonl"]["queues"]["0033972100100"], &q),
+            "{error}: {q}"
+        );
+        assert!(
+            up.sessions(TOKEN_A)[1..]
+                .iter()
+                .all(|s| s.as_deref() == Some("S1")),
+            "the session was kept"
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_poll_hanging_past_ovhs_hold_shows_as_stalled() {
+    // It showed "connected" for the whole 65 s of the client's time-out.
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(&up, Options::default()).await;
+    up.idle(TOKEN_A).await;
+    app.clock.advance(60.0);
+    let health = app.json("/api/health", TOKEN_A).await;
+    assert_eq!(health["status"], "stalled", "{health}");
+    assert!(health["feeds"][0]["stalled_for_s"].as_f64().unwrap() >= 60.0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_answer_on_the_wire_at_shutdown_is_committed_before_the_service_exits() {
+    // 340 events were lost in 5 of 12 stops: the answer OVH had sent was dropped mid-flight.
+    let up = FakeUpstream::start().await;
+    let script = answers("lines.v1.jsonl");
+    up.push(TOKEN_A, [script[0].clone()]);
+    let db = temp_db();
+    let app = spawn_app(
+        &up,
+        Options {
+            db: Some(db.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    up.idle(TOKEN_A).await;
+    let trickling = up.trickling();
+    let last = serde_json::json!({"__trickle_ms__": 50, "__body__": script[1]}).to_string();
+    up.push(TOKEN_A, [last]);
+    trickling.await;
+    app.stop().await;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let stored: usize = conn
+        .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    let sent = |a: &String| {
+        serde_json::from_str::<Value>(a).unwrap()["Events"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(stored, sent(&script[0]) + sent(&script[1]));
 }

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use futures::StreamExt;
 use ovh_cti::app::{Application, Service};
 use ovh_cti::clock::ManualClock;
 use ovh_cti::config::Config;
@@ -72,6 +73,8 @@ struct Upstream {
     v2_sessions: Mutex<Vec<(String, Option<String>)>>,
     v2_created: std::sync::atomic::AtomicUsize,
     v2_expire_next: Mutex<usize>,
+    /// Signalled when a trickled answer has started to go out.
+    trickling: Notify,
 }
 
 /// A fake `events.voip.ovh.net`: answers polls from per-token scripts.
@@ -164,6 +167,11 @@ impl FakeUpstream {
         *self.inner.v2_expire_next.lock() = n;
     }
 
+    /// Resolves once a trickled answer (`__trickle_ms__`) has started to go out.
+    pub fn trickling(&self) -> impl std::future::Future<Output = ()> + '_ {
+        self.inner.trickling.notified()
+    }
+
     pub fn v2_sessions_created(&self) -> usize {
         self.inner
             .v2_created
@@ -214,12 +222,45 @@ async fn next_answer(up: &Upstream, token: &str) -> Option<String> {
     }
 }
 
-fn respond(answer: Option<String>, session: &str) -> Response {
+/// Answers a poll. A scripted answer may be a plain poll body, or a directive:
+/// `{"__status__": N, "__body__": "…"}` answers that status and body;
+/// `{"__trickle_ms__": N, "__body__": "…"}` answers 200 and sends the body in ten pieces, N ms
+/// apart (an answer already on the wire while the service stops; `trickling()` resolves once
+/// the client has been reading it for two pieces).
+fn respond(up: &Arc<Upstream>, answer: Option<String>, session: &str) -> Response {
     let Some(answer) = answer else {
         return axum::Json(serde_json::json!({"Session": session, "Message": "", "Events": []}))
             .into_response();
     };
     let v: Value = serde_json::from_str(&answer).unwrap();
+    if let Some(ms) = v.get("__trickle_ms__").and_then(Value::as_u64) {
+        let body = v["__body__"].as_str().unwrap().as_bytes().to_vec();
+        let pieces: Vec<Vec<u8>> = body
+            .chunks(body.len().div_ceil(10))
+            .map(<[u8]>::to_vec)
+            .collect();
+        // The first piece goes at once (with the headers); the signal comes with the third,
+        // by which time the client has been reading the answer for a while.
+        let up = up.clone();
+        let stream =
+            futures::stream::iter(pieces.into_iter().enumerate()).then(move |(i, piece)| {
+                let up = up.clone();
+                async move {
+                    if i > 0 {
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                    }
+                    if i == 2 {
+                        up.trickling.notify_waiters();
+                    }
+                    Ok::<_, std::io::Error>(piece)
+                }
+            });
+        return (
+            [("content-type", "application/json")],
+            axum::body::Body::from_stream(stream),
+        )
+            .into_response();
+    }
     if let Some(status) = v.get("__status__") {
         let status = StatusCode::from_u16(status.as_u64().unwrap() as u16).unwrap();
         let body = v["__body__"].as_str().unwrap_or_default().to_string();
@@ -240,7 +281,7 @@ async fn v1_poll(
         feed.polls += 1;
     }
     let answer = next_answer(&up, &token).await;
-    respond(answer, q.get("session").map_or("S1", String::as_str))
+    respond(&up, answer, q.get("session").map_or("S1", String::as_str))
 }
 
 async fn v2_create(State(up): State<Arc<Upstream>>) -> Response {
@@ -356,6 +397,7 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
         backoff: Backoff {
             base: Duration::from_millis(1),
             cap: Duration::from_millis(20),
+            outage_cap: Duration::from_millis(20),
         },
         poll_timeout: Duration::from_secs(10),
         // Ticks are driven by the tests, with the injected clock.
@@ -385,6 +427,18 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
         stop: Some(stop),
         task: Some(task),
     }
+}
+
+/// The service with the default options on the database file `db` (to stop and start again).
+pub async fn spawn_app_on(upstream: &FakeUpstream, db: &std::path::Path) -> TestApp {
+    spawn_app(
+        upstream,
+        Options {
+            db: Some(db.to_path_buf()),
+            ..Options::default()
+        },
+    )
+    .await
 }
 
 impl TestApp {
@@ -421,6 +475,14 @@ impl TestApp {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap().unwrap();
     }
+}
+
+/// The standard error of a command that failed, checked to be one line.
+pub fn one_line_error(out: &std::process::Output) -> String {
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err
 }
 
 /// The session cookie a login answer sets, ready for a `Cookie` header.

@@ -69,12 +69,17 @@ async fn lines_fixture_reports_the_truth() {
         .text()
         .await
         .unwrap();
-    assert!(
-        metrics
-            .lines()
-            .any(|l| l.starts_with("ovh_cti_events_ingested_total ")),
-        "{metrics}"
-    );
+    for counter in [
+        "ovh_cti_events_ingested_total ",
+        "ovh_cti_pruned_outbox_total ",
+        "ovh_cti_pruned_deliveries_total ",
+        "ovh_cti_pruned_events_total ",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l.starts_with(counter)),
+            "{counter}: {metrics}"
+        );
+    }
     assert!(!metrics.to_ascii_uppercase().contains(TOKEN_A) && !metrics.contains("0033972101010"));
     // Newest first.
     let ends: Vec<&str> = history["calls"]

@@ -6,6 +6,7 @@ mod binary;
 mod helpers;
 
 mod auth;
+mod backup;
 mod cli;
 mod feed_faults;
 mod generated;

@@ -22,14 +22,7 @@ async fn a_clean_restart_rebuilds_the_live_state_and_resumes_the_session() {
     up.push(TOKEN_A, queue[..half].to_vec());
     up.push(TOKEN_A, lines[..=ringing].to_vec());
     let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_on(&up, &db).await;
     up.idle(TOKEN_A).await;
     let before = (
         app.json("/api/queues", TOKEN_A).await,
@@ -43,14 +36,7 @@ async fn a_clean_restart_rebuilds_the_live_state_and_resumes_the_session() {
     up.forget_held_polls(TOKEN_A);
 
     let polls_before = up.sessions(TOKEN_A).len();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_on(&up, &db).await;
     up.push(TOKEN_A, queue[half..].to_vec());
     up.idle(TOKEN_A).await;
     let resumed = &up.sessions(TOKEN_A)[polls_before];

@@ -114,24 +114,30 @@ function drawHeader() {
   updateHealth();
 }
 
-/// live / silent N min / failing, as a symbol *and* words; "offline" when the page has lost
+/// live / silent N min / stalled / failing / store failing, as a symbol *and* words; "offline" when the page has lost
 /// the service itself.
 function updateHealth() {
   if (!healthEl) return;
   const hl = live.health;
   let state = hl ? hl.state : 'unknown';
   if (live.stream === 'offline') state = 'offline';
+  // The store not writing outranks the feed: nothing new can show until it writes again.
+  else if (hl && hl.store && hl.store.state === 'failing') state = 'store-failing';
   let text;
   if (state === 'connected') text = t('health.live');
+  else if (state === 'store-failing') text = t('health.store_failing');
+  else if (state === 'stalled') text = t('health.stalled');
   else if (state === 'silent') text = t('health.silent', { n: Math.max(1, Math.floor((hl.silent_for_s || 0) / 60)) });
   else if (state === 'failing') text = t('health.failing');
   else if (state === 'starting') text = t('health.starting');
   else if (state === 'offline') text = t('health.offline');
   else text = t('health.unknown');
-  const symbol = { connected: '●', silent: '◐', failing: '✕', offline: '✕', starting: '○' }[state] || '?';
+  const symbol = { connected: '●', silent: '◐', stalled: '◌', failing: '✕', 'store-failing': '⚠', offline: '✕', starting: '○' }[state] || '?';
   healthEl.className = `health health-${state}`;
   healthEl.dataset.state = state;
-  const detail = hl && hl.last_error && state === 'failing' ? ` — ${hl.last_error}` : '';
+  let detail = '';
+  if (state === 'failing' && hl.last_error) detail = ` — ${hl.last_error}`;
+  else if (state === 'store-failing' && hl.store.last_error) detail = ` — ${hl.store.last_error}`;
   healthEl.title = `${t('health.title')}${detail}`;
   replace(healthEl, h('span', { 'aria-hidden': 'true', text: `${symbol} ` }), text);
 }
