@@ -93,7 +93,7 @@ pub(crate) struct FaultState {
     pub(crate) stale_polls: u64,
     /// Events dropped because a session's queue was full.
     pub(crate) overflowed: u64,
-    /// Answers with events whose body is being sent.
+    /// Answers with events whose body is part-way out (trickled: past its first piece).
     pub(crate) answering: usize,
 }
 
@@ -128,19 +128,24 @@ impl FaultState {
 
     fn end(&mut self) {
         if self.active.take().is_some() {
-            self.ended_at = Some(Instant::now());
-            self.recovered.clear();
+            self.ended();
         }
     }
 
-    /// A good answer reached `tokens`: the first since the fault ended marks their recovery.
-    pub(crate) fn good_answer(&mut self, tokens: &[String]) {
+    /// Recovery counts from now.
+    fn ended(&mut self) {
+        self.ended_at = Some(Instant::now());
+        self.recovered.clear();
+    }
+
+    /// A good answer reached `tokens`, for a poll that arrived at `asked`: the first since
+    /// the fault ended marks their recovery, at the moment the client got through.
+    pub(crate) fn good_answer(&mut self, tokens: &[String], asked: Instant) {
         if self.active.is_some() {
             return;
         }
-        let now = Instant::now();
         for t in tokens {
-            self.recovered.entry(t.clone()).or_insert(now);
+            self.recovered.entry(t.clone()).or_insert(asked);
         }
     }
 }
@@ -195,6 +200,13 @@ impl Faults {
     /// Ends the active fault now.
     pub fn clear(&self) {
         self.0.state.lock().faults.end();
+        self.0.changed.notify_waiters();
+    }
+
+    /// Counts recovery from now, for a fault the simulator does not play itself: the client
+    /// killed and started again, or its store failing and mended.
+    pub fn ended_now(&self) {
+        self.0.state.lock().faults.ended();
         self.0.changed.notify_waiters();
     }
 
@@ -267,7 +279,8 @@ impl Faults {
         self.0.state.lock().polls_in_progress()
     }
 
-    /// Answers carrying events whose body is being sent right now.
+    /// Trickled answers carrying events whose body is part-way out: the headers and a first
+    /// piece went out a pause ago, so the client is reading it (see [`Fault::Trickle`]).
     pub fn answering(&self) -> usize {
         self.0.state.lock().faults.answering
     }
@@ -280,9 +293,10 @@ impl Faults {
         self.0.state.lock().drained(tokens)
     }
 
-    /// Once the last fault ended: how long until each of `tokens` got a good answer (one
-    /// carrying events, made with no fault in force and sent whole), the longest of them.
-    /// `None` while some token has not had one yet, or no fault has ended.
+    /// Once the last fault ended: how long until each of `tokens` got through — the arrival
+    /// of its first poll whose answer was good (made with no fault in force and sent whole;
+    /// 0 for a poll that was already waiting) — the longest of them. `None` while some token
+    /// has not had a good answer yet, or no fault has ended.
     pub fn recovery(&self, tokens: &[&str]) -> Option<Duration> {
         let state = self.0.state.lock();
         let ended = state.faults.ended_at?;

@@ -268,8 +268,8 @@ enum Taken {
     Events {
         events: Vec<Value>,
         cursor: u64,
-        /// Set for answers that carry events: reports whether the body went out whole.
-        delivery: Option<Delivery>,
+        /// Reports whether the body went out whole.
+        delivery: Delivery,
         /// Send the body in pieces spread over this long.
         trickle: Option<Duration>,
     },
@@ -284,30 +284,34 @@ enum Taken {
     Cut,
 }
 
-impl Taken {
-    fn nothing(cursor: u64) -> Taken {
-        Taken::Events {
-            events: Vec::new(),
-            cursor,
-            delivery: None,
-            trickle: None,
-        }
-    }
-}
-
-/// One answer with events on its way: when dropped, it reports whether its body was sent whole;
-/// if not, its events go back to the head of the session's queue.
+/// One answer on its way: when dropped, it reports whether its body was sent whole (a good
+/// answer marks its tokens' recovery); if not, its events go back to the head of the
+/// session's queue.
 struct Delivery {
     hub: Arc<Hub>,
     session: String,
-    number: u64,
+    /// The answer's number, when it carries events.
+    number: Option<u64>,
     tokens: Vec<String>,
-    /// Made while a fault was in force: not a sign of recovery.
+    /// When the poll it answers arrived: the moment the client got through.
+    asked: Instant,
+    /// Made while a fault was in force, or for a client gone: not a sign of recovery.
     faulted: bool,
+    /// Part of its body went out a while ago (counted in `FaultState::answering`).
+    on_wire: bool,
     done: bool,
 }
 
 impl Delivery {
+    /// A second piece of the body is about to go: the client has been reading it for a while.
+    fn on_the_wire(&mut self) {
+        if !self.on_wire {
+            self.on_wire = true;
+            self.hub.state.lock().faults.answering += 1;
+            self.hub.changed.notify_waiters();
+        }
+    }
+
     fn sent_whole(&mut self) {
         self.done = true;
     }
@@ -316,16 +320,19 @@ impl Delivery {
 impl Drop for Delivery {
     fn drop(&mut self) {
         let mut state = self.hub.state.lock();
-        state.faults.answering = state.faults.answering.saturating_sub(1);
-        if self.done && !self.faulted {
-            state.faults.good_answer(&self.tokens);
+        if self.on_wire {
+            state.faults.answering -= 1;
         }
-        if let Some(s) = state.sessions.get_mut(&self.session) {
+        if self.done && !self.faulted {
+            state.faults.good_answer(&self.tokens, self.asked);
+        }
+        let session = state.sessions.get_mut(&self.session);
+        if let (Some(s), Some(number)) = (session, self.number) {
             if self.done {
-                for sent in s.sent.iter_mut().filter(|x| x.number == self.number) {
+                for sent in s.sent.iter_mut().filter(|x| x.number == number) {
                     sent.complete = true;
                 }
-            } else if let Some(i) = s.sent.iter().position(|x| x.number == self.number) {
+            } else if let Some(i) = s.sent.iter().position(|x| x.number == number) {
                 let events = s.sent.remove(i).map(|x| x.events).unwrap_or_default();
                 for e in events.into_iter().rev() {
                     s.queue.push_front(e);
@@ -462,15 +469,48 @@ impl Hub {
         })
     }
 
-    /// An answer with nothing in it, at the session's current cursor.
-    fn nothing(&self, id: &str) -> Taken {
-        Taken::nothing(self.state.lock().sessions.get(id).map_or(0, |s| s.acked))
+    /// An answer with nothing in it, at the session's current cursor; `good` unless its
+    /// client is gone.
+    fn nothing(self: &Arc<Self>, id: &str, asked: Instant, good: bool) -> Taken {
+        let state = self.state.lock();
+        let Some(s) = state.sessions.get(id) else {
+            return Taken::Gone;
+        };
+        let faulted = !good || state.faults.current().is_some();
+        let delivery = self.delivery(id, s, None, asked, faulted);
+        Taken::Events {
+            events: Vec::new(),
+            cursor: s.acked,
+            delivery,
+            trickle: None,
+        }
+    }
+
+    fn delivery(
+        self: &Arc<Self>,
+        id: &str,
+        s: &Session,
+        number: Option<u64>,
+        asked: Instant,
+        faulted: bool,
+    ) -> Delivery {
+        Delivery {
+            hub: self.clone(),
+            session: id.to_string(),
+            number,
+            tokens: s.tokens().to_vec(),
+            asked,
+            faulted,
+            on_wire: false,
+            done: false,
+        }
     }
 
     /// Long poll: waits for events in session `id` (at most `hold`, not counting a hang),
     /// gathers a little more once the first one is there, then takes them — or fails on
     /// purpose, leaving them queued.
     async fn poll(self: &Arc<Self>, id: &str) -> Taken {
+        let asked = Instant::now();
         let turn = {
             let mut state = self.state.lock();
             let Some(s) = state.sessions.get_mut(id) else {
@@ -509,7 +549,7 @@ impl Hub {
             };
             match step {
                 Step::Gone => return Taken::Gone,
-                Step::Superseded => return self.nothing(id),
+                Step::Superseded => return self.nothing(id, asked, false),
                 Step::Down => return Taken::Cut,
                 Step::Hang | Step::Wait => {}
                 Step::Ready => {
@@ -519,7 +559,7 @@ impl Hub {
                             _ = shutdown.wait_for(|v| *v) => {}
                         }
                     }
-                    return self.take(id, turn);
+                    return self.take(id, turn, asked);
                 }
             }
             // The hold starts once a hang is over.
@@ -530,13 +570,13 @@ impl Hub {
             };
             tokio::select! {
                 _ = changed => {}
-                _ = tokio::time::sleep_until(until) => return self.nothing(id),
-                _ = shutdown.wait_for(|v| *v) => return self.nothing(id),
+                _ = tokio::time::sleep_until(until) => return self.nothing(id, asked, true),
+                _ = shutdown.wait_for(|v| *v) => return self.nothing(id, asked, false),
             }
         }
     }
 
-    fn take(self: &Arc<Self>, id: &str, turn: u64) -> Taken {
+    fn take(self: &Arc<Self>, id: &str, turn: u64, asked: Instant) -> Taken {
         let roll: f64 = self.rng.lock().gen_range(0.0..1.0);
         let mut state = self.state.lock();
         let Ledger {
@@ -547,7 +587,9 @@ impl Hub {
         };
         let n = s.queue.len().min(MAX_BATCH);
         if s.turn != turn || n == 0 {
-            return Taken::nothing(s.acked);
+            let good = s.turn == turn;
+            drop(state);
+            return self.nothing(id, asked, good);
         }
         let fault =
             faults.take(|f| matches!(f, Fault::CutBody | Fault::Replay | Fault::Trickle(_)));
@@ -575,15 +617,8 @@ impl Hub {
                 complete: false,
             });
         }
-        faults.answering += 1;
-        let delivery = Delivery {
-            hub: self.clone(),
-            session: id.to_string(),
-            number,
-            tokens: s.tokens().to_vec(),
-            faulted: fault.is_some() || faults.current().is_some(),
-            done: false,
-        };
+        let faulted = fault.is_some() || faults.current().is_some();
+        let delivery = self.delivery(id, s, Some(number), asked, faulted);
         let trickle = match fault {
             Some(Fault::Trickle(spread)) => Some(spread),
             _ => None,
@@ -591,7 +626,7 @@ impl Hub {
         Taken::Events {
             events,
             cursor: number,
-            delivery: Some(delivery),
+            delivery,
             trickle,
         }
     }
@@ -743,12 +778,9 @@ fn check_token(hub: &Hub, raw: Option<&str>) -> Result<String, (StatusCode, &'st
     Ok(token)
 }
 
-/// An answer's body: whole, or in small pieces spread over `trickle`. With a `delivery`, it is
-/// marked sent once the last piece has gone out; dropped before, it gives its events back.
-fn paced(body: String, trickle: Option<Duration>, delivery: Option<Delivery>) -> Body {
-    let Some(delivery) = delivery else {
-        return Body::from(body);
-    };
+/// An answer's body: whole, or in small pieces spread over `trickle`. Its `delivery` is marked
+/// sent once the last piece has gone out; dropped before, it gives its events back.
+fn paced(body: String, trickle: Option<Duration>, delivery: Delivery) -> Body {
     let body = Bytes::from(body);
     let pieces = trickle.map_or(1, |_| TRICKLE_PIECES.min(body.len()).max(1));
     let piece = body.len().div_ceil(pieces).max(1);
@@ -762,6 +794,7 @@ fn paced(body: String, trickle: Option<Duration>, delivery: Option<Delivery>) ->
             }
             if let (false, Some(every)) = (first, every) {
                 tokio::time::sleep(every).await;
+                delivery.on_the_wire();
             }
             let chunk = body.split_to(piece.min(body.len()));
             Some((Ok::<_, Infallible>(chunk), (body, delivery, false)))
@@ -974,9 +1007,9 @@ mod tests {
     }
 
     /// Takes an answer as a poll of session `id` would, and whether it had events.
-    fn take(hub: &Arc<Hub>, id: &str) -> (Vec<Value>, u64, Option<Delivery>) {
+    fn take(hub: &Arc<Hub>, id: &str) -> (Vec<Value>, u64, Delivery) {
         let turn = hub.state.lock().sessions[id].turn;
-        match hub.take(id, turn) {
+        match hub.take(id, turn, Instant::now()) {
             Taken::Events {
                 events,
                 cursor,
@@ -988,10 +1021,8 @@ mod tests {
     }
 
     /// The client received the answer's body whole.
-    fn sent_whole(delivery: Option<Delivery>) {
-        if let Some(mut d) = delivery {
-            d.sent_whole();
-        }
+    fn sent_whole(mut delivery: Delivery) {
+        delivery.sent_whole();
     }
 
     fn v1_session(hub: &Hub) -> String {
@@ -1008,14 +1039,14 @@ mod tests {
             dispatch(&hub, n);
             let before = queued(&hub, &id);
             let turn = hub.state.lock().sessions[&id].turn;
-            match hub.take(&id, turn) {
+            match hub.take(&id, turn, Instant::now()) {
                 Taken::Events {
                     events, delivery, ..
                 } => {
                     ok += 1;
                     assert_eq!(stamps(&events), before);
                     assert!(queued(&hub, &id).is_empty());
-                    delivery.unwrap().sent_whole();
+                    sent_whole(delivery);
                 }
                 Taken::BadGateway | Taken::Truncated(..) => {
                     failed += 1;
@@ -1104,7 +1135,8 @@ mod tests {
             }),
         );
         dispatch(&hub, 1);
-        let (_, _, delivery) = take(&hub, &id);
+        let (_, _, mut delivery) = take(&hub, &id);
+        delivery.on_the_wire();
         assert_eq!(hub.state.lock().faults.answering, 1);
         drop(delivery);
         assert_eq!(queued(&hub, &id), [1], "the client went away mid-body");
@@ -1192,7 +1224,10 @@ mod tests {
         faults.inject(Fault::CutBody);
         let (_, _, made_during) = {
             let turn = hub.state.lock().sessions[&id].turn;
-            assert!(matches!(hub.take(&id, turn), Taken::Truncated(..)));
+            assert!(matches!(
+                hub.take(&id, turn, Instant::now()),
+                Taken::Truncated(..)
+            ));
             faults.clear();
             take(&hub, &id)
         };
