@@ -1025,15 +1025,18 @@ mod tests {
         delivery.sent_whole();
     }
 
-    fn v1_session(hub: &Hub) -> String {
+    /// A hub with no random faults, and a v1 session of the billing account's token.
+    fn with_v1_session() -> (Arc<Hub>, String, String) {
+        let hub = hub(0.0, Duration::from_secs(60));
         let token = hub.account.account_token.clone();
-        hub.open_v1(&token, None)
+        let id = hub.open_v1(&token, None);
+        (hub, token, id)
     }
 
     #[test]
     fn failed_polls_keep_their_events() {
         let hub = hub(0.5, Duration::from_secs(60));
-        let id = v1_session(&hub);
+        let id = hub.open_v1(&hub.account.account_token, None);
         let (mut failed, mut ok) = (0, 0);
         for n in 0..40 {
             dispatch(&hub, n);
@@ -1097,9 +1100,7 @@ mod tests {
 
     #[test]
     fn a_v1_cursor_acknowledges_what_it_names_and_gets_the_rest_again() {
-        let hub = hub(0.0, Duration::from_secs(60));
-        let token = hub.account.account_token.clone();
-        let id = v1_session(&hub);
+        let (hub, token, id) = with_v1_session();
         dispatch(&hub, 1);
         let (first, cursor, delivery) = take(&hub, &id);
         assert_eq!((stamps(&first), cursor), (vec![1], 1));
@@ -1155,10 +1156,8 @@ mod tests {
 
     #[test]
     fn without_resend_an_answer_made_is_gone() {
-        let hub = hub(0.0, Duration::from_secs(60));
-        let token = hub.account.account_token.clone();
+        let (hub, token, id) = with_v1_session();
         hub.state.lock().faults.no_resend = true;
-        let id = v1_session(&hub);
         dispatch(&hub, 1);
         let (events, _, delivery) = take(&hub, &id);
         assert_eq!(stamps(&events), [1]);
@@ -1169,9 +1168,7 @@ mod tests {
 
     #[test]
     fn a_rejected_session_leaves_its_events_to_the_next() {
-        let hub = hub(0.0, Duration::from_secs(60));
-        let token = hub.account.account_token.clone();
-        let id = v1_session(&hub);
+        let (hub, token, id) = with_v1_session();
         dispatch(&hub, 1);
         let (_, _, delivery) = take(&hub, &id);
         sent_whole(delivery);
@@ -1197,8 +1194,7 @@ mod tests {
 
     #[test]
     fn a_replayed_answer_keeps_its_events_queued() {
-        let hub = hub(0.0, Duration::from_secs(60));
-        let id = v1_session(&hub);
+        let (hub, _, id) = with_v1_session();
         dispatch(&hub, 1);
         Faults(hub.clone()).inject_times(Fault::Replay, 1);
         let (events, _, delivery) = take(&hub, &id);
@@ -1211,10 +1207,8 @@ mod tests {
 
     #[test]
     fn paused_traffic_emits_nothing_and_recovery_counts_from_the_end_of_a_fault() {
-        let hub = hub(0.0, Duration::from_secs(60));
+        let (hub, token, id) = with_v1_session();
         let faults = Faults(hub.clone());
-        let token = hub.account.account_token.clone();
-        let id = v1_session(&hub);
         let mut gen = TrafficGen::with_account(hub.account.clone(), &hub.config, 0);
         faults.pause_traffic();
         assert!(!hub.emit(&mut gen));

@@ -483,6 +483,15 @@ impl Running {
     }
 
     async fn v1(&self, token: &str, session: Option<&str>) -> (u16, String) {
+        self.try_v1(token, session).await.unwrap()
+    }
+
+    /// A v1 poll that may fail below HTTP: the status and body, or the error.
+    async fn try_v1(
+        &self,
+        token: &str,
+        session: Option<&str>,
+    ) -> Result<(u16, String), reqwest::Error> {
         let mut q = vec![("token", token.to_string())];
         if let Some(s) = session {
             q.push(("session", s.to_string()));
@@ -492,9 +501,8 @@ impl Running {
             .get(format!("{}/", self.base))
             .query(&q)
             .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
+            .await?;
+        Ok((r.status().as_u16(), r.text().await?))
     }
 
     async fn stop(mut self) {
@@ -788,26 +796,16 @@ async fn shutdown_ends_polls_in_progress() {
 // ---- faults on demand ---------------------------------------------------------------------
 
 impl Running {
-    /// A v1 poll that may fail below HTTP: the status and body, or the error.
-    async fn try_v1(&self, session: Option<&str>) -> Result<(u16, String), reqwest::Error> {
-        let mut q = vec![("token", self.token(0))];
-        if let Some(s) = session {
-            q.push(("session", s.to_string()));
-        }
-        let r = self
-            .http
-            .get(format!("{}/", self.base))
-            .query(&q)
-            .send()
-            .await?;
-        Ok((r.status().as_u16(), r.text().await?))
+    /// A poll of the billing account's token that may fail below HTTP.
+    async fn poll(&self, session: Option<&str>) -> Result<(u16, String), reqwest::Error> {
+        self.try_v1(&self.token(0), session).await
     }
 
     /// Polls until an answer brings events; returns its session cursor.
     async fn first_events(&self) -> String {
         let mut session: Option<String> = None;
         loop {
-            let (status, body) = self.try_v1(session.as_deref()).await.unwrap();
+            let (status, body) = self.poll(session.as_deref()).await.unwrap();
             assert_eq!(status, 200, "{body}");
             let v: Value = serde_json::from_str(&body).unwrap();
             session = Some(v["Session"].as_str().unwrap().to_string());
@@ -825,24 +823,24 @@ async fn injected_faults_answer_as_documented() {
     let f = &sim.faults;
 
     f.inject_times(Fault::ServerError, 1);
-    let (status, body) = sim.try_v1(Some(&session)).await.unwrap();
+    let (status, body) = sim.poll(Some(&session)).await.unwrap();
     assert_eq!((status, body.contains("<html>")), (503, true));
 
     f.inject_times(Fault::CutBody, 1);
-    let (status, body) = sim.try_v1(Some(&session)).await.unwrap();
+    let (status, body) = sim.poll(Some(&session)).await.unwrap();
     assert_eq!(status, 200);
     assert!(serde_json::from_str::<Value>(&body).is_err(), "{body}");
 
     f.inject_times(Fault::Reset, 1);
-    let error = sim.try_v1(Some(&session)).await.unwrap_err();
+    let error = sim.poll(Some(&session)).await.unwrap_err();
     assert!(!error.is_timeout(), "{error}");
 
     // A replayed batch comes again in the next answer.
     f.inject_times(Fault::Replay, 1);
-    let (_, body) = sim.try_v1(Some(&session)).await.unwrap();
+    let (_, body) = sim.poll(Some(&session)).await.unwrap();
     let replayed: Value = serde_json::from_str(&body).unwrap();
     let next = replayed["Session"].as_str().unwrap();
-    let (_, body) = sim.try_v1(Some(next)).await.unwrap();
+    let (_, body) = sim.poll(Some(next)).await.unwrap();
     let again: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(again["Events"][0], replayed["Events"][0]);
 
@@ -855,7 +853,7 @@ async fn injected_faults_answer_as_documented() {
     ] {
         f.inject_times(fault, 1);
         assert_eq!(
-            sim.try_v1(Some(&session)).await.unwrap(),
+            sim.poll(Some(&session)).await.unwrap(),
             (status, body.to_string())
         );
         session = sim.first_events().await;
@@ -883,10 +881,10 @@ async fn a_hung_or_unreachable_upstream_answers_once_the_fault_ends() {
     assert_eq!(held.await.unwrap(), 200);
 
     f.inject(Fault::Down);
-    let error = sim.try_v1(Some(&session)).await.unwrap_err();
+    let error = sim.poll(Some(&session)).await.unwrap_err();
     assert!(error.is_connect() || error.is_request(), "{error}");
     f.clear();
-    assert_eq!(sim.try_v1(Some(&session)).await.unwrap().0, 200);
+    assert_eq!(sim.poll(Some(&session)).await.unwrap().0, 200);
     sim.stop().await;
 }
 
@@ -912,7 +910,7 @@ async fn a_trickled_body_given_up_half_way_is_sent_again() {
     assert!(error.is_timeout(), "{error}");
     f.wait_until(|f| f.answering() == 0).await;
     f.clear();
-    let (_, body) = sim.try_v1(Some(&session)).await.unwrap();
+    let (_, body) = sim.poll(Some(&session)).await.unwrap();
     let v: Value = serde_json::from_str(&body).unwrap();
     assert!(!v["Events"].as_array().unwrap().is_empty());
     let token = sim.token(0);

@@ -25,6 +25,7 @@ async fn through(name: &str, seed: u64, setup: Setup, fault: Fault, length: Dura
     let service = InProcess::start(&fake, setup).await;
     fake.flowing(WARM).await;
     fake.faults.inject_for(fault, length);
+    fake.fault_over(length).await;
     let recovered = fake.recovered().await;
     kept_sessions(&fake, name);
     conclude(name, &fake, &service.db, &service.api(), recovered, "").await;
@@ -58,7 +59,8 @@ async fn hang_past_the_client_time_out_shows_stalled_and_loses_nothing() {
     let service = InProcess::start(&fake, short_polls()).await;
     let token = fake.tokens[0].clone();
     fake.flowing(WARM).await;
-    fake.faults.inject_for(Fault::Hang, length(20, 8));
+    let hang = length(20, 8);
+    fake.faults.inject_for(Fault::Hang, hang);
     // A poll held well past OVH's usual hold shows as stalled: the service's clock is moved on
     // while the poll hangs (its real time-out is shorter than the 45 s it takes to show).
     let api = service.api();
@@ -75,6 +77,7 @@ async fn hang_past_the_client_time_out_shows_stalled_and_loses_nothing() {
         }
     }
     assert!(stalled, "{name}: a hanging poll never showed as stalled");
+    fake.fault_over(hang).await;
     let recovered = fake.recovered().await;
     kept_sessions(&fake, name);
     conclude(name, &fake, &service.db, &api, recovered, "").await;
@@ -93,8 +96,9 @@ async fn a_burst_of_5xx_keeps_the_session_and_loses_nothing() {
     let fake = Fake::start(103).await;
     let service = InProcess::start(&fake, Setup::default()).await;
     fake.flowing(WARM).await;
-    fake.faults.inject_for(Fault::ServerError, length(30, 6));
-    let recovered = back_soon(&fake, "5xx burst").await;
+    let burst = length(30, 6);
+    fake.faults.inject_for(Fault::ServerError, burst);
+    let recovered = back_soon(&fake, "5xx burst", burst).await;
     kept_sessions(&fake, "5xx burst");
     let first = first_back(&fake);
     let api = service.api();
@@ -147,13 +151,14 @@ async fn upstream_down_for_a_minute_is_caught_up_within_seconds_of_its_return() 
     let service = InProcess::start(&fake, Setup::default()).await;
     let token = fake.tokens[0].clone();
     fake.flowing(WARM).await;
-    fake.faults.inject_for(Fault::Down, length(60, 8));
+    let outage = length(60, 8);
+    fake.faults.inject_for(Fault::Down, outage);
     let api = service.api();
     eventually("the outage to show in health", || async {
         api.json("/api/health", &token).await["status"] == "failing"
     })
     .await;
-    let recovered = back_soon(&fake, name).await;
+    let recovered = back_soon(&fake, name, outage).await;
     kept_sessions(&fake, name);
     let first = first_back(&fake);
     conclude(name, &fake, &service.db, &api, recovered, &first).await;
@@ -163,19 +168,10 @@ async fn upstream_down_for_a_minute_is_caught_up_within_seconds_of_its_return() 
 /// Waits for every token to be back after an outage — failing unless the first good polls
 /// come within seconds of OVH's return (a low back-off cap, and followers woken by another's
 /// success).
-async fn back_soon(fake: &Fake, fault: &str) -> Duration {
-    within("the fault to end", async {
-        fake.faults.wait_until(|f| f.active().is_none()).await
-    })
-    .await;
-    tokio::time::timeout(back_within(), fake.recovered())
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "{fault}: no good poll for every token within {:?} of the upstream's return",
-                back_within()
-            )
-        })
+async fn back_soon(fake: &Fake, fault: &str, length: Duration) -> Duration {
+    fake.fault_over(length).await;
+    let what = format!("{fault}: a good poll for every token after the upstream's return");
+    within_for(back_within(), &what, fake.recovered()).await
 }
 
 /// The first token's recovery, for the report (the other waits at most a wake-up's spread).

@@ -48,9 +48,14 @@ pub fn length(full: u64, short: u64) -> Duration {
 
 /// Fails with `what` unless `f` completes within `PATIENCE`.
 pub async fn within<T>(what: &str, f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(PATIENCE, f)
+    within_for(PATIENCE, what, f).await
+}
+
+/// Fails with `what` unless `f` completes within `limit`.
+pub async fn within_for<T>(limit: Duration, what: &str, f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(limit, f)
         .await
-        .unwrap_or_else(|_| panic!("gave up after {PATIENCE:?} waiting for {what}"))
+        .unwrap_or_else(|_| panic!("gave up after {limit:?} waiting for {what}"))
 }
 
 /// Resolves once `check` holds, asking again every 20 ms — for what can only be seen from
@@ -118,6 +123,14 @@ impl Fake {
             self.faults
                 .wait_until(|f| f.emitted_count(tokens[0]) >= events)
                 .await
+        })
+        .await;
+    }
+
+    /// Waits for a fault injected for `length` to end.
+    pub async fn fault_over(&self, length: Duration) {
+        within_for(length + PATIENCE, "the fault to end", async {
+            self.faults.wait_until(|f| f.active().is_none()).await
         })
         .await;
     }
@@ -272,17 +285,10 @@ pub struct Http<'a> {
 }
 
 impl Http<'_> {
-    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-    }
-
+    /// `GET path` as `token`, which must answer 200 with JSON.
     pub async fn json(&self, path: &str, token: &str) -> Value {
-        let res = self.get(path, token).await;
+        let url = format!("{}{path}", self.base);
+        let res = self.http.get(url).bearer_auth(token).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
         res.json().await.unwrap()
     }
