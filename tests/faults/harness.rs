@@ -30,7 +30,7 @@ use std::time::Duration;
 const RATE_PER_MIN: f64 = 3000.0;
 /// How long the fake holds a poll with nothing to say (OVH: about 25 s). Short, so that a
 /// token with little traffic still gets through soon after a fault.
-const HOLD: Duration = Duration::from_secs(2);
+const HOLD: Duration = Duration::from_secs(1);
 /// How long a caught-up feed may take to drain once the traffic stops, and the longest any
 /// other wait here may take before the test fails with what it was waiting for.
 pub const PATIENCE: Duration = Duration::from_secs(60);

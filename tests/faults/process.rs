@@ -12,17 +12,46 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// A running `ovh-cti serve`, killed if the test ends without stopping it: a failed
+/// assertion must not leave a service running.
+struct Proc(Option<Served>);
+
+impl Proc {
+    fn served(&mut self) -> &mut Served {
+        self.0.as_mut().expect("running")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(served) = self.0.as_mut() {
+            let _ = served.child.kill();
+            let _ = served.child.wait();
+        }
+    }
+}
+
+/// Sends `signal` to the process with `pid`, as an operator would.
+fn signal(signal: &str, pid: u32) {
+    let sent = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal} {pid}");
+}
+
 /// Starts `ovh-cti serve` on `db`, following both tokens of `fake`; returns it with the time
 /// from the start of the process to its first `200` on `/healthz`.
-async fn start(fake: &Fake, db: &Path) -> (Served, Duration) {
+async fn start(fake: &Fake, db: &Path) -> (Proc, Duration) {
     let started = Instant::now();
     let (url, db) = (fake.url.clone(), db.to_path_buf());
     let (a, b) = (fake.tokens[0].clone(), fake.tokens[1].clone());
     let served = tokio::task::spawn_blocking(move || serve(&url, &a, &db, &["--token", &b]))
         .await
         .unwrap();
+    let served = Proc(Some(served));
     let http = reqwest::Client::new();
-    let healthz = format!("{}/healthz", served.base);
+    let healthz = format!("{}/healthz", served.0.as_ref().unwrap().base);
     eventually("/healthz to answer", || async {
         http.get(&healthz)
             .send()
@@ -34,26 +63,24 @@ async fn start(fake: &Fake, db: &Path) -> (Served, Duration) {
 }
 
 /// Sends SIGTERM and waits for the process to exit; returns how long that took.
-async fn terminate(served: Served, fault: &str) -> Duration {
+async fn terminate(mut proc: Proc, fault: &str) -> Duration {
     let asked = Instant::now();
-    let pid = served.child.id().to_string();
-    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(sent.success());
-    let mut child = served.child;
-    let status = within("the service to stop on SIGTERM", async {
-        tokio::task::spawn_blocking(move || child.wait())
-            .await
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut served = proc.0.take().expect("running");
+    let pid = served.child.id();
+    signal("-TERM", pid);
+    let exited = tokio::task::spawn_blocking(move || served.child.wait());
+    let Ok(status) = tokio::time::timeout(PATIENCE, exited).await else {
+        signal("-KILL", pid);
+        panic!("{fault}: still running {PATIENCE:?} after SIGTERM");
+    };
+    let status = status.unwrap().unwrap();
     assert!(status.success(), "{fault}: exit {status} on SIGTERM");
     asked.elapsed()
 }
 
-fn api<'a>(served: &'a Served, http: &'a reqwest::Client) -> Http<'a> {
+fn api<'a>(proc: &'a Proc, http: &'a reqwest::Client) -> Http<'a> {
     Http {
-        base: &served.base,
+        base: &proc.0.as_ref().expect("running").base,
         http,
     }
 }
@@ -113,8 +140,9 @@ async fn kill_9_at_random_moments_loses_and_duplicates_nothing() {
     for _ in 0..kills() {
         // A random moment of a steady feed: mid-poll, mid-commit, mid-snapshot…
         tokio::time::sleep(Duration::from_millis(rng.gen_range(0..1500))).await;
-        running.child.kill().unwrap();
-        running.child.wait().unwrap();
+        let child = &mut running.served().child;
+        child.kill().unwrap();
+        child.wait().unwrap();
         fake.faults.ended_now();
         let (next, took) = start(&fake, &db).await;
         restarts.push(took);
