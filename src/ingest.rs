@@ -354,7 +354,9 @@ impl Ingest {
     fn noted<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
         if let Err(e) = &result {
             telemetry::StoreFailed { error: e }.emit();
-            self.status.failed(&e.to_string(), self.clock.now());
+            if self.status.failed(&e.to_string(), self.clock.now()) {
+                self.publish_store_health();
+            }
         }
         result
     }
@@ -448,8 +450,8 @@ impl Ingest {
         })();
         match self.noted(result) {
             Ok(()) => {
-                if !batches.is_empty() {
-                    self.status.committed();
+                if !batches.is_empty() && self.status.committed() {
+                    self.publish_store_health();
                 }
                 for (b, n) in batches.into_iter().zip(counts) {
                     let _ = b.done.send(Ok(n));
@@ -546,6 +548,20 @@ impl Ingest {
         Ok(())
     }
 
+    /// Tells every dashboard at once that the store stopped or started writing again (rather
+    /// than at the next 15 s health frame): it explains why nothing new appears.
+    fn publish_store_health(&self) {
+        let mut sse = String::new();
+        frame(&mut sse, "store", &self.status.get());
+        let sse: bytes::Bytes = sse.into();
+        for token in self.boards.tokens() {
+            self.hub.publish(Update {
+                token,
+                sse: sse.clone(),
+            });
+        }
+    }
+
     /// Sends a token's dashboards the whole state again (after a reset or a settings change).
     fn publish_whole_state(&self, token: &TokenId) {
         let mut published = HashMap::new();
@@ -630,8 +646,8 @@ impl Ingest {
             self.mark_stale(published.into_keys(), now);
             return Err(e);
         }
-        if !published.is_empty() {
-            self.status.committed();
+        if !published.is_empty() && self.status.committed() {
+            self.publish_store_health();
         }
         self.publish(published);
         for token in due_resets {

@@ -292,7 +292,10 @@ impl Transport {
             urlencode(&id),
             token.expose()
         );
-        self.get_body(self.client.post(subscribe), token).await?;
+        // The session may vanish between its creation and the subscription: that is a gone
+        // session (start another at once), not a refusal to back off from.
+        let (status, body) = Self::exchange(self.client.post(subscribe), None).await?;
+        poll_answer(status, body, true, token)?;
         Ok(id)
     }
 }

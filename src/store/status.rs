@@ -23,22 +23,26 @@ pub struct StoreHealth {
 pub struct StoreStatus(RwLock<StoreHealth>);
 
 impl StoreStatus {
-    pub fn failed(&self, error: &str, now: UnixTime) {
+    /// Notes a failed write; true when the store was working until now.
+    pub fn failed(&self, error: &str, now: UnixTime) -> bool {
         let mut s = self.0.write();
+        let was_ok = s.failing_since.is_none();
         s.state = "failing";
         s.last_error = Some(error.chars().take(300).collect());
         s.failing_since.get_or_insert(now);
         s.failed_commits += 1;
+        was_ok
     }
 
-    pub fn committed(&self) {
+    /// Notes a commit that wrote rows; true when the store was failing until now.
+    pub fn committed(&self) -> bool {
         // Most commits find it working: read first, write only on a change.
         if self.0.read().failing_since.is_none() {
-            return;
+            return false;
         }
         let mut s = self.0.write();
         s.state = "ok";
-        s.failing_since = None;
+        s.failing_since.take().is_some()
     }
 
     pub fn is_failing(&self) -> bool {
@@ -66,14 +70,15 @@ mod tests {
     fn failing_until_a_commit_succeeds_and_the_first_failure_is_kept() {
         let s = StoreStatus::default();
         assert_eq!(s.get().state, "ok");
-        s.failed("database or disk is full", 10.0);
-        s.failed("database or disk is full", 20.0);
+        assert!(s.failed("database or disk is full", 10.0), "a change");
+        assert!(!s.failed("database or disk is full", 20.0), "no change");
         let h = s.get();
         assert_eq!(
             (h.state, h.failing_since, h.failed_commits),
             ("failing", Some(10.0), 2)
         );
-        s.committed();
+        assert!(s.committed());
+        assert!(!s.committed());
         let h = s.get();
         assert_eq!((h.state, h.failing_since), ("ok", None));
         assert_eq!(h.last_error.as_deref(), Some("database or disk is full"));

@@ -8,6 +8,7 @@ mod helpers;
 mod auth;
 mod backup;
 mod cli;
+mod disk_full;
 mod feed_faults;
 mod generated;
 mod lines;

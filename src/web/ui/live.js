@@ -136,6 +136,8 @@ function open() {
   });
   es.addEventListener('pop', (e) => popHandler(JSON.parse(e.data)));
   es.addEventListener('health', (e) => { live.health = JSON.parse(e.data); changed(); });
+  // The store stopped or started writing: sent at once, between the 15 s health frames.
+  es.addEventListener('store', (e) => { live.health = { ...(live.health || {}), store: JSON.parse(e.data) }; changed(); });
   es.addEventListener('error', async () => {
     live.stream = 'offline';
     changed();
