@@ -105,8 +105,8 @@ async fn sigterm_mid_poll_commits_the_answer_on_the_wire() {
     fake.faults.clear();
 
     // Started again on the same file, it resumes the sessions it stored and catches up.
-    let (second, _) = start(&fake, &db).await;
     fake.faults.ended_now();
+    let (second, _) = start(&fake, &db).await;
     fake.faults.resume_traffic();
     let recovered = fake.recovered().await;
     let http = reqwest::Client::new();
