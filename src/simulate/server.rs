@@ -44,7 +44,7 @@ use super::traffic::{SimEvent, TrafficGen};
 use super::wire::{Conn, FaultListener, Lines};
 use super::SimConfig;
 
-/// At most this many events wait in one session; older ones are dropped (a client gone for long).
+/// At most this many events wait in one session or mailbox; older ones are dropped.
 const MAX_QUEUED: usize = 10_000;
 /// At most this many events in one poll answer.
 const MAX_BATCH: usize = 1_000;
@@ -146,11 +146,22 @@ impl Session {
     }
 }
 
+/// Queues `e` for a client, dropping the oldest event (counted) beyond `MAX_QUEUED`: a client
+/// gone for long must not grow the simulator without bound.
+fn push_capped(queue: &mut VecDeque<Value>, e: Value, faults: &mut FaultState) {
+    queue.push_back(e);
+    if queue.len() > MAX_QUEUED {
+        queue.pop_front();
+        faults.overflowed += 1;
+    }
+}
+
 /// The sessions, the mailboxes of rejected ones and the fault state, under one lock.
 #[derive(Default)]
 pub(crate) struct Ledger {
     sessions: HashMap<String, Session>,
-    /// Per token, events of sessions the simulator rejected, for its next session.
+    /// Per token, events of sessions the simulator rejected, for its next session (capped
+    /// like a session's queue).
     mailboxes: HashMap<String, VecDeque<Value>>,
     /// Sessions rejected by a fault: a client coming back with one is stale.
     forgotten: HashSet<String>,
@@ -172,17 +183,13 @@ impl Ledger {
             e["Token"] = Value::String(token.clone());
             let mut queued = false;
             for s in sessions.values_mut().filter(|s| s.tokens().contains(token)) {
-                s.queue.push_back(e.clone());
-                if s.queue.len() > MAX_QUEUED {
-                    s.queue.pop_front();
-                    faults.overflowed += 1;
-                }
+                push_capped(&mut s.queue, e.clone(), faults);
                 s.last_update = Utc::now();
                 queued = true;
             }
             if !queued {
                 if let Some(mailbox) = mailboxes.get_mut(token) {
-                    mailbox.push_back(e.clone());
+                    push_capped(mailbox, e.clone(), faults);
                     queued = true;
                 }
             }
@@ -237,7 +244,7 @@ impl Ledger {
     }
 }
 
-/// Ledger shared by the handlers, the generator task, the janitor and the [`Faults`] handle.
+/// What the handlers, the generator task, the janitor and the [`Faults`] handle share.
 pub(crate) struct Hub {
     config: SimConfig,
     account: SimAccount,
