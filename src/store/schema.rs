@@ -164,6 +164,19 @@ DROP TABLE calls;
 ALTER TABLE calls_v3 RENAME TO calls;
 CREATE INDEX calls_by_end ON calls (token_id, ended_at, id);
 "#,
+    // Followed tokens have a life: `paused` (OVH refused it for days, or an operator paused
+    // it: no more polling), `removed` (its secret already wiped; the running service finishes
+    // the removal — and the purge, when asked — then deletes the row). `refused_since` starts
+    // a streak of OVH refusals and survives restarts, so that "refused for N days" means it.
+    r#"
+ALTER TABLE tokens ADD COLUMN state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused', 'removed'));
+ALTER TABLE tokens ADD COLUMN state_at REAL;
+ALTER TABLE tokens ADD COLUMN state_reason TEXT;
+ALTER TABLE tokens ADD COLUMN refused_since REAL;
+ALTER TABLE tokens ADD COLUMN last_success_at REAL;
+ALTER TABLE tokens ADD COLUMN purge INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX sessions_by_token ON sessions (token_id);
+"#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

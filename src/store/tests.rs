@@ -274,8 +274,8 @@ fn migrations_run_once() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(
-        v, 3,
-        "the core schema, screen pops and webhooks, calls keyed by identity"
+        v, 4,
+        "the core schema, screen pops and webhooks, calls keyed by identity, token states"
     );
     let _ = Change::Line(String::new());
 }
