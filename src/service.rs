@@ -367,7 +367,7 @@ impl Service {
     pub async fn finish_removals(&self) -> Result<(), IngestError> {
         let removed = self
             .readers
-            .read(|c| tokens::removed(c))
+            .read(tokens::removed)
             .await
             .map_err(IngestError::Store)?;
         for id in removed {
@@ -382,7 +382,7 @@ impl Service {
         let _one_at_a_time = self.lifecycle.lock().await;
         let rows = self
             .readers
-            .read(|c| tokens::list(c))
+            .read(tokens::list)
             .await
             .map_err(IngestError::Store)?;
         let rows: HashMap<TokenId, tokens::TokenRow> =

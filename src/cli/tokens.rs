@@ -68,7 +68,10 @@ pub fn run(action: TokensAction, db: &Path) -> anyhow::Result<String> {
     let now = SystemClock.now();
     let named = |conn: &rusqlite::Connection, named: &str| -> anyhow::Result<TokenRow> {
         let id = tokens::resolve(conn, named)?.ok_or_else(|| {
-            anyhow::anyhow!("no such token in {}: see `ovh-cti tokens list`", db.display())
+            anyhow::anyhow!(
+                "no such token in {}: see `ovh-cti tokens list`",
+                db.display()
+            )
         })?;
         row(conn, &id)
     };
@@ -151,7 +154,13 @@ fn table(rows: &[TokenRow]) -> String {
         ]);
     }
     let widths: Vec<usize> = (0..6)
-        .map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     lines
         .iter()

@@ -70,11 +70,11 @@ impl Standing {
             Some(since) => since,
             None => {
                 self.refused_since = Some(now);
-                ctx.health.refused(&self.id, Some(now));
                 self.save(ctx, move |c, id| {
                     tokens::set_refused_since(c, id, Some(now))
                 })
                 .await;
+                ctx.health.refused(&self.id, Some(now));
                 now
             }
         };

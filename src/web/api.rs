@@ -301,13 +301,17 @@ pub async fn health(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let now = state.service.clock.now();
-    let feed = feed_health(&state, &caller.token);
+    let store = state.service.ingest.store_status().get();
+    let mut feed = feed_health(&state, &caller.token);
+    // One reading of the store for the whole answer: it may change in between.
+    if let Some(f) = feed.as_mut() {
+        f["store"] = json!(store);
+    }
     let status = feed
         .as_ref()
         .and_then(|f| f["state"].as_str())
         .unwrap_or("unknown")
         .to_string();
-    let store = state.service.ingest.store_status().get();
     Ok(Json(json!({
         "status": status,
         "feeds": feed.into_iter().collect::<Vec<_>>(),

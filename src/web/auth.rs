@@ -225,7 +225,11 @@ pub async fn logout(
         }
         state.service.close_session(key);
     }
-    Ok(([(header::SET_COOKIE, clear_cookie(&state))], Json(json!({"ok": true}))).into_response())
+    Ok((
+        [(header::SET_COOKIE, clear_cookie(&state))],
+        Json(json!({"ok": true})),
+    )
+        .into_response())
 }
 
 /// The `Set-Cookie` value that signs a browser out.

@@ -98,7 +98,12 @@ fn items(headers: &HeaderMap, name: &str) -> Option<Vec<String>> {
 }
 
 fn x_forwarded_for(headers: &HeaderMap) -> Option<Vec<Option<IpAddr>>> {
-    Some(items(headers, "x-forwarded-for")?.iter().map(|s| address(s)).collect())
+    Some(
+        items(headers, "x-forwarded-for")?
+            .iter()
+            .map(|s| address(s))
+            .collect(),
+    )
 }
 
 /// The `for=` of each element of `Forwarded` (RFC 7239).
@@ -152,7 +157,10 @@ mod tests {
     fn forwarded_headers_count_only_from_a_trusted_peer() {
         let ranges = [parse_trusted_proxy("10.0.0.0/8").unwrap()];
         let h = headers(&[("x-forwarded-for", "203.0.113.7")]);
-        assert_eq!(client_ip(ip("198.51.100.1"), &h, &ranges), ip("198.51.100.1"));
+        assert_eq!(
+            client_ip(ip("198.51.100.1"), &h, &ranges),
+            ip("198.51.100.1")
+        );
         assert_eq!(client_ip(ip("10.0.0.2"), &h, &ranges), ip("203.0.113.7"));
         assert_eq!(client_ip(ip("10.0.0.2"), &h, &[]), ip("10.0.0.2"));
     }

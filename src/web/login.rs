@@ -227,7 +227,11 @@ impl LoginGuard {
                 }
             }
         };
-        let outcome = rx.wait_for(Option::is_some).await.ok().and_then(|o| o.clone());
+        let outcome = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|o| o.clone());
         Ok(outcome.unwrap_or_else(|| Outcome::Unreachable("the check was interrupted".into())))
     }
 }
@@ -436,7 +440,10 @@ mod tests {
         }
         assert!(l.over(ip, 0.0));
         assert!(!l.over("127.0.0.2".parse().unwrap(), 0.0), "per address");
-        assert!(!l.over(ip, 10.0), "one more after ten seconds at six a minute");
+        assert!(
+            !l.over(ip, 10.0),
+            "one more after ten seconds at six a minute"
+        );
         l.failed(ip, 10.0);
         assert!(l.over(ip, 10.0));
     }

@@ -16,3 +16,4 @@ mod queues;
 mod restart;
 mod settings;
 mod stream;
+mod tokens;
