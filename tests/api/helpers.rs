@@ -190,6 +190,11 @@ impl FakeUpstream {
         self.inner.feeds.lock().get(token).map_or(0, |f| f.polls)
     }
 
+    /// How many polls of `token` passed no session: first polls of a session.
+    pub fn first_polls(&self, token: &str) -> usize {
+        self.sessions(token).iter().filter(|s| s.is_none()).count()
+    }
+
     /// v2: the next `n` polls answer "Timeout, please reconnect".
     pub fn expire_v2_sessions(&self, n: usize) {
         *self.inner.v2_expire_next.lock() = n;
@@ -524,6 +529,26 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// `GET path` with a login cookie.
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /api/logout` with a login cookie.
+    pub async fn logout(&self, cookie: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/logout"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn login(&self, token: &str) -> reqwest::Response {
         self.http
             .post(self.url("/api/login"))
@@ -538,6 +563,19 @@ impl TestApp {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap().unwrap();
     }
+}
+
+/// Reads a live stream until the service ends it; what it sent until then.
+pub async fn read_to_end(stream: &mut reqwest::Response) -> String {
+    let mut seen = String::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the stream was not closed; it sent:\n{seen}"));
+    seen
 }
 
 /// The standard error of a command that failed, checked to be one line.

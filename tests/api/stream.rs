@@ -76,29 +76,10 @@ async fn the_stream_delivers_state_then_each_change() {
 /// A stream opened with the login cookie of a fresh session, read up to its first state.
 async fn stream_of_a_session(app: &TestApp) -> (String, reqwest::Response) {
     let cookie = session_cookie(&app.login(TOKEN_A).await);
-    let mut res = app
-        .http
-        .get(app.url("/api/stream"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let mut res = app.get_with_cookie("/api/stream", &cookie).await;
     assert_eq!(res.status(), 200);
     read_until(&mut res, &mut String::new(), "\"full\":true").await;
     (cookie, res)
-}
-
-/// Reads until the service ends the stream; what came before the end.
-async fn until_closed(res: &mut reqwest::Response) -> String {
-    let mut seen = String::new();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(chunk) = res.chunk().await.unwrap() {
-            seen.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("the stream was not closed; it sent:\n{seen}"));
-    seen
 }
 
 #[tokio::test]
@@ -109,15 +90,8 @@ async fn a_live_stream_survived_logout() {
     let (cookie, mut res) = stream_of_a_session(&app).await;
     // Another session of the same token keeps its stream.
     let (_, mut other) = stream_of_a_session(&app).await;
-    let out = app
-        .http
-        .post(app.url("/api/logout"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.status(), 200);
-    let after = until_closed(&mut res).await;
+    assert_eq!(app.logout(&cookie).await.status(), 200);
+    let after = read_to_end(&mut res).await;
     // Events after the logout reach the other session only.
     up.push(TOKEN_A, all[..3].to_vec());
     up.idle(TOKEN_A).await;
@@ -128,13 +102,7 @@ async fn a_live_stream_survived_logout() {
     )
     .await;
     assert!(!after.contains("\"event\":"), "{after}");
-    let again = app
-        .http
-        .get(app.url("/api/stream"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let again = app.get_with_cookie("/api/stream", &cookie).await;
     assert_eq!(again.status(), 401);
     app.stop().await;
 }
@@ -146,14 +114,8 @@ async fn a_live_stream_outlived_its_session() {
     let (cookie, mut res) = stream_of_a_session(&app).await;
     // A session without "remember me" lasts 12 hours.
     app.clock.advance(12.0 * 3600.0 + 1.0);
-    until_closed(&mut res).await;
-    let again = app
-        .http
-        .get(app.url("/api/lines"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    read_to_end(&mut res).await;
+    let again = app.get_with_cookie("/api/lines", &cookie).await;
     assert_eq!(again.status(), 401);
     app.stop().await;
 }

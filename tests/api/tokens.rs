@@ -43,14 +43,7 @@ async fn any_uuid_logged_in_and_was_followed_for_ever() {
     up.refuse_unknown_tokens();
     up.accept(TOKEN_A);
     let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_on(&up, &db).await;
     for _ in 0..3 {
         let (status, body) = error_of(app.login(TOKEN_B).await).await;
         assert_eq!(status, 401);
@@ -77,14 +70,7 @@ async fn an_unreachable_ovh_is_told_apart_and_nothing_is_stored() {
         [r#"{"__status__": 503, "__body__": "maintenance"}"#.to_string()],
     );
     let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_on(&up, &db).await;
     let (status, body) = error_of(app.login(TOKEN_B).await).await;
     assert_eq!(status, 502);
     assert_eq!(body["reason"], "ovh_unreachable");
@@ -124,17 +110,13 @@ async fn a_poll_ovh_holds_open_is_accepted_and_its_answer_reaches_the_follower()
     up.push(TOKEN_B, answers("lines.v1.jsonl"));
     up.idle(TOKEN_B).await;
     let history: Value = app
-        .http
-        .get(app.url("/api/history"))
-        .header("cookie", &cookie)
-        .send()
+        .get_with_cookie("/api/history", &cookie)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(history["calls"].as_array().unwrap().len(), 8);
-    let first_polls = up.sessions(TOKEN_B).iter().filter(|s| s.is_none()).count();
+    let first_polls = up.first_polls(TOKEN_B);
     assert_eq!(first_polls, 1, "one first poll: the check's, carried on");
     app.stop().await;
 }
@@ -219,8 +201,7 @@ async fn pending_checks_are_capped_per_address_and_in_all() {
     for login in [first, again, second] {
         assert_eq!(login.await.unwrap().unwrap().status(), 200);
     }
-    let first_polls = up.sessions(TOKEN_B).iter().filter(|s| s.is_none()).count();
-    assert_eq!(first_polls, 1, "two logins, one check");
+    assert_eq!(up.first_polls(TOKEN_B), 1, "two logins, one check");
     app.stop().await;
 }
 
@@ -294,14 +275,7 @@ async fn operators_list_pause_resume_and_remove_tokens_on_the_database_file() {
     let up = FakeUpstream::start().await;
     up.push(TOKEN_B, answers("lines.v1.jsonl"));
     let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_on(&up, &db).await;
     assert_eq!(app.login(TOKEN_B).await.status(), 200);
     up.idle(TOKEN_B).await;
     let out = tokens_cmd(&db, &["list"]);
@@ -350,42 +324,16 @@ async fn operators_list_pause_resume_and_remove_tokens_on_the_database_file() {
     app.stop().await;
 }
 
-/// Reads a stream until the service ends it.
-async fn read_to_end(stream: &mut reqwest::Response) -> String {
-    let mut seen = String::new();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while let Some(chunk) = stream.chunk().await.unwrap() {
-            seen.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    })
-    .await
-    .expect("the stream was not closed");
-    seen
-}
-
 #[tokio::test]
 async fn a_user_removes_their_own_token_from_the_dashboard() {
     let up = FakeUpstream::start().await;
     up.push(TOKEN_B, answers("lines.v1.jsonl"));
     let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let app = spawn_app_on(&up, &db).await;
     let res = app.login(TOKEN_B).await;
     let cookie = session_cookie(&res);
     up.idle(TOKEN_B).await;
-    let mut by_cookie = app
-        .http
-        .get(app.url("/api/stream"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let mut by_cookie = app.get_with_cookie("/api/stream", &cookie).await;
     let mut by_bearer = app.get("/api/stream", TOKEN_B).await;
     let remove = |query: &'static str, cookie: String| {
         app.http
@@ -414,12 +362,7 @@ async fn a_user_removes_their_own_token_from_the_dashboard() {
     read_to_end(&mut by_cookie).await;
     read_to_end(&mut by_bearer).await;
     for res in [
-        app.http
-            .get(app.url("/api/lines"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap(),
+        app.get_with_cookie("/api/lines", &cookie).await,
         app.get("/api/lines", TOKEN_B).await,
     ] {
         assert_eq!(res.status(), 401);
