@@ -490,4 +490,51 @@ mod tests {
         assert_eq!(ranges, ["10.0.0.0/8", "127.0.0.1/32"]);
         assert_eq!(c.webhook_timeout, Duration::from_millis(2500));
     }
+
+    #[test]
+    fn trusted_proxies_and_the_pause_delay_come_from_the_file_and_the_flags() {
+        let file: FileConfig =
+            toml::from_str("trusted_proxies = [\"10.0.0.0/8\"]\n[feed]\npause_after_days = 3\n")
+                .unwrap();
+        let c = Config::layered(
+            file,
+            Overrides {
+                trusted_proxies: vec!["::1".into()],
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        let ranges: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(ranges, ["10.0.0.0/8", "::1/128"]);
+        assert_eq!(c.pause_after, Duration::from_secs(3 * 86400));
+        let c = Config::layered(FileConfig::default(), Overrides::default()).unwrap();
+        assert_eq!(c.pause_after, crate::feed::PAUSE_AFTER);
+
+        let err = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                trusted_proxies: vec!["10.0.0.0/33".into()],
+                ..Overrides::default()
+            },
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            err.starts_with("--trusted-proxy") && !err.contains('\n'),
+            "{err}"
+        );
+        let err = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                pause_after_days: Some(0.0),
+                ..Overrides::default()
+            },
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            err.starts_with("feed.pause_after_days (--pause-after-days)"),
+            "{err}"
+        );
+    }
 }
