@@ -10,7 +10,10 @@
 //!   registrations, and queue callers offered to every agent at once (ring-all), answered,
 //!   hanging up or timing out;
 //! - [`server`]: the HTTP API, v1 long polling (`GET /?token=…&session=…`) and v2 sessions
-//!   (`/v2/session…`), paced on the wall clock, with optional fault injection.
+//!   (`/v2/session…`), paced on the wall clock, with optional random faults;
+//! - [`faults`]: faults on demand for tests — hangs, slow or cut bodies, 5xx bursts, resets,
+//!   rejected sessions, replayed batches, an unreachable upstream — and the record of every
+//!   event emitted, to prove that a client lost nothing (see [`Simulator::serve_with_faults`]).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -26,11 +29,15 @@
 //!
 //! Where OVH's behaviour is unknown the simulator makes a documented choice: a malformed token is
 //! answered `400`, a well-formed token the account does not know `403`, an unknown v2 session
-//! `404`; v1 sessions (and v2 ones) not polled for [`SimConfig::session_ttl`] are forgotten.
+//! `404`; v1 sessions (and v2 ones) not polled for [`SimConfig::session_ttl`] are forgotten;
+//! an answer's events are kept until the client acknowledges them (v1: its `Session` is a
+//! cursor, `<id>.<n>`) — see [`server`].
 
 pub mod account;
+pub mod faults;
 pub mod server;
 pub mod traffic;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +46,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use account::{mask_token, normalize_token, SimAccount, SimLine, SimQueue, SimToken};
+pub use faults::{Fault, Faults};
 pub use traffic::{generate, SimEvent, TrafficGen};
 
 /// Settings of the simulator.
@@ -108,6 +116,23 @@ impl Simulator {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        server::serve(self.config, self.account, listener, shutdown).await
+        server::start(self.config, self.account, listener, shutdown, false)
+            .1
+            .await
+    }
+
+    /// Like [`Simulator::serve`], but returns at once a [`Faults`] handle — to inject faults
+    /// while it runs and read the record of every event emitted — with the server's future,
+    /// to spawn or await. Nothing runs until the future is polled, so the traffic can be
+    /// paused before it starts ([`Faults::pause_traffic`]).
+    pub fn serve_with_faults(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> (
+        Faults,
+        impl Future<Output = std::io::Result<()>> + Send + 'static,
+    ) {
+        server::start(self.config, self.account, listener, shutdown, true)
     }
 }

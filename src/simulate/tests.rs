@@ -453,6 +453,7 @@ fn zero_rate_gives_only_registrations() {
 struct Running {
     base: String,
     sim: Simulator,
+    faults: Faults,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     http: reqwest::Client,
@@ -464,14 +465,15 @@ impl Running {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let sim = Simulator::new(config);
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(sim.clone().serve(listener, async {
+        let (faults, server) = sim.clone().serve_with_faults(listener, async {
             let _ = rx.await;
-        }));
+        });
         Running {
             base,
             sim,
+            faults,
             stop: Some(tx),
-            task,
+            task: tokio::spawn(server),
             http: reqwest::Client::new(),
         }
     }
@@ -481,6 +483,15 @@ impl Running {
     }
 
     async fn v1(&self, token: &str, session: Option<&str>) -> (u16, String) {
+        self.try_v1(token, session).await.unwrap()
+    }
+
+    /// A v1 poll that may fail below HTTP: the status and body, or the error.
+    async fn try_v1(
+        &self,
+        token: &str,
+        session: Option<&str>,
+    ) -> Result<(u16, String), reqwest::Error> {
         let mut q = vec![("token", token.to_string())];
         if let Some(s) = session {
             q.push(("session", s.to_string()));
@@ -490,9 +501,8 @@ impl Running {
             .get(format!("{}/", self.base))
             .query(&q)
             .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.text().await.unwrap())
+            .await?;
+        Ok((r.status().as_u16(), r.text().await?))
     }
 
     async fn stop(mut self) {
@@ -521,8 +531,12 @@ async fn v1_polls_deliver_events_with_a_session() {
     let (status, body) = sim.v1(&token, None).await;
     assert_eq!(status, 200, "{body}");
     let mut first: Value = serde_json::from_str(&body).unwrap();
-    let session = first["Session"].as_str().unwrap().to_string();
-    assert!(!session.is_empty());
+    let mut session = first["Session"].as_str().unwrap().to_string();
+    let (id, cursor) = session.split_once('.').unwrap();
+    let id = id.to_string();
+    assert!(!id.is_empty());
+    let sent = !first["Events"].as_array().unwrap().is_empty();
+    assert_eq!(cursor, if sent { "1" } else { "0" });
     assert_eq!(first["Message"], "");
     // The hold is short: a poll may time out before the first call comes.
     for _ in 0..10 {
@@ -531,8 +545,11 @@ async fn v1_polls_deliver_events_with_a_session() {
         }
         let (_, body) = sim.v1(&token, Some(&session)).await;
         first = serde_json::from_str(&body).unwrap();
-        assert_eq!(first["Session"], session.as_str());
+        assert_eq!(first["Session"], session.as_str(), "an empty answer");
     }
+    // An answer with events moves the cursor on.
+    session = first["Session"].as_str().unwrap().to_string();
+    assert_eq!(session, format!("{id}.1"));
     let events = first["Events"].as_array().unwrap();
     assert!(!events.is_empty());
     for e in events {
@@ -550,7 +567,7 @@ async fn v1_polls_deliver_events_with_a_session() {
     let (status, body) = sim.v1(&token, Some(&session)).await;
     assert_eq!(status, 200);
     let second: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(second["Session"], session.as_str());
+    assert_eq!(second["Session"], format!("{id}.2"));
     let events = second["Events"].as_array().unwrap();
     assert!(!events.is_empty());
     let first_ts = events[0]["Timestamp"].as_i64().unwrap();
@@ -563,7 +580,7 @@ async fn v1_polls_deliver_events_with_a_session() {
         .await;
     assert_eq!(status, 200);
     let third: Value = serde_json::from_str(&body).unwrap();
-    assert_ne!(third["Session"], session.as_str());
+    assert!(!third["Session"].as_str().unwrap().starts_with(&id));
     sim.stop().await;
 }
 
@@ -774,4 +791,129 @@ async fn shutdown_ends_polls_in_progress() {
         .unwrap();
     assert_eq!(body, "[]");
     assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+// ---- faults on demand ---------------------------------------------------------------------
+
+impl Running {
+    /// A poll of the billing account's token that may fail below HTTP.
+    async fn poll(&self, session: Option<&str>) -> Result<(u16, String), reqwest::Error> {
+        self.try_v1(&self.token(0), session).await
+    }
+
+    /// Polls until an answer brings events; returns its session cursor.
+    async fn first_events(&self) -> String {
+        let mut session: Option<String> = None;
+        loop {
+            let (status, body) = self.poll(session.as_deref()).await.unwrap();
+            assert_eq!(status, 200, "{body}");
+            let v: Value = serde_json::from_str(&body).unwrap();
+            session = Some(v["Session"].as_str().unwrap().to_string());
+            if !v["Events"].as_array().unwrap().is_empty() {
+                return session.unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn injected_faults_answer_as_documented() {
+    let sim = Running::start(fast()).await;
+    let session = sim.first_events().await;
+    let f = &sim.faults;
+
+    f.inject_times(Fault::ServerError, 1);
+    let (status, body) = sim.poll(Some(&session)).await.unwrap();
+    assert_eq!((status, body.contains("<html>")), (503, true));
+
+    f.inject_times(Fault::CutBody, 1);
+    let (status, body) = sim.poll(Some(&session)).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(serde_json::from_str::<Value>(&body).is_err(), "{body}");
+
+    f.inject_times(Fault::Reset, 1);
+    let error = sim.poll(Some(&session)).await.unwrap_err();
+    assert!(!error.is_timeout(), "{error}");
+
+    // A replayed batch comes again in the next answer.
+    f.inject_times(Fault::Replay, 1);
+    let (_, body) = sim.poll(Some(&session)).await.unwrap();
+    let replayed: Value = serde_json::from_str(&body).unwrap();
+    let next = replayed["Session"].as_str().unwrap();
+    let (_, body) = sim.poll(Some(next)).await.unwrap();
+    let again: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(again["Events"][0], replayed["Events"][0]);
+
+    // Each form of rejection, once.
+    let mut session = again["Session"].as_str().unwrap().to_string();
+    for (fault, status, body) in [
+        (Fault::SessionNotFound, 404, "session not found"),
+        (Fault::ReconnectText, 200, "Timeout, please reconnect"),
+        (Fault::ReconnectJson, 200, "\"Timeout, please reconnect\""),
+    ] {
+        f.inject_times(fault, 1);
+        assert_eq!(
+            sim.poll(Some(&session)).await.unwrap(),
+            (status, body.to_string())
+        );
+        session = sim.first_events().await;
+    }
+    assert_eq!(f.sessions_created(&sim.token(0)), 4);
+    assert_eq!(f.stale_polls(), 0);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_hung_or_unreachable_upstream_answers_once_the_fault_ends() {
+    let sim = Running::start(fast()).await;
+    let session = sim.first_events().await;
+    let f = sim.faults.clone();
+
+    f.inject(Fault::Hang);
+    let held = {
+        let http = sim.http.clone();
+        let url = format!("{}/?token={}&session={session}", sim.base, sim.token(0));
+        tokio::spawn(async move { http.get(url).send().await.unwrap().status() })
+    };
+    f.wait_until(|f| f.polls_in_progress() == 1).await;
+    assert!(!held.is_finished());
+    f.clear();
+    assert_eq!(held.await.unwrap(), 200);
+
+    f.inject(Fault::Down);
+    let error = sim.poll(Some(&session)).await.unwrap_err();
+    assert!(error.is_connect() || error.is_request(), "{error}");
+    f.clear();
+    assert_eq!(sim.poll(Some(&session)).await.unwrap().0, 200);
+    sim.stop().await;
+}
+
+#[tokio::test]
+async fn a_trickled_body_given_up_half_way_is_sent_again() {
+    let sim = Running::start(fast()).await;
+    let session = sim.first_events().await;
+    let f = sim.faults.clone();
+    f.inject(Fault::Trickle(Duration::from_secs(30)));
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let url = format!("{}/?token={}&session={session}", sim.base, sim.token(0));
+    let error = impatient
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout(), "{error}");
+    f.wait_until(|f| f.answering() == 0).await;
+    f.clear();
+    let (_, body) = sim.poll(Some(&session)).await.unwrap();
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert!(!v["Events"].as_array().unwrap().is_empty());
+    let token = sim.token(0);
+    assert!(f.recovery(&[&token]).is_some());
+    sim.stop().await;
 }
