@@ -5,13 +5,13 @@
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::feed::{FeedContext, HealthBoard, Transport};
+use crate::feed::{Checker, FeedContext, HealthBoard, Transport};
 use crate::hooks::{guard::Guard, Hooks};
 use crate::hub::Hub;
 use crate::ingest::{self, Boards, IngestError};
 use crate::shutdown::stopped;
 use crate::store;
-use crate::web::{self, AppState, LoginLimiter};
+use crate::web::{self, AppState, LoginGuard};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -70,13 +70,22 @@ impl Application {
         let transport = Transport::new(&config.upstream, config.api, config.poll_timeout)
             .map_err(StartError::Client)?;
         let health = Arc::new(HealthBoard::default());
-        let feed = FeedContext::new(
+        let mut feed = FeedContext::new(
             transport,
             config.backoff,
             ingest.clone(),
             health.clone(),
             clock.clone(),
         );
+        feed.pause_after = config.pause_after;
+        let checker = Checker::new(
+            &config.upstream,
+            config.api,
+            config.poll_timeout,
+            config.login_check_hold,
+            clock.clone(),
+        )
+        .map_err(StartError::Client)?;
         let service = Arc::new(Service::new(
             boards,
             readers,
@@ -87,6 +96,7 @@ impl Application {
             Arc::new(hooks),
             !config.no_new_tokens,
             feed,
+            checker,
         ));
         // Configured tokens first, then those added at the login page in earlier runs. A
         // failure here is the database's (it is written as each token is added): name it.
@@ -94,6 +104,7 @@ impl Application {
             IngestError::Store(e) => StartError::Store(store::open_error(&config.db, e)),
             other => StartError::Ingest(other),
         };
+        service.finish_removals().await.map_err(db_error)?;
         for token in &config.tokens {
             service
                 .follow(token.clone(), "config")
@@ -139,14 +150,12 @@ impl Application {
         } = self;
         let state = AppState {
             service: service.clone(),
-            limiter: Arc::new(LoginLimiter::new(
-                config.login_burst,
-                config.login_per_minute,
-            )),
+            login: Arc::new(LoginGuard::new(&config)),
             sessions: Arc::default(),
             max_tokens: config.max_tokens,
             secure_cookies: config.secure_cookies,
         };
+        let reconciler = service.spawn_reconciler();
         let retention = crate::retention::spawn(&service, config.retention);
         let ticker = {
             let ingest = service.ingest.clone();
@@ -184,6 +193,7 @@ impl Application {
             let _ = f.await;
         }
         let _ = ticker.await;
+        let _ = reconciler.await;
         let _ = deliveries.await;
         let _ = retention.await;
         service.ingest.shutdown().await;

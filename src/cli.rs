@@ -1,5 +1,5 @@
-//! The command line: `demo`, `serve` and `simulate`, as `contract.md` describes them, and
-//! `backup`. Every flag has an environment variable; flags win. A bad flag, an unusable
+//! The command line: `demo`, `serve` and `simulate`, as `contract.md` describes them,
+//! `backup`, and `tokens` (list, pause, resume, remove followed tokens: `cli::tokens`). Every flag has an environment variable; flags win. A bad flag, an unusable
 //! database or a busy port ends the program with a one-line reason and a non-zero status.
 
 use crate::app::Application;
@@ -12,6 +12,8 @@ use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+mod tokens;
 
 /// ovh-cti: a real-time call dashboard and event hub for OVHcloud telephony.
 #[derive(Debug, Parser)]
@@ -31,6 +33,9 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// A consistent copy of the database, safe to take while the service runs.
     Backup(BackupArgs),
+    /// List, pause, resume or remove the followed tokens (on the database file; a running
+    /// service follows suit within seconds).
+    Tokens(tokens::TokensArgs),
 }
 
 /// Flags that `demo` and `serve` share.
@@ -92,6 +97,23 @@ pub struct ServiceArgs {
         allow_negative_numbers = true
     )]
     pub retain_events_days: Option<f64>,
+    /// A reverse proxy whose X-Forwarded-For / Forwarded headers name the client (repeatable;
+    /// CIDR such as 10.0.0.0/8, or one address). Without it those headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "OVH_CTI_TRUSTED_PROXY",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// Days OVH may refuse a followed token before it is paused (default 7).
+    #[arg(
+        long,
+        env = "OVH_CTI_PAUSE_AFTER_DAYS",
+        value_name = "DAYS",
+        allow_negative_numbers = true
+    )]
+    pub pause_after_days: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +206,8 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.retain_outbox_days = args.retain_outbox_days;
     overrides.retain_deliveries_days = args.retain_deliveries_days;
     overrides.retain_events_days = args.retain_events_days;
+    overrides.trusted_proxies = args.trusted_proxies;
+    overrides.pause_after_days = args.pause_after_days;
     Config::layered(file, overrides)
 }
 
@@ -288,6 +312,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 copy.events,
                 db.display()
             );
+        }
+        Command::Tokens(args) => {
+            let file = config_file(args.config.as_deref())?;
+            let db = args.db.or(file.db).unwrap_or(Config::default().db);
+            let out = tokio::task::spawn_blocking(move || tokens::run(args.action, &db)).await??;
+            println!("{out}");
         }
     }
     Ok(())

@@ -34,6 +34,16 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// How long finished deliveries, the delivery log and raw events are kept.
     pub retention: Policy,
+    /// A token OVH refuses this long is paused (`--pause-after-days`).
+    pub pause_after: Duration,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` name the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a login's check of a new token waits for OVH before a held poll counts as
+    /// accepted (see `feed::check`).
+    pub login_check_hold: Duration,
+    /// Checks of new tokens with OVH running at once, in all and per client address.
+    pub login_checks: usize,
+    pub login_checks_per_address: usize,
 }
 
 pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
@@ -58,6 +68,11 @@ impl Default for Config {
             webhook_allow: Vec::new(),
             webhook_timeout: crate::hooks::worker::TIMEOUT,
             retention: Policy::default(),
+            pause_after: crate::feed::PAUSE_AFTER,
+            trusted_proxies: Vec::new(),
+            login_check_hold: crate::feed::check::HOLD,
+            login_checks: 32,
+            login_checks_per_address: 2,
         }
     }
 }
@@ -83,6 +98,8 @@ pub struct FileConfig {
     pub login: Option<LoginFile>,
     pub webhooks: Option<WebhooksFile>,
     pub retention: Option<RetentionFile>,
+    /// CIDR ranges, as with `--trusted-proxy`.
+    pub trusted_proxies: Option<Vec<String>>,
 }
 
 /// `[retention]`: days, fractions allowed; see `docs/operations.md`.
@@ -118,6 +135,7 @@ pub struct FeedFile {
     pub backoff_cap_ms: Option<u64>,
     pub backoff_outage_cap_ms: Option<u64>,
     pub poll_timeout_s: Option<u64>,
+    pub pause_after_days: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -126,6 +144,9 @@ pub struct LoginFile {
     pub burst: Option<u32>,
     pub per_minute: Option<u32>,
     pub max_tokens: Option<usize>,
+    pub check_hold_ms: Option<u64>,
+    pub pending_checks: Option<usize>,
+    pub pending_checks_per_address: Option<usize>,
 }
 
 impl FileConfig {
@@ -209,6 +230,8 @@ pub struct Overrides {
     pub retain_outbox_days: Option<f64>,
     pub retain_deliveries_days: Option<f64>,
     pub retain_events_days: Option<f64>,
+    pub trusted_proxies: Vec<String>,
+    pub pause_after_days: Option<f64>,
 }
 
 pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
@@ -239,13 +262,13 @@ fn positive(name: &str, v: f64) -> Result<f64, ConfigError> {
 /// read as "keep" or as "delete at once", either of which would surprise someone.
 pub const MAX_RETENTION_DAYS: f64 = 36500.0;
 
-/// A number of days to keep rows: above 0 and at most `MAX_RETENTION_DAYS`.
+/// A number of days (to keep rows, to wait): above 0 and at most `MAX_RETENTION_DAYS`.
 fn days(setting: &str, flag: &str, v: f64) -> Result<f64, ConfigError> {
     if v.is_finite() && v > 0.0 && v <= MAX_RETENTION_DAYS {
         Ok(v)
     } else {
         Err(ConfigError(format!(
-            "retention.{setting} (--{flag}) must be a number of days above 0 and at most {MAX_RETENTION_DAYS}, got {v}"
+            "{setting} (--{flag}) must be a number of days above 0 and at most {MAX_RETENTION_DAYS}, got {v}"
         )))
     }
 }
@@ -299,18 +322,39 @@ impl Config {
         }
         let retention = file.retention.unwrap_or_default();
         if let Some(v) = cli.retain_outbox_days.or(retention.outbox_days) {
-            c.retention.outbox_days = days("outbox_days", "retain-outbox-days", v)?;
+            c.retention.outbox_days = days("retention.outbox_days", "retain-outbox-days", v)?;
         }
         if let Some(v) = cli.retain_deliveries_days.or(retention.deliveries_days) {
-            c.retention.deliveries_days = days("deliveries_days", "retain-deliveries-days", v)?;
+            c.retention.deliveries_days =
+                days("retention.deliveries_days", "retain-deliveries-days", v)?;
         }
         if let Some(v) = cli.retain_events_days.or(retention.events_days) {
-            c.retention.events_days = Some(days("events_days", "retain-events-days", v)?);
+            c.retention.events_days = Some(days("retention.events_days", "retain-events-days", v)?);
         }
         let login = file.login.unwrap_or_default();
         c.login_burst = login.burst.unwrap_or(c.login_burst).max(1);
         c.login_per_minute = login.per_minute.unwrap_or(c.login_per_minute).max(1);
         c.max_tokens = login.max_tokens.unwrap_or(c.max_tokens);
+        if let Some(ms) = login.check_hold_ms {
+            c.login_check_hold = Duration::from_millis(ms.clamp(100, 60_000));
+        }
+        c.login_checks = login.pending_checks.unwrap_or(c.login_checks).max(1);
+        c.login_checks_per_address = login
+            .pending_checks_per_address
+            .unwrap_or(c.login_checks_per_address)
+            .max(1);
+        if let Some(v) = cli.pause_after_days.or(feed.pause_after_days) {
+            c.pause_after = Duration::from_secs_f64(
+                days("feed.pause_after_days", "pause-after-days", v)? * 86400.0,
+            );
+        }
+        let mut proxies = file.trusted_proxies.unwrap_or_default();
+        proxies.extend(cli.trusted_proxies);
+        c.trusted_proxies = proxies
+            .iter()
+            .filter(|a| !a.trim().is_empty())
+            .map(|a| crate::web::parse_trusted_proxy(a).map_err(ConfigError))
+            .collect::<Result<_, _>>()?;
         if !(c.upstream.starts_with("http://") || c.upstream.starts_with("https://")) {
             return Err(ConfigError(format!(
                 "the upstream must be an http:// or https:// address, got {:?}",
@@ -516,5 +560,52 @@ mod tests {
         let ranges: Vec<String> = c.webhook_allow.iter().map(|n| n.to_string()).collect();
         assert_eq!(ranges, ["10.0.0.0/8", "127.0.0.1/32"]);
         assert_eq!(c.webhook_timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_pause_delay_come_from_the_file_and_the_flags() {
+        let file: FileConfig =
+            toml::from_str("trusted_proxies = [\"10.0.0.0/8\"]\n[feed]\npause_after_days = 3\n")
+                .unwrap();
+        let c = Config::layered(
+            file,
+            Overrides {
+                trusted_proxies: vec!["::1".into()],
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        let ranges: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(ranges, ["10.0.0.0/8", "::1/128"]);
+        assert_eq!(c.pause_after, Duration::from_secs(3 * 86400));
+        let c = Config::layered(FileConfig::default(), Overrides::default()).unwrap();
+        assert_eq!(c.pause_after, crate::feed::PAUSE_AFTER);
+
+        let err = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                trusted_proxies: vec!["10.0.0.0/33".into()],
+                ..Overrides::default()
+            },
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            err.starts_with("--trusted-proxy") && !err.contains('\n'),
+            "{err}"
+        );
+        let err = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                pause_after_days: Some(0.0),
+                ..Overrides::default()
+            },
+        )
+        .unwrap_err()
+        .0;
+        assert!(
+            err.starts_with("feed.pause_after_days (--pause-after-days)"),
+            "{err}"
+        );
     }
 }

@@ -16,7 +16,7 @@ use crate::hooks;
 use crate::hub::{frame, Hub, Update};
 use crate::normalise::Event;
 use crate::settings::Settings;
-use crate::store::{queries, EventRow, StoreError, StoreStatus, Writer};
+use crate::store::{queries, EventRow, StoreError, StoreStatus, StoredToken, Writer};
 use crate::telemetry;
 use crate::token::{Token, TokenId};
 use parking_lot::{Mutex, RwLock};
@@ -139,13 +139,19 @@ impl IngestHandle {
     }
 
     /// Starts keeping a board for `token` (rebuilding it from the store if it was known).
-    /// Returns the session to resume the feed from.
+    /// Returns the token as stored: the session to resume the feed from, its state.
     pub async fn add_token(
         &self,
         token: Token,
         source: &'static str,
-    ) -> Result<Option<String>, IngestError> {
+    ) -> Result<Option<StoredToken>, IngestError> {
         Ok(self.run(move |i| i.add_token(&token, source)).await??)
+    }
+
+    /// Forgets a removed token: its board, its login sessions and snapshot, its row (and
+    /// everything stored under it when `purge`, or when its removal asked for a purge).
+    pub async fn forget_token(&self, token: TokenId, purge: bool) -> Result<(), IngestError> {
+        Ok(self.run(move |i| i.forget_token(&token, purge)).await??)
     }
 
     pub async fn reset(&self, token: TokenId) -> Result<(), IngestError> {
@@ -286,20 +292,34 @@ impl Ingest {
         }
     }
 
-    fn add_token(&mut self, token: &Token, source: &str) -> Result<Option<String>, StoreError> {
+    fn forget_token(&mut self, token: &TokenId, purge: bool) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        crate::store::tokens::mark_removed(self.writer.connection_mut(), token, purge, now)?;
+        crate::store::tokens::finish_removal(self.writer.connection_mut(), token)?;
+        self.boards.0.write().remove(token);
+        self.settings.remove(token);
+        self.snapshots.remove(token);
+        self.stale.remove(token);
+        Ok(())
+    }
+
+    fn add_token(
+        &mut self,
+        token: &Token,
+        source: &str,
+    ) -> Result<Option<StoredToken>, StoreError> {
         let id = token.id();
         let now = self.clock.now();
         self.writer.add_token(token, source, now)?;
         if self.boards.get(&id).is_none() {
             self.restore(&id, now)?;
         }
-        let session = self
+        let stored = self
             .writer
             .tokens()?
             .into_iter()
-            .find(|t| t.token.id() == id)
-            .and_then(|t| t.session);
-        Ok(session)
+            .find(|t| t.token.id() == id);
+        Ok(stored)
     }
 
     /// Rebuilds a board: its last snapshot, then every event stored after it, replayed with

@@ -1,19 +1,68 @@
 //! The running service, as every part of it sees it: the boards, the store's readers, the
 //! ingest handle, the hub, feed health, the screen-pop and webhook worker, the followed tokens
 //! and the shutdown signal. `app` builds it; `web`, `hooks` and `retention` use it.
+//!
+//! It also keeps the followed tokens' lives: following one (at start, or once OVH accepted
+//! it at the login page), pausing, resuming and removing one — from the dashboard, or from
+//! `ovh-cti tokens` through the database, which `reconcile` reads every few seconds. One
+//! lock orders these changes, so that a reading of the table is never acted on after a newer
+//! change. A token is *known* while it is followed or paused: its board is kept and its users
+//! may sign in; only a followed one is polled.
 
-use crate::clock::SharedClock;
-use crate::feed::{self, FeedContext, HealthBoard};
+use crate::clock::{SharedClock, UnixTime};
+use crate::feed::{self, Checker, Ended, FeedContext, Handover, HealthBoard, Verdict};
 use crate::hooks::Hooks;
 use crate::hub::Hub;
 use crate::ingest::{Boards, IngestError, IngestHandle};
-use crate::store::Readers;
+use crate::store::tokens::{self, State};
+use crate::store::{Readers, StoredToken};
+use crate::telemetry;
 use crate::token::{Token, TokenId};
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::watch;
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
+
+/// How often the token table is read for changes made by `ovh-cti tokens`.
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+
+/// What live streams must end at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Closed {
+    /// A login session ended (logout); the SHA-256 of its id, as stored.
+    Session(String),
+    /// A token was removed: every stream of it ends.
+    Token(TokenId),
+}
+
+/// Why a token typed at the login page could not be followed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdoptError {
+    #[error("this service already follows as many tokens as it is allowed to")]
+    TooMany,
+    #[error("the service is shutting down")]
+    Stopping,
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+}
+
+struct Known {
+    token: Token,
+    source: String,
+    /// Raised to stop this token's follower (pause, removal, shutdown).
+    stop: watch::Sender<bool>,
+    /// None while paused; a finished one paused itself.
+    follower: Option<JoinHandle<Ended>>,
+}
+
+impl Known {
+    fn following(&self) -> bool {
+        self.follower.as_ref().is_some_and(|f| !f.is_finished())
+    }
+}
 
 /// Everything the running service shares: boards, store readers, the ingest handle, the hub,
 /// feed health, and the followed tokens.
@@ -28,10 +77,14 @@ pub struct Service {
     pub hooks: Arc<Hooks>,
     pub allow_new_tokens: bool,
     feed: FeedContext,
-    followed: Mutex<HashMap<TokenId, Token>>,
-    follow_lock: tokio::sync::Mutex<()>,
-    followers: Mutex<Vec<JoinHandle<()>>>,
+    checker: Checker,
+    known: Mutex<HashMap<TokenId, Known>>,
+    lifecycle: tokio::sync::Mutex<()>,
     shutdown: watch::Sender<bool>,
+    closed: broadcast::Sender<Closed>,
+    /// Moves whenever login sessions are deleted other than one by one (a token removed), so
+    /// that cached sessions are checked against the store again.
+    sessions_epoch: AtomicU64,
 }
 
 impl Service {
@@ -46,6 +99,7 @@ impl Service {
         hooks: Arc<Hooks>,
         allow_new_tokens: bool,
         feed: FeedContext,
+        checker: Checker,
     ) -> Service {
         Service {
             boards,
@@ -57,55 +111,329 @@ impl Service {
             hooks,
             allow_new_tokens,
             feed,
-            followed: Mutex::new(HashMap::new()),
-            follow_lock: tokio::sync::Mutex::new(()),
-            followers: Mutex::new(Vec::new()),
+            checker,
+            known: Mutex::new(HashMap::new()),
+            lifecycle: tokio::sync::Mutex::new(()),
             shutdown: watch::channel(false).0,
+            closed: broadcast::channel(256).0,
+            sessions_epoch: AtomicU64::new(0),
         }
     }
 
     /// Raises the shutdown signal: followers, streams and workers wind down.
     pub fn stop(&self) {
         self.shutdown.send_replace(true);
+        for k in self.known.lock().values() {
+            k.stop.send_replace(true);
+        }
     }
 
     /// The followers' tasks, to wait for once stopped.
-    pub fn take_followers(&self) -> Vec<JoinHandle<()>> {
-        std::mem::take(&mut *self.followers.lock())
+    pub fn take_followers(&self) -> Vec<JoinHandle<Ended>> {
+        self.known
+            .lock()
+            .values_mut()
+            .filter_map(|k| k.follower.take())
+            .collect()
     }
 
+    /// Whether the service knows the token (followed or paused): its users may sign in.
     pub fn follows(&self, id: &TokenId) -> bool {
-        self.followed.lock().contains_key(id)
+        self.known.lock().contains_key(id)
+    }
+
+    /// Whether the token is known but not polled (paused).
+    pub fn is_paused(&self, id: &TokenId) -> bool {
+        self.known.lock().get(id).is_some_and(|k| !k.following())
+    }
+
+    /// Where a known token comes from: `config` or `login`.
+    pub fn source(&self, id: &TokenId) -> Option<String> {
+        self.known.lock().get(id).map(|k| k.source.clone())
     }
 
     pub fn followed_count(&self) -> usize {
-        self.followed.lock().len()
+        self.known.lock().len()
     }
 
     pub fn hint(&self, id: &TokenId) -> Option<String> {
-        self.followed.lock().get(id).map(Token::hint)
+        self.known.lock().get(id).map(|k| k.token.hint())
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
 
-    /// Starts following `token` (once: a token already followed is left alone).
+    /// Tells live streams what must end at once.
+    pub fn closed(&self) -> broadcast::Receiver<Closed> {
+        self.closed.subscribe()
+    }
+
+    /// A login session was ended: its streams end too.
+    pub fn close_session(&self, id_hash: String) {
+        let _ = self.closed.send(Closed::Session(id_hash));
+    }
+
+    pub fn sessions_epoch(&self) -> u64 {
+        self.sessions_epoch.load(Ordering::SeqCst)
+    }
+
+    /// Asks OVH whether it knows `token` (see `feed::check`).
+    pub async fn check(&self, token: &Token) -> Verdict {
+        self.checker.check(token).await
+    }
+
+    /// Starts following `token` at start-up (once: a token already known is left alone), or
+    /// keeps it paused if the store says so.
     pub async fn follow(&self, token: Token, source: &'static str) -> Result<(), IngestError> {
-        let _one_at_a_time = self.follow_lock.lock().await;
+        let _one_at_a_time = self.lifecycle.lock().await;
+        if self.follows(&token.id()) {
+            return Ok(());
+        }
+        let stored = self.ingest.add_token(token.clone(), source).await?;
+        self.start_known(token, stored, None);
+        Ok(())
+    }
+
+    /// Follows a token OVH just accepted at the login page, carrying on from what its check
+    /// began; a paused one is resumed. Refused past `max` known tokens.
+    pub async fn adopt(
+        &self,
+        token: Token,
+        handover: Handover,
+        max: usize,
+    ) -> Result<(), AdoptError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
         let id = token.id();
+        if *self.shutdown.borrow() {
+            return Err(AdoptError::Stopping);
+        }
+        if self.is_paused(&id) {
+            self.resume_locked(&id, Some(handover)).await?;
+            return Ok(());
+        }
         if self.follows(&id) {
             return Ok(());
         }
-        let session = self.ingest.add_token(token.clone(), source).await?;
-        self.followed.lock().insert(id, token.clone());
-        let task = tokio::spawn(feed::follow(
-            self.feed.clone(),
-            token,
-            session,
-            self.shutdown.subscribe(),
-        ));
-        self.followers.lock().push(task);
+        if self.followed_count() >= max {
+            return Err(AdoptError::TooMany);
+        }
+        let stored = self.ingest.add_token(token.clone(), "login").await?;
+        self.start_known(token, stored, Some(handover));
         Ok(())
+    }
+
+    /// Registers a known token, and starts its follower unless the store says it is paused
+    /// (a handover, from OVH accepting it, resumes it).
+    fn start_known(&self, token: Token, stored: Option<StoredToken>, handover: Option<Handover>) {
+        let id = token.id();
+        let mut start = feed::Start {
+            handover,
+            ..feed::Start::default()
+        };
+        let (mut source, mut paused) = ("login".to_string(), None);
+        if let Some(stored) = stored {
+            start.session = stored.session;
+            start.refused_since = stored.refused_since;
+            source = stored.source;
+            paused = stored.paused;
+        }
+        let stop = watch::channel(*self.shutdown.borrow()).0;
+        let follower = match paused {
+            Some((at, reason)) if start.handover.is_none() => {
+                self.health
+                    .start(&id, token.hint(), self.feed.transport.api().as_str(), at);
+                self.health.refused(&id, start.refused_since);
+                self.health.paused(&id, at, reason);
+                None
+            }
+            _ => Some(tokio::spawn(feed::follow(
+                self.feed.clone(),
+                token.clone(),
+                start,
+                stop.subscribe(),
+            ))),
+        };
+        self.known.lock().insert(
+            id,
+            Known {
+                token,
+                source,
+                stop,
+                follower,
+            },
+        );
+    }
+
+    /// Stops a token's follower and waits for it (it commits what it has in hand).
+    async fn stop_follower(&self, id: &TokenId) {
+        let follower = {
+            let mut known = self.known.lock();
+            let Some(k) = known.get_mut(id) else { return };
+            k.stop.send_replace(true);
+            k.follower.take()
+        };
+        if let Some(f) = follower {
+            let _ = f.await;
+        }
+    }
+
+    /// Pauses a followed token: no more polling until it is resumed. False when unknown.
+    pub async fn pause(&self, id: &TokenId, reason: &str) -> Result<bool, IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        if !self.follows(id) {
+            return Ok(false);
+        }
+        let now = self.clock.now();
+        let (target, why) = (id.clone(), reason.to_string());
+        self.ingest
+            .write(move |w| tokens::pause(w.connection(), &target, now, &why))
+            .await?;
+        self.paused_locked(id, now, reason).await;
+        Ok(true)
+    }
+
+    async fn paused_locked(&self, id: &TokenId, at: UnixTime, reason: &str) {
+        self.stop_follower(id).await;
+        self.health.paused(id, at, reason.to_string());
+        telemetry::TokenChanged {
+            token: id,
+            change: "paused",
+            reason,
+        }
+        .emit();
+    }
+
+    /// Follows a paused token again (its refusal streak forgotten). False when unknown.
+    pub async fn resume(&self, id: &TokenId) -> Result<bool, IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        self.resume_locked(id, None).await
+    }
+
+    async fn resume_locked(
+        &self,
+        id: &TokenId,
+        handover: Option<Handover>,
+    ) -> Result<bool, IngestError> {
+        let Some(token) = self.known.lock().get(id).map(|k| k.token.clone()) else {
+            return Ok(false);
+        };
+        self.stop_follower(id).await;
+        let target = id.clone();
+        self.ingest
+            .write(move |w| tokens::resume(w.connection(), &target))
+            .await?;
+        let stored = self.ingest.add_token(token.clone(), "login").await?;
+        self.known.lock().remove(id);
+        self.start_known(token, stored, handover);
+        telemetry::TokenChanged {
+            token: id,
+            change: "resumed",
+            reason: "",
+        }
+        .emit();
+        Ok(true)
+    }
+
+    /// Removes a token: its follower stops, its board, sessions and live streams go, and its
+    /// secret is wiped; its stored history stays unless `purge`. False when unknown.
+    pub async fn remove(&self, id: &TokenId, purge: bool) -> Result<bool, IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        if !self.follows(id) {
+            return Ok(false);
+        }
+        self.remove_locked(id, purge, "asked").await?;
+        Ok(true)
+    }
+
+    async fn remove_locked(&self, id: &TokenId, purge: bool, why: &str) -> Result<(), IngestError> {
+        self.stop_follower(id).await;
+        // Unknown from here: no request of this token is served any more.
+        self.known.lock().remove(id);
+        self.sessions_epoch.fetch_add(1, Ordering::SeqCst);
+        let _ = self.closed.send(Closed::Token(id.clone()));
+        self.health.forget(id);
+        self.ingest.forget_token(id.clone(), purge).await?;
+        telemetry::TokenChanged {
+            token: id,
+            change: "removed",
+            reason: why,
+        }
+        .emit();
+        Ok(())
+    }
+
+    /// Finishes the removals `ovh-cti tokens remove` started while the service was not running.
+    pub async fn finish_removals(&self) -> Result<(), IngestError> {
+        let removed = self
+            .readers
+            .read(tokens::removed)
+            .await
+            .map_err(IngestError::Store)?;
+        for id in removed {
+            self.ingest.forget_token(id, false).await?;
+        }
+        Ok(())
+    }
+
+    /// Catches up with the token table, which `ovh-cti tokens` may have changed: a token
+    /// removed or paused there is removed or paused here, one resumed there is followed again.
+    pub async fn reconcile(&self) -> Result<(), IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        let rows = self
+            .readers
+            .read(tokens::list)
+            .await
+            .map_err(IngestError::Store)?;
+        let rows: HashMap<TokenId, tokens::TokenRow> =
+            rows.into_iter().map(|r| (r.id.clone(), r)).collect();
+        let known: Vec<(TokenId, bool)> = self
+            .known
+            .lock()
+            .iter()
+            .map(|(id, k)| (id.clone(), k.following()))
+            .collect();
+        for (id, following) in known {
+            match rows.get(&id) {
+                None => self.remove_locked(&id, false, "by an operator").await?,
+                Some(row) if row.state == State::Removed => {
+                    self.remove_locked(&id, row.purge, "by an operator").await?
+                }
+                Some(row) if row.state == State::Paused && following => {
+                    let reason = row.state_reason.clone().unwrap_or_default();
+                    self.paused_locked(&id, row.state_at.unwrap_or_default(), &reason)
+                        .await
+                }
+                Some(row) if row.state == State::Active && !following => {
+                    self.resume_locked(&id, None).await?;
+                }
+                _ => {}
+            }
+        }
+        // Removals of tokens this service does not follow (e.g. with --no-new-tokens).
+        for row in rows.values() {
+            if row.state == State::Removed && !self.follows(&row.id) {
+                self.ingest.forget_token(row.id.clone(), row.purge).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reconciles every `RECONCILE_EVERY` until the service stops.
+    pub fn spawn_reconciler(self: &Arc<Self>) -> JoinHandle<()> {
+        let service = self.clone();
+        let mut stop = self.shutdown_signal();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(RECONCILE_EVERY) => {}
+                    _ = crate::shutdown::stopped(&mut stop) => return,
+                }
+                match service.reconcile().await {
+                    Ok(()) | Err(IngestError::Closed) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not read the token table"),
+                }
+            }
+        })
     }
 }

@@ -47,6 +47,11 @@ counters! {
     pruned_outbox_total: "Finished screen-pop and webhook deliveries deleted by retention.",
     pruned_deliveries_total: "Delivery log lines deleted by retention.",
     pruned_events_total: "Raw events deleted by retention.",
+    token_checks_total: "Tokens typed at the login page checked with OVH.",
+    token_checks_refused_total: "Token checks OVH answered with a refusal (4xx).",
+    token_checks_unreachable_total: "Token checks that could not reach OVH.",
+    tokens_paused_total: "Followed tokens paused (OVH refused them for days, or an operator).",
+    tokens_removed_total: "Followed tokens removed.",
 }
 
 pub static COUNTERS: std::sync::LazyLock<Counters> = std::sync::LazyLock::new(Counters::default);
@@ -278,5 +283,45 @@ impl RowsPruned {
         COUNTERS
             .pruned_events_total
             .fetch_add(p.events as u64, Relaxed);
+    }
+}
+
+/// A token typed at the login page, checked with OVH: `accepted`, `refused` or `unreachable`.
+pub struct TokenChecked<'a> {
+    pub token: &'a TokenId,
+    pub verdict: &'static str,
+    pub detail: &'a str,
+}
+
+impl TokenChecked<'_> {
+    pub fn emit(self) {
+        tracing::info!(token = %self.token, verdict = self.verdict, detail = self.detail, "token checked with OVH");
+        COUNTERS.token_checks_total.fetch_add(1, Relaxed);
+        match self.verdict {
+            "refused" => COUNTERS.token_checks_refused_total.fetch_add(1, Relaxed),
+            "unreachable" => COUNTERS
+                .token_checks_unreachable_total
+                .fetch_add(1, Relaxed),
+            _ => 0,
+        };
+    }
+}
+
+/// A followed token paused, resumed or removed, and why.
+pub struct TokenChanged<'a> {
+    pub token: &'a TokenId,
+    /// `paused`, `resumed` or `removed`.
+    pub change: &'static str,
+    pub reason: &'a str,
+}
+
+impl TokenChanged<'_> {
+    pub fn emit(self) {
+        tracing::info!(token = %self.token, reason = self.reason, "token {}", self.change);
+        match self.change {
+            "paused" => COUNTERS.tokens_paused_total.fetch_add(1, Relaxed),
+            "removed" => COUNTERS.tokens_removed_total.fetch_add(1, Relaxed),
+            _ => 0,
+        };
     }
 }

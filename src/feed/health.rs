@@ -1,6 +1,7 @@
 //! The state of each token's feed, as `GET /api/health` shows it: connected, silent for how
-//! long, stalled (a poll hanging), or failing, with the last event, the last error and how
-//! often it reconnected.
+//! long, stalled (a poll hanging), failing, or paused (OVH refused the token for days, or an
+//! operator paused it: no more polling), with the last event, the last error, since when OVH
+//! refuses the token, and how often it reconnected.
 
 use crate::clock::{as_rfc3339, UnixTime};
 use crate::token::TokenId;
@@ -32,6 +33,9 @@ struct Record {
     reconnects: u64,
     polls: u64,
     events: u64,
+    refused_since: Option<UnixTime>,
+    /// When and why the token was paused.
+    paused: Option<(UnixTime, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -39,7 +43,7 @@ pub struct FeedHealth {
     /// The token's first characters, to tell tokens apart without revealing them.
     pub token_hint: String,
     pub api: &'static str,
-    /// `starting`, `connected`, `silent`, `stalled` or `failing`.
+    /// `starting`, `connected`, `silent`, `stalled`, `failing` or `paused`.
     pub state: &'static str,
     pub silent_for_s: Option<f64>,
     /// How long the poll in progress has run, when it is stalled.
@@ -55,6 +59,12 @@ pub struct FeedHealth {
     pub reconnects: u64,
     pub polls: u64,
     pub events_received: u64,
+    /// Since when OVH has refused the token (a 4xx), while it still does.
+    #[serde(serialize_with = "as_rfc3339::option::serialize")]
+    pub refused_since: Option<UnixTime>,
+    #[serde(serialize_with = "as_rfc3339::option::serialize")]
+    pub paused_at: Option<UnixTime>,
+    pub paused_reason: Option<String>,
 }
 
 #[derive(Default)]
@@ -71,6 +81,26 @@ impl HealthBoard {
                 ..Record::default()
             },
         );
+    }
+
+    /// The token's streak of refusals by OVH started (`Some`) or ended.
+    pub fn refused(&self, token: &TokenId, since: Option<UnixTime>) {
+        if let Some(r) = self.0.write().get_mut(token) {
+            r.refused_since = since;
+        }
+    }
+
+    /// The token is paused: nothing polls it until it is resumed (`start` again).
+    pub fn paused(&self, token: &TokenId, at: UnixTime, reason: String) {
+        if let Some(r) = self.0.write().get_mut(token) {
+            r.polling_since = None;
+            r.paused = Some((at, reason));
+        }
+    }
+
+    /// The token was removed.
+    pub fn forget(&self, token: &TokenId) {
+        self.0.write().remove(token);
     }
 
     /// A poll was sent.
@@ -110,7 +140,9 @@ impl HealthBoard {
         let silent_for = now - quiet_since;
         let polling_for = r.polling_since.map(|t| now - t);
         let stalled = polling_for.filter(|s| *s > STALLED_AFTER_S);
-        let state = if stalled.is_some() {
+        let state = if r.paused.is_some() {
+            "paused"
+        } else if stalled.is_some() {
             "stalled"
         } else if r.consecutive_failures > 0 {
             "failing"
@@ -135,6 +167,9 @@ impl HealthBoard {
             reconnects: r.reconnects,
             polls: r.polls,
             events_received: r.events,
+            refused_since: r.refused_since,
+            paused_at: r.paused.as_ref().map(|(at, _)| *at),
+            paused_reason: r.paused.as_ref().map(|(_, why)| why.clone()),
         })
     }
 }
@@ -169,6 +204,15 @@ mod tests {
         );
         h.polled(&id, 1, 203.0);
         assert_eq!(h.get(&id, 203.0).unwrap().state, "connected");
+        h.refused(&id, Some(204.0));
+        h.paused(&id, 205.0, "refused".into());
+        let paused = h.get(&id, 206.0).unwrap();
+        assert_eq!(
+            (paused.state, paused.refused_since, paused.paused_at),
+            ("paused", Some(204.0), Some(205.0))
+        );
+        h.start(&id, "3F25…".into(), "v1", 207.0);
+        assert_eq!(h.get(&id, 207.0).unwrap().state, "starting", "resumed");
     }
 
     #[test]

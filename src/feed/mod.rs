@@ -10,21 +10,30 @@
 //! returned it are committed to the store, so that a crash or a failed write gets them
 //! delivered again rather than lost. On shutdown, a poll in flight is given a few seconds to
 //! finish, and what it brought is committed before the follower stops.
+//!
+//! A token OVH keeps refusing (a 4xx) for `pause_after` (7 days by default) is paused: its
+//! follower records it in the store and stops (`standing`). A follower can start from what the
+//! login page's check with OVH began (`check::Handover`), so that the check's answer is not
+//! lost.
 
 pub mod backoff;
+pub mod check;
 pub mod health;
+mod standing;
 pub mod transport;
 
 pub use backoff::{Backoff, Trouble};
+pub use check::{Checker, Handover, Verdict};
 pub use health::{FeedHealth, HealthBoard};
 pub use transport::{Api, Transport};
 
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, UnixTime};
 use crate::ingest::{IngestError, IngestHandle};
 use crate::normalise::Event;
 use crate::telemetry;
 use crate::token::Token;
 use rand::{Rng, SeedableRng};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +51,8 @@ pub struct FeedContext {
     /// Signalled whenever a poll succeeds: OVH is reachable, so followers waiting out an
     /// outage try again now rather than at the end of their back-off.
     pub reachable: Arc<Notify>,
+    /// A token OVH refuses for this long is paused.
+    pub pause_after: Duration,
 }
 
 impl FeedContext {
@@ -59,8 +70,29 @@ impl FeedContext {
             health,
             clock,
             reachable: Arc::new(Notify::new()),
+            pause_after: PAUSE_AFTER,
         }
     }
+}
+
+/// Where a follower starts.
+#[derive(Default)]
+pub struct Start {
+    /// The stored session to resume with.
+    pub session: Option<String>,
+    /// Since when OVH has refused the token, if it still did when last heard of.
+    pub refused_since: Option<UnixTime>,
+    /// What a check with OVH began, to carry on from.
+    pub handover: Option<Handover>,
+}
+
+/// Why a follower stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// Told to (shutdown, pause or removal).
+    Stopped,
+    /// OVH refused the token for `pause_after`: it is paused, in the store too.
+    Paused,
 }
 
 /// Resolves once `shutdown` is raised, whether or not that was already seen.
@@ -68,50 +100,73 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
 }
 
-/// Follows one token until `shutdown` turns true. `session` is where to resume.
+/// Runs `poll` until it answers or `shutdown` is raised. A poll OVH has not started to
+/// answer holds nothing yet: it is dropped (`None`). One it is answering is on the wire: it is
+/// given `STOP_GRACE` to arrive, so that what it brings can be committed.
+async fn until_stopped<T>(
+    poll: impl Future<Output = T>,
+    answering: &AtomicBool,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<T> {
+    tokio::pin!(poll);
+    tokio::select! {
+        r = &mut poll => Some(r),
+        _ = stopping(shutdown) => {
+            if !answering.load(Ordering::Relaxed) {
+                return None;
+            }
+            tokio::time::timeout(STOP_GRACE, &mut poll).await.ok()
+        }
+    }
+}
+
+/// Follows one token until `shutdown` turns true, or until it is paused.
 pub async fn follow(
     ctx: FeedContext,
     token: Token,
-    mut session: Option<String>,
+    start: Start,
     mut shutdown: watch::Receiver<bool>,
-) {
+) -> Ended {
     let id = token.id();
     let clock = ctx.clock.clone();
     ctx.health
         .start(&id, token.hint(), ctx.transport.api().as_str(), clock.now());
+    let mut session = start.session;
+    let mut first = match start.handover {
+        Some(Handover::Session(s)) => {
+            session = Some(s);
+            None
+        }
+        other => other,
+    };
+    let mut standing = standing::Standing::new(&ctx, &id, start.refused_since);
     let mut rng = rand::rngs::StdRng::from_entropy();
     let mut failures: u32 = 0;
     let mut session_gone_before = false;
     loop {
         if *shutdown.borrow() {
-            return;
+            return Ended::Stopped;
         }
         let asked = tokio::time::Instant::now();
         ctx.health.polling(&id, clock.now());
-        let answering = AtomicBool::new(false);
-        let polled = {
-            let poll = ctx
-                .transport
-                .poll(&token, session.as_deref(), &answering, || clock.now());
-            tokio::pin!(poll);
-            tokio::select! {
-                r = &mut poll => r,
-                _ = stopping(&mut shutdown) => {
-                    // A poll OVH has not started to answer holds nothing yet: drop it. One
-                    // it is answering is on the wire: let it arrive (bounded), then commit it.
-                    if !answering.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    match tokio::time::timeout(STOP_GRACE, &mut poll).await {
-                        Ok(r) => r,
-                        Err(_) => return,
-                    }
-                }
+        let polled = match first.take() {
+            Some(Handover::Answered(answer)) => Some(Ok(answer)),
+            Some(Handover::InFlight(poll)) => poll.answer(&mut shutdown).await,
+            _ => {
+                let answering = AtomicBool::new(false);
+                let poll = ctx
+                    .transport
+                    .poll(&token, session.as_deref(), &answering, || clock.now());
+                until_stopped(poll, &answering, &mut shutdown).await
             }
+        };
+        let Some(polled) = polled else {
+            return Ended::Stopped;
         };
         let (error, trouble) = match polled {
             Ok(answer) => {
                 ctx.reachable.notify_waiters();
+                standing.succeeded(&ctx, clock.now()).await;
                 let mut events = Vec::with_capacity(answer.events.len());
                 for e in answer.events {
                     match e {
@@ -138,7 +193,7 @@ pub async fn follow(
                     let pause = MIN_EMPTY_POLL.saturating_sub(asked.elapsed());
                     tokio::select! {
                         _ = tokio::time::sleep(pause) => {}
-                        _ = stopping(&mut shutdown) => return,
+                        _ = stopping(&mut shutdown) => return Ended::Stopped,
                     }
                     continue;
                 }
@@ -163,7 +218,7 @@ pub async fn follow(
                         failures = 0;
                         continue;
                     }
-                    None => return,
+                    None => return Ended::Stopped,
                 }
             }
             Err(e @ PollError::SessionGone(why)) => {
@@ -182,7 +237,14 @@ pub async fn follow(
                 }
                 (e.to_string(), e.trouble())
             }
-            Err(e) => (e.to_string(), e.trouble()),
+            Err(e) => {
+                if let Some(status) = check::refusal(&e) {
+                    if standing.refused(&ctx, status, clock.now()).await {
+                        return Ended::Paused;
+                    }
+                }
+                (e.to_string(), e.trouble())
+            }
         };
         failures += 1;
         let delay = ctx.backoff.delay(failures, trouble, &mut rng);
@@ -202,10 +264,10 @@ pub async fn follow(
                 let spread = Duration::from_millis(rng.gen_range(0..=WAKE_SPREAD_MS));
                 tokio::select! {
                     _ = tokio::time::sleep(spread) => {}
-                    _ = stopping(&mut shutdown) => return,
+                    _ = stopping(&mut shutdown) => return Ended::Stopped,
                 }
             }
-            _ = stopping(&mut shutdown) => return,
+            _ = stopping(&mut shutdown) => return Ended::Stopped,
         }
     }
 }
@@ -265,6 +327,9 @@ const WAKE_SPREAD_MS: u64 = 1000;
 
 /// The shortest time between two polls that brought nothing.
 const MIN_EMPTY_POLL: Duration = Duration::from_secs(1);
+
+/// How long OVH may refuse a token before it is paused, by default.
+pub const PAUSE_AFTER: Duration = Duration::from_secs(7 * 86400);
 
 /// The default client time-out of a long poll: OVH holds a poll open for a while; clients in
 /// the wild wait 65 s before calling it dead.

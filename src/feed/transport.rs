@@ -149,9 +149,20 @@ fn poll_answer(
 
 impl Transport {
     pub fn new(base: &str, api: Api, poll_timeout: Duration) -> Result<Transport, String> {
+        Self::with_connect_timeout(base, api, poll_timeout, Duration::from_secs(10))
+    }
+
+    /// The same, giving up connecting (TLS included) after `connect`: a login check must tell
+    /// "OVH holds the poll open" from "OVH cannot be reached" within seconds (see `check`).
+    pub fn with_connect_timeout(
+        base: &str,
+        api: Api,
+        poll_timeout: Duration,
+        connect: Duration,
+    ) -> Result<Transport, String> {
         let client = reqwest::Client::builder()
             .timeout(poll_timeout)
-            .connect_timeout(Duration::from_secs(10))
+            .connect_timeout(connect)
             .user_agent(concat!("ovh-cti/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.without_url().to_string())?;
@@ -275,7 +286,7 @@ impl Transport {
         })
     }
 
-    async fn new_v2_session(&self, token: &Token) -> Result<String, PollError> {
+    pub(super) async fn new_v2_session(&self, token: &Token) -> Result<String, PollError> {
         let body = self
             .get_body(self.client.post(format!("{}/v2/session", self.base)), token)
             .await?;

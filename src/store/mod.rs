@@ -1,5 +1,6 @@
 //! The store: one SQLite file in WAL mode holding the raw events, the call history, the queue
-//! journal, per-token settings, board snapshots, followed tokens and login sessions.
+//! journal, per-token settings, board snapshots, followed tokens (and their state: `tokens`)
+//! and login sessions.
 //!
 //! There is one writer — the ingest thread owns a `Writer` and groups each poll's events, the
 //! records they produce and the feed session into one transaction — and any number of readers
@@ -11,11 +12,12 @@ pub mod reports;
 pub mod retention;
 mod schema;
 pub mod status;
+pub mod tokens;
 mod writer;
 
 pub use queries::{CallFilter, Cursor, EventFilter, EventRow, JournalFilter, Page};
 pub use status::{StoreHealth, StoreStatus};
-pub use writer::Writer;
+pub use writer::{StoredToken, Writer};
 
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};

@@ -368,19 +368,20 @@ pub fn settings_json(conn: &Connection, token: &TokenId) -> Result<Option<String
         .optional()?)
 }
 
-/// The token a login session belongs to, if the session exists and has not expired.
+/// The token a login session belongs to and when the session expires, if it exists and has
+/// not expired.
 pub fn login_session(
     conn: &Connection,
     id_hash: &str,
     now: UnixTime,
-) -> Result<Option<TokenId>, StoreError> {
+) -> Result<Option<(TokenId, UnixTime)>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
-            "SELECT token_id FROM sessions WHERE id_hash = ?1 AND expires_at > ?2",
+            "SELECT token_id, expires_at FROM sessions WHERE id_hash = ?1 AND expires_at > ?2",
             rusqlite::params![id_hash, now],
-            |r| r.get::<_, String>(0),
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, UnixTime>(1)?)),
         )
         .optional()?
-        .map(TokenId::from_stored))
+        .map(|(t, expires)| (TokenId::from_stored(t), expires)))
 }

@@ -164,6 +164,19 @@ DROP TABLE calls;
 ALTER TABLE calls_v3 RENAME TO calls;
 CREATE INDEX calls_by_end ON calls (token_id, ended_at, id);
 "#,
+    // Followed tokens have a life: `paused` (OVH refused it for days, or an operator paused
+    // it: no more polling), `removed` (its secret already wiped; the running service finishes
+    // the removal — and the purge, when asked — then deletes the row). `refused_since` starts
+    // a streak of OVH refusals and survives restarts, so that "refused for N days" means it.
+    r#"
+ALTER TABLE tokens ADD COLUMN state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'paused', 'removed'));
+ALTER TABLE tokens ADD COLUMN state_at REAL;
+ALTER TABLE tokens ADD COLUMN state_reason TEXT;
+ALTER TABLE tokens ADD COLUMN refused_since REAL;
+ALTER TABLE tokens ADD COLUMN last_success_at REAL;
+ALTER TABLE tokens ADD COLUMN purge INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX sessions_by_token ON sessions (token_id);
+"#,
     // Webhook endpoint ids are never used twice: with a plain INTEGER PRIMARY KEY, SQLite gave
     // a deleted endpoint's id to the next one, and the old endpoint's deliveries showed under
     // the new one (issue 8). AUTOINCREMENT needs the table rebuilt; its counter then starts
@@ -172,7 +185,7 @@ CREATE INDEX calls_by_end ON calls (token_id, ended_at, id);
     // before URLs had a cap (2 KiB) is disabled, not deleted: its owner sees why, and can
     // delete it; its pending deliveries fail, as when an endpoint is disabled.
     r#"
-CREATE TABLE webhooks_v4 (
+CREATE TABLE webhooks_v5 (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     token_id TEXT NOT NULL,
     url TEXT NOT NULL,
@@ -186,11 +199,11 @@ CREATE TABLE webhooks_v4 (
     failing_since REAL,
     last_success_at REAL
 );
-INSERT INTO webhooks_v4 SELECT id, token_id, url, description, events, secret, created_at, enabled, disabled_reason, disabled_at, failing_since, last_success_at FROM webhooks;
+INSERT INTO webhooks_v5 SELECT id, token_id, url, description, events, secret, created_at, enabled, disabled_reason, disabled_at, failing_since, last_success_at FROM webhooks;
 DROP TABLE webhooks;
-ALTER TABLE webhooks_v4 RENAME TO webhooks;
+ALTER TABLE webhooks_v5 RENAME TO webhooks;
 CREATE INDEX webhooks_by_token ON webhooks (token_id, id);
-DELETE FROM sqlite_sequence WHERE name IN ('webhooks', 'webhooks_v4');
+DELETE FROM sqlite_sequence WHERE name IN ('webhooks', 'webhooks_v5');
 INSERT INTO sqlite_sequence (name, seq) SELECT 'webhooks', MAX(
     (SELECT COALESCE(MAX(id), 0) FROM webhooks),
     (SELECT COALESCE(MAX(endpoint_id), 0) FROM outbox),

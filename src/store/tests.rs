@@ -273,7 +273,12 @@ fn migrations_run_once() {
         .connection()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v as usize, schema::VERSION, "every migration, once");
+    assert_eq!(
+        v as usize,
+        schema::VERSION,
+        "the core schema, screen pops and webhooks, calls keyed by identity, token states, \
+         webhook ids never reused: each once"
+    );
     let _ = Change::Line(String::new());
 }
 

@@ -19,6 +19,12 @@ pub struct StoredToken {
     pub source: String,
     /// The feed session to resume with.
     pub session: Option<String>,
+    /// `Active` or `Paused` (removed tokens are not listed).
+    pub state: super::tokens::State,
+    /// When OVH started refusing it, if it still does.
+    pub refused_since: Option<UnixTime>,
+    /// When and why it was paused.
+    pub paused: Option<(UnixTime, String)>,
 }
 
 /// One transaction: the events of a poll, what they changed, and the session to resume from.
@@ -41,6 +47,11 @@ impl Writer {
         &self.conn
     }
 
+    /// For the few writes that need their own transaction (see `store::tokens`).
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Remembers a token to follow (again after a restart). A token already known keeps its
     /// source and session.
     pub fn add_token(&self, token: &Token, source: &str, now: UnixTime) -> Result<(), StoreError> {
@@ -52,19 +63,37 @@ impl Writer {
     }
 
     pub fn tokens(&self) -> Result<Vec<StoredToken>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT secret, source, session FROM tokens ORDER BY added_at, id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)))?;
+        let mut stmt = self.conn.prepare(
+            "SELECT secret, source, session, state, refused_since, state_at, state_reason FROM tokens
+             WHERE state != 'removed' ORDER BY added_at, id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, String>(3)?,
+                r.get(4)?,
+                (
+                    r.get::<_, Option<UnixTime>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ),
+            ))
+        })?;
         let mut out = Vec::new();
         for row in rows {
-            let (secret, source, session) = row?;
+            let (secret, source, session, state, refused_since, (state_at, reason)) = row?;
+            let state = super::tokens::State::parse(&state);
             // A row that no longer parses is skipped rather than stopping the service.
             if let Ok(token) = Token::parse(&secret) {
                 out.push(StoredToken {
                     token,
                     source,
                     session,
+                    paused: (state == super::tokens::State::Paused)
+                        .then(|| (state_at.unwrap_or_default(), reason.unwrap_or_default())),
+                    state,
+                    refused_since,
                 });
             }
         }

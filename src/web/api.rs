@@ -197,13 +197,17 @@ pub async fn health(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let now = state.service.clock.now();
-    let feed = feed_health(&state, &caller.token);
+    let store = state.service.ingest.store_status().get();
+    let mut feed = feed_health(&state, &caller.token);
+    // One reading of the store for the whole answer: it may change in between.
+    if let Some(f) = feed.as_mut() {
+        f["store"] = json!(store);
+    }
     let status = feed
         .as_ref()
         .and_then(|f| f["state"].as_str())
         .unwrap_or("unknown")
         .to_string();
-    let store = state.service.ingest.store_status().get();
     Ok(Json(json!({
         "status": status,
         "feeds": feed.into_iter().collect::<Vec<_>>(),
@@ -224,10 +228,12 @@ pub(super) fn feed_health(state: &AppState, token: &crate::token::TokenId) -> Op
 /// Who the caller is, without the secret: the token's hint and the numbers it sees.
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let hint = state.service.hint(&caller.token);
+    // `config` tokens are removed where they are configured, not from the dashboard.
+    let source = state.service.source(&caller.token);
     with_board(&state, &caller, |b| {
         let lines: Vec<String> = b.lines().into_iter().map(|l| l.number).collect();
         let queues: Vec<String> = b.queues().into_iter().map(|q| q.number).collect();
-        Json(json!({"token_hint": hint, "lines": lines, "queues": queues}))
+        Json(json!({"token_hint": hint, "source": source, "lines": lines, "queues": queues}))
     })
 }
 

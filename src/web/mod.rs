@@ -4,17 +4,21 @@
 
 mod api;
 mod auth;
+mod client_ip;
 mod error;
 mod export;
 mod extract;
 mod hooks;
+mod login;
 mod params;
 mod reports;
 mod stream;
+mod token;
 mod ui;
 
-pub use auth::LoginLimiter;
+pub use client_ip::{client_ip, parse_trusted_proxy, ClientAddr};
 pub use error::ApiError;
+pub use login::{LoginGuard, LoginLimiter};
 
 use crate::service::Service;
 use axum::http::{header, HeaderValue, Request};
@@ -28,17 +32,19 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
-    pub limiter: Arc<LoginLimiter>,
+    /// The login's limits, its checks of new tokens, the trusted proxies.
+    pub login: Arc<LoginGuard>,
     pub sessions: Arc<auth::SessionCache>,
     /// How many tokens the service may follow before refusing new ones at the login page.
     pub max_tokens: usize,
-    /// Add `Secure` to cookies (when served over HTTPS, e.g. behind a proxy).
+    /// Add `Secure` to cookies and send `Strict-Transport-Security` (when served over HTTPS,
+    /// e.g. behind a proxy).
     pub secure_cookies: bool,
 }
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/login", post(auth::login))
+        .route("/login", post(login::login))
         .route("/logout", post(auth::logout))
         .route("/lines", get(api::lines))
         .route("/calls", get(api::calls))
@@ -53,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reset", post(api::reset))
         .route("/health", get(api::health))
         .route("/me", get(api::me))
+        .route("/token", axum::routing::delete(token::remove))
         .route("/webhooks", get(hooks::list).post(hooks::create))
         .route("/webhooks/{id}", axum::routing::delete(hooks::delete))
         .route("/webhooks/{id}/test", post(hooks::test))
@@ -61,7 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/calls", get(reports::calls))
         .route("/reports/queues", get(reports::queues))
         .fallback(api::not_found);
-    Router::new()
+    let mut router = Router::new()
         .nest("/api", api)
         .merge(ui::routes())
         .route("/healthz", get(|| async { "ok" }))
@@ -69,8 +76,22 @@ pub fn router(state: AppState) -> Router {
             "/metrics",
             get(|| async { crate::telemetry::COUNTERS.render() }),
         )
-        .layer(middleware::from_fn(security_headers))
-        .with_state(state)
+        .layer(middleware::from_fn(security_headers));
+    if state.secure_cookies {
+        router = router.layer(middleware::from_fn(strict_transport));
+    }
+    router.with_state(state)
+}
+
+/// With `--secure-cookies` the dashboard is served over HTTPS: browsers are told to come back
+/// over HTTPS only, so that no one on the way can strip it (and read the session cookie).
+async fn strict_transport(req: Request<axum::body::Body>, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    res.headers_mut().insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    res
 }
 
 /// Headers every answer carries: no sniffing, no framing by other sites, no referrer leak,

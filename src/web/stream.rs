@@ -7,11 +7,16 @@
 //! has piled up since the last write is sent in one write, so a fast feed costs a client one
 //! write per wake-up, not one per event. A client too slow to keep up gets `event: resync`
 //! with the whole state again instead of an unbounded backlog.
+//!
+//! A stream ends within a second of what ends its right to it: its login session logged out
+//! (at once) or expired (checked every second), or its token removed (at once). The browser
+//! then reconnects, gets `401`, and shows the login page.
 
-use super::auth::Caller;
+use super::auth::{Caller, Session};
 use super::AppState;
 use crate::hub::frame;
 use crate::hub::Update;
+use crate::service::Closed;
 use crate::token::TokenId;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -24,6 +29,8 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
+/// How often a stream opened with a login session checks that the session has not expired.
+const EXPIRY_CHECK: Duration = Duration::from_secs(1);
 
 fn full_state(state: &AppState, token: &TokenId, kind: &str) -> String {
     let mut out = String::new();
@@ -70,9 +77,20 @@ struct Client {
     first: Option<String>,
     keepalive: tokio::time::Interval,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    closed: tokio::sync::broadcast::Receiver<Closed>,
+    session: Option<Session>,
+    expiry_check: tokio::time::Interval,
 }
 
 impl Client {
+    /// Whether `closed` ends this stream.
+    fn ended_by(&self, closed: &Closed) -> bool {
+        match closed {
+            Closed::Token(t) => *t == self.token,
+            Closed::Session(key) => self.session.as_ref().is_some_and(|s| s.key == *key),
+        }
+    }
+
     /// Waits for the next write: what the hub published for this token (all of it that is
     /// waiting), a keep-alive, or the end of the stream (`None`).
     async fn next_write(&mut self) -> Option<String> {
@@ -96,6 +114,18 @@ impl Client {
                 },
                 _ = self.keepalive.tick() => out = health_frame(&self.state, &self.token),
                 _ = crate::shutdown::stopped(&mut self.shutdown) => return None,
+                c = self.closed.recv() => match c {
+                    Ok(c) if self.ended_by(&c) => return None,
+                    Ok(_) => {}
+                    // Some closings were missed: this one may be among them. The client
+                    // reconnects at once, signed in again if it still may.
+                    Err(_) => return None,
+                },
+                _ = self.expiry_check.tick(), if self.session.is_some() => {
+                    if self.session.as_ref().is_some_and(|s| s.expires <= self.state.service.clock.now()) {
+                        return None;
+                    }
+                }
             }
             if !out.is_empty() {
                 return Some(out);
@@ -105,6 +135,13 @@ impl Client {
 }
 
 pub async fn stream(State(state): State<AppState>, caller: Caller) -> Response {
+    // Listen for closings first, then make sure the session was not ended in between.
+    let closed = state.service.closed();
+    if let Some(s) = &caller.session {
+        if !state.sessions.contains(&s.key) {
+            return super::ApiError::unauthorized().into_response();
+        }
+    }
     // Subscribe before taking the snapshot, so that nothing falls between the two.
     let rx = state.service.hub.subscribe();
     let first = format!(
@@ -114,6 +151,9 @@ pub async fn stream(State(state): State<AppState>, caller: Caller) -> Response {
     let client = Client {
         shutdown: state.service.shutdown_signal(),
         keepalive: tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE),
+        closed,
+        session: caller.session,
+        expiry_check: tokio::time::interval(EXPIRY_CHECK),
         state,
         token: caller.token,
         rx,

@@ -75,6 +75,9 @@ struct Upstream {
     v2_expire_next: Mutex<usize>,
     /// Signalled when a trickled answer has started to go out.
     trickling: Notify,
+    /// `Some`: only these tokens are served, any other is refused with 403 (as OVH and the
+    /// simulator do); `None`: every token is served.
+    known: Mutex<Option<std::collections::HashSet<String>>>,
 }
 
 /// A fake `events.voip.ovh.net`: answers polls from per-token scripts.
@@ -104,8 +107,33 @@ impl FakeUpstream {
         FakeUpstream { url, ..self }
     }
 
+    /// From now on, refuse (403) every token not pushed to or accepted.
+    pub fn refuse_unknown_tokens(&self) {
+        let feeds: std::collections::HashSet<String> =
+            self.inner.feeds.lock().keys().cloned().collect();
+        self.inner.known.lock().get_or_insert(feeds);
+    }
+
+    /// Serves `token` (when unknown tokens are refused).
+    pub fn accept(&self, token: &str) {
+        if let Some(known) = self.inner.known.lock().as_mut() {
+            known.insert(token.to_string());
+        }
+    }
+
+    /// Refuses `token` from now on (403), as OVH does a token that expired or was deleted.
+    pub fn refuse(&self, token: &str) {
+        self.inner
+            .known
+            .lock()
+            .get_or_insert_with(|| self.inner.feeds.lock().keys().cloned().collect())
+            .remove(token);
+        self.inner.changed.notify_waiters();
+    }
+
     /// Queues poll answers for `token` (fixture lines; the fixture's token is replaced).
     pub fn push(&self, token: &str, answers: impl IntoIterator<Item = String>) {
+        self.accept(token);
         let mut feeds = self.inner.feeds.lock();
         let feed = feeds.entry(token.to_string()).or_default();
         feed.queue
@@ -160,6 +188,11 @@ impl FakeUpstream {
 
     pub fn polls(&self, token: &str) -> usize {
         self.inner.feeds.lock().get(token).map_or(0, |f| f.polls)
+    }
+
+    /// How many polls of `token` passed no session: first polls of a session.
+    pub fn first_polls(&self, token: &str) -> usize {
+        self.sessions(token).iter().filter(|s| s.is_none()).count()
     }
 
     /// v2: the next `n` polls answer "Timeout, please reconnect".
@@ -269,6 +302,14 @@ fn respond(up: &Arc<Upstream>, answer: Option<String>, session: &str) -> Respons
     ([("content-type", "application/json")], answer).into_response()
 }
 
+/// Whether the fake serves `token`.
+fn serves(up: &Upstream, token: &str) -> bool {
+    up.known
+        .lock()
+        .as_ref()
+        .map_or(true, |known| known.contains(token))
+}
+
 async fn v1_poll(
     State(up): State<Arc<Upstream>>,
     Query(q): Query<HashMap<String, String>>,
@@ -279,6 +320,10 @@ async fn v1_poll(
         let feed = feeds.entry(token.clone()).or_default();
         feed.sessions.push(q.get("session").cloned());
         feed.polls += 1;
+    }
+    if !serves(&up, &token) {
+        up.changed.notify_waiters();
+        return (StatusCode::FORBIDDEN, "unknown token").into_response();
     }
     let answer = next_answer(&up, &token).await;
     respond(&up, answer, q.get("session").map_or("S1", String::as_str))
@@ -302,6 +347,9 @@ async fn v2_subscribe(
     State(up): State<Arc<Upstream>>,
     Path((id, token)): Path<(String, String)>,
 ) -> Response {
+    if !serves(&up, &token) {
+        return (StatusCode::FORBIDDEN, "unknown token").into_response();
+    }
     let mut sessions = up.v2_sessions.lock();
     match sessions.iter_mut().find(|(s, _)| *s == id) {
         Some(s) => {
@@ -359,6 +407,12 @@ pub struct Options {
     pub login_burst: u32,
     pub max_tokens: usize,
     pub secure_cookies: bool,
+    /// How long a login's check waits for OVH before a held poll counts as accepted.
+    pub check_hold: Duration,
+    pub pause_after: Duration,
+    pub trusted_proxies: Vec<&'static str>,
+    pub login_checks: usize,
+    pub login_checks_per_address: usize,
 }
 
 impl Default for Options {
@@ -371,6 +425,11 @@ impl Default for Options {
             login_burst: 10,
             max_tokens: 100,
             secure_cookies: false,
+            check_hold: Duration::from_millis(300),
+            pause_after: ovh_cti::feed::PAUSE_AFTER,
+            trusted_proxies: Vec::new(),
+            login_checks: 32,
+            login_checks_per_address: 2,
         }
     }
 }
@@ -405,6 +464,15 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
         login_burst: opts.login_burst,
         max_tokens: opts.max_tokens,
         secure_cookies: opts.secure_cookies,
+        login_check_hold: opts.check_hold,
+        pause_after: opts.pause_after,
+        trusted_proxies: opts
+            .trusted_proxies
+            .iter()
+            .map(|p| ovh_cti::web::parse_trusted_proxy(p).unwrap())
+            .collect(),
+        login_checks: opts.login_checks,
+        login_checks_per_address: opts.login_checks_per_address,
         ..Config::default()
     };
     let app = Application::build(config, Arc::new(clock.clone()))
@@ -461,6 +529,26 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// `GET path` with a login cookie.
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /api/logout` with a login cookie.
+    pub async fn logout(&self, cookie: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/logout"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn login(&self, token: &str) -> reqwest::Response {
         self.http
             .post(self.url("/api/login"))
@@ -475,6 +563,19 @@ impl TestApp {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap().unwrap();
     }
+}
+
+/// Reads a live stream until the service ends it; what it sent until then.
+pub async fn read_to_end(stream: &mut reqwest::Response) -> String {
+    let mut seen = String::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the stream was not closed; it sent:\n{seen}"));
+    seen
 }
 
 /// The standard error of a command that failed, checked to be one line.

@@ -18,3 +18,4 @@ mod queues;
 mod restart;
 mod settings;
 mod stream;
+mod tokens;

@@ -1,5 +1,5 @@
 //! The live stream: a client sees the whole state on connection, then each event and state
-//! change as it is committed.
+//! change as it is committed; it ends as soon as its session is logged out or expires.
 
 use crate::helpers::*;
 use std::time::Duration;
@@ -71,4 +71,51 @@ async fn the_stream_delivers_state_then_each_change() {
     drop(res_b);
     app.stop().await;
     other.stop().await;
+}
+
+/// A stream opened with the login cookie of a fresh session, read up to its first state.
+async fn stream_of_a_session(app: &TestApp) -> (String, reqwest::Response) {
+    let cookie = session_cookie(&app.login(TOKEN_A).await);
+    let mut res = app.get_with_cookie("/api/stream", &cookie).await;
+    assert_eq!(res.status(), 200);
+    read_until(&mut res, &mut String::new(), "\"full\":true").await;
+    (cookie, res)
+}
+
+#[tokio::test]
+async fn a_live_stream_survived_logout() {
+    let up = FakeUpstream::start().await;
+    let all = answers("lines.v1.jsonl");
+    let app = spawn_app(&up, Options::default()).await;
+    let (cookie, mut res) = stream_of_a_session(&app).await;
+    // Another session of the same token keeps its stream.
+    let (_, mut other) = stream_of_a_session(&app).await;
+    assert_eq!(app.logout(&cookie).await.status(), 200);
+    let after = read_to_end(&mut res).await;
+    // Events after the logout reach the other session only.
+    up.push(TOKEN_A, all[..3].to_vec());
+    up.idle(TOKEN_A).await;
+    read_until(
+        &mut other,
+        &mut String::new(),
+        "\"event\":\"start_ringing\"",
+    )
+    .await;
+    assert!(!after.contains("\"event\":"), "{after}");
+    let again = app.get_with_cookie("/api/stream", &cookie).await;
+    assert_eq!(again.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_live_stream_outlived_its_session() {
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(&up, Options::default()).await;
+    let (cookie, mut res) = stream_of_a_session(&app).await;
+    // A session without "remember me" lasts 12 hours.
+    app.clock.advance(12.0 * 3600.0 + 1.0);
+    read_to_end(&mut res).await;
+    let again = app.get_with_cookie("/api/lines", &cookie).await;
+    assert_eq!(again.status(), 401);
+    app.stop().await;
 }

@@ -18,7 +18,8 @@ export const BIN = process.env.OVH_CTI_BIN || path.resolve(here, '../../target/d
 
 /// A fake of `GET /?token=T&session=S`: each poll takes whatever was pushed, or is held until
 /// something is (or answered empty after `holdMs`, as OVH does when there is nothing to say).
-export async function fakeOvh({ holdMs = 1000 } = {}) {
+/// A token not in `tokens` is refused with 403, as OVH refuses a token it does not know.
+export async function fakeOvh({ holdMs = 1000, tokens = [TOKEN] } = {}) {
   const pending = [];
   let waiter = null;
   const answer = (res, events) => {
@@ -27,9 +28,14 @@ export async function fakeOvh({ holdMs = 1000 } = {}) {
   };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://fake');
-    if (url.pathname !== '/' || url.searchParams.get('token') !== TOKEN) {
+    if (url.pathname !== '/') {
       res.writeHead(404);
-      res.end('unknown');
+      res.end('not found');
+      return;
+    }
+    if (!tokens.includes(url.searchParams.get('token'))) {
+      res.writeHead(403);
+      res.end('unknown token');
       return;
     }
     if (pending.length) {

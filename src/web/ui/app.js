@@ -114,8 +114,8 @@ function drawHeader() {
   updateHealth();
 }
 
-/// live / silent N min / stalled / failing / store failing, as a symbol *and* words; "offline" when the page has lost
-/// the service itself.
+/// live / silent N min / stalled / failing / paused / store failing, as a symbol *and* words; "offline" when the page
+/// has lost the service itself.
 function updateHealth() {
   if (!healthEl) return;
   const hl = live.health;
@@ -129,14 +129,16 @@ function updateHealth() {
   else if (state === 'stalled') text = t('health.stalled');
   else if (state === 'silent') text = t('health.silent', { n: Math.max(1, Math.floor((hl.silent_for_s || 0) / 60)) });
   else if (state === 'failing') text = t('health.failing');
+  else if (state === 'paused') text = t('health.paused');
   else if (state === 'starting') text = t('health.starting');
   else if (state === 'offline') text = t('health.offline');
   else text = t('health.unknown');
-  const symbol = { connected: '●', silent: '◐', stalled: '◌', failing: '✕', 'store-failing': '⚠', offline: '✕', starting: '○' }[state] || '?';
+  const symbol = { connected: '●', silent: '◐', stalled: '◌', failing: '✕', paused: '⏸', 'store-failing': '⚠', offline: '✕', starting: '○' }[state] || '?';
   healthEl.className = `health health-${state}`;
   healthEl.dataset.state = state;
   let detail = '';
   if (state === 'failing' && hl.last_error) detail = ` — ${hl.last_error}`;
+  else if (state === 'paused' && hl.paused_reason) detail = ` — ${hl.paused_reason}`;
   else if (state === 'store-failing' && hl.store.last_error) detail = ` — ${hl.store.last_error}`;
   healthEl.title = `${t('health.title')}${detail}`;
   replace(healthEl, h('span', { 'aria-hidden': 'true', text: `${symbol} ` }), text);
@@ -181,6 +183,8 @@ async function signOut() {
 
 // The settings view saved a new language or time zone: draw everything again in it.
 window.addEventListener('ovh-cti:redraw', render);
+// The settings view made the service forget this token: its session is gone too.
+window.addEventListener('ovh-cti:signed-out', signedOut);
 
 document.addEventListener('click', (e) => {
   const a = e.target.closest && e.target.closest('a[data-nav]');

@@ -204,11 +204,13 @@ export function nextDay(date) {
 }
 
 /// A modal confirmation: `prefix-dialog` with `prefix-cancel` (focused first) and
-/// `prefix-confirm`; `onConfirm` runs only when confirmed. Open it with `showModal()`.
-export function confirmDialog(prefix, text, confirmLabel, onConfirm) {
+/// `prefix-confirm`, and `extra` (e.g. an option) below the question; `onConfirm` runs only
+/// when confirmed. Open it with `showModal()`.
+export function confirmDialog(prefix, text, confirmLabel, onConfirm, extra = null) {
   const dialog = h('dialog', { id: `${prefix}-dialog`, 'aria-labelledby': `${prefix}-text` },
     h('form', { method: 'dialog' },
       h('p', { id: `${prefix}-text`, text }),
+      extra,
       h('div', { class: 'actions' },
         h('button', { value: 'cancel', id: `${prefix}-cancel`, autofocus: true }, t('cancel')),
         h('button', { value: 'confirm', id: `${prefix}-confirm`, class: 'danger' }, confirmLabel))));

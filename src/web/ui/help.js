@@ -1,5 +1,6 @@
 // Help, in both languages: what a token is and how to create one with OVHcloud's API, the
-// login, the views and keyboard, and the screen-pop modes and variables. Written as data and
+// login (and OVH's check of a new token), paused and forgotten tokens, the views and keyboard,
+// and the screen-pop modes and variables. Written as data and
 // drawn with DOM calls like every other view.
 
 import { h, replace } from './dom.js';
@@ -17,6 +18,11 @@ const TEXT = {
       'covers every line and queue of the billing account (e.g. ab12345-ovh-1). For one line or one queue only:',
       ['code', 'POST /telephony/{billingAccount}/service/{serviceName}/eventToken\n{"expiration": "1 day"}'],
       'GET on the same path shows the existing token; a 404 there means none exists yet. Paste the token into the login page; spaces around it are ignored.',
+      'The first time a token is typed, the service asks OVH whether it knows it before following it; this takes a few seconds. "OVH does not know this token": check that it was copied whole and has not expired. "OVH cannot be reached": OVH did not answer; try again in a moment. Nothing is kept of a token OVH refused.',
+    ]],
+    ['forget', 'Paused tokens, forgetting a token', [
+      'A token that OVH keeps refusing (it expired, or was deleted) for 7 days — the administrator may choose another delay — is paused: the service stops asking OVH for it. The header then says "Paused: OVH refuses this token", and what was stored stays readable. Signing in again with the token asks OVH once more and, if OVH accepts it, follows it again; the administrator can also resume it (ovh-cti tokens resume).',
+      'Settings → This token → "Forget this token…" makes the service forget your token: it stops following it, signs out everyone using it and closes their dashboards. Its stored history (calls, queue journal, settings, webhooks) is kept, unreadable without the token, and comes back if the token is typed again — unless you tick "Also delete its stored history", which cannot be undone. A token set in the service\'s configuration can only be removed by the administrator.',
     ]],
     ['views', 'Views and keyboard', [
       'Overview: lines (status as a light and a word), queues, calls in progress, call log. Queues: figures, waiting callers, conversations, journal. Wallboard: queues in large type for a wall screen. History: calls and queue journal with filters and CSV download, and the callers to call back. Reports: calls per hour and queue service level over time. Settings: display, queues, time zone, language, screen pop, desktop notifications. Webhooks: endpoints receiving events as signed JSON, and the log of every request the service made.',
@@ -52,6 +58,11 @@ const TEXT = {
       "couvre toutes les lignes et files du compte de facturation (par ex. ab12345-ovh-1). Pour une seule ligne ou une seule file :",
       ['code', 'POST /telephony/{billingAccount}/service/{serviceName}/eventToken\n{"expiration": "1 day"}'],
       "Un GET sur le même chemin montre le token existant ; une erreur 404 signifie qu'il n'en existe pas encore. Collez le token dans la page de connexion ; les espaces autour sont ignorés.",
+      "La première fois qu'un token est saisi, le service demande à OVH s'il le connaît avant de le suivre ; cela prend quelques secondes. « OVH ne connaît pas ce token » : vérifiez qu'il a été copié en entier et qu'il n'a pas expiré. « OVH est injoignable » : OVH n'a pas répondu ; réessayez dans un instant. Rien n'est conservé d'un token refusé par OVH.",
+    ]],
+    ['forget', 'Tokens en pause, oublier un token', [
+      "Un token qu'OVH refuse pendant 7 jours (il a expiré ou a été supprimé) — l'administrateur peut choisir un autre délai — est mis en pause : le service cesse de le demander à OVH. L'en-tête indique alors « En pause : OVH refuse ce token », et ce qui a été enregistré reste consultable. Se reconnecter avec le token redemande à OVH et, s'il l'accepte, le service le suit de nouveau ; l'administrateur peut aussi le reprendre (ovh-cti tokens resume).",
+      "Configuration → Ce token → « Oublier ce token… » fait oublier votre token au service : il cesse de le suivre, déconnecte tous ceux qui l'utilisent et ferme leurs tableaux de bord. Son historique enregistré (appels, journal des files, configuration, webhooks) est conservé, illisible sans le token, et revient si le token est saisi de nouveau — sauf si vous cochez « Supprimer aussi son historique enregistré », ce qui est irréversible. Un token défini dans la configuration du service ne peut être retiré que par l'administrateur.",
     ]],
     ['views', 'Vues et clavier', [
       "Vue d'ensemble : lignes (état par un voyant et un mot), files, appels en cours, journal des appels. Files d'appels : chiffres, appelants en attente, conversations, journal. Mur : les files en grands caractères pour un écran mural. Historique : appels et journal des files avec filtres et export CSV, et les appelants à rappeler. Rapports : appels par heure et niveau de service des files dans le temps. Configuration : affichage, files, fuseau horaire, langue, appel du CGI, notifications du bureau. Webhooks : les adresses qui reçoivent les événements en JSON signé, et le journal de chaque requête du service.",

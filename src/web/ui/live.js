@@ -61,6 +61,7 @@ export async function api(path, options = {}) {
     const err = new Error((data && data.error) || `HTTP ${res.status}`);
     err.status = res.status;
     err.field = data && data.field;
+    err.reason = data && data.reason;
     throw err;
   }
   return data;

@@ -1,6 +1,8 @@
 // The login page: the token is typed like a password, trimmed, checked against the token
-// format before it is sent, and never shown again. The service answers 400 (not a token),
-// 401 (refused), 429 (too many tries); each gets its own plain message.
+// format before it is sent, and never shown again. A token the service does not follow yet is
+// checked with OVH first (a few seconds: the page says so). The service answers 400 (not a
+// token), 401 (refused: by this service, or by OVH), 429 (too many tries), 502 (OVH cannot be
+// reached), 503 (busy); the `reason` of the answer picks the plain message shown.
 
 import { h, replace } from './dom.js';
 import { t } from './i18n.js';
@@ -10,6 +12,7 @@ const TOKEN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function render(root, onSignedIn) {
   const error = h('p', { id: 'login-error', class: 'error', role: 'alert' });
+  const status = h('p', { id: 'login-status', class: 'hint', role: 'status' });
   const input = h('input', {
     id: 'token', name: 'token', type: 'password', autocomplete: 'current-password', required: true,
     spellcheck: 'false', autocapitalize: 'off', 'aria-describedby': 'token-format login-error',
@@ -29,6 +32,7 @@ export function render(root, onSignedIn) {
     h('p', { id: 'token-format', class: 'hint', text: t('login.format') }),
     h('label', { class: 'check' }, remember, ` ${t('login.remember')}`),
     error,
+    status,
     submit,
     h('p', {}, h('a', { href: '/help#token', 'data-nav': '' }, t('login.help'))),
   );
@@ -39,18 +43,25 @@ export function render(root, onSignedIn) {
     if (!TOKEN.test(token)) return fail(t('login.bad_format'));
     submit.disabled = true;
     error.textContent = '';
+    status.textContent = t('login.checking');
     try {
       await api('/api/login', { method: 'POST', body: { token, remember: remember.checked } });
       input.value = '';
       await onSignedIn();
     } catch (err) {
-      if (err.status === 400) fail(t('login.bad_format'));
+      const byReason = {
+        ovh_refused: 'login.ovh_refused', ovh_unreachable: 'login.ovh_unreachable', not_followed: 'login.refused',
+        too_many_tokens: 'login.too_many_tokens', rate_limited: 'login.rate', checks_busy: 'login.checks_busy', busy: 'login.busy',
+      };
+      if (byReason[err.reason]) fail(t(byReason[err.reason]));
+      else if (err.status === 400) fail(t('login.bad_format'));
       else if (err.status === 401) fail(t('login.refused'));
       else if (err.status === 429) fail(t('login.rate'));
       else if (!err.status) fail(t('login.network'));
       else fail(t('login.failed', { status: err.status }));
     } finally {
       submit.disabled = false;
+      status.textContent = '';
     }
   });
   replace(root, form);

@@ -4,7 +4,9 @@
 // events, directions, and which lines and queues). The form checks the URL as the server will
 // (absolute http/https with a host) and previews it with sample values; the pop itself is
 // done by pop.js. Desktop notifications are a choice of this browser, kept in localStorage,
-// not on the server. A refusal names its field and is shown next to it.
+// not on the server. A refusal names its field and is shown next to it. Below the form, the
+// token's own user can make the service forget the token (after confirmation, optionally with
+// its stored history); a token from the service's configuration says who can remove it.
 
 import { h, replace, confirmDialog, formatNumber } from './dom.js';
 import { t } from './i18n.js';
@@ -101,6 +103,27 @@ function field(id, label, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: id, text: label }), control,
     hint ? h('p', { class: 'hint', id: `${id}-hint`, text: hint }) : null,
     h('p', { class: 'error', id: `${id}-error`, role: 'alert' }));
+}
+
+/// "This token": forget it (`DELETE /api/token`), which signs everyone using it out.
+function tokenSection() {
+  const status = h('p', { id: 'token-status', role: 'status', class: 'status-line' });
+  const configured = live.me && live.me.source === 'config';
+  const purge = h('input', { type: 'checkbox', id: 'token-purge', name: 'token-purge' });
+  const dialog = confirmDialog('forget', t('token.forget_confirm'), t('token.forget_button'), async () => {
+    try {
+      await api(`/api/token${purge.checked ? '?purge=true' : ''}`, { method: 'DELETE' });
+      window.dispatchEvent(new Event('ovh-cti:signed-out'));
+    } catch (e) {
+      status.textContent = t('token.error', { msg: e.message });
+    }
+  }, h('div', { class: 'check' }, purge, h('label', { for: 'token-purge', text: ` ${t('token.purge')}` })));
+  return h('section', { id: 'token-section', 'aria-labelledby': 'token-title' },
+    h('h2', { id: 'token-title', text: t('token.title') }),
+    h('p', { text: t('token.hint', { hint: (live.me && live.me.token_hint) || '…' }) }),
+    h('p', { class: 'hint', text: configured ? t('token.configured') : t('token.forget_intro') }),
+    configured ? null : h('button', { type: 'button', id: 'forget-token', class: 'danger', onclick: () => dialog.showModal() }, t('token.forget')),
+    status, dialog);
 }
 
 function resetDialog(status) {
@@ -213,6 +236,6 @@ export function render(root) {
       if (ids[err.field]) (el(ids[err.field]) || el('pop-numbers-some'))?.focus();
     }
   });
-  replace(root, h('h1', { text: t('settings.title') }), form);
+  replace(root, h('h1', { text: t('settings.title') }), form, tokenSection());
   updatePreview();
 }

@@ -1,0 +1,471 @@
+//! `POST /api/login`: who may sign in, and how a new token gets followed.
+//!
+//! In order:
+//!
+//! 1. **Our own pages only.** The same `Origin` rule as every other write (a browser always
+//!    names the site a cross-site request comes from: `403`), and a JSON body (`415`
+//!    otherwise): a form on another site can send neither, so it cannot sign a visitor's
+//!    browser in to the attacker's token ("login CSRF").
+//! 2. **A token the service knows** (followed or paused) signs in at once: it is not a guess,
+//!    so no limit ever applies to it — however many failures others made from the same
+//!    address (a shared office, a proxy). A paused one is also checked with OVH in the
+//!    background, and followed again if OVH accepts it.
+//! 3. **A new token is checked with OVH** (`feed::check`) and followed only if OVH accepts it:
+//!    `401` "OVH does not know this token" for a refusal, `502` "OVH cannot be reached" when it
+//!    could not be asked. Checks are capped per client address (`429`) and in all (`503`),
+//!    and checks of the same token at once share one.
+//! 4. **Failures are counted per client address** — malformed logins and tokens OVH refused,
+//!    never successes nor OVH being unreachable — in a bucket that refills over time. An
+//!    address whose bucket is empty gets `429` for malformed logins; its new tokens are still
+//!    checked, but all such addresses together share one check per refill period (6 s by
+//!    default), so a right token typed behind a busy address still gets in, while guessing
+//!    cannot make the service hammer OVH (which could get its address blocked for every token).
+//!    The client address is the peer's, or what a `--trusted-proxy` says (`client_ip`).
+
+use super::auth::{self, COOKIE};
+use super::client_ip::ClientAddr;
+use super::error::ApiError;
+use super::AppState;
+use crate::clock::UnixTime;
+use crate::config::Config;
+use crate::feed::Verdict;
+use crate::service::{AdoptError, Service};
+use crate::telemetry;
+use crate::token::{Token, TokenId};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use ipnet::IpNet;
+use parking_lot::Mutex;
+use rand::RngCore;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+const REMEMBER_S: f64 = 30.0 * 86400.0;
+const SESSION_S: f64 = 12.0 * 3600.0;
+
+/// Failed logins allowed per client address: a burst of `burst`, refilled at `per_minute`.
+pub struct LoginLimiter {
+    burst: f64,
+    per_minute: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, UnixTime)>>,
+    /// When the last check for an address over its budget ran.
+    slow_lane: Mutex<Option<UnixTime>>,
+}
+
+impl LoginLimiter {
+    pub fn new(burst: u32, per_minute: u32) -> LoginLimiter {
+        LoginLimiter {
+            burst: f64::from(burst),
+            per_minute: f64::from(per_minute),
+            buckets: Mutex::new(HashMap::new()),
+            slow_lane: Mutex::new(None),
+        }
+    }
+
+    /// Runs `f` on `ip`'s bucket, refilled up to now.
+    fn bucket<R>(&self, ip: IpAddr, now: UnixTime, f: impl FnOnce(&mut f64) -> R) -> R {
+        let mut buckets = self.buckets.lock();
+        if buckets.len() > 10_000 {
+            buckets.retain(|_, (_, at)| now - *at < 3600.0);
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now));
+        *tokens = (*tokens + (now - *at).max(0.0) * self.per_minute / 60.0).min(self.burst);
+        *at = now;
+        f(tokens)
+    }
+
+    /// Whether `ip` has used up its failures.
+    pub fn over(&self, ip: IpAddr, now: UnixTime) -> bool {
+        self.bucket(ip, now, |tokens| *tokens < 1.0)
+    }
+
+    /// Counts a failure from `ip`.
+    pub fn failed(&self, ip: IpAddr, now: UnixTime) {
+        self.bucket(ip, now, |tokens| *tokens = (*tokens - 1.0).max(0.0));
+    }
+
+    /// Whether a check for an address over its budget may run now: one per refill period,
+    /// shared by all such addresses.
+    fn slow_lane(&self, now: UnixTime) -> bool {
+        let mut last = self.slow_lane.lock();
+        let period = 60.0 / self.per_minute;
+        if last.is_some_and(|at| now - at < period && now >= at) {
+            return false;
+        }
+        *last = Some(now);
+        true
+    }
+}
+
+/// What became of a check of a new token with OVH (shared by the logins waiting for it).
+#[derive(Clone, Debug)]
+enum Outcome {
+    Followed,
+    Refused(u16),
+    Unreachable(String),
+    TooMany,
+    Failed(String),
+}
+
+#[derive(Default)]
+struct Checks {
+    total: usize,
+    per_address: HashMap<IpAddr, usize>,
+    /// The checks running, by token: a login with the same token waits for the same answer.
+    running: HashMap<TokenId, watch::Receiver<Option<Outcome>>>,
+}
+
+/// The login's limits and the checks of new tokens in progress.
+pub struct LoginGuard {
+    pub limiter: LoginLimiter,
+    pub trusted_proxies: Vec<IpNet>,
+    max_checks: usize,
+    max_checks_per_address: usize,
+    checks: Mutex<Checks>,
+}
+
+/// A running check's place in the caps, given back (and its entry removed) when it ends,
+/// however it ends.
+struct Running {
+    guard: Arc<LoginGuard>,
+    ip: IpAddr,
+    id: TokenId,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let mut checks = self.guard.checks.lock();
+        checks.total -= 1;
+        if let Some(n) = checks.per_address.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                checks.per_address.remove(&self.ip);
+            }
+        }
+        checks.running.remove(&self.id);
+    }
+}
+
+impl LoginGuard {
+    pub fn new(config: &Config) -> LoginGuard {
+        LoginGuard {
+            limiter: LoginLimiter::new(config.login_burst, config.login_per_minute),
+            trusted_proxies: config.trusted_proxies.clone(),
+            max_checks: config.login_checks,
+            max_checks_per_address: config.login_checks_per_address,
+            checks: Mutex::new(Checks::default()),
+        }
+    }
+
+    /// Checks `token` with OVH and follows it if OVH accepts it; a check of the same token
+    /// already running is waited for instead. `Err` is the answer when the caps are reached.
+    async fn check(
+        self: &Arc<Self>,
+        service: &Arc<Service>,
+        token: Token,
+        ip: IpAddr,
+        max_tokens: usize,
+    ) -> Result<Outcome, Response> {
+        let id = token.id();
+        let mut rx = {
+            let mut checks = self.checks.lock();
+            match checks.running.get(&id) {
+                Some(rx) => rx.clone(),
+                None => {
+                    if checks.per_address.get(&ip).copied().unwrap_or(0)
+                        >= self.max_checks_per_address
+                    {
+                        return Err(refusal(
+                            StatusCode::TOO_MANY_REQUESTS,
+                            "checks_busy",
+                            "another token from your address is being checked with OVH; wait \
+                             for it, then try again",
+                        ));
+                    }
+                    if checks.total >= self.max_checks {
+                        return Err(refusal(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "busy",
+                            "too many tokens are being checked with OVH right now; try again \
+                             in a few seconds",
+                        ));
+                    }
+                    checks.total += 1;
+                    *checks.per_address.entry(ip).or_default() += 1;
+                    let (tx, rx) = watch::channel(None);
+                    checks.running.insert(id.clone(), rx.clone());
+                    let running = Running {
+                        guard: self.clone(),
+                        ip,
+                        id,
+                    };
+                    // Its own task: a client that gives up waiting does not cut a check (or
+                    // the following of a token OVH accepted) in half.
+                    let service = service.clone();
+                    tokio::spawn(async move {
+                        let outcome = match service.check(&token).await {
+                            Verdict::Accepted(handover) => {
+                                match service.adopt(token, handover, max_tokens).await {
+                                    Ok(()) => Outcome::Followed,
+                                    Err(AdoptError::TooMany) => Outcome::TooMany,
+                                    Err(e) => Outcome::Failed(e.to_string()),
+                                }
+                            }
+                            Verdict::Refused(status) => Outcome::Refused(status),
+                            Verdict::Unreachable(why) => Outcome::Unreachable(why),
+                        };
+                        tx.send_replace(Some(outcome));
+                        drop(running);
+                    });
+                    rx
+                }
+            }
+        };
+        let outcome = rx
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|o| o.clone());
+        Ok(outcome.unwrap_or_else(|| Outcome::Unreachable("the check was interrupted".into())))
+    }
+}
+
+/// A refusal with a machine-readable `reason` beside the message, for the login page.
+fn refusal(status: StatusCode, reason: &'static str, message: &str) -> Response {
+    telemetry::LoginAttempt {
+        token: None,
+        outcome: reason,
+    }
+    .emit();
+    let body = Json(json!({"error": message, "reason": reason}));
+    if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+        (status, [(header::RETRY_AFTER, "10")], body).into_response()
+    } else {
+        (status, body).into_response()
+    }
+}
+
+/// Whether the body is declared as JSON (`application/json`, parameters allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The token and the "remember me" of a login body.
+fn parse_body(body: &[u8]) -> Result<(Token, bool), ApiError> {
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|_| ApiError::field("token", "expected a JSON body {\"token\": \"…\"}"))?;
+    let raw = body
+        .get("token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::field("token", "missing token"))?;
+    let token = Token::parse(raw).map_err(|e| ApiError::field("token", e.to_string()))?;
+    let remember = body
+        .get("remember")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok((token, remember))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(ip): ClientAddr,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    if !auth::same_origin(&Method::POST, &headers) {
+        return Ok(refusal(
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            "sign in from the dashboard's own page: a login from another site is refused",
+        ));
+    }
+    if !is_json(&headers) {
+        return Ok(refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not_json",
+            "send the login as JSON (Content-Type: application/json): {\"token\": \"…\"}",
+        ));
+    }
+    let service = &state.service;
+    let guard = &state.login;
+    let now = service.clock.now();
+    let (token, remember) = match parse_body(&body) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            if guard.limiter.over(ip, now) {
+                return Ok(too_many_failures());
+            }
+            guard.limiter.failed(ip, now);
+            telemetry::LoginAttempt {
+                token: None,
+                outcome: "malformed",
+            }
+            .emit();
+            return Err(e);
+        }
+    };
+    let id = token.id();
+    if service.follows(&id) {
+        if service.is_paused(&id) {
+            // Perhaps OVH serves it again: ask, without making its user wait.
+            let (guard, service) = (guard.clone(), service.clone());
+            let max = state.max_tokens;
+            tokio::spawn(async move {
+                let _ = guard.check(&service, token, ip, max).await;
+            });
+        }
+        return start_session(&state, &id, remember, now).await;
+    }
+    if !service.allow_new_tokens {
+        return Ok(refusal(
+            StatusCode::UNAUTHORIZED,
+            "not_followed",
+            "this token is not followed by this service",
+        ));
+    }
+    if service.followed_count() >= state.max_tokens {
+        return Ok(too_many_tokens());
+    }
+    if guard.limiter.over(ip, now) && !guard.limiter.slow_lane(now) {
+        return Ok(too_many_failures());
+    }
+    let outcome = match guard.check(service, token, ip, state.max_tokens).await {
+        Ok(outcome) => outcome,
+        Err(refused) => return Ok(refused),
+    };
+    match outcome {
+        Outcome::Followed => start_session(&state, &id, remember, now).await,
+        Outcome::Refused(status) => {
+            guard.limiter.failed(ip, now);
+            Ok(refusal(
+                StatusCode::UNAUTHORIZED,
+                "ovh_refused",
+                &format!(
+                    "OVH does not know this token (it answered HTTP {status}): check that it \
+                     was copied whole and has not expired"
+                ),
+            ))
+        }
+        Outcome::Unreachable(why) => Ok(refusal(
+            StatusCode::BAD_GATEWAY,
+            "ovh_unreachable",
+            &format!("OVH cannot be reached to check this token ({why}); try again in a moment"),
+        )),
+        Outcome::TooMany => Ok(too_many_tokens()),
+        Outcome::Failed(why) => Err(ApiError::internal(why)),
+    }
+}
+
+fn too_many_failures() -> Response {
+    refusal(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many failed login attempts from your address; wait a minute and try again",
+    )
+}
+
+fn too_many_tokens() -> Response {
+    refusal(
+        StatusCode::UNAUTHORIZED,
+        "too_many_tokens",
+        "this service already follows as many tokens as it is allowed to",
+    )
+}
+
+/// Opens a login session for `id`: a random id in the cookie, its SHA-256 in the store.
+async fn start_session(
+    state: &AppState,
+    id: &TokenId,
+    remember: bool,
+    now: UnixTime,
+) -> Result<Response, ApiError> {
+    let mut raw_id = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw_id);
+    let session = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw_id);
+    let key = auth::hash(&session);
+    let expires = now + if remember { REMEMBER_S } else { SESSION_S };
+    {
+        let (key, id) = (key.clone(), id.clone());
+        state
+            .service
+            .ingest
+            .write(move |w| w.save_login_session(&key, &id, now, expires))
+            .await?;
+    }
+    state.sessions.remember(
+        key,
+        id.clone(),
+        now,
+        expires,
+        state.service.sessions_epoch(),
+    );
+    telemetry::LoginAttempt {
+        token: Some(id),
+        outcome: "ok",
+    }
+    .emit();
+    let cookie = auth::cookie(
+        state,
+        &format!("{COOKIE}={session}"),
+        remember.then_some(REMEMBER_S as u64),
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"ok": true, "token_hint": state.service.hint(id)})),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_counted_per_address_and_refill() {
+        let l = LoginLimiter::new(3, 6);
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(!l.over(ip, 0.0));
+            l.failed(ip, 0.0);
+        }
+        assert!(l.over(ip, 0.0));
+        assert!(!l.over("127.0.0.2".parse().unwrap(), 0.0), "per address");
+        assert!(
+            !l.over(ip, 10.0),
+            "one more after ten seconds at six a minute"
+        );
+        l.failed(ip, 10.0);
+        assert!(l.over(ip, 10.0));
+    }
+
+    #[test]
+    fn addresses_over_budget_share_one_check_per_refill_period() {
+        let l = LoginLimiter::new(3, 6);
+        assert!(l.slow_lane(0.0));
+        assert!(!l.slow_lane(5.0));
+        assert!(l.slow_lane(10.0));
+    }
+
+    #[test]
+    fn only_json_bodies_are_read() {
+        let mut h = HeaderMap::new();
+        assert!(!is_json(&h));
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert!(!is_json(&h));
+        h.insert(
+            header::CONTENT_TYPE,
+            "Application/JSON; charset=utf-8".parse().unwrap(),
+        );
+        assert!(is_json(&h));
+    }
+}

@@ -1,0 +1,49 @@
+//! `DELETE /api/token`: the signed-in token's own user makes the service forget it. Its
+//! follower stops, its board, login sessions and live streams go and its secret is wiped at
+//! once; the stored history stays (under the token's one-way id, back if the token is typed
+//! again) unless `?purge=true` asks to delete it too. A token the operator configured
+//! (`--token`, the config file) would come back at the next start, so it is refused here with
+//! `409`: it is removed where it is configured.
+
+use super::auth::{clear_cookie, Caller};
+use super::error::ApiError;
+use super::AppState;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+pub struct RemoveQuery {
+    purge: Option<String>,
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<RemoveQuery>,
+) -> Result<Response, ApiError> {
+    let purge = match q.purge.as_deref() {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(_) => return Err(ApiError::field("purge", "expected true or false")),
+    };
+    let service = &state.service;
+    if service.source(&caller.token).as_deref() == Some("config") {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "this token is set in the service's configuration (--token, OVH_CTI_TOKENS or the \
+             config file): ask the administrator to remove it there",
+        ));
+    }
+    if !service.remove(&caller.token, purge).await? {
+        return Err(ApiError::unauthorized());
+    }
+    Ok((
+        [(header::SET_COOKIE, clear_cookie(&state))],
+        Json(json!({"ok": true, "purged": purge})),
+    )
+        .into_response())
+}
