@@ -65,7 +65,10 @@ function buildDialog() {
     }
   });
   // However the dialog closed (Esc, Close all, the browser), nothing stays queued unseen.
+  // The event comes a task after the closing: a pop opened in between (a click on its
+  // notification right after Close) has reopened the dialog, and must not be wiped.
   dialog.addEventListener('close', () => {
+    if (dialog.open) return;
     queue.length = 0;
     index = 0;
     replace(frameBox);
