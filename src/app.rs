@@ -68,7 +68,8 @@ impl Application {
         )
         .map_err(StartError::Client)?;
         let transport = Transport::new(&config.upstream, config.api, config.poll_timeout)
-            .map_err(StartError::Client)?;
+            .map_err(StartError::Client)?
+            .with_max_answer(config.max_answer_bytes);
         let health = Arc::new(HealthBoard::default());
         let mut feed = FeedContext::new(
             transport,
@@ -85,7 +86,8 @@ impl Application {
             config.login_check_hold,
             clock.clone(),
         )
-        .map_err(StartError::Client)?;
+        .map_err(StartError::Client)?
+        .with_max_answer(config.max_answer_bytes);
         let service = Arc::new(Service::new(
             boards,
             readers,

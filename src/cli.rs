@@ -133,6 +133,10 @@ pub struct ServeArgs {
     /// Which version of the event API to use.
     #[arg(long, env = "OVH_CTI_API", value_enum)]
     pub api: Option<Api>,
+    /// The largest answer read from OVH, in bytes (default 16 MiB); a larger one is dropped
+    /// with an "answer too large" error and asked for again later.
+    #[arg(long, env = "OVH_CTI_MAX_ANSWER_BYTES", value_name = "BYTES")]
+    pub max_answer_bytes: Option<u64>,
     /// Refuse tokens typed at the login page that are not configured.
     #[arg(long, env = "OVH_CTI_NO_NEW_TOKENS")]
     pub no_new_tokens: bool,
@@ -228,6 +232,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let overrides = Overrides {
                 upstream: args.upstream,
                 api: args.api,
+                max_answer_bytes: args.max_answer_bytes,
                 tokens: args.tokens,
                 no_new_tokens: args.no_new_tokens,
                 ..Overrides::default()

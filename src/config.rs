@@ -4,7 +4,7 @@
 //! never repeats a token.
 
 use crate::engine::Expiry;
-use crate::feed::{Api, Backoff, POLL_TIMEOUT};
+use crate::feed::{Api, Backoff, MAX_ANSWER_BYTES, POLL_TIMEOUT};
 use crate::store::retention::Policy;
 use crate::token::Token;
 use serde::Deserialize;
@@ -22,6 +22,8 @@ pub struct Config {
     pub expiry: Expiry,
     pub backoff: Backoff,
     pub poll_timeout: Duration,
+    /// The largest answer read from OVH (`--max-answer-bytes`).
+    pub max_answer_bytes: usize,
     pub tick: Duration,
     pub secure_cookies: bool,
     pub login_burst: u32,
@@ -60,6 +62,7 @@ impl Default for Config {
             expiry: Expiry::default(),
             backoff: Backoff::default(),
             poll_timeout: POLL_TIMEOUT,
+            max_answer_bytes: MAX_ANSWER_BYTES,
             tick: crate::ingest::TICK,
             secure_cookies: false,
             login_burst: 10,
@@ -135,6 +138,7 @@ pub struct FeedFile {
     pub backoff_cap_ms: Option<u64>,
     pub backoff_outage_cap_ms: Option<u64>,
     pub poll_timeout_s: Option<u64>,
+    pub max_answer_bytes: Option<u64>,
     pub pause_after_days: Option<f64>,
 }
 
@@ -220,6 +224,7 @@ pub struct Overrides {
     pub db: Option<PathBuf>,
     pub upstream: Option<String>,
     pub api: Option<Api>,
+    pub max_answer_bytes: Option<u64>,
     pub tokens: Vec<String>,
     pub no_new_tokens: bool,
     pub secure_cookies: bool,
@@ -254,6 +259,17 @@ fn positive(name: &str, v: f64) -> Result<f64, ConfigError> {
     } else {
         Err(ConfigError(format!(
             "{name} must be a positive number of seconds, at most a year"
+        )))
+    }
+}
+
+/// The cap on one answer from OVH: at least 64 KiB (a real poll must fit), at most 1 GiB.
+fn answer_cap(n: u64) -> Result<usize, ConfigError> {
+    if (64 << 10..=1 << 30).contains(&n) {
+        Ok(n as usize)
+    } else {
+        Err(ConfigError(format!(
+            "feed.max_answer_bytes (--max-answer-bytes) must be between 65536 and 1073741824 bytes, got {n}"
         )))
     }
 }
@@ -308,6 +324,9 @@ impl Config {
         }
         if let Some(s) = feed.poll_timeout_s {
             c.poll_timeout = Duration::from_secs(positive("feed.poll_timeout_s", s as f64)? as u64);
+        }
+        if let Some(n) = cli.max_answer_bytes.or(feed.max_answer_bytes) {
+            c.max_answer_bytes = answer_cap(n)?;
         }
         let webhooks = file.webhooks.unwrap_or_default();
         let mut allow = webhooks.allow.unwrap_or_default();
@@ -441,6 +460,21 @@ mod tests {
             err.starts_with("--webhook-allow") && !err.contains('\n'),
             "{err}"
         );
+        let tiny_cap = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                max_answer_bytes: Some(100),
+                ..Overrides::default()
+            },
+        );
+        let err = tiny_cap.unwrap_err().0;
+        assert!(
+            err.starts_with("feed.max_answer_bytes (--max-answer-bytes)") && err.contains("100"),
+            "{err}"
+        );
+        let file: FileConfig = toml::from_str("[feed]\nmax_answer_bytes = 1048576\n").unwrap();
+        let c = Config::layered(file, Overrides::default()).unwrap();
+        assert_eq!(c.max_answer_bytes, 1 << 20);
     }
 
     /// Issue 8: `tokens = "…"` (a string, not a list) printed the token in the error.

@@ -33,6 +33,7 @@ counters! {
     polls_ok_total: "Successful polls of the OVH feed.",
     polls_failed_total: "Failed polls of the OVH feed (network, status, body).",
     events_abandoned_total: "Events received but not stored because the service stopped while the store could not write.",
+    answers_too_large_total: "Answers from OVH dropped unread past --max-answer-bytes.",
     sessions_dropped_total: "Feed sessions OVH said were gone (404 or 'Timeout, please reconnect'), replaced by new ones.",
     calls_finished_total: "Line calls written to the history.",
     callers_left_total: "Queue callers written to the journal.",
@@ -150,6 +151,19 @@ impl SessionDropped<'_> {
     pub fn emit(self) {
         tracing::info!(token = %self.token, reason = self.reason, "feed session gone; starting a new one");
         COUNTERS.sessions_dropped_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// An answer from OVH passed the size cap: dropped unread, the session kept.
+pub struct AnswerTooLarge<'a> {
+    pub token: &'a TokenId,
+    pub limit: usize,
+}
+
+impl AnswerTooLarge<'_> {
+    pub fn emit(self) {
+        tracing::error!(token = %self.token, limit = self.limit, "an answer from OVH was larger than --max-answer-bytes; dropped unread (raise the cap if OVH's answers really are this large)");
+        COUNTERS.answers_too_large_total.fetch_add(1, Relaxed);
     }
 }
 

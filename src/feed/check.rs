@@ -121,6 +121,12 @@ impl Checker {
         })
     }
 
+    /// The same, reading answers of at most `bytes` (as the followers do).
+    pub fn with_max_answer(mut self, bytes: usize) -> Checker {
+        self.transport = self.transport.with_max_answer(bytes);
+        self
+    }
+
     pub async fn check(&self, token: &crate::token::Token) -> Verdict {
         let verdict = match self.transport.api() {
             Api::V1 => self.check_v1(token).await,

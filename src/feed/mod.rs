@@ -25,7 +25,7 @@ pub mod transport;
 pub use backoff::{Backoff, Trouble};
 pub use check::{Checker, Handover, Verdict};
 pub use health::{FeedHealth, HealthBoard};
-pub use transport::{Api, Transport};
+pub use transport::{Api, Transport, MAX_ANSWER_BYTES};
 
 use crate::clock::{SharedClock, UnixTime};
 use crate::ingest::{IngestError, IngestHandle};
@@ -238,6 +238,9 @@ pub async fn follow(
                 (e.to_string(), e.trouble())
             }
             Err(e) => {
+                if let PollError::TooLarge { limit } = e {
+                    telemetry::AnswerTooLarge { token: &id, limit }.emit();
+                }
                 if let Some(status) = check::refusal(&e) {
                     if standing.refused(&ctx, status, clock.now()).await {
                         return Ended::Paused;

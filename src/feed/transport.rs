@@ -45,6 +45,10 @@ pub enum PollError {
     Decode(#[from] DecodeError),
     #[error("OVH says the feed session is gone ({0}); starting a new one")]
     SessionGone(&'static str),
+    /// An answer larger than `--max-answer-bytes`: not read further (a hostile or broken
+    /// upstream must not take the memory). The session is kept: OVH still holds its events.
+    #[error("answer too large: over {limit} bytes, not read (see --max-answer-bytes)")]
+    TooLarge { limit: usize },
 }
 
 impl PollError {
@@ -58,6 +62,8 @@ impl PollError {
             {
                 Trouble::Refused
             }
+            // Asking again at once would most likely fetch the same oversized answer.
+            PollError::TooLarge { .. } => Trouble::Refused,
             _ => Trouble::Outage,
         }
     }
@@ -69,11 +75,16 @@ pub struct Answer {
     pub events: Vec<Result<Event, DecodeError>>,
 }
 
+/// The largest answer read by default: OVH's polls are a few kilobytes, a busy one a few
+/// hundred; 16 MiB leaves room for any real backlog.
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
+
 #[derive(Clone)]
 pub struct Transport {
     client: reqwest::Client,
     base: String,
     api: Api,
+    max_answer: usize,
 }
 
 fn network(e: reqwest::Error) -> PollError {
@@ -170,7 +181,14 @@ impl Transport {
             client,
             base: base.trim_end_matches('/').to_string(),
             api,
+            max_answer: MAX_ANSWER_BYTES,
         })
+    }
+
+    /// The same, reading answers of at most `bytes` (at least 64 KiB).
+    pub fn with_max_answer(mut self, bytes: usize) -> Transport {
+        self.max_answer = bytes.max(64 << 10);
+        self
     }
 
     pub fn api(&self) -> Api {
@@ -209,18 +227,36 @@ impl Transport {
         }
     }
 
-    /// Sends a request and reads its whole answer: status and body.
+    /// Sends a request and reads its whole answer, status and body, up to `max_answer` bytes:
+    /// a larger one (announced or sent) is dropped as soon as it is known to be too large, so
+    /// an endless body costs neither memory nor the poll's whole time-out.
     async fn exchange(
+        &self,
         req: reqwest::RequestBuilder,
         answering: Option<&AtomicBool>,
     ) -> Result<(u16, bytes::Bytes), PollError> {
-        let resp = req.send().await.map_err(network)?;
+        let too_large = PollError::TooLarge {
+            limit: self.max_answer,
+        };
+        let mut resp = req.send().await.map_err(network)?;
         if let Some(a) = answering {
             a.store(true, Ordering::Relaxed);
         }
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(network)?;
-        Ok((status, body))
+        if resp
+            .content_length()
+            .is_some_and(|n| n > self.max_answer as u64)
+        {
+            return Err(too_large);
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = resp.chunk().await.map_err(network)? {
+            if body.len() + chunk.len() > self.max_answer {
+                return Err(too_large);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body.freeze()))
     }
 
     /// A request that is not a poll (v2's session set-up): anything but a 200 is an error.
@@ -229,7 +265,7 @@ impl Transport {
         req: reqwest::RequestBuilder,
         token: &Token,
     ) -> Result<bytes::Bytes, PollError> {
-        let (status, body) = Self::exchange(req, None).await?;
+        let (status, body) = self.exchange(req, None).await?;
         if status == 200 {
             Ok(body)
         } else {
@@ -251,11 +287,12 @@ impl Transport {
         if let Some(s) = session {
             query.push(("session", s));
         }
-        let (status, body) = Self::exchange(
-            self.client.get(format!("{}/", self.base)).query(&query),
-            Some(answering),
-        )
-        .await?;
+        let (status, body) = self
+            .exchange(
+                self.client.get(format!("{}/", self.base)).query(&query),
+                Some(answering),
+            )
+            .await?;
         let body = poll_answer(status, body, session.is_some(), token)?;
         let poll = decode_v1_poll(&body, token.expose(), received_at())?;
         let session = poll.session.or_else(|| session.map(str::to_string));
@@ -277,7 +314,7 @@ impl Transport {
             None => self.new_v2_session(token).await?,
         };
         let url = format!("{}/v2/session/{}/events/poll", self.base, urlencode(&id));
-        let (status, body) = Self::exchange(self.client.get(url), Some(answering)).await?;
+        let (status, body) = self.exchange(self.client.get(url), Some(answering)).await?;
         let body = poll_answer(status, body, true, token)?;
         let events = decode_v2_poll(&body, token.expose(), received_at())?;
         Ok(Answer {
@@ -305,7 +342,7 @@ impl Transport {
         );
         // The session may vanish between its creation and the subscription: that is a gone
         // session (start another at once), not a refusal to back off from.
-        let (status, body) = Self::exchange(self.client.post(subscribe), None).await?;
+        let (status, body) = self.exchange(self.client.post(subscribe), None).await?;
         poll_answer(status, body, true, token)?;
         Ok(id)
     }

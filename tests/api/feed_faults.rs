@@ -380,3 +380,52 @@ async fn an_answer_on_the_wire_at_shutdown_is_committed_before_the_service_exits
     };
     assert_eq!(stored, sent(&script[0]) + sent(&script[1]));
 }
+
+/// A 200 MB answer once took 768 MB of memory, and an endless one grew at wire speed until
+/// the poll's time-out: both are now dropped as soon as they pass the cap, the session is
+/// kept, and the next answer is read as usual.
+#[tokio::test]
+async fn oversized_and_endless_answers_are_dropped_and_the_feed_goes_on() {
+    let up = FakeUpstream::start().await;
+    let mut script = answers("lines.v1.jsonl");
+    script.insert(1, r#"{"__huge__": 200000000}"#.to_string());
+    script.insert(2, r#"{"__endless__": true}"#.to_string());
+    let all = script.len();
+    up.push(TOKEN_A, script);
+    let app = spawn_app(&up, Options::default()).await;
+    up.idle(TOKEN_A).await;
+
+    let health = app.json("/api/health", TOKEN_A).await;
+    let feed = &health["feeds"][0];
+    assert_eq!(feed["state"], "connected", "{feed}");
+    assert!(feed["reconnects"].as_u64().unwrap() >= 2, "{feed}");
+    // Every call of the answers that followed was kept.
+    let history = app.json("/api/history", TOKEN_A).await;
+    assert_eq!(
+        history["calls"].as_array().unwrap().len(),
+        expected()["lines.v1.jsonl"]["calls"]
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    // Neither dropped answer cost the session: every poll but the first passed one.
+    let sessions = up.sessions(TOKEN_A);
+    assert!(sessions.len() > all, "{sessions:?}");
+    assert_eq!(up.first_polls(TOKEN_A), 1, "{sessions:?}");
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dropped: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("ovh_cti_answers_too_large_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(dropped >= 2, "{metrics}");
+    app.stop().await;
+}

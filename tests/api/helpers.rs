@@ -259,13 +259,31 @@ async fn next_answer(up: &Upstream, token: &str) -> Option<String> {
 /// `{"__status__": N, "__body__": "…"}` answers that status and body;
 /// `{"__trickle_ms__": N, "__body__": "…"}` answers 200 and sends the body in ten pieces, N ms
 /// apart (an answer already on the wire while the service stops; `trickling()` resolves once
-/// the client has been reading it for two pieces).
+/// the client has been reading it for two pieces);
+/// `{"__huge__": N}` answers 200 announcing N bytes (and sends them, if still read);
+/// `{"__endless__": true}` answers 200 with a chunked body that never ends.
 fn respond(up: &Arc<Upstream>, answer: Option<String>, session: &str) -> Response {
     let Some(answer) = answer else {
         return axum::Json(serde_json::json!({"Session": session, "Message": "", "Events": []}))
             .into_response();
     };
     let v: Value = serde_json::from_str(&answer).unwrap();
+    let blank = || bytes::Bytes::from(vec![b' '; 64 << 10]);
+    if let Some(n) = v.get("__huge__").and_then(Value::as_u64) {
+        let pieces = (0..n.div_ceil(64 << 10)).map(move |i| {
+            let left = (n - i * (64 << 10)).min(64 << 10) as usize;
+            Ok::<_, std::io::Error>(blank().slice(..left))
+        });
+        return (
+            [("content-length", n.to_string())],
+            axum::body::Body::from_stream(futures::stream::iter(pieces)),
+        )
+            .into_response();
+    }
+    if v.get("__endless__").is_some() {
+        let pieces = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(blank()));
+        return axum::body::Body::from_stream(pieces).into_response();
+    }
     if let Some(ms) = v.get("__trickle_ms__").and_then(Value::as_u64) {
         let body = v["__body__"].as_str().unwrap().as_bytes().to_vec();
         let pieces: Vec<Vec<u8>> = body
