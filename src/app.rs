@@ -11,7 +11,7 @@ use crate::hub::Hub;
 use crate::ingest::{self, Boards, IngestError};
 use crate::shutdown::stopped;
 use crate::store;
-use crate::web::{self, AppState, LoginGuard};
+use crate::web::{self, AppState, LoginGuard, StreamSlots};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -150,12 +150,18 @@ impl Application {
             ingest_thread,
             config,
         } = self;
+        let limits = server_limits(&config);
         let state = AppState {
             service: service.clone(),
             login: Arc::new(LoginGuard::new(&config)),
             sessions: Arc::default(),
             max_tokens: config.max_tokens,
             secure_cookies: config.secure_cookies,
+            streams: Arc::new(StreamSlots::new(
+                limits.streams_per_session,
+                limits.streams_per_address,
+                limits.max_streams,
+            )),
         };
         let reconciler = service.spawn_reconciler();
         let retention = crate::retention::spawn(&service, config.retention);
@@ -177,18 +183,16 @@ impl Application {
             })
         };
         let deliveries = tokio::spawn(service.hooks.clone().run(service.shutdown_signal()));
-        let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = service.shutdown_signal();
         let signal_service = service.clone();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = shutdown => {}
-                    _ = stopped(&mut stop) => {}
-                }
-                signal_service.stop();
-            })
-            .await;
+        let served = crate::net::serve(listener, web::router(state), limits, async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = stopped(&mut stop) => {}
+            }
+            signal_service.stop();
+        })
+        .await;
         // Followers finish committing the poll in hand; then the ingest thread drains.
         service.stop();
         for f in service.take_followers() {
@@ -203,4 +207,20 @@ impl Application {
         tracing::info!("stopped cleanly");
         served
     }
+}
+
+/// The connection limits in force: the open-files limit raised as far as it goes, then the
+/// caps sized below it (`net::Limits::resolve`), said once in the log.
+fn server_limits(config: &Config) -> crate::net::Resolved {
+    let files = crate::net::raise_open_files_limit();
+    let open_files = files.map_or(1024, |(soft, _)| soft);
+    let limits = config.server.resolve(open_files);
+    tracing::info!(
+        open_files,
+        max_connections = limits.max_connections,
+        max_streams = limits.max_streams,
+        header_timeout_s = limits.header_timeout.as_secs_f64(),
+        "connection limits"
+    );
+    limits
 }

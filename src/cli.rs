@@ -114,6 +114,24 @@ pub struct ServiceArgs {
         allow_negative_numbers = true
     )]
     pub pause_after_days: Option<f64>,
+    /// Connections served at once (default: from the open-files limit, which is raised to
+    /// its hard limit at start, keeping files for the feed and the store; at most 4096).
+    #[arg(long, env = "OVH_CTI_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<u64>,
+    /// Seconds a client has to send a request's headers, or to start its next request on a
+    /// kept-alive connection (default 10).
+    #[arg(
+        long = "header-timeout",
+        env = "OVH_CTI_HEADER_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    pub header_timeout_s: Option<f64>,
+    /// Live streams (open dashboard pages) one login session may hold (default 8).
+    #[arg(long, env = "OVH_CTI_MAX_STREAMS_PER_SESSION", value_name = "N")]
+    pub max_streams_per_session: Option<u64>,
+    /// Live streams one client address may hold (default 64).
+    #[arg(long, env = "OVH_CTI_MAX_STREAMS_PER_ADDRESS", value_name = "N")]
+    pub max_streams_per_address: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +230,10 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.retain_events_days = args.retain_events_days;
     overrides.trusted_proxies = args.trusted_proxies;
     overrides.pause_after_days = args.pause_after_days;
+    overrides.max_connections = args.max_connections;
+    overrides.header_timeout_s = args.header_timeout_s;
+    overrides.max_streams_per_session = args.max_streams_per_session;
+    overrides.max_streams_per_address = args.max_streams_per_address;
     Config::layered(file, overrides)
 }
 

@@ -46,6 +46,8 @@ pub struct Config {
     /// Checks of new tokens with OVH running at once, in all and per client address.
     pub login_checks: usize,
     pub login_checks_per_address: usize,
+    /// Connections, header time-out and live-stream caps (`[server]`, `--max-connections`…).
+    pub server: crate::net::Limits,
 }
 
 pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
@@ -76,6 +78,7 @@ impl Default for Config {
             login_check_hold: crate::feed::check::HOLD,
             login_checks: 32,
             login_checks_per_address: 2,
+            server: crate::net::Limits::default(),
         }
     }
 }
@@ -103,6 +106,17 @@ pub struct FileConfig {
     pub retention: Option<RetentionFile>,
     /// CIDR ranges, as with `--trusted-proxy`.
     pub trusted_proxies: Option<Vec<String>>,
+    pub server: Option<ServerFile>,
+}
+
+/// `[server]`: what connections may hold; see `docs/security.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFile {
+    pub max_connections: Option<u64>,
+    pub header_timeout_s: Option<f64>,
+    pub max_streams_per_session: Option<u64>,
+    pub max_streams_per_address: Option<u64>,
 }
 
 /// `[retention]`: days, fractions allowed; see `docs/operations.md`.
@@ -237,6 +251,10 @@ pub struct Overrides {
     pub retain_events_days: Option<f64>,
     pub trusted_proxies: Vec<String>,
     pub pause_after_days: Option<f64>,
+    pub max_connections: Option<u64>,
+    pub header_timeout_s: Option<f64>,
+    pub max_streams_per_session: Option<u64>,
+    pub max_streams_per_address: Option<u64>,
 }
 
 pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
@@ -259,6 +277,17 @@ fn positive(name: &str, v: f64) -> Result<f64, ConfigError> {
     } else {
         Err(ConfigError(format!(
             "{name} must be a positive number of seconds, at most a year"
+        )))
+    }
+}
+
+/// A count of things allowed at once: at least 1, at most `max`.
+fn count(setting: &str, flag: &str, n: u64, max: u64) -> Result<usize, ConfigError> {
+    if (1..=max).contains(&n) {
+        Ok(n as usize)
+    } else {
+        Err(ConfigError(format!(
+            "{setting} (--{flag}) must be between 1 and {max}, got {n}"
         )))
     }
 }
@@ -374,6 +403,41 @@ impl Config {
             .filter(|a| !a.trim().is_empty())
             .map(|a| crate::web::parse_trusted_proxy(a).map_err(ConfigError))
             .collect::<Result<_, _>>()?;
+        let server = file.server.unwrap_or_default();
+        if let Some(n) = cli.max_connections.or(server.max_connections) {
+            c.server.max_connections = Some(count(
+                "server.max_connections",
+                "max-connections",
+                n,
+                1_000_000,
+            )?);
+        }
+        if let Some(s) = cli.header_timeout_s.or(server.header_timeout_s) {
+            c.server.header_timeout =
+                Duration::from_secs_f64(positive("server.header_timeout_s (--header-timeout)", s)?);
+        }
+        if let Some(n) = cli
+            .max_streams_per_session
+            .or(server.max_streams_per_session)
+        {
+            c.server.streams_per_session = count(
+                "server.max_streams_per_session",
+                "max-streams-per-session",
+                n,
+                10_000,
+            )?;
+        }
+        if let Some(n) = cli
+            .max_streams_per_address
+            .or(server.max_streams_per_address)
+        {
+            c.server.streams_per_address = count(
+                "server.max_streams_per_address",
+                "max-streams-per-address",
+                n,
+                1_000_000,
+            )?;
+        }
         if !(c.upstream.starts_with("http://") || c.upstream.starts_with("https://")) {
             return Err(ConfigError(format!(
                 "the upstream must be an http:// or https:// address, got {:?}",
@@ -472,6 +536,26 @@ mod tests {
             err.starts_with("feed.max_answer_bytes (--max-answer-bytes)") && err.contains("100"),
             "{err}"
         );
+        let no_connections = Config::layered(
+            FileConfig::default(),
+            Overrides {
+                max_connections: Some(0),
+                ..Overrides::default()
+            },
+        );
+        let err = no_connections.unwrap_err().0;
+        assert!(
+            err.starts_with("server.max_connections (--max-connections) must be between 1"),
+            "{err}"
+        );
+        let file: FileConfig = toml::from_str(
+            "[server]\nmax_connections = 500\nheader_timeout_s = 2.5\nmax_streams_per_address = 7\n",
+        )
+        .unwrap();
+        let c = Config::layered(file, Overrides::default()).unwrap();
+        assert_eq!(c.server.max_connections, Some(500));
+        assert_eq!(c.server.header_timeout, Duration::from_millis(2500));
+        assert_eq!(c.server.streams_per_address, 7);
         let file: FileConfig = toml::from_str("[feed]\nmax_answer_bytes = 1048576\n").unwrap();
         let c = Config::layered(file, Overrides::default()).unwrap();
         assert_eq!(c.max_answer_bytes, 1 << 20);

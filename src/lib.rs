@@ -20,6 +20,7 @@ pub mod hooks;
 pub mod hub;
 pub mod ingest;
 pub mod limits;
+pub mod net;
 pub mod normalise;
 pub mod retention;
 pub mod service;

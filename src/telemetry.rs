@@ -33,6 +33,10 @@ counters! {
     polls_ok_total: "Successful polls of the OVH feed.",
     polls_failed_total: "Failed polls of the OVH feed (network, status, body).",
     events_abandoned_total: "Events received but not stored because the service stopped while the store could not write.",
+    connections_refused_total: "Connections closed at once with a 503: the connection cap and the health lane were full.",
+    header_timeouts_total: "Connections closed because their request headers did not arrive in time (or an idle kept-alive connection).",
+    accept_failures_total: "Failures to accept a connection (out of open files, or the client gone).",
+    streams_refused_total: "Live streams refused: too many for the session, the address or the service.",
     answers_too_large_total: "Answers from OVH dropped unread past --max-answer-bytes.",
     sessions_dropped_total: "Feed sessions OVH said were gone (404 or 'Timeout, please reconnect'), replaced by new ones.",
     calls_finished_total: "Line calls written to the history.",
@@ -151,6 +155,59 @@ impl SessionDropped<'_> {
     pub fn emit(self) {
         tracing::info!(token = %self.token, reason = self.reason, "feed session gone; starting a new one");
         COUNTERS.sessions_dropped_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// A connection arrived past the connection cap and the health lane: told 503, closed.
+pub struct ConnectionRefused {
+    pub cap: usize,
+}
+
+impl ConnectionRefused {
+    pub fn emit(self) {
+        tracing::debug!(cap = self.cap, "connection refused: too many connections");
+        COUNTERS.connections_refused_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// A connection's request headers did not arrive in time: closed.
+pub struct HeaderTimedOut<'a> {
+    pub peer: &'a std::net::SocketAddr,
+}
+
+impl HeaderTimedOut<'_> {
+    pub fn emit(self) {
+        tracing::debug!(peer = %self.peer, "connection closed: headers not received in time");
+        COUNTERS.header_timeouts_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// The listener could not accept a connection; `exhausted` when for want of files or memory.
+pub struct AcceptFailed<'a> {
+    pub error: &'a std::io::Error,
+    pub exhausted: bool,
+}
+
+impl AcceptFailed<'_> {
+    pub fn emit(self) {
+        if self.exhausted {
+            tracing::warn!(error = %self.error, "cannot accept connections: out of open files or memory; pausing 100 ms");
+        } else {
+            tracing::debug!(error = %self.error, "a connection failed before it was accepted");
+        }
+        COUNTERS.accept_failures_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// A live stream refused: `cap` names the cap reached (`session`, `address`, `service`).
+pub struct StreamRefused {
+    pub cap: &'static str,
+}
+
+impl StreamRefused {
+    pub fn emit(self) {
+        tracing::debug!(cap = self.cap, "live stream refused: too many open");
+        COUNTERS.streams_refused_total.fetch_add(1, Relaxed);
     }
 }
 

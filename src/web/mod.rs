@@ -13,12 +13,14 @@ mod login;
 mod params;
 mod reports;
 mod stream;
+mod stream_slots;
 mod token;
 mod ui;
 
 pub use client_ip::{client_ip, parse_trusted_proxy, ClientAddr};
 pub use error::ApiError;
 pub use login::{LoginGuard, LoginLimiter};
+pub use stream_slots::StreamSlots;
 
 use crate::service::Service;
 use axum::http::{header, HeaderValue, Request};
@@ -40,6 +42,8 @@ pub struct AppState {
     /// Add `Secure` to cookies and send `Strict-Transport-Security` (when served over HTTPS,
     /// e.g. behind a proxy).
     pub secure_cookies: bool,
+    /// Live streams open, against their caps.
+    pub streams: Arc<StreamSlots>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -13,7 +13,8 @@
 //! then reconnects, gets `401`, and shows the login page.
 
 use super::auth::{Caller, Session};
-use super::AppState;
+use super::stream_slots::{Full, StreamSlot};
+use super::{AppState, ClientAddr};
 use crate::hub::frame;
 use crate::hub::Update;
 use crate::service::Closed;
@@ -80,6 +81,8 @@ struct Client {
     closed: tokio::sync::broadcast::Receiver<Closed>,
     session: Option<Session>,
     expiry_check: tokio::time::Interval,
+    /// This stream's place under the caps, given back when the stream ends.
+    _slot: StreamSlot,
 }
 
 impl Client {
@@ -134,7 +137,20 @@ impl Client {
     }
 }
 
-pub async fn stream(State(state): State<AppState>, caller: Caller) -> Response {
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(address): ClientAddr,
+) -> Response {
+    // A bearer caller has no login session: its token stands for one.
+    let session = match &caller.session {
+        Some(s) => s.key.clone(),
+        None => format!("token:{}", caller.token),
+    };
+    let slot = match state.streams.take(&session, address) {
+        Ok(slot) => slot,
+        Err(full) => return refused(full),
+    };
     // Listen for closings first, then make sure the session was not ended in between.
     let closed = state.service.closed();
     if let Some(s) = &caller.session {
@@ -158,6 +174,7 @@ pub async fn stream(State(state): State<AppState>, caller: Caller) -> Response {
         token: caller.token,
         rx,
         first: Some(first),
+        _slot: slot,
     };
     let body = futures::stream::unfold(client, |mut client| async move {
         let out = client.next_write().await?;
@@ -173,6 +190,36 @@ pub async fn stream(State(state): State<AppState>, caller: Caller) -> Response {
             (header::HeaderName::from_static("x-accel-buffering"), "no"),
         ],
         Body::from_stream(body),
+    )
+        .into_response()
+}
+
+/// A stream over one of its caps: `429` for a session's or an address's (close another tab),
+/// `503` for the service's; both with `Retry-After` (the page tries again by itself).
+fn refused(full: Full) -> Response {
+    use axum::http::StatusCode;
+    crate::telemetry::StreamRefused { cap: full.name() }.emit();
+    let (status, message, reason) = match full {
+        Full::Session => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many live streams for this session: close another tab of the dashboard",
+            "streams_per_session",
+        ),
+        Full::Address => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many live streams from this address",
+            "streams_per_address",
+        ),
+        Full::Service => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service holds as many live streams as it can; try again in a moment",
+            "streams_full",
+        ),
+    };
+    (
+        status,
+        [(header::RETRY_AFTER, "5")],
+        axum::Json(json!({"error": message, "reason": reason})),
     )
         .into_response()
 }

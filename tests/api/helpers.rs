@@ -431,6 +431,8 @@ pub struct Options {
     pub trusted_proxies: Vec<&'static str>,
     pub login_checks: usize,
     pub login_checks_per_address: usize,
+    /// Connection limits, header time-out, stream caps.
+    pub server: ovh_cti::net::Limits,
 }
 
 impl Default for Options {
@@ -448,6 +450,7 @@ impl Default for Options {
             trusted_proxies: Vec::new(),
             login_checks: 32,
             login_checks_per_address: 2,
+            server: ovh_cti::net::Limits::default(),
         }
     }
 }
@@ -491,6 +494,7 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
             .collect(),
         login_checks: opts.login_checks,
         login_checks_per_address: opts.login_checks_per_address,
+        server: opts.server,
         ..Config::default()
     };
     let app = Application::build(config, Arc::new(clock.clone()))

@@ -9,6 +9,7 @@ mod auth;
 mod backup;
 mod caps;
 mod cli;
+mod connections;
 mod csv_export;
 mod disk_full;
 mod feed_faults;
