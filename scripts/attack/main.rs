@@ -140,7 +140,7 @@ struct Figures {
     peak_mb: f64,
     fds: usize,
     db_mb: f64,
-    healthz: Option<Duration>,
+    healthz: String,
     feed_polls: u64,
 }
 
@@ -176,14 +176,17 @@ impl Target {
             base: format!("http://{addr}"),
             addr,
             db,
+            // No idle connections kept: the attacker's own pool must not be what fills the
+            // service's connection cap.
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
+                .pool_max_idle_per_host(0)
                 .build()
                 .unwrap(),
             fake,
         };
         for _ in 0..200 {
-            if target.healthz().await.is_some() {
+            if target.healthz().await.starts_with("ok") {
                 return target;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -191,23 +194,32 @@ impl Target {
         panic!("the service did not start");
     }
 
-    /// `/healthz` on a connection of its own, and how long it took (`None`: no answer in 5 s).
-    async fn healthz(&self) -> Option<Duration> {
+    /// `/healthz` on a connection of its own: `ok` and how long it took, or what went wrong.
+    async fn healthz(&self) -> String {
         let start = Instant::now();
         let ask = async {
-            let mut s = TcpStream::connect(&self.addr).await.ok()?;
+            let mut s = TcpStream::connect(&self.addr)
+                .await
+                .map_err(|e| format!("cannot connect: {e}"))?;
             s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 .await
-                .ok()?;
+                .map_err(|e| format!("cannot send: {e}"))?;
             let mut out = Vec::new();
-            s.read_to_end(&mut out).await.ok()?;
-            out.starts_with(b"HTTP/1.1 200").then_some(())
+            let _ = s.read_to_end(&mut out).await;
+            let status = String::from_utf8_lossy(&out[..out.len().min(12)]).into_owned();
+            if status == "HTTP/1.1 200" {
+                Ok(())
+            } else if status.is_empty() {
+                Err("closed unanswered".to_string())
+            } else {
+                Err(format!("answered {status}"))
+            }
         };
-        tokio::time::timeout(Duration::from_secs(5), ask)
-            .await
-            .ok()
-            .flatten()
-            .map(|_| start.elapsed())
+        match tokio::time::timeout(Duration::from_secs(5), ask).await {
+            Ok(Ok(())) => format!("ok {:.1} ms", start.elapsed().as_secs_f64() * 1e3),
+            Ok(Err(e)) => format!("FAILED ({e})"),
+            Err(_) => "NO ANSWER in 5 s".into(),
+        }
     }
 
     fn status_kb(&self, key: &str) -> f64 {
@@ -227,11 +239,15 @@ impl Target {
         Figures {
             rss_mb: self.status_kb("VmRSS:") / 1024.0,
             peak_mb: self.status_kb("VmHWM:") / 1024.0,
-            fds: std::fs::read_dir(format!("/proc/{}/fd", self.pid)).map_or(0, |d| d.count()),
+            fds: self.open_files(),
             db_mb: (size(self.db.clone()) + size(wal.into())) as f64 / 1048576.0,
             healthz: self.healthz().await,
             feed_polls: *self.fake.polls.lock().get(FOLLOWED).unwrap_or(&0),
         }
+    }
+
+    fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid)).map_or(0, |d| d.count())
     }
 
     /// One value read from the service's database (read-only, beside the running service).
@@ -259,9 +275,7 @@ async fn report(target: &Target, phase: &str, outcome: String, polls_before: u64
     // Give the feed a second to show it is alive.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let f = target.figures().await;
-    let healthz = f.healthz.map_or("NO ANSWER".to_string(), |d| {
-        format!("ok {:.1} ms", d.as_secs_f64() * 1e3)
-    });
+    let healthz = &f.healthz;
     let feed = if f.feed_polls > polls_before {
         "polling"
     } else {
@@ -404,30 +418,50 @@ async fn trickle(t: &Target, n: usize, wait: Duration) -> String {
     // /healthz while the trickle goes on.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let during = t.healthz().await;
+    let files = t.open_files();
     let mut held = 0;
     for task in tasks {
         held += usize::from(task.await.unwrap_or(false));
     }
     format!(
-        "{n} trickling connections ({} accepted): {held} still open after {} s; /healthz during the attack: {}",
+        "{n} trickling connections ({} connected): {held} still open after {} s; during the attack: {files} open files, /healthz {}",
         opened.load(Ordering::SeqCst),
         wait.as_secs(),
-        during.map_or("NO ANSWER".into(), |d| format!("ok {:.1} ms", d.as_secs_f64() * 1e3))
+        during
     )
 }
 
-/// Item 3b: `n` live streams from `n` addresses (through the trusted proxy), held open while
-/// `/healthz` and the feed are checked.
+/// Item 3b: `n` live streams, each of its own login session and from its own address (through
+/// the trusted proxy), held open while `/healthz` and the feed are checked.
 async fn streams(t: &Target, n: usize) -> (String, Vec<TcpStream>) {
+    let mut cookies: Vec<String> = Vec::new();
+    for _ in 0..n / 50 {
+        let logins = (0..50).map(|_| {
+            t.http
+                .post(format!("{}/api/login", t.base))
+                .json(&serde_json::json!({"token": FOLLOWED}))
+                .send()
+        });
+        cookies.extend(
+            futures::future::join_all(logins)
+                .await
+                .into_iter()
+                .filter_map(|r| {
+                    let r = r.ok()?;
+                    let cookie = r.headers().get("set-cookie")?.to_str().ok()?;
+                    Some(cookie.split(';').next()?.to_string())
+                }),
+        );
+    }
     let mut open = Vec::new();
     let mut statuses = Vec::new();
-    let attempts = (0..n).map(|i| {
+    let attempts = cookies.iter().enumerate().map(|(i, cookie)| {
         let addr = t.addr.clone();
         async move {
             let ask = async {
                 let mut s = TcpStream::connect(&addr).await.ok()?;
                 let req = format!(
-                    "GET /api/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {FOLLOWED}\r\nX-Forwarded-For: 10.{}.{}.{}\r\n\r\n",
+                    "GET /api/stream HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nX-Forwarded-For: 10.{}.{}.{}\r\n\r\n",
                     i >> 16 & 255, i >> 8 & 255, i & 255
                 );
                 s.write_all(req.as_bytes()).await.ok()?;
@@ -456,12 +490,11 @@ async fn streams(t: &Target, n: usize) -> (String, Vec<TcpStream>) {
     let during = t.healthz().await;
     (
         format!(
-            "{n} live streams: {}; /healthz with them open: {}",
+            "{n} live streams ({} sessions): {}; with them open: {} open files, /healthz {}",
+            cookies.len(),
             tally(statuses),
-            during.map_or("NO ANSWER".into(), |d| format!(
-                "ok {:.1} ms",
-                d.as_secs_f64() * 1e3
-            ))
+            t.open_files(),
+            during
         ),
         open,
     )

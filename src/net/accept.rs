@@ -11,8 +11,10 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use parking_lot::Mutex;
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -28,6 +30,9 @@ const STOP_GRACE: Duration = Duration::from_secs(5);
 /// The pause after failing to accept for want of files or memory, before trying again.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
+/// Places in the health lane one peer address may hold: a single attacker cannot fill it.
+const LANE_PER_PEER: usize = 2;
+
 /// What a connection refused past the cap (and the lane) is told before it is closed.
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: application/json\r\nContent-Length: 56\r\nConnection: close\r\n\r\n{\"error\": \"too many connections; try again in a moment\"}";
 
@@ -39,7 +44,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let lane = Arc::new(Semaphore::new(HEALTH_LANE));
+    let lane = Arc::new(Lane::default());
     let (stop, stopping) = watch::channel(false);
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -57,10 +62,10 @@ pub async fn serve(
             },
         };
         let (permit, in_lane) = match slots.clone().try_acquire_owned() {
-            Ok(permit) => (permit, false),
-            Err(_) => match lane.clone().try_acquire_owned() {
-                Ok(permit) => (permit, true),
-                Err(_) => {
+            Ok(permit) => (Slot::Main(permit), false),
+            Err(_) => match Lane::enter(&lane, peer.ip()) {
+                Some(place) => (Slot::Lane(place), true),
+                None => {
                     refuse(stream, limits.max_connections);
                     continue;
                 }
@@ -125,7 +130,7 @@ async fn connection(
     header_timeout: Duration,
     in_lane: bool,
     mut stopping: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
+    _slot: Slot,
 ) {
     // Live updates are small writes that must go out at once.
     let _ = stream.set_nodelay(true);
@@ -162,6 +167,54 @@ async fn connection(
     }
 }
 
+/// What a connection holds while it is served, given back when it ends.
+enum Slot {
+    Main(#[allow(dead_code)] OwnedSemaphorePermit),
+    Lane(#[allow(dead_code)] LanePlace),
+}
+
+/// The health lane: `HEALTH_LANE` places, at most `LANE_PER_PEER` per peer address.
+#[derive(Default)]
+struct Lane {
+    held: Mutex<HashMap<IpAddr, usize>>,
+}
+
+struct LanePlace {
+    lane: Arc<Lane>,
+    peer: IpAddr,
+}
+
+impl Lane {
+    fn enter(lane: &Arc<Lane>, peer: IpAddr) -> Option<LanePlace> {
+        let mut held = lane.held.lock();
+        let total: usize = held.values().sum();
+        let mine = held.entry(peer).or_default();
+        if total >= HEALTH_LANE || *mine >= LANE_PER_PEER {
+            if *mine == 0 {
+                held.remove(&peer);
+            }
+            return None;
+        }
+        *mine += 1;
+        Some(LanePlace {
+            lane: lane.clone(),
+            peer,
+        })
+    }
+}
+
+impl Drop for LanePlace {
+    fn drop(&mut self) {
+        let mut held = self.lane.held.lock();
+        if let Some(n) = held.get_mut(&self.peer) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.peer);
+            }
+        }
+    }
+}
+
 fn busy() -> axum::response::Response {
     use axum::response::IntoResponse;
     (
@@ -175,6 +228,23 @@ fn busy() -> axum::response::Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_peer_cannot_fill_the_health_lane() {
+        let lane = Arc::new(Lane::default());
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let first = Lane::enter(&lane, a).unwrap();
+        let _second = Lane::enter(&lane, a).unwrap();
+        assert!(Lane::enter(&lane, a).is_none());
+        let others: Vec<_> = (0..HEALTH_LANE - 2)
+            .map(|i| Lane::enter(&lane, IpAddr::from([198, 51, 100, i as u8])).unwrap())
+            .collect();
+        assert!(Lane::enter(&lane, "203.0.113.9".parse().unwrap()).is_none());
+        drop(first);
+        assert!(Lane::enter(&lane, "203.0.113.9".parse().unwrap()).is_some());
+        drop(others);
+        assert!(lane.held.lock().len() <= 2);
+    }
 
     #[test]
     fn the_refusal_written_past_the_cap_is_a_well_formed_answer() {
