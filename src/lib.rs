@@ -28,6 +28,7 @@ pub mod settings;
 pub mod shutdown;
 pub mod simulate;
 pub mod store;
+pub mod tally;
 pub mod telemetry;
 #[cfg(test)]
 mod test_support;

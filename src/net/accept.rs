@@ -6,13 +6,13 @@
 
 use super::{Resolved, HEALTH_LANE};
 use crate::shutdown::stopped;
+use crate::tally::Tally;
 use crate::telemetry;
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -176,7 +176,7 @@ enum Slot {
 /// The health lane: `HEALTH_LANE` places, at most `LANE_PER_PEER` per peer address.
 #[derive(Default)]
 struct Lane {
-    held: Mutex<HashMap<IpAddr, usize>>,
+    held: Mutex<Tally<IpAddr>>,
 }
 
 struct LanePlace {
@@ -187,15 +187,10 @@ struct LanePlace {
 impl Lane {
     fn enter(lane: &Arc<Lane>, peer: IpAddr) -> Option<LanePlace> {
         let mut held = lane.held.lock();
-        let total: usize = held.values().sum();
-        let mine = held.entry(peer).or_default();
-        if total >= HEALTH_LANE || *mine >= LANE_PER_PEER {
-            if *mine == 0 {
-                held.remove(&peer);
-            }
+        if held.total() >= HEALTH_LANE || held.get(&peer) >= LANE_PER_PEER {
             return None;
         }
-        *mine += 1;
+        held.add(peer);
         Some(LanePlace {
             lane: lane.clone(),
             peer,
@@ -205,13 +200,7 @@ impl Lane {
 
 impl Drop for LanePlace {
     fn drop(&mut self) {
-        let mut held = self.lane.held.lock();
-        if let Some(n) = held.get_mut(&self.peer) {
-            *n -= 1;
-            if *n == 0 {
-                held.remove(&self.peer);
-            }
-        }
+        self.lane.held.lock().remove_one(&self.peer);
     }
 }
 
@@ -243,7 +232,7 @@ mod tests {
         drop(first);
         assert!(Lane::enter(&lane, "203.0.113.9".parse().unwrap()).is_some());
         drop(others);
-        assert!(lane.held.lock().len() <= 2);
+        assert!(lane.held.lock().keys() <= 2);
     }
 
     #[test]

@@ -116,7 +116,7 @@ enum Outcome {
 #[derive(Default)]
 struct Checks {
     total: usize,
-    per_address: HashMap<IpAddr, usize>,
+    per_address: crate::tally::Tally<IpAddr>,
     /// The checks running, by token: a login with the same token waits for the same answer.
     running: HashMap<TokenId, watch::Receiver<Option<Outcome>>>,
 }
@@ -142,12 +142,7 @@ impl Drop for Running {
     fn drop(&mut self) {
         let mut checks = self.guard.checks.lock();
         checks.total -= 1;
-        if let Some(n) = checks.per_address.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                checks.per_address.remove(&self.ip);
-            }
-        }
+        checks.per_address.remove_one(&self.ip);
         checks.running.remove(&self.id);
     }
 }
@@ -178,9 +173,7 @@ impl LoginGuard {
             match checks.running.get(&id) {
                 Some(rx) => rx.clone(),
                 None => {
-                    if checks.per_address.get(&ip).copied().unwrap_or(0)
-                        >= self.max_checks_per_address
-                    {
+                    if checks.per_address.get(&ip) >= self.max_checks_per_address {
                         return Err(refusal(
                             StatusCode::TOO_MANY_REQUESTS,
                             "checks_busy",
@@ -197,7 +190,7 @@ impl LoginGuard {
                         ));
                     }
                     checks.total += 1;
-                    *checks.per_address.entry(ip).or_default() += 1;
+                    checks.per_address.add(ip);
                     let (tx, rx) = watch::channel(None);
                     checks.running.insert(id.clone(), rx.clone());
                     let running = Running {

@@ -4,8 +4,8 @@
 //! service's, and gives them back when it ends (its `StreamSlot` is dropped with the stream).
 //! Over a session's or an address's cap the answer is `429`; over the service's, `503`.
 
+use crate::tally::Tally;
 use parking_lot::Mutex;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -29,8 +29,8 @@ impl Full {
 
 #[derive(Default)]
 struct Counts {
-    sessions: HashMap<String, usize>,
-    addresses: HashMap<IpAddr, usize>,
+    sessions: Tally<String>,
+    addresses: Tally<IpAddr>,
     total: usize,
 }
 
@@ -64,15 +64,15 @@ impl StreamSlots {
         if c.total >= self.total {
             return Err(Full::Service);
         }
-        if c.sessions.get(session).copied().unwrap_or(0) >= self.per_session {
+        if c.sessions.get(&session.to_string()) >= self.per_session {
             return Err(Full::Session);
         }
-        if c.addresses.get(&address).copied().unwrap_or(0) >= self.per_address {
+        if c.addresses.get(&address) >= self.per_address {
             return Err(Full::Address);
         }
         c.total += 1;
-        *c.sessions.entry(session.to_string()).or_default() += 1;
-        *c.addresses.entry(address).or_default() += 1;
+        c.sessions.add(session.to_string());
+        c.addresses.add(address);
         Ok(StreamSlot {
             slots: self.clone(),
             session: session.to_string(),
@@ -90,19 +90,8 @@ impl Drop for StreamSlot {
     fn drop(&mut self) {
         let mut c = self.slots.counts.lock();
         c.total -= 1;
-        // Entries at zero are removed, so the maps hold only open streams' keys.
-        if let Some(n) = c.sessions.get_mut(&self.session) {
-            *n -= 1;
-            if *n == 0 {
-                c.sessions.remove(&self.session);
-            }
-        }
-        if let Some(n) = c.addresses.get_mut(&self.address) {
-            *n -= 1;
-            if *n == 0 {
-                c.addresses.remove(&self.address);
-            }
-        }
+        c.sessions.remove_one(&self.session);
+        c.addresses.remove_one(&self.address);
     }
 }
 
@@ -125,6 +114,6 @@ mod tests {
         drop(s1);
         assert_eq!(slots.open(), 3);
         let _again = slots.take("s1", a).unwrap();
-        assert_eq!(slots.counts.lock().sessions.len(), 3);
+        assert_eq!(slots.counts.lock().sessions.keys(), 3);
     }
 }

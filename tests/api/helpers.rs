@@ -580,6 +580,23 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `GET /metrics` (no login needed).
+    pub async fn metrics(&self) -> String {
+        let res = self.http.get(self.url("/metrics")).send().await.unwrap();
+        res.text().await.unwrap()
+    }
+
+    /// The value of one counter of `/metrics` (process-wide: other tests may add to it).
+    pub async fn counter(&self, name: &str) -> u64 {
+        let metrics = self.metrics().await;
+        let line = format!("ovh_cti_{name} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no counter {name} in:\n{metrics}"))
+    }
+
     /// Stops the service cleanly and waits for it.
     pub async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());

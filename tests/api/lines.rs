@@ -60,15 +60,7 @@ async fn lines_fixture_reports_the_truth() {
     let me = app.json("/api/me", TOKEN_A).await;
     assert_eq!(me["token_hint"], "3F25…");
     assert_eq!(me["lines"].as_array().unwrap().len(), 3);
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for counter in [
         "ovh_cti_events_ingested_total ",
         "ovh_cti_pruned_outbox_total ",
