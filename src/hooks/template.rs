@@ -1,6 +1,9 @@
 //! The screen-pop URL template: OVH's demo replaces `*CALLING*`, `*CALLED*`, `*DIALED*` and
 //! `*EVENT*` in the operator's URL; we add `*CALLID*`, `*NUMBER*` (the OVH line or queue),
-//! `*DESCRIPTION*` and `*AGENT*` (queue events). Every value is percent-encoded, so that a
+//! `*DESCRIPTION*` and `*AGENT*` (queue events). As in OVH's demo, a number an event does not
+//! carry is filled from the line or queue it is about (`Ressource`): a queue event has no
+//! `Called` — it is the queue — and `*DIALED*` falls back to the number called, so that no
+//! variable is left empty when its meaning is known. Every value is percent-encoded, so that a
 //! caller id or a description can never add a query parameter, a path segment or a fragment
 //! to the operator's address. Each value is cut to `VALUE_BYTES` first, so that the filled
 //! URL, stored in the outbox and requested or opened, stays bounded whatever an event
@@ -48,10 +51,11 @@ pub struct Vars<'a> {
 
 impl<'a> Vars<'a> {
     pub fn of(e: &'a Event) -> Vars<'a> {
+        let called = e.called.as_deref().unwrap_or(&e.number);
         Vars {
-            calling: e.calling.as_deref(),
-            called: e.called.as_deref(),
-            dialed: e.dialed.as_deref(),
+            calling: Some(e.calling.as_deref().unwrap_or(&e.number)),
+            called: Some(called),
+            dialed: Some(e.dialed.as_deref().unwrap_or(called)),
             event: &e.name,
             call_id: e.call_id.as_deref(),
             number: &e.number,
@@ -180,7 +184,28 @@ mod tests {
                 "http://c.example/?q=*NUMBER*&c=*CALLING*&a=*AGENT*&d=*DESCRIPTION*&x=*CALLED*",
                 &Vars::of(&e)
             ),
-            "http://c.example/?q=0033972100100&c=0033655555555&a=0033972101010&d=Support&x="
+            "http://c.example/?q=0033972100100&c=0033655555555&a=0033972101010&d=Support&x=0033972100100"
+        );
+    }
+
+    /// `*CALLED*` was empty for every queue event: OVH's demo fills it from `Ressource`.
+    #[test]
+    fn numbers_an_event_lacks_are_filled_from_the_line_or_queue_it_is_about() {
+        let line = r#"{"Event":"member-queue-start","Ressource":"0033972100100","Service":"queues","Data":{}}"#;
+        let e = Event::from_json(serde_json::from_str(line).unwrap(), "", 0.0).unwrap();
+        assert_eq!(
+            fill(
+                "?c=*CALLING*&d=*CALLED*&n=*DIALED*&i=*CALLID*",
+                &Vars::of(&e)
+            ),
+            "?c=0033972100100&d=0033972100100&n=0033972100100&i="
+        );
+        let line = r#"{"Event":"start_ringing","Ressource":"0033972101010","Data":{"Calling":"0033655555555","Called":"0033972101010","Dialed":"0033972101099"}}"#;
+        let e = Event::from_json(serde_json::from_str(line).unwrap(), "", 0.0).unwrap();
+        assert_eq!(
+            fill("?c=*CALLING*&d=*CALLED*&n=*DIALED*", &Vars::of(&e)),
+            "?c=0033655555555&d=0033972101010&n=0033972101099",
+            "what an event carries is kept"
         );
     }
 }
