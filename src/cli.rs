@@ -1,6 +1,9 @@
 //! The command line: `demo`, `serve` and `simulate`, as `contract.md` describes them,
-//! `backup`, and `tokens` (list, pause, resume, remove followed tokens: `cli::tokens`). Every flag has an environment variable; flags win. A bad flag, an unusable
-//! database or a busy port ends the program with a one-line reason and a non-zero status.
+//! `backup`, and `tokens` (list, pause, resume, remove followed tokens: `cli::tokens`). Every
+//! flag has an environment variable, and its help says its default; flags win. A flag clap
+//! does not know gets clap's whole message (with its suggestion); a bad value, an unusable
+//! database or a busy port ends the program with a one-line reason; both with a non-zero
+//! status.
 
 use crate::app::Application;
 use crate::clock::SystemClock;
@@ -17,7 +20,7 @@ mod tokens;
 
 /// ovh-cti: a real-time call dashboard and event hub for OVHcloud telephony.
 #[derive(Debug, Parser)]
-#[command(name = "ovh-cti", version, about)]
+#[command(name = "ovh-cti", version, about, arg_required_else_help = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -41,29 +44,31 @@ pub enum Command {
 /// Flags that `demo` and `serve` share.
 #[derive(Debug, Args)]
 pub struct ServiceArgs {
-    /// Address to serve the dashboard and API on.
+    /// Address to serve the dashboard and API on (default 127.0.0.1:8080).
     #[arg(long, env = "OVH_CTI_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
-    /// SQLite database file (created if missing).
+    /// SQLite database file, created if missing (default ovh-cti.db).
     #[arg(long, env = "OVH_CTI_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// TOML configuration file (read before environment variables and flags).
+    /// TOML configuration file, read before environment variables and flags (default: none).
     #[arg(long, env = "OVH_CTI_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Seconds a ringing call may go unheard of before it is ended as unknown.
+    /// Seconds a ringing call may go unheard of before it is ended as unknown (default 600).
     #[arg(long, env = "OVH_CTI_RINGING_TIMEOUT", value_name = "SECONDS")]
     pub ringing_timeout: Option<f64>,
-    /// Seconds a caller may wait in a queue unheard of before it is ended as unknown.
+    /// Seconds a caller may wait in a queue unheard of before it is ended as unknown (default
+    /// 7200).
     #[arg(long, env = "OVH_CTI_WAITING_TIMEOUT", value_name = "SECONDS")]
     pub waiting_timeout: Option<f64>,
-    /// Seconds a conversation may go unheard of before it is ended as unknown.
+    /// Seconds a conversation may go unheard of before it is ended as unknown (default 14400).
     #[arg(long, env = "OVH_CTI_TALKING_TIMEOUT", value_name = "SECONDS")]
     pub talking_timeout: Option<f64>,
     /// Mark session cookies Secure (when the dashboard is served over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "OVH_CTI_SECURE_COOKIES")]
     pub secure_cookies: bool,
     /// Let screen pops and webhooks reach this non-public range, e.g. a CRM on the LAN
-    /// (repeatable; CIDR such as 192.168.1.0/24, or one address).
+    /// (repeatable; CIDR such as 192.168.1.0/24, or one address; default: none, only public
+    /// addresses).
     #[arg(
         long = "webhook-allow",
         env = "OVH_CTI_WEBHOOK_ALLOW",
@@ -98,7 +103,8 @@ pub struct ServiceArgs {
     )]
     pub retain_events_days: Option<f64>,
     /// A reverse proxy whose X-Forwarded-For / Forwarded headers name the client (repeatable;
-    /// CIDR such as 10.0.0.0/8, or one address). Without it those headers are ignored.
+    /// CIDR such as 10.0.0.0/8, or one address). Without it (the default) those headers are
+    /// ignored.
     #[arg(
         long = "trusted-proxy",
         env = "OVH_CTI_TRUSTED_PROXY",
@@ -136,7 +142,8 @@ pub struct ServiceArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// An OVH event token to follow (repeatable). Never logged or shown.
+    /// An OVH event token to follow (repeatable; default: none, tokens come from the login
+    /// page). Never logged or shown.
     #[arg(
         long = "token",
         env = "OVH_CTI_TOKENS",
@@ -145,10 +152,11 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub tokens: Vec<String>,
-    /// Base address of OVH's event API (point it at a fake to test).
+    /// Base address of OVH's event API, e.g. a fake to test with (default
+    /// https://events.voip.ovh.net).
     #[arg(long, env = "OVH_CTI_UPSTREAM", value_name = "URL")]
     pub upstream: Option<String>,
-    /// Which version of the event API to use.
+    /// Which version of the event API to use (default v1).
     #[arg(long, env = "OVH_CTI_API", value_enum)]
     pub api: Option<Api>,
     /// The largest answer read from OVH, in bytes (default 16 MiB); a larger one is dropped
@@ -198,14 +206,29 @@ pub struct SimulateArgs {
     pub fault_rate: f64,
 }
 
+/// Which database file a maintenance command works on: `--db`, else the `db` of `--config`,
+/// else the default.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// The database (default: the `db` of --config, else ovh-cti.db). Never created.
+    #[arg(long, env = "OVH_CTI_DB", value_name = "PATH", global = true)]
+    pub db: Option<PathBuf>,
+    /// TOML configuration file to read the database's path from (default: none).
+    #[arg(long, env = "OVH_CTI_CONFIG", value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+impl DatabaseArgs {
+    pub fn path(self) -> Result<PathBuf, ConfigError> {
+        let file = config_file(self.config.as_deref())?;
+        Ok(self.db.or(file.db).unwrap_or(Config::default().db))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct BackupArgs {
-    /// The database to copy (default: the `db` of --config, else ovh-cti.db). Never created.
-    #[arg(long, env = "OVH_CTI_DB", value_name = "PATH")]
-    pub db: Option<PathBuf>,
-    /// TOML configuration file to read the database's path from.
-    #[arg(long, env = "OVH_CTI_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// The file to write: a new one (an existing file is never overwritten).
     #[arg(value_name = "OUT")]
     pub out: PathBuf,
@@ -327,8 +350,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             sim.serve(listener, shutdown_signal()).await?;
         }
         Command::Backup(args) => {
-            let file = config_file(args.config.as_deref())?;
-            let db = args.db.or(file.db).unwrap_or(Config::default().db);
+            let db = args.database.path()?;
             let out = args.out;
             let (from, to) = (db.clone(), out.clone());
             let copy = tokio::task::spawn_blocking(move || backup(&from, &to)).await??;
@@ -341,8 +363,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Tokens(args) => {
-            let file = config_file(args.config.as_deref())?;
-            let db = args.db.or(file.db).unwrap_or(Config::default().db);
+            let db = args.database.path()?;
             let out = tokio::task::spawn_blocking(move || tokens::run(args.action, &db)).await??;
             println!("{out}");
         }

@@ -7,16 +7,12 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = match ovh_cti::cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version.
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
+        // --help and --version on standard output; a mistake whole on standard error, with
+        // clap's suggestion ("a similar argument exists: '--token'") and the usage line; and
+        // `ovh-cti` alone, the commands.
         Err(e) => {
-            // One line: clap's first line names the problem.
-            let text = e.to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("invalid command line"));
-            return ExitCode::from(2);
+            let _ = e.print();
+            return ExitCode::from(e.exit_code() as u8);
         }
     };
     tracing_subscriber::fmt()

@@ -10,18 +10,14 @@ use crate::clock::{rfc3339, Clock, SystemClock};
 use crate::store::tokens::{self, State, TokenRow};
 use crate::token::TokenId;
 use clap::{Args, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, Args)]
 pub struct TokensArgs {
     #[command(subcommand)]
     pub action: TokensAction,
-    /// The database (default: the `db` of --config, else ovh-cti.db). Never created.
-    #[arg(long, env = "OVH_CTI_DB", value_name = "PATH", global = true)]
-    pub db: Option<PathBuf>,
-    /// TOML configuration file to read the database's path from.
-    #[arg(long, env = "OVH_CTI_CONFIG", value_name = "PATH", global = true)]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub database: super::DatabaseArgs,
 }
 
 #[derive(Debug, Subcommand)]
