@@ -7,7 +7,7 @@
 //! withdrawn. The few calls that ended recently are remembered for that, and so that a late
 //! duplicate does not start a phantom call.
 
-use super::records::{direction, CallOutcome, CallRecord, Direction};
+use super::records::{direction, CallOutcome, CallRecord, Direction, QueueLink};
 use super::{Change, Expiry};
 use crate::clock::{as_rfc3339, round_ms, UnixTime};
 use crate::normalise::{Event, EventKind};
@@ -49,6 +49,9 @@ struct ActiveCall {
     last_at: UnixTime,
     /// Local time it was last heard of, for expiry.
     last_seen: UnixTime,
+    /// The queue whose offer this ring is (an agent's line rung by a queue).
+    #[serde(default)]
+    via: Option<QueueLink>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -202,6 +205,27 @@ impl Line {
             ring_ended_at: None,
             last_at: e.at,
             last_seen: now,
+            via: None,
+        }
+    }
+
+    /// Marks the call `call_id` as a queue's offer, if it is in progress and not yet linked.
+    pub(super) fn link(&mut self, call_id: &str, link: QueueLink) {
+        if let Some(call) = self.calls.get_mut(call_id) {
+            call.via.get_or_insert(link);
+        }
+    }
+
+    /// A queue offered a caller to this line (`agent-offering`) after the line started
+    /// ringing for it: the unanswered, unlinked calls that ring is, linked now.
+    pub(super) fn link_ringing(&mut self, link: &QueueLink) {
+        for call in self.calls.values_mut() {
+            if call.via.is_none()
+                && call.answered_at.is_none()
+                && link.matches(call.calling.as_deref(), call.dialed.as_deref())
+            {
+                call.via = Some(link.clone());
+            }
         }
     }
 
@@ -230,6 +254,8 @@ impl Line {
         };
         let outcome = match (call.answered_at, call.direction) {
             (Some(_), _) => CallOutcome::Answered,
+            // A queue's ring that this agent did not take is not a missed call.
+            (None, _) if call.via.is_some() => CallOutcome::QueueOffer,
             (None, Direction::Outgoing) => CallOutcome::Unanswered,
             (None, _) => CallOutcome::Missed,
         };
@@ -269,6 +295,8 @@ impl Line {
             ring_s: round_ms(ring_end - call.started_at),
             talk_s: answered_at.map_or(0.0, |a| round_ms(ended_at - a)),
             outcome,
+            queue: call.via.as_ref().map(|v| v.queue.clone()),
+            queue_caller: call.via.as_ref().and_then(|v| v.caller.clone()),
         }
     }
 

@@ -20,10 +20,12 @@ mod tests;
 
 pub use lines::{ActiveCallView, LineStatus, LineView};
 pub use queues::{CallerState, CallerView, QueueView};
-pub use records::{direction, CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome};
+pub use records::{
+    direction, CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome, QueueLink,
+};
 
 use crate::clock::UnixTime;
-use crate::normalise::Event;
+use crate::normalise::{Event, EventKind};
 use lines::Line;
 use queues::Queue;
 use serde::{Deserialize, Serialize};
@@ -136,12 +138,37 @@ impl Board {
                 .or_insert_with(|| Queue::new(&event.number));
             queue.apply(event, now, &mut changes);
             changes.push(Change::Queue(event.number.clone()));
+            // The agent's line may have started ringing just before the offer was heard of.
+            if event.kind == EventKind::AgentOffering {
+                let agent = event.queue.agent.as_deref().unwrap_or_default();
+                if let Some(line) = self.lines.get_mut(agent) {
+                    line.link_ringing(&QueueLink {
+                        queue: event.number.clone(),
+                        caller: event.calling.clone(),
+                    });
+                }
+            }
         } else {
+            let link = match (&event.kind, &event.call_id) {
+                (EventKind::StartRinging | EventKind::StartCalling, Some(_)) => {
+                    self.queues.values().find_map(|q| {
+                        q.offer_to(
+                            &event.number,
+                            event.calling.as_deref(),
+                            event.dialed.as_deref(),
+                        )
+                    })
+                }
+                _ => None,
+            };
             let line = self
                 .lines
                 .entry(event.number.clone())
                 .or_insert_with(|| Line::new(&event.number));
             line.apply(event, now, &mut changes);
+            if let (Some(link), Some(call_id)) = (link, &event.call_id) {
+                line.link(call_id, link);
+            }
             changes.push(Change::Line(event.number.clone()));
         }
         changes

@@ -6,7 +6,7 @@
 //! (`bridge-agent-fail`: the losers of a ring-all, an agent who did not pick up) is not a lost
 //! call — it only sends the caller back to waiting if no other offer is pending.
 
-use super::records::{JournalEntry, JournalOutcome};
+use super::records::{JournalEntry, JournalOutcome, QueueLink};
 use super::{Change, Expiry};
 use crate::clock::{as_rfc3339, round_ms, UnixTime};
 use crate::normalise::{Event, EventKind};
@@ -149,6 +149,24 @@ impl Caller {
 }
 
 impl Queue {
+    /// The link of a line call on `agent`'s line with these numbers, when it is this queue's
+    /// ring for a caller being offered to that agent.
+    pub(super) fn offer_to(
+        &self,
+        agent: &str,
+        calling: Option<&str>,
+        dialed: Option<&str>,
+    ) -> Option<QueueLink> {
+        self.callers
+            .values()
+            .filter(|c| c.offers.contains(agent))
+            .map(|c| QueueLink {
+                queue: self.number.clone(),
+                caller: c.caller.clone(),
+            })
+            .find(|link| link.matches(calling, dialed))
+    }
+
     pub(super) fn new(number: &str) -> Queue {
         Queue {
             number: number.to_string(),

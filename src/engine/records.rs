@@ -45,6 +45,10 @@ pub enum CallOutcome {
     Unanswered,
     /// Its end never came: expired.
     Unknown,
+    /// A queue's ring on an agent's line that this line did not take (another agent did, or
+    /// the caller left): not a missed call — the caller's fate is the queue's journal's.
+    #[serde(rename = "queue_offer")]
+    QueueOffer,
 }
 
 impl CallOutcome {
@@ -54,7 +58,40 @@ impl CallOutcome {
             CallOutcome::Missed => "missed",
             CallOutcome::Unanswered => "unanswered",
             CallOutcome::Unknown => "unknown",
+            CallOutcome::QueueOffer => "queue_offer",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<CallOutcome> {
+        Some(match s {
+            "answered" => CallOutcome::Answered,
+            "missed" => CallOutcome::Missed,
+            "unanswered" => CallOutcome::Unanswered,
+            "unknown" => CallOutcome::Unknown,
+            "queue_offer" => CallOutcome::QueueOffer,
+            _ => return None,
+        })
+    }
+}
+
+/// The queue a line call came through: an agent's line rung by a queue for one of its
+/// callers. OVH shows such a ring on the agent's line with the queue's number or the caller's
+/// as `Calling`, and the queue's as `Dialed`, while the queue's `agent-offering` to that agent
+/// is open.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueLink {
+    /// The queue's number.
+    pub queue: String,
+    /// The caller waiting in the queue, whom this ring was for.
+    pub caller: Option<String>,
+}
+
+impl QueueLink {
+    /// Whether a line call with these numbers is this queue's ring for this caller.
+    pub fn matches(&self, calling: Option<&str>, dialed: Option<&str>) -> bool {
+        calling == Some(self.queue.as_str())
+            || dialed == Some(self.queue.as_str())
+            || (calling.is_some() && calling == self.caller.as_deref())
     }
 }
 
@@ -76,6 +113,12 @@ pub struct CallRecord {
     pub ring_s: f64,
     pub talk_s: f64,
     pub outcome: CallOutcome,
+    /// The queue it came through (an agent's line rung by a queue), if any.
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// For a call through a queue: the real caller (OVH's `Calling` may be the queue's number).
+    #[serde(default)]
+    pub queue_caller: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

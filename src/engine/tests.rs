@@ -583,3 +583,115 @@ proptest! {
         }
     }
 }
+
+/// One event of a ring-all queue scene: `kind` on `number`, with `data` merged in.
+fn scene_event(kind: &str, number: &str, at: f64, data: Value) -> Event {
+    let mut d = json!({"Event": kind, "Ts": at});
+    d.as_object_mut()
+        .unwrap()
+        .extend(data.as_object().unwrap().clone());
+    let service = if number == QUEUE { "queues" } else { number };
+    let raw = json!({"Event": kind, "Ressource": number, "Service": service, "Data": d,
+                     "Details": {"Type": if number == QUEUE { "easyHunting" } else { "sipCirpack" }}});
+    Event::from_json(raw, TOKEN, at).unwrap()
+}
+
+const QUEUE: &str = "0033972100100";
+const CALLER: &str = "0033655555555";
+const ALICE: &str = "0033972101010";
+const BOB: &str = "0033972101011";
+
+/// A caller offered to two agents at once; Alice takes it, Bob's line rings for nothing. The
+/// agents' lines show the ring with `calling` (the queue's number, or the caller's: OVH does
+/// both) and the queue as `Dialed`; `offer_first` says whether the queue's `agent-offering`
+/// arrives before or after the line starts ringing.
+fn ring_all(calling: &str, offer_first: bool) -> Vec<Event> {
+    let member = json!({"QueueMemberUUID": "m-1", "Calling": CALLER});
+    let with = |agent: &str| {
+        let mut m = member.clone();
+        m["QueueAgent"] = json!(format!("agent_{agent}_1"));
+        m
+    };
+    let ring = |line: &str, id: &str, at: f64| {
+        scene_event(
+            "start_ringing",
+            line,
+            at,
+            json!({"CallId": id, "Calling": calling, "Called": line, "Dialed": QUEUE}),
+        )
+    };
+    let line_event = |kind: &str, line: &str, id: &str, at: f64| {
+        scene_event(
+            kind,
+            line,
+            at,
+            json!({"CallId": id, "Calling": calling, "Called": line, "Dialed": QUEUE}),
+        )
+    };
+    let mut events = vec![scene_event(
+        "member-queue-start",
+        QUEUE,
+        100.0,
+        member.clone(),
+    )];
+    for (agent, id) in [(ALICE, "a-1"), (BOB, "b-1")] {
+        let offer = scene_event("agent-offering", QUEUE, 101.0, with(agent));
+        if offer_first {
+            events.extend([offer, ring(agent, id, 101.0)]);
+        } else {
+            events.extend([ring(agent, id, 101.0), offer]);
+        }
+    }
+    events.extend([
+        scene_event("bridge-agent-start", QUEUE, 110.0, with(ALICE)),
+        line_event("start_calling", ALICE, "a-1", 110.0),
+        line_event("end_ringing", ALICE, "a-1", 110.0),
+        scene_event("bridge-agent-fail", QUEUE, 110.1, with(BOB)),
+        line_event("end_ringing", BOB, "b-1", 110.1),
+        scene_event("bridge-agent-end", QUEUE, 170.0, with(ALICE)),
+        line_event("end_calling", ALICE, "a-1", 170.0),
+        scene_event("member-queue-end", QUEUE, 170.1, member),
+    ]);
+    events
+}
+
+/// A queue's unanswered rings on agents' lines were stored as missed calls from the queue's
+/// number (14 "call back" attempts of the queue itself, 20 of 33 calls "missed").
+#[test]
+fn a_queue_ring_on_an_agent_line_is_an_offer_not_a_missed_call() {
+    for calling in [QUEUE, CALLER] {
+        for offer_first in [true, false] {
+            let mut board = Board::default();
+            let calls = finished_calls(&play(&mut board, &ring_all(calling, offer_first)));
+            let case = format!("calling {calling}, offer first: {offer_first}");
+            assert_eq!(calls.len(), 2, "{case}");
+            let alice = calls.iter().find(|c| c.number == ALICE).unwrap();
+            assert_eq!(alice.outcome, CallOutcome::Answered, "{case}");
+            assert_eq!(alice.queue.as_deref(), Some(QUEUE), "{case}");
+            assert_eq!(alice.queue_caller.as_deref(), Some(CALLER), "{case}");
+            let bob = calls.iter().find(|c| c.number == BOB).unwrap();
+            assert_eq!(bob.outcome, CallOutcome::QueueOffer, "{case}");
+            assert_eq!(bob.queue.as_deref(), Some(QUEUE), "{case}");
+            assert!(calls.iter().all(|c| c.outcome != CallOutcome::Missed));
+            // The queue counts its caller once, answered.
+            let q = board.queue(QUEUE).unwrap();
+            assert_eq!((q.entered, q.answered, q.abandoned), (1, 1, 0), "{case}");
+        }
+    }
+}
+
+/// A direct call to an agent's line while a queue offers someone else is not the queue's.
+#[test]
+fn a_direct_call_during_an_offer_stays_a_missed_call() {
+    let mut board = Board::default();
+    let mut events = ring_all(QUEUE, true);
+    events.truncate(5);
+    let stranger = "0033699999999";
+    let data = json!({"CallId": "d-1", "Calling": stranger, "Called": ALICE, "Dialed": ALICE});
+    events.push(scene_event("start_ringing", ALICE, 102.0, data.clone()));
+    events.push(scene_event("end_ringing", ALICE, 105.0, data));
+    let calls = finished_calls(&play(&mut board, &events));
+    let direct = calls.iter().find(|c| c.call_id == "d-1").unwrap();
+    assert_eq!(direct.outcome, CallOutcome::Missed);
+    assert_eq!(direct.queue, None);
+}

@@ -227,7 +227,7 @@ pub fn history(
     c.after("ended_at", f.cursor);
     c.page(
         conn,
-        "SELECT id, number, call_id, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome FROM calls",
+        "SELECT id, number, call_id, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome, queue, queue_caller FROM calls",
         "ended_at",
         f.limit,
         |r| {
@@ -244,12 +244,9 @@ pub fn history(
                 ended_at: r.get(9)?,
                 ring_s: r.get(10)?,
                 talk_s: r.get(11)?,
-                outcome: match outcome.as_str() {
-                    "answered" => CallOutcome::Answered,
-                    "missed" => CallOutcome::Missed,
-                    "unanswered" => CallOutcome::Unanswered,
-                    _ => CallOutcome::Unknown,
-                },
+                outcome: CallOutcome::parse(&outcome).unwrap_or(CallOutcome::Unknown),
+                queue: r.get(13)?,
+                queue_caller: r.get(14)?,
             };
             Ok((record.ended_at, r.get(0)?, record))
         },

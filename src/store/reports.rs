@@ -26,7 +26,10 @@ pub struct CallCounts {
     pub missed: u64,
     pub unanswered: u64,
     pub unknown: u64,
+    /// Calls: every outcome above; a queue's rings on agents' lines that they did not take
+    /// are not calls of their own (the caller is counted by the queue) and are not in it.
     pub total: u64,
+    pub queue_offers: u64,
 }
 
 impl CallCounts {
@@ -35,6 +38,10 @@ impl CallCounts {
             "answered" => self.answered += 1,
             "missed" => self.missed += 1,
             "unanswered" => self.unanswered += 1,
+            "queue_offer" => {
+                self.queue_offers += 1;
+                return;
+            }
             _ => self.unknown += 1,
         }
         self.total += 1;

@@ -216,6 +216,13 @@ UPDATE webhooks SET enabled = 0, disabled_at = created_at,
 UPDATE outbox SET state = 'failed', last_error = 'the endpoint''s address is longer than 2 KiB'
     WHERE state = 'pending' AND endpoint_id IN (SELECT id FROM webhooks WHERE length(url) > 2048);
 "#,
+    // A call on an agent's line rung by a queue is a queue offer: the queue it came through
+    // and the real caller (issue 9: unanswered offers were counted as missed calls from the
+    // queue's number). Older rows stay as they were recorded.
+    r#"
+ALTER TABLE calls ADD COLUMN queue TEXT;
+ALTER TABLE calls ADD COLUMN queue_caller TEXT;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

@@ -229,13 +229,13 @@ impl Batch<'_> {
                 // Keyed by identity, updated in place: a replay after a crash writes the same
                 // row again (same id), never a second one.
                 let mut stmt = self.tx.prepare_cached(
-                    "INSERT INTO calls (token_id, number, call_id, started_us, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome)
-                     VALUES (?1, ?2, ?3, ?14, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                    "INSERT INTO calls (token_id, number, call_id, started_us, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome, queue, queue_caller)
+                     VALUES (?1, ?2, ?3, ?14, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?16)
                      ON CONFLICT (token_id, number, call_id, started_us) DO UPDATE SET
                         direction = excluded.direction, calling = excluded.calling, called = excluded.called,
                         dialed = excluded.dialed, started_at = excluded.started_at, answered_at = excluded.answered_at,
                         ended_at = excluded.ended_at, ring_s = excluded.ring_s, talk_s = excluded.talk_s,
-                        outcome = excluded.outcome",
+                        outcome = excluded.outcome, queue = excluded.queue, queue_caller = excluded.queue_caller",
                 )?;
                 stmt.execute(params![
                     token.as_str(),
@@ -252,6 +252,8 @@ impl Batch<'_> {
                     c.talk_s,
                     c.outcome.as_str(),
                     micros(c.started_at),
+                    c.queue,
+                    c.queue_caller,
                 ])?;
             }
             Change::CallReopened {

@@ -90,7 +90,7 @@ pub async fn events(
     Ok(page_json("events", page))
 }
 
-/// The columns of the CSV forms: the contract's fields, in its order.
+/// The columns of the CSV forms: the contract's fields, in its order, then ours.
 const CALL_COLUMNS: &[&str] = &[
     "number",
     "call_id",
@@ -104,6 +104,8 @@ const CALL_COLUMNS: &[&str] = &[
     "ring_s",
     "talk_s",
     "outcome",
+    "queue",
+    "queue_caller",
 ];
 const JOURNAL_COLUMNS: &[&str] = &[
     "queue",

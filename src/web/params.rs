@@ -83,14 +83,12 @@ pub(super) fn range(q: &Query) -> Result<(Option<f64>, Option<f64>), ApiError> {
 fn call_outcome(q: &Query) -> Result<Option<CallOutcome>, ApiError> {
     match text(q, "outcome").as_deref() {
         None => Ok(None),
-        Some("answered") => Ok(Some(CallOutcome::Answered)),
-        Some("missed") => Ok(Some(CallOutcome::Missed)),
-        Some("unanswered") => Ok(Some(CallOutcome::Unanswered)),
-        Some("unknown") => Ok(Some(CallOutcome::Unknown)),
-        Some(_) => Err(ApiError::field(
-            "outcome",
-            "expected answered, missed, unanswered or unknown",
-        )),
+        Some(o) => CallOutcome::parse(o).map(Some).ok_or_else(|| {
+            ApiError::field(
+                "outcome",
+                "expected answered, missed, unanswered, unknown or queue_offer",
+            )
+        }),
     }
 }
 

@@ -31,6 +31,8 @@ struct CallTruth {
     ring_ended: bool,
     ended: bool,
     outgoing: bool,
+    /// Rung by a queue: its `Calling` or `Dialed` is a queue's number.
+    via_queue: bool,
 }
 
 #[tokio::test]
@@ -56,6 +58,11 @@ async fn check_seed(seed: u64, faults: bool) {
     // Truth, from the raw events alone.
     let mut queues: BTreeMap<String, QueueTruth> = BTreeMap::new();
     let mut calls: BTreeMap<(String, String), CallTruth> = BTreeMap::new();
+    let queue_numbers: BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e["Service"] == "queues")
+        .filter_map(|e| e["Ressource"].as_str())
+        .collect();
     for e in &events {
         let number = e["Ressource"].as_str().unwrap().to_string();
         let name = e["Event"].as_str().unwrap();
@@ -83,6 +90,8 @@ async fn check_seed(seed: u64, faults: bool) {
             .entry((number.clone(), s(e, "CallId").to_string()))
             .or_default();
         call.outgoing = s(e, "Calling") == number;
+        call.via_queue |=
+            queue_numbers.contains(s(e, "Calling")) || queue_numbers.contains(s(e, "Dialed"));
         match name {
             "start_ringing" => call.ringing = true,
             "start_calling" => call.answered = true,
@@ -190,6 +199,16 @@ async fn check_seed(seed: u64, faults: bool) {
             )
         })
         .collect();
+    // A queue's ring is stored with its queue and the caller it was for.
+    for c in history["calls"].as_array().unwrap() {
+        if c["outcome"] == "queue_offer" {
+            assert!(
+                queue_numbers.contains(c["queue"].as_str().unwrap())
+                    && c["queue_caller"].is_string(),
+                "{c}"
+            );
+        }
+    }
     let mut in_progress = 0;
     for (key, c) in &calls {
         let finished = c.ended || (c.ring_ended && !c.answered);
@@ -200,6 +219,7 @@ async fn check_seed(seed: u64, faults: bool) {
         }
         let want = match (c.answered, c.outgoing) {
             (true, _) => "answered",
+            (false, _) if c.via_queue => "queue_offer",
             (false, true) => "unanswered",
             (false, false) => "missed",
         };
@@ -214,7 +234,9 @@ async fn check_seed(seed: u64, faults: bool) {
         in_progress
     );
     assert!(
-        recorded.values().any(|o| o == "missed") && recorded.values().any(|o| o == "unanswered")
+        recorded.values().any(|o| o == "missed")
+            && recorded.values().any(|o| o == "unanswered")
+            && recorded.values().any(|o| o == "queue_offer")
     );
     if faults {
         let feed = app.json("/api/health", TOKEN_A).await["feeds"][0].clone();

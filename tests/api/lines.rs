@@ -164,7 +164,12 @@ async fn history_filters_pages_and_csv() {
     let mut rows = csv::Reader::from_reader(text.as_bytes());
     let headers = rows.headers().unwrap().clone();
     assert_eq!(&headers[0], "number");
-    assert_eq!(headers.iter().next_back(), Some("outcome"));
+    // The contract's columns, then the queue a call came through.
+    assert_eq!(&headers[11], "outcome");
+    assert_eq!(
+        headers.iter().skip(12).collect::<Vec<_>>(),
+        ["queue", "queue_caller"]
+    );
     let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
     assert_eq!(records.len(), 3);
     assert!(records

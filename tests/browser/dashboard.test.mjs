@@ -151,9 +151,9 @@ describe('dashboard', () => {
     await shot(page, '06-history');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
     const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
-    assert.equal(csv[0], 'number,call_id,direction,calling,called,dialed,started_at,answered_at,ended_at,ring_s,talk_s,outcome');
+    assert.equal(csv[0], 'number,call_id,direction,calling,called,dialed,started_at,answered_at,ended_at,ring_s,talk_s,outcome,queue,queue_caller');
     assert.equal(csv.length, 2, csv.join('\n'));
-    assert.match(csv[1], new RegExp(`^${ACCUEIL},c1\\.,incoming,${CALLER},.*,answered$`));
+    assert.match(csv[1], new RegExp(`^${ACCUEIL},c1\\.,incoming,${CALLER},.*,answered,,$`));
 
     await page.click('#tab-journal');
     await page.selectOption('#f-outcome', 'abandoned');

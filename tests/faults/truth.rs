@@ -28,6 +28,8 @@ struct Call {
     ring_ended: bool,
     ended: bool,
     outgoing: bool,
+    /// Rung by a queue (its `Calling` or `Dialed` is a queue's number): an offer, not a call.
+    via_queue: bool,
 }
 
 impl Call {
@@ -38,6 +40,7 @@ impl Call {
     fn outcome(&self) -> &'static str {
         match (self.answered, self.outgoing) {
             (true, _) => "answered",
+            (false, _) if self.via_queue => "queue_offer",
             (false, true) => "unanswered",
             (false, false) => "missed",
         }
@@ -55,6 +58,11 @@ pub struct Truth {
 impl Truth {
     pub fn of(events: &[Value]) -> Truth {
         let mut t = Truth::default();
+        let queue_numbers: BTreeSet<&str> = events
+            .iter()
+            .filter(|e| e["Service"] == "queues")
+            .filter_map(|e| e["Ressource"].as_str())
+            .collect();
         for e in events {
             let number = e["Ressource"].as_str().unwrap().to_string();
             let name = e["Event"].as_str().unwrap();
@@ -77,6 +85,8 @@ impl Truth {
                 .entry((number.clone(), data(e, "CallId").to_string()))
                 .or_default();
             call.outgoing = data(e, "Calling") == number;
+            call.via_queue |= queue_numbers.contains(data(e, "Calling"))
+                || queue_numbers.contains(data(e, "Dialed"));
             match name {
                 "start_calling" => call.answered = true,
                 "end_ringing" => call.ring_ended = true,

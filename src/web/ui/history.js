@@ -47,7 +47,7 @@ function filterForm(tab, onApply) {
   if (tab === 'calls') {
     fields.push(select('number', t('filter.number'), [['', t('any')], ...[...live.lines.keys()].map((n) => [n, `${n} ${live.lines.get(n).description || ''}`])], f.number));
     fields.push(select('direction', t('filter.direction'), [['', t('any')], ['incoming', t('dir.incoming')], ['outgoing', t('dir.outgoing')]], f.direction));
-    fields.push(select('outcome', t('filter.outcome'), [['', t('any')], ...['answered', 'missed', 'unanswered', 'unknown'].map((o) => [o, t(`outcome.${o}`)])], f.outcome));
+    fields.push(select('outcome', t('filter.outcome'), [['', t('any')], ...['answered', 'missed', 'unanswered', 'unknown', 'queue_offer'].map((o) => [o, t(`outcome.${o}`)])], f.outcome));
   } else if (tab === 'journal') {
     fields.push(select('queue', t('filter.queue'), [['', t('any')], ...[...live.queues.keys()].map((n) => [n, `${n} ${live.queues.get(n).description || ''}`])], f.queue));
     fields.push(select('outcome', t('filter.outcome'), [['', t('any')], ...['answered', 'abandoned'].map((o) => [o, t(`outcome.${o}`)])], f.outcome));
@@ -72,9 +72,18 @@ function filterForm(tab, onApply) {
   return form;
 }
 
+/// The caller of a history row; for a call a queue put through to this line, the real caller
+/// (OVH may give the queue's number) and "via" the queue, by name.
+function callerOf(c) {
+  if (!c.queue) return num(c.calling);
+  const q = live.queues.get(c.queue);
+  return h('span', { class: 'via-queue' }, num(c.queue_caller || c.calling), ' ',
+    h('small', { class: 'muted', text: t('history.via', { queue: (q && q.description) || c.queue }) }));
+}
+
 function callRows(calls) {
   return calls.map((c) => row(
-    time(c.started_at), num(c.number), direction(c.direction), num(c.calling), num(c.called),
+    time(c.started_at), num(c.number), direction(c.direction), callerOf(c), num(c.called),
     c.dialed && c.dialed !== c.called ? num(c.dialed) : '',
     fmtDuration(c.ring_s), fmtDuration(c.talk_s), outcome(c.outcome)));
 }

@@ -61,7 +61,7 @@ export function journalRows(entries) {
 }
 
 export function outcome(o) {
-  const mark = { answered: '✔', abandoned: '✕', missed: '✕', unanswered: '–' }[o] || '?';
+  const mark = { answered: '✔', abandoned: '✕', missed: '✕', unanswered: '–', queue_offer: '↷' }[o] || '?';
   return h('span', { class: `outcome outcome-${o}` }, h('span', { 'aria-hidden': 'true', text: `${mark} ` }), t(`outcome.${o}`));
 }
 
