@@ -11,7 +11,7 @@
 //! a board after a restart from its last snapshot plus the events stored after it.
 
 use crate::clock::{SharedClock, UnixTime};
-use crate::engine::{Board, BoardParams, Change, Expiry};
+use crate::engine::{Board, BoardParams, Change, Expiry, QueueLink};
 use crate::hooks;
 use crate::hub::{frame, Hub, Update};
 use crate::normalise::Event;
@@ -436,19 +436,31 @@ impl Ingest {
                         fresh.push(e);
                     }
                 }
-                let applied: Vec<Vec<Change>> = {
+                // With each event's changes, the queue its line call came through, if any.
+                let applied: Vec<(Vec<Change>, Option<QueueLink>)> = {
                     let mut board = board.lock();
-                    fresh.iter().map(|e| board.apply(e, now)).collect()
+                    fresh
+                        .iter()
+                        .map(|e| {
+                            let changes = board.apply(e, now);
+                            let via = e
+                                .call_id
+                                .as_deref()
+                                .and_then(|id| board.queue_link(&e.number, id));
+                            (changes, via)
+                        })
+                        .collect()
                 };
                 let new = fresh.len();
-                for (e, changes) in fresh.into_iter().zip(applied) {
+                for (e, (changes, via)) in fresh.into_iter().zip(applied) {
                     for change in changes {
                         tx.record(&b.token, &change)?;
                         out.changes.push(change);
                     }
                     // Deliveries commit with their event: neither exists without the other.
                     let settings = self.settings.get(&b.token);
-                    let reaction = hooks::on_event(tx.connection(), &b.token, settings, e, now)?;
+                    let reaction =
+                        hooks::on_event(tx.connection(), &b.token, settings, e, via.as_ref(), now)?;
                     enqueued += reaction.enqueued;
                     out.pops.extend(reaction.pop);
                     out.events.push(EventRow::of(e, now));

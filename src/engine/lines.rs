@@ -216,6 +216,16 @@ impl Line {
         }
     }
 
+    /// A call in progress on this line: the queue it came through, if known, and its
+    /// `calling` and `dialed` numbers.
+    pub(super) fn call_link(
+        &self,
+        call_id: &str,
+    ) -> Option<(Option<&QueueLink>, Option<&str>, Option<&str>)> {
+        let c = self.calls.get(call_id)?;
+        Some((c.via.as_ref(), c.calling.as_deref(), c.dialed.as_deref()))
+    }
+
     /// A queue offered a caller to this line (`agent-offering`) after the line started
     /// ringing for it: the unanswered, unlinked calls that ring is, linked now.
     pub(super) fn link_ringing(&mut self, link: &QueueLink) {

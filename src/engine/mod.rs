@@ -223,6 +223,26 @@ impl Board {
         calls
     }
 
+    /// The queue the call `call_id` in progress on `line` came through (a queue's ring on an
+    /// agent's line), if any: the screen pop, for one, treats such a ring as the queue's call.
+    ///
+    /// A ring heard of before the queue's `agent-offering` is not linked yet; one whose
+    /// `calling` or `dialed` is a queue of this board's is taken as that queue's all the same
+    /// (its caller is then unknown).
+    pub fn queue_link(&self, line: &str, call_id: &str) -> Option<QueueLink> {
+        let (via, calling, dialed) = self.lines.get(line)?.call_link(call_id)?;
+        if let Some(via) = via {
+            return Some(via.clone());
+        }
+        self.queues
+            .keys()
+            .find(|q| Some(q.as_str()) == calling || Some(q.as_str()) == dialed)
+            .map(|q| QueueLink {
+                queue: q.clone(),
+                caller: None,
+            })
+    }
+
     pub fn queues(&self) -> Vec<QueueView> {
         self.queues
             .values()

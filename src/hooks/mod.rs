@@ -17,7 +17,7 @@ pub mod worker;
 pub use worker::Hooks;
 
 use crate::clock::{rfc3339, UnixTime};
-use crate::engine::Direction;
+use crate::engine::{Direction, QueueLink};
 use crate::normalise::{Event, EventKind};
 use crate::settings::{PopMode, ScreenPop, Settings};
 use crate::store::{EventRow, StoreError};
@@ -77,9 +77,20 @@ fn names(chosen: &str, e: &Event) -> bool {
         || (e.kind != EventKind::Other && EventKind::parse(chosen) == e.kind)
 }
 
-/// Whether `e` triggers the screen pop (whatever its mode).
-pub fn pop_matches(pop: &ScreenPop, e: &Event) -> bool {
+/// Whether `e` triggers the screen pop (whatever its mode). `via` is the queue a line call
+/// came through: a queue's call pops once — on `member-queue-start` when that is chosen, and
+/// then never again on each agent's ring with the queue's number as the caller; on the agent's
+/// own ring only when the user chose rings alone.
+pub fn pop_matches(pop: &ScreenPop, e: &Event, via: Option<&QueueLink>) -> bool {
     if !pop.enabled || pop.url.is_empty() || !pop.events.iter().any(|n| n != "*" && names(n, e)) {
+        return false;
+    }
+    if via.is_some()
+        && pop
+            .events
+            .iter()
+            .any(|n| EventKind::parse(n) == EventKind::MemberQueueStart)
+    {
         return false;
     }
     // Saved by an older version, before the cap: not copied into the outbox or the stream on
@@ -124,15 +135,22 @@ pub fn on_event(
     token: &TokenId,
     settings: Option<&Settings>,
     e: &Event,
+    via: Option<&QueueLink>,
     now: UnixTime,
 ) -> Result<Reaction, StoreError> {
     let mut reaction = Reaction::default();
     let fingerprint = &e.fingerprint;
     if let Some(pop) = settings
         .map(|s| &s.screen_pop)
-        .filter(|p| pop_matches(p, e))
+        .filter(|p| pop_matches(p, e, via))
     {
-        let url = template::fill(&pop.url, &template::Vars::of(e));
+        // A queue's ring on an agent's line pops for the caller, not the queue's number.
+        let calling = via.and_then(|v| v.caller.as_deref());
+        let mut vars = template::Vars::of(e);
+        if let Some(c) = calling {
+            vars.calling = Some(c);
+        }
+        let url = template::fill(&pop.url, &vars);
         match pop.mode {
             PopMode::Silent => {
                 let dedupe = format!("pop:{}:{fingerprint}", short_hash(&url));
@@ -157,7 +175,7 @@ pub fn on_event(
                     mode,
                     event: e.name.clone(),
                     number: e.number.clone(),
-                    calling: e.calling.clone(),
+                    calling: calling.map(str::to_string).or_else(|| e.calling.clone()),
                     called: e.called.clone(),
                     dialed: e.dialed.clone(),
                     call_id: e.call_id.clone(),

@@ -49,31 +49,38 @@ fn directions_numbers_and_events_decide_the_pop() {
     let s = pop("silent").screen_pop;
     let incoming = ringing("0033612345678", Some("0033972101010"), "0033972101010");
     let outgoing = ringing("0033972101010", Some("0033612345678"), "0033972101010");
-    assert!(pop_matches(&s, &incoming));
-    assert!(!pop_matches(&s, &outgoing), "incoming only by default");
-    assert!(pop_matches(&s, &queue_start()), "queue events always count");
+    assert!(pop_matches(&s, &incoming, None));
+    assert!(
+        !pop_matches(&s, &outgoing, None),
+        "incoming only by default"
+    );
+    assert!(
+        pop_matches(&s, &queue_start(), None),
+        "queue events always count"
+    );
     // As in OVH's demo, a missing Called stands for the line: incoming.
     assert!(pop_matches(
         &s,
-        &ringing("0033612345678", None, "0033972101010")
+        &ringing("0033612345678", None, "0033972101010"),
+        None
     ));
 
     let mut both = s.clone();
     both.directions = vec!["outgoing".into()];
-    assert!(pop_matches(&both, &outgoing) && !pop_matches(&both, &incoming));
+    assert!(pop_matches(&both, &outgoing, None) && !pop_matches(&both, &incoming, None));
 
     let mut some = s.clone();
     some.numbers = Some(vec!["0033972101011".into(), "0033972100100".into()]);
-    assert!(!pop_matches(&some, &incoming));
-    assert!(pop_matches(&some, &queue_start()));
+    assert!(!pop_matches(&some, &incoming, None));
+    assert!(pop_matches(&some, &queue_start(), None));
 
     let mut other_events = s.clone();
     other_events.events = vec!["end_calling".into()];
-    assert!(!pop_matches(&other_events, &incoming));
+    assert!(!pop_matches(&other_events, &incoming, None));
 
     let mut off = s.clone();
     off.enabled = false;
-    assert!(!pop_matches(&off, &incoming));
+    assert!(!pop_matches(&off, &incoming, None));
 
     // Issue 8: a URL stored before the 2 KiB cap pops no more.
     let mut huge = s;
@@ -81,7 +88,48 @@ fn directions_numbers_and_events_decide_the_pop() {
         "https://crm.example/?n=*CALLING*&pad={}",
         "x".repeat(1_900_000)
     );
-    assert!(!pop_matches(&huge, &incoming));
+    assert!(!pop_matches(&huge, &incoming, None));
+}
+
+/// A queue call popped once on `member-queue-start`, then again on every agent's ring with the
+/// queue's number as the caller.
+#[test]
+fn a_queue_call_pops_once_on_its_queue_start_or_on_the_agent_ring_if_chosen() {
+    let s = pop("silent").screen_pop;
+    let via = QueueLink {
+        queue: "0033972100100".into(),
+        caller: Some("0033655555555".into()),
+    };
+    let agent_ring = ringing("0033972100100", Some("0033972101010"), "0033972101010");
+    assert!(pop_matches(&s, &queue_start(), None));
+    assert!(!pop_matches(&s, &agent_ring, Some(&via)), "popped already");
+    assert!(pop_matches(&s, &agent_ring, None), "a ring of its own");
+    let mut rings_only = s.clone();
+    rings_only.events = vec!["start_ringing".into()];
+    assert!(pop_matches(&rings_only, &agent_ring, Some(&via)));
+    assert!(!pop_matches(&rings_only, &queue_start(), None));
+
+    // On the agent's ring, *CALLING* is the caller, not the queue.
+    let w = store::open(&tempfile::tempdir().unwrap().keep().join("t.db"))
+        .unwrap()
+        .0;
+    let mut settings = pop("popup");
+    settings.screen_pop.events = vec!["start_ringing".into()];
+    let r = on_event(
+        w.connection(),
+        &token(),
+        Some(&settings),
+        &agent_ring,
+        Some(&via),
+        5.0,
+    )
+    .unwrap();
+    let message = r.pop.unwrap();
+    assert_eq!(
+        message.url,
+        "https://crm.example/?n=0033655555555&e=start_ringing"
+    );
+    assert_eq!(message.calling.as_deref(), Some("0033655555555"));
 }
 
 #[test]
@@ -124,11 +172,11 @@ fn events_queue_silent_pops_and_chosen_webhooks_in_their_transaction() {
     let silent = pop("silent");
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
     let batch = w.begin().unwrap();
-    let r = on_event(batch.connection(), &id, Some(&silent), &e, 5.0).unwrap();
+    let r = on_event(batch.connection(), &id, Some(&silent), &e, None, 5.0).unwrap();
     assert_eq!(r.enqueued, 2, "one pop and one webhook");
     assert!(r.pop.is_none(), "silent pops are the server's");
     // The same event through a second token with the same screen pop is requested once.
-    let r2 = on_event(batch.connection(), &other, Some(&silent), &e, 5.0).unwrap();
+    let r2 = on_event(batch.connection(), &other, Some(&silent), &e, None, 5.0).unwrap();
     assert_eq!(r2.enqueued, 0);
     batch.commit().unwrap();
 
@@ -153,7 +201,7 @@ fn events_queue_silent_pops_and_chosen_webhooks_in_their_transaction() {
     let batch = w.begin().unwrap();
     let e2 = ringing("0033698765432", Some("0033972101010"), "0033972101010");
     assert_eq!(
-        on_event(batch.connection(), &id, Some(&silent), &e2, 6.0)
+        on_event(batch.connection(), &id, Some(&silent), &e2, None, 6.0)
             .unwrap()
             .enqueued,
         2
@@ -166,7 +214,7 @@ fn events_queue_silent_pops_and_chosen_webhooks_in_their_transaction() {
 fn modal_and_popup_pops_go_to_the_dashboards() {
     let (_dir, w, _) = open_db();
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
-    let r = on_event(w.connection(), &token(), Some(&pop("popup")), &e, 5.0).unwrap();
+    let r = on_event(w.connection(), &token(), Some(&pop("popup")), &e, None, 5.0).unwrap();
     assert_eq!(r.enqueued, 0);
     let p = r.pop.unwrap();
     assert_eq!(p.mode, PopMode::Popup);
@@ -200,7 +248,7 @@ fn failures_follow_the_schedule_then_give_up() {
     let id = token();
     let ep = endpoint(conn, "https://h.example/", "*");
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
-    on_event(conn, &id, None, &e, 100.0).unwrap();
+    on_event(conn, &id, None, &e, None, 100.0).unwrap();
     let fail = Outcome::Retry {
         status: Some(500),
         error: "HTTP 500".into(),
@@ -254,7 +302,7 @@ fn a_410_or_a_day_of_failures_disables_the_endpoint() {
     let id = token();
     let a = endpoint(conn, "https://a.example/", "*");
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
-    on_event(conn, &id, None, &e, 10.0).unwrap();
+    on_event(conn, &id, None, &e, None, 10.0).unwrap();
     let d = due_row(conn, 10.0);
     let gone = Outcome::Permanent {
         status: Some(410),
@@ -279,7 +327,7 @@ fn a_410_or_a_day_of_failures_disables_the_endpoint() {
         let e = event(
             json!({"Event": name, "Ressource": "0033972101010", "Service": "sip", "Data": {"CallId": format!("c{i}")}}),
         );
-        on_event(conn, &id, None, &e, now).unwrap();
+        on_event(conn, &id, None, &e, None, now).unwrap();
         let d = due_row(conn, now);
         outbox::record(conn, &d, &fail, 1.0, now).unwrap();
         now += outbox::DISABLE_AFTER_S;
