@@ -153,7 +153,8 @@ export function callbacks(missed, abandoned, answeredCalls, answeredQueue) {
   const mark = (number, at) => {
     if (number && (!reached.has(number) || Date.parse(reached.get(number)) < Date.parse(at))) reached.set(number, at);
   };
-  for (const c of answeredCalls) { mark(c.calling, c.started_at); mark(c.called, c.started_at); mark(c.dialed, c.started_at); }
+  // A call a queue put through names the real caller in `queue_caller`.
+  for (const c of answeredCalls) { mark(c.queue_caller || c.calling, c.started_at); mark(c.called, c.started_at); mark(c.dialed, c.started_at); }
   for (const j of answeredQueue) mark(j.caller, j.joined_at);
   return [...byNumber.values()]
     .filter((e) => !(reached.has(e.number) && Date.parse(reached.get(e.number)) > Date.parse(e.last)))
