@@ -3,7 +3,7 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::export::csv_response;
+use super::export::{csv_response, Dialect};
 use super::params::{self, Query, CSV_LIMIT};
 use super::AppState;
 use crate::clock::rfc3339;
@@ -120,6 +120,23 @@ const JOURNAL_COLUMNS: &[&str] = &[
     "reason",
 ];
 
+/// The CSV dialect asked for; `excel-fr` with the token's time zone and its numbers' names.
+async fn dialect(state: &AppState, caller: &Caller, q: &Query) -> Result<Dialect, ApiError> {
+    if !params::excel_fr(q)? {
+        return Ok(Dialect::Standard);
+    }
+    let tz = current_settings(state, caller).await?.tz();
+    let names = with_board(state, caller, |b| {
+        let lines = b.lines().into_iter().map(|l| (l.number, l.description));
+        let queues = b.queues().into_iter().map(|q| (q.number, q.description));
+        lines
+            .chain(queues)
+            .filter_map(|(number, name)| Some((number, name?)))
+            .collect()
+    })?;
+    Ok(Dialect::ExcelFr { tz, names })
+}
+
 pub async fn history_csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,8 +146,10 @@ pub async fn history_csv(
     if params::csv_all(&q)? {
         filter.limit = CSV_LIMIT;
     }
+    let dialect = dialect(&state, &caller, &q).await?;
     let page = read(&state, move |c| queries::history(c, &caller.token, &filter)).await?;
-    csv_response("history", CALL_COLUMNS, page)
+    let named = [("number", "line_name"), ("queue", "queue_name")];
+    csv_response("history", CALL_COLUMNS, &named, &dialect, page)
 }
 
 pub async fn journal_csv(
@@ -142,8 +161,10 @@ pub async fn journal_csv(
     if params::csv_all(&q)? {
         filter.limit = CSV_LIMIT;
     }
+    let dialect = dialect(&state, &caller, &q).await?;
     let page = read(&state, move |c| queries::journal(c, &caller.token, &filter)).await?;
-    csv_response("queue-journal", JOURNAL_COLUMNS, page)
+    let named = [("queue", "queue_name"), ("agent", "agent_name")];
+    csv_response("queue-journal", JOURNAL_COLUMNS, &named, &dialect, page)
 }
 
 pub(super) async fn current_settings(

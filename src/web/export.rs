@@ -6,6 +6,13 @@
 //! show as text and do not display. The one exception is a plain phone number, `+` then
 //! digits and spaces (`+33 9 72 10 10 10`): it is common, it cannot call anything, and a `'`
 //! in front would spoil it for every other use of the file. The rule is in `docs/api.md`.
+//!
+//! Two dialects (`?dialect=`): `standard`, the API's own forms (comma, UTC RFC 3339 times,
+//! decimal point), and `excel-fr`, what a French spreadsheet opens right with a double click:
+//! `;` between cells, a UTF-8 byte-order mark (or accents come out garbled), times in the
+//! token's time zone to the second, decimal commas, phone numbers kept as text (`="0033…"`,
+//! or the spreadsheet drops their leading zeros and writes them as 3.39E+10), and the names of
+//! the lines and queues beside their numbers.
 
 use super::error::ApiError;
 use crate::store::Page;
@@ -14,6 +21,22 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// How a CSV is written.
+pub enum Dialect {
+    /// RFC 4180 with the API's own forms.
+    Standard,
+    /// For a French spreadsheet: see the module's comment.
+    ExcelFr {
+        tz: chrono_tz::Tz,
+        /// Line and queue names by number (their descriptions).
+        names: HashMap<String, String>,
+    },
+}
+
+/// A number column and the column of its name that `excel-fr` adds after the others.
+pub type Named<'a> = &'a [(&'a str, &'a str)];
 
 /// A cell as it may go into a CSV: one that a spreadsheet would run as a formula gets a `'`
 /// in front, unless it is a plain phone number.
@@ -45,24 +68,126 @@ fn cell(v: Option<&Value>) -> Cow<'_, str> {
     }
 }
 
+/// `^\+?[0-9]+$`: an OVH or phone number as OVH writes it.
+fn bare_number(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// One `excel-fr` cell: local times to the second, decimal commas, numbers kept as text.
+fn excel_fr_cell(column: &str, v: Option<&Value>, tz: chrono_tz::Tz) -> String {
+    match v {
+        Some(Value::String(s)) if column.ends_with("_at") => {
+            match chrono::DateTime::parse_from_rfc3339(s) {
+                Ok(t) => t.with_timezone(&tz).format("%d/%m/%Y %H:%M:%S").to_string(),
+                Err(_) => neutralise(s).into_owned(),
+            }
+        }
+        // Ours, digits only: a formula that can only ever be that text.
+        Some(Value::String(s)) if bare_number(s) => format!("=\"{s}\""),
+        Some(Value::Number(n)) => n.to_string().replace('.', ","),
+        other => cell(other).into_owned(),
+    }
+}
+
+/// Where the rows go: RFC 4180 through the `csv` crate, or `excel-fr` by hand — its number
+/// cells (`="0033…"`) must go out unquoted, or the spreadsheet reads them as text with quotes
+/// in it, and the `csv` crate quotes any cell holding a `"`.
+enum Out {
+    Standard(Box<csv::Writer<Vec<u8>>>),
+    ExcelFr(Vec<u8>),
+}
+
+impl Out {
+    fn new(dialect: &Dialect) -> Out {
+        match dialect {
+            Dialect::Standard => Out::Standard(Box::new(
+                csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(Vec::new()),
+            )),
+            Dialect::ExcelFr { .. } => Out::ExcelFr("\u{feff}".as_bytes().to_vec()),
+        }
+    }
+
+    fn write_record<S: AsRef<str>>(&mut self, record: &[S]) -> Result<(), csv::Error> {
+        match self {
+            Out::Standard(w) => w.write_record(record.iter().map(AsRef::as_ref)),
+            Out::ExcelFr(out) => {
+                for (i, field) in record.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b';');
+                    }
+                    out.extend_from_slice(excel_fr_field(field.as_ref()).as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+                Ok(())
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Vec<u8>, csv::Error> {
+        match self {
+            Out::Standard(w) => w.into_inner().map_err(|e| e.into_error().into()),
+            Out::ExcelFr(out) => Ok(out),
+        }
+    }
+}
+
+/// An `excel-fr` field as written: our number formulas as they are (no text cell can begin
+/// with `=`: `neutralise` puts a `'` in front), anything holding `;`, `"` or a line break
+/// quoted, quotes doubled.
+fn excel_fr_field(field: &str) -> Cow<'_, str> {
+    let ours = field
+        .strip_prefix("=\"")
+        .and_then(|f| f.strip_suffix('"'))
+        .is_some_and(bare_number);
+    if !ours && field.contains([';', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(field)
+    }
+}
+
 /// Writes rows as CSV under a header line (written even when no row matches). Each row is
 /// the item as the JSON API shows it, cut to `columns` in that order, so a CSV and its JSON
-/// form never disagree; every text cell goes through `neutralise`.
+/// form never disagree; every text cell goes through `neutralise`. `excel-fr` adds, after
+/// them, the name of each number column in `named`.
 pub fn csv_response<T: Serialize>(
     name: &str,
     columns: &[&str],
+    named: Named,
+    dialect: &Dialect,
     page: Page<T>,
 ) -> Result<Response, ApiError> {
-    let mut out = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    out.write_record(columns).map_err(ApiError::internal)?;
+    let mut header: Vec<&str> = columns.to_vec();
+    if let Dialect::ExcelFr { .. } = dialect {
+        header.extend(named.iter().map(|(_, name)| *name));
+    }
+    let mut out = Out::new(dialect);
+    out.write_record(&header).map_err(ApiError::internal)?;
     for item in &page.items {
         let row = serde_json::to_value(item).map_err(ApiError::internal)?;
-        out.write_record(columns.iter().map(|c| cell(row.get(c)).into_owned()))
-            .map_err(ApiError::internal)?;
+        let record: Vec<String> = match dialect {
+            Dialect::Standard => columns
+                .iter()
+                .map(|c| cell(row.get(c)).into_owned())
+                .collect(),
+            Dialect::ExcelFr { tz, names } => columns
+                .iter()
+                .map(|c| excel_fr_cell(c, row.get(c), *tz))
+                .chain(named.iter().map(|(number, _)| {
+                    let name = row
+                        .get(*number)
+                        .and_then(Value::as_str)
+                        .and_then(|n| names.get(n));
+                    name.map_or(String::new(), |n| neutralise(n).into_owned())
+                }))
+                .collect(),
+        };
+        out.write_record(&record).map_err(ApiError::internal)?;
     }
-    let body = out.into_inner().map_err(ApiError::internal)?;
+    let body = out.finish().map_err(ApiError::internal)?;
     let mut res = (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -102,6 +227,48 @@ mod tests {
         ] {
             assert_eq!(neutralise(cell), written, "{cell:?}");
         }
+    }
+
+    #[test]
+    fn excel_fr_cells_are_local_times_decimal_commas_and_numbers_as_text() {
+        let tz = chrono_tz::Europe::Paris;
+        let s = |v: &str| Value::String(v.into());
+        assert_eq!(
+            excel_fr_cell("started_at", Some(&s("2024-11-26T09:20:10.123456Z")), tz),
+            "26/11/2024 10:20:10"
+        );
+        assert_eq!(
+            excel_fr_cell("ring_s", Some(&serde_json::json!(11.5)), tz),
+            "11,5"
+        );
+        assert_eq!(
+            excel_fr_cell("talk_s", Some(&serde_json::json!(120)), tz),
+            "120"
+        );
+        assert_eq!(
+            excel_fr_cell("calling", Some(&s("0033612345678")), tz),
+            "=\"0033612345678\""
+        );
+        assert_eq!(
+            excel_fr_cell("calling", Some(&s("+33612345678")), tz),
+            "=\"+33612345678\""
+        );
+        // Anything else is text as usual: neutralised when it looks like a formula.
+        assert_eq!(excel_fr_cell("reason", Some(&s("=1+1")), tz), "'=1+1");
+        assert_eq!(
+            excel_fr_cell("call_id", Some(&s("6513270e.")), tz),
+            "6513270e."
+        );
+        assert_eq!(excel_fr_cell("answered_at", None, tz), "");
+    }
+
+    #[test]
+    fn excel_fr_fields_are_quoted_when_they_must_be_and_numbers_never() {
+        assert_eq!(excel_fr_field("=\"0033612345678\""), "=\"0033612345678\"");
+        assert_eq!(excel_fr_field("Accueil; standard"), "\"Accueil; standard\"");
+        assert_eq!(excel_fr_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(excel_fr_field("'=\"x\""), "\"'=\"\"x\"\"\"");
+        assert_eq!(excel_fr_field("plain"), "plain");
     }
 
     #[test]

@@ -94,6 +94,16 @@ fn call_outcome(q: &Query) -> Result<Option<CallOutcome>, ApiError> {
 
 /// Whether a CSV download asks for every matching row (`all=1`) rather than one page; then
 /// it takes up to `CSV_LIMIT` rows, whatever `limit` says.
+/// Whether a CSV is asked for in the `excel-fr` dialect (`?dialect=excel-fr`; default
+/// `standard`).
+pub fn excel_fr(q: &Query) -> Result<bool, ApiError> {
+    match text(q, "dialect").as_deref() {
+        None | Some("standard") => Ok(false),
+        Some("excel-fr") => Ok(true),
+        Some(_) => Err(ApiError::field("dialect", "expected standard or excel-fr")),
+    }
+}
+
 pub fn csv_all(q: &Query) -> Result<bool, ApiError> {
     match text(q, "all").as_deref() {
         None | Some("0" | "false" | "no") => Ok(false),

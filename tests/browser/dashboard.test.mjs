@@ -154,6 +154,11 @@ describe('dashboard', () => {
     assert.equal(csv[0], 'number,call_id,direction,calling,called,dialed,started_at,answered_at,ended_at,ring_s,talk_s,outcome,queue,queue_caller');
     assert.equal(csv.length, 2, csv.join('\n'));
     assert.match(csv[1], new RegExp(`^${ACCUEIL},c1\\.,incoming,${CALLER},.*,answered,,$`));
+    // The same filter for a French spreadsheet: byte-order mark, `;`, numbers as text, names.
+    const [excel] = await Promise.all([page.waitForEvent('download'), page.click('#csv-excel-fr')]);
+    const fr = readFileSync(await excel.path(), 'utf8');
+    assert.ok(fr.startsWith('\ufeffnumber;call_id;'), fr.slice(0, 40));
+    assert.match(fr.split('\n')[1], new RegExp(`^="${ACCUEIL}";c1\\.;incoming;="${CALLER}";.*;Accueil;`));
 
     await page.click('#tab-journal');
     await page.selectOption('#f-outcome', 'abandoned');

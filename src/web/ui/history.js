@@ -101,7 +101,10 @@ function listing(root, tab) {
   const path = tab === 'calls' ? '/api/history' : '/api/queue-journal';
   const key = tab === 'calls' ? 'calls' : 'entries';
   const params = query(state[tab]);
-  const csv = h('a', { id: 'csv', class: 'button', href: `${path}.csv?${csvParams(params)}`, download: `${tab === 'calls' ? 'history' : 'queue-journal'}.csv` }, t('history.csv'));
+  const file = tab === 'calls' ? 'history' : 'queue-journal';
+  const csv = h('a', { id: 'csv', class: 'button', href: `${path}.csv?${csvParams(params)}`, download: `${file}.csv` }, t('history.csv'));
+  // `;`, a byte-order mark, local times, decimal commas: opens right in a French spreadsheet.
+  const excel = h('a', { id: 'csv-excel-fr', class: 'button', href: `${path}.csv?${csvParams(params)}&dialect=excel-fr`, download: `${file}-excel.csv` }, t('history.csv_excel_fr'));
   const tbody = h('tbody');
   const count = h('p', { class: 'muted', role: 'status', id: 'row-count' });
   const more = h('button', { type: 'button', id: 'more', hidden: true }, t('history.more'));
@@ -132,7 +135,7 @@ function listing(root, tab) {
   more.addEventListener('click', load);
   replace(root,
     h('div', { class: 'scroll' }, h('table', { id: 'results' }, h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', text: x })))), tbody)),
-    error, count, h('div', { class: 'actions' }, more, csv));
+    error, count, h('div', { class: 'actions' }, more, csv, excel));
   load();
 }
 
