@@ -30,8 +30,9 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::broadcast::Receiver;
 
 const KEEPALIVE: Duration = Duration::from_secs(15);
-/// How often a stream opened with a login session checks that the session has not expired.
-const EXPIRY_CHECK: Duration = Duration::from_secs(1);
+/// How often a stream checks that its login session has not expired, and whether its feed's
+/// state changed (the page once said "Connecting to OVH…" for 15 s after the first poll).
+const CHECK: Duration = Duration::from_secs(1);
 
 fn full_state(state: &AppState, token: &TokenId, kind: &str) -> String {
     let mut out = String::new();
@@ -47,12 +48,15 @@ fn full_state(state: &AppState, token: &TokenId, kind: &str) -> String {
     out
 }
 
-fn health_frame(state: &AppState, token: &TokenId) -> String {
+/// A keep-alive comment and the feed's health; the state sent, to tell when it changes.
+fn health_frame(state: &AppState, token: &TokenId) -> (String, Option<String>) {
     let mut out = String::from(": keep-alive\n\n");
-    if let Some(h) = super::api::feed_health(state, token) {
-        frame(&mut out, "health", &h);
+    let health = super::api::feed_health(state, token);
+    if let Some(h) = &health {
+        frame(&mut out, "health", h);
     }
-    out
+    let sent = health.and_then(|h| h["state"].as_str().map(String::from));
+    (out, sent)
 }
 
 /// Appends to `out` every update for `token` already waiting, so they go out in one write.
@@ -80,7 +84,9 @@ struct Client {
     shutdown: tokio::sync::watch::Receiver<bool>,
     closed: tokio::sync::broadcast::Receiver<Closed>,
     session: Option<Session>,
-    expiry_check: tokio::time::Interval,
+    check: tokio::time::Interval,
+    /// The feed state the page was last sent (`None`: not yet).
+    health_sent: Option<String>,
     /// This stream's place under the caps, given back when the stream ends.
     _slot: StreamSlot,
 }
@@ -115,7 +121,9 @@ impl Client {
                     Err(RecvError::Lagged(_)) => out = full_state(&self.state, &self.token, "resync"),
                     Err(RecvError::Closed) => return None,
                 },
-                _ = self.keepalive.tick() => out = health_frame(&self.state, &self.token),
+                _ = self.keepalive.tick() => {
+                    (out, self.health_sent) = health_frame(&self.state, &self.token);
+                }
                 _ = crate::shutdown::stopped(&mut self.shutdown) => return None,
                 c = self.closed.recv() => match c {
                     Ok(c) if self.ended_by(&c) => return None,
@@ -124,9 +132,14 @@ impl Client {
                     // reconnects at once, signed in again if it still may.
                     Err(_) => return None,
                 },
-                _ = self.expiry_check.tick(), if self.session.is_some() => {
+                _ = self.check.tick() => {
                     if self.session.as_ref().is_some_and(|s| s.expires <= self.state.service.clock.now()) {
                         return None;
+                    }
+                    let now = self.state.service.clock.now();
+                    let state = self.state.service.health.get(&self.token, now).map(|h| h.state);
+                    if state.is_some() && state != self.health_sent.as_deref() {
+                        (out, self.health_sent) = health_frame(&self.state, &self.token);
                     }
                 }
             }
@@ -169,7 +182,8 @@ pub async fn stream(
         keepalive: tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE),
         closed,
         session: caller.session,
-        expiry_check: tokio::time::interval(EXPIRY_CHECK),
+        check: tokio::time::interval(CHECK),
+        health_sent: None,
         state,
         token: caller.token,
         rx,

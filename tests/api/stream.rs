@@ -119,3 +119,18 @@ async fn a_live_stream_outlived_its_session() {
     assert_eq!(again.status(), 401);
     app.stop().await;
 }
+
+/// The page said "Connecting to OVH…" for up to 15 s after the feed's first poll: the feed's
+/// state reached it only with the keep-alive. A change now goes out within a second.
+#[tokio::test]
+async fn a_change_of_the_feed_state_reaches_the_stream_at_once() {
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(&up, Options::default()).await;
+    let mut res = app.get("/api/stream", TOKEN_A).await;
+    let mut seen = String::new();
+    read_until(&mut res, &mut seen, "\"state\":\"starting\"").await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl")[..1].to_vec());
+    read_until(&mut res, &mut seen, "\"state\":\"connected\"").await;
+    // Within read_until's 10 s: the keep-alive, which once carried the change, comes every 15 s.
+    app.stop().await;
+}
