@@ -7,6 +7,7 @@
 //! (`Readers`, a small pool) for the API. WAL lets them read while it writes.
 
 pub mod backup;
+pub mod callbacks;
 pub mod queries;
 pub mod reports;
 pub mod retention;

@@ -223,6 +223,19 @@ UPDATE outbox SET state = 'failed', last_error = 'the endpoint''s address is lon
 ALTER TABLE calls ADD COLUMN queue TEXT;
 ALTER TABLE calls ADD COLUMN queue_caller TEXT;
 "#,
+    // Callers to call back are worked out by the store (issue 9: the page did it from at
+    // most 1,000 rows): indexes to find each caller's attempts and later answered calls, and
+    // the "done" marks every user of a token shares.
+    r#"
+CREATE INDEX calls_by_outcome ON calls (token_id, outcome, started_at);
+CREATE INDEX journal_by_outcome ON queue_journal (token_id, outcome, joined_at);
+CREATE TABLE callback_done (
+    token_id TEXT NOT NULL,
+    number TEXT NOT NULL,
+    done_at REAL NOT NULL,
+    PRIMARY KEY (token_id, number)
+);
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

@@ -203,6 +203,7 @@ fn forget(conn: &Connection, id: &TokenId, purge: bool) -> Result<(), StoreError
             "events",
             "calls",
             "queue_journal",
+            "callback_done",
             "settings",
             "webhooks",
             "outbox",

@@ -17,7 +17,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-fn with_board<R>(
+pub(super) fn with_board<R>(
     state: &AppState,
     caller: &Caller,
     f: impl FnOnce(&Board) -> R,
@@ -121,20 +121,32 @@ const JOURNAL_COLUMNS: &[&str] = &[
 ];
 
 /// The CSV dialect asked for; `excel-fr` with the token's time zone and its numbers' names.
-async fn dialect(state: &AppState, caller: &Caller, q: &Query) -> Result<Dialect, ApiError> {
+pub(super) async fn dialect(
+    state: &AppState,
+    caller: &Caller,
+    q: &Query,
+) -> Result<Dialect, ApiError> {
     if !params::excel_fr(q)? {
         return Ok(Dialect::Standard);
     }
     let tz = current_settings(state, caller).await?.tz();
-    let names = with_board(state, caller, |b| {
+    let names = names(state, caller)?;
+    Ok(Dialect::ExcelFr { tz, names })
+}
+
+/// The names (descriptions) of the caller's lines and queues, by number.
+pub(super) fn names(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    with_board(state, caller, |b| {
         let lines = b.lines().into_iter().map(|l| (l.number, l.description));
         let queues = b.queues().into_iter().map(|q| (q.number, q.description));
         lines
             .chain(queues)
             .filter_map(|(number, name)| Some((number, name?)))
             .collect()
-    })?;
-    Ok(Dialect::ExcelFr { tz, names })
+    })
 }
 
 pub async fn history_csv(

@@ -4,6 +4,7 @@
 
 mod api;
 mod auth;
+mod callbacks;
 mod client_ip;
 mod error;
 mod export;
@@ -57,6 +58,12 @@ pub fn router(state: AppState) -> Router {
         .route("/history.csv", get(api::history_csv))
         .route("/queue-journal", get(api::journal))
         .route("/queue-journal.csv", get(api::journal_csv))
+        .route("/callbacks", get(callbacks::list))
+        .route("/callbacks.csv", get(callbacks::csv))
+        .route(
+            "/callbacks/{number}/done",
+            axum::routing::put(callbacks::done).delete(callbacks::undone),
+        )
         .route("/events", get(api::events))
         .route("/stream", get(stream::stream))
         .route("/settings", get(api::get_settings).put(api::put_settings))

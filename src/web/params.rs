@@ -4,6 +4,7 @@
 use super::error::ApiError;
 use crate::clock::parse_rfc3339;
 use crate::engine::{CallOutcome, Direction, JournalOutcome};
+use crate::store::callbacks::{CallbackCursor, CallbackFilter};
 use crate::store::{CallFilter, Cursor, EventFilter, JournalFilter};
 use std::collections::HashMap;
 
@@ -153,6 +154,36 @@ pub fn journal_filter(q: &Query) -> Result<JournalFilter, ApiError> {
         outcome,
         limit: limit(q, DEFAULT_LIMIT, MAX_LIMIT)?,
         cursor: cursor(q)?,
+    })
+}
+
+pub fn callback_filter(q: &Query) -> Result<CallbackFilter, ApiError> {
+    let (from, to) = range(q)?;
+    let with_done = match text(q, "done").as_deref() {
+        None | Some("1" | "true" | "yes") => true,
+        Some("0" | "false" | "no") => false,
+        Some(_) => {
+            return Err(ApiError::field(
+                "done",
+                "expected 1 (with those marked done, the default) or 0",
+            ))
+        }
+    };
+    let cursor = match text(q, "cursor") {
+        None => None,
+        Some(v) => Some(CallbackCursor::parse(&v).ok_or_else(|| {
+            ApiError::field(
+                "cursor",
+                "not a cursor: pass the 'next' of the previous page",
+            )
+        })?),
+    };
+    Ok(CallbackFilter {
+        from,
+        to,
+        with_done,
+        limit: limit(q, DEFAULT_LIMIT, MAX_LIMIT)?,
+        cursor,
     })
 }
 

@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod backup;
+mod callbacks;
 mod caps;
 mod cli;
 mod connections;

@@ -168,6 +168,12 @@ describe('dashboard', () => {
     await page.locator('#history-results tbody tr', { hasText: '+33 6 99 99 99 99' }).waitFor();
     assert.match(await page.locator('#history-results').textContent(), /\+33 6 77 77 77 77/, 'the missed caller is listed');
     assert.doesNotMatch(await page.locator('#history-results').textContent(), /\+33 6 55 55 55 55/, 'an answered caller is not');
+    // Marked done, for every user of the token: it stays so when the list is read again.
+    await page.locator('tr[data-number="0033699999999"] button.done-toggle').click();
+    await page.locator('tr[data-number="0033699999999"].done').getByText('Not done').waitFor();
+    await page.click('#tab-calls');
+    await page.click('#tab-callbacks');
+    await page.locator('tr[data-number="0033699999999"].done').waitFor();
     await shot(page, '07-callbacks');
   });
 

@@ -1,10 +1,10 @@
 // History: finished calls and the queue journal, filtered (line or queue, direction, outcome,
 // dates in the account's time zone, a number search), paged with the API's `next` cursor, and
 // downloadable as CSV with exactly the same filter (the CSV routes export every matching row).
-// "To call back" lists the callers who were missed or left a queue unanswered and were not
-// reached afterwards.
+// "To call back" lists, as the service works them out (`/api/callbacks`), the callers who were
+// missed or left a queue unanswered and were not reached afterwards, each with a "done" mark.
 
-import { h, replace, num, time, fmtDuration, direction, table, row, zonedMidnight, nextDay, localDate } from './dom.js';
+import { h, replace, num, time, fmtDuration, direction, row, zonedMidnight, nextDay, localDate } from './dom.js';
 import { t } from './i18n.js';
 import { live, api } from './live.js';
 import { journalRows, outcome, JOURNAL_HEADERS } from './queues.js';
@@ -139,49 +139,65 @@ function listing(root, tab) {
   load();
 }
 
-/// Callers missed (line calls) or abandoned (queues) with no answered call since.
-export function callbacks(missed, abandoned, answeredCalls, answeredQueue) {
-  const byNumber = new Map();
-  const add = (number, at, where) => {
-    if (!number) return;
-    const e = byNumber.get(number) || { number, attempts: 0, last: at, where: new Set() };
-    e.attempts += 1;
-    if (Date.parse(at) > Date.parse(e.last)) e.last = at;
-    e.where.add(where);
-    byNumber.set(number, e);
-  };
-  for (const c of missed) add(c.calling, c.started_at, c.number);
-  for (const j of abandoned) add(j.caller, j.joined_at, j.queue);
-  const reached = new Map();
-  const mark = (number, at) => {
-    if (number && (!reached.has(number) || Date.parse(reached.get(number)) < Date.parse(at))) reached.set(number, at);
-  };
-  // A call a queue put through names the real caller in `queue_caller`.
-  for (const c of answeredCalls) { mark(c.queue_caller || c.calling, c.started_at); mark(c.called, c.started_at); mark(c.dialed, c.started_at); }
-  for (const j of answeredQueue) mark(j.caller, j.joined_at);
-  return [...byNumber.values()]
-    .filter((e) => !(reached.has(e.number) && Date.parse(reached.get(e.number)) > Date.parse(e.last)))
-    .sort((a, b) => Date.parse(b.last) - Date.parse(a.last));
+/// One line of "To call back": the caller, attempts, last attempt, where (by name), and the
+/// "done" mark every user of the token sees (it holds until the caller tries again).
+function callbackRow(c) {
+  const where = h('span', {}, c.places.map((p, i) => [i ? ', ' : '', p.name ? h('span', { title: p.number, text: p.name }) : num(p.number)]));
+  const done = !!c.done_at;
+  const toggle = h('button', { type: 'button', class: 'done-toggle', 'aria-pressed': String(done), 'data-number': c.number }, done ? t('callbacks.undo') : t('callbacks.done'));
+  toggle.addEventListener('click', async () => {
+    toggle.disabled = true;
+    try {
+      await api(`/api/callbacks/${encodeURIComponent(c.number)}/done`, { method: done ? 'DELETE' : 'PUT' });
+      c.done_at = done ? null : new Date().toISOString();
+      tr.replaceWith(callbackRow(c));
+    } catch (e) {
+      toggle.disabled = false;
+      toggle.title = e.message;
+    }
+  });
+  const tr = row(num(c.number), String(c.attempts), time(c.last_attempt_at), where,
+    h('span', {}, done ? h('span', { class: 'muted' }, `${t('callbacks.done_at')} `, time(c.done_at), ' ') : null, toggle));
+  tr.dataset.number = c.number;
+  if (done) tr.classList.add('done');
+  return tr;
 }
 
+/// "To call back", worked out by the service (`/api/callbacks`), 50 at a time.
 async function callbackList(root) {
   const f = state.callbacks;
-  const range = query({ from: f.from || localDate(-6), to: f.to || localDate(0) });
-  const get = (path, extra) => api(`${path}?${range}&limit=1000&${extra}`);
-  replace(root, h('p', { class: 'muted', text: t('loading') }));
-  try {
-    const [missed, abandoned, answered, answeredQ] = await Promise.all([
-      get('/api/history', 'outcome=missed'), get('/api/queue-journal', 'outcome=abandoned'),
-      get('/api/history', 'outcome=answered'), get('/api/queue-journal', 'outcome=answered'),
-    ]);
-    const list = callbacks(missed.calls, abandoned.entries, answered.calls, answeredQ.entries);
-    replace(root,
-      h('p', { class: 'note', text: t('callbacks.intro') }),
-      table(null, [t('col.caller'), t('col.attempts'), t('col.last'), t('col.where')], list.map((e) => row(
-        num(e.number), String(e.attempts), time(e.last), h('span', {}, [...e.where].map((w, i) => [i ? ', ' : '', num(w)])))), t('none')));
-  } catch (e) {
-    replace(root, h('p', { class: 'error', role: 'alert', text: t('history.error', { msg: e.message }) }));
-  }
+  const params = query({ from: f.from || localDate(-6), to: f.to || localDate(0) });
+  const headers = [t('col.caller'), t('col.attempts'), t('col.last'), t('col.where'), t('col.done')];
+  const tbody = h('tbody');
+  const more = h('button', { type: 'button', id: 'more', hidden: true }, t('history.more'));
+  const error = h('p', { class: 'error', role: 'alert' });
+  const csv = h('a', { id: 'csv', class: 'button', href: `/api/callbacks.csv?${csvParams(params)}`, download: 'callbacks.csv' }, t('history.csv'));
+  let next = null;
+  let shown = 0;
+  const load = async () => {
+    const p = new URLSearchParams(params);
+    p.set('limit', '50');
+    if (next) p.set('cursor', next);
+    more.disabled = true;
+    try {
+      const page = await api(`/api/callbacks?${p}`);
+      tbody.append(...page.callbacks.map(callbackRow));
+      shown += page.callbacks.length;
+      if (!shown) tbody.append(h('tr', {}, h('td', { colspan: headers.length, class: 'muted empty', text: t('none') })));
+      next = page.next;
+      more.hidden = !next;
+    } catch (e) {
+      error.textContent = t('history.error', { msg: e.message });
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener('click', load);
+  replace(root,
+    h('p', { class: 'note', text: t('callbacks.intro') }),
+    h('div', { class: 'scroll' }, h('table', { id: 'callbacks' }, h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', text: x })))), tbody)),
+    error, h('div', { class: 'actions' }, more, csv));
+  await load();
 }
 
 export function render(root) {
