@@ -96,6 +96,41 @@ function csvParams(params) {
   return p.toString();
 }
 
+/// A paged list: a table under `headers` filled 50 rows at a time from `path` (the items under
+/// `key`, drawn by `rows`), following the API's `next` cursor when **Show more** is clicked.
+/// Returns the table, its "Show more" button and its error line; `onShown` hears the count.
+function paged({ path, key, params, headers, rows, id, onShown }) {
+  const tbody = h('tbody');
+  const more = h('button', { type: 'button', id: 'more', hidden: true }, t('history.more'));
+  const error = h('p', { class: 'error', role: 'alert' });
+  let next = null;
+  let shown = 0;
+  const load = async () => {
+    const p = new URLSearchParams(params);
+    p.set('limit', '50');
+    if (next) p.set('cursor', next);
+    more.disabled = true;
+    try {
+      const page = await api(`${path}?${p}`);
+      const items = page[key];
+      tbody.append(...rows(items));
+      shown += items.length;
+      if (!shown) tbody.append(h('tr', {}, h('td', { colspan: headers.length, class: 'muted empty', text: t('none') })));
+      next = page.next;
+      more.hidden = !next;
+      if (onShown) onShown(shown);
+    } catch (e) {
+      error.textContent = t('history.error', { msg: e.message });
+    } finally {
+      more.disabled = false;
+    }
+  };
+  more.addEventListener('click', load);
+  load();
+  const table = h('div', { class: 'scroll' }, h('table', { id }, h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', text: x })))), tbody));
+  return { table, more, error };
+}
+
 /// One filtered, paged list with its CSV link.
 function listing(root, tab) {
   const path = tab === 'calls' ? '/api/history' : '/api/queue-journal';
@@ -105,38 +140,14 @@ function listing(root, tab) {
   const csv = h('a', { id: 'csv', class: 'button', href: `${path}.csv?${csvParams(params)}`, download: `${file}.csv` }, t('history.csv'));
   // `;`, a byte-order mark, local times, decimal commas: opens right in a French spreadsheet.
   const excel = h('a', { id: 'csv-excel-fr', class: 'button', href: `${path}.csv?${csvParams(params)}&dialect=excel-fr`, download: `${file}-excel.csv` }, t('history.csv_excel_fr'));
-  const tbody = h('tbody');
   const count = h('p', { class: 'muted', role: 'status', id: 'row-count' });
-  const more = h('button', { type: 'button', id: 'more', hidden: true }, t('history.more'));
-  const error = h('p', { class: 'error', role: 'alert' });
-  let next = null;
-  let shown = 0;
-  const headers = tab === 'calls' ? CALL_HEADERS() : JOURNAL_HEADERS();
-  const load = async () => {
-    const p = new URLSearchParams(params);
-    p.set('limit', '50');
-    if (next) p.set('cursor', next);
-    more.disabled = true;
-    try {
-      const page = await api(`${path}?${p}`);
-      const items = page[key];
-      tbody.append(...(tab === 'calls' ? callRows(items) : journalRows(items)));
-      shown += items.length;
-      if (!shown) tbody.append(h('tr', {}, h('td', { colspan: headers.length, class: 'muted empty', text: t('none') })));
-      next = page.next;
-      more.hidden = !next;
-      count.textContent = t('history.count', { n: shown });
-    } catch (e) {
-      error.textContent = t('history.error', { msg: e.message });
-    } finally {
-      more.disabled = false;
-    }
-  };
-  more.addEventListener('click', load);
-  replace(root,
-    h('div', { class: 'scroll' }, h('table', { id: 'results' }, h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', text: x })))), tbody)),
-    error, count, h('div', { class: 'actions' }, more, csv, excel));
-  load();
+  const list = paged({
+    path, key, params, id: 'results',
+    headers: tab === 'calls' ? CALL_HEADERS() : JOURNAL_HEADERS(),
+    rows: (items) => (tab === 'calls' ? callRows(items) : journalRows(items)),
+    onShown: (n) => { count.textContent = t('history.count', { n }); },
+  });
+  replace(root, list.table, list.error, count, h('div', { class: 'actions' }, list.more, csv, excel));
 }
 
 /// One line of "To call back": the caller, attempts, last attempt, where (by name), and the
@@ -164,40 +175,16 @@ function callbackRow(c) {
 }
 
 /// "To call back", worked out by the service (`/api/callbacks`), 50 at a time.
-async function callbackList(root) {
+function callbackList(root) {
   const f = state.callbacks;
   const params = query({ from: f.from || localDate(-6), to: f.to || localDate(0) });
-  const headers = [t('col.caller'), t('col.attempts'), t('col.last'), t('col.where'), t('col.done')];
-  const tbody = h('tbody');
-  const more = h('button', { type: 'button', id: 'more', hidden: true }, t('history.more'));
-  const error = h('p', { class: 'error', role: 'alert' });
   const csv = h('a', { id: 'csv', class: 'button', href: `/api/callbacks.csv?${csvParams(params)}`, download: 'callbacks.csv' }, t('history.csv'));
-  let next = null;
-  let shown = 0;
-  const load = async () => {
-    const p = new URLSearchParams(params);
-    p.set('limit', '50');
-    if (next) p.set('cursor', next);
-    more.disabled = true;
-    try {
-      const page = await api(`/api/callbacks?${p}`);
-      tbody.append(...page.callbacks.map(callbackRow));
-      shown += page.callbacks.length;
-      if (!shown) tbody.append(h('tr', {}, h('td', { colspan: headers.length, class: 'muted empty', text: t('none') })));
-      next = page.next;
-      more.hidden = !next;
-    } catch (e) {
-      error.textContent = t('history.error', { msg: e.message });
-    } finally {
-      more.disabled = false;
-    }
-  };
-  more.addEventListener('click', load);
-  replace(root,
-    h('p', { class: 'note', text: t('callbacks.intro') }),
-    h('div', { class: 'scroll' }, h('table', { id: 'callbacks' }, h('thead', {}, h('tr', {}, headers.map((x) => h('th', { scope: 'col', text: x })))), tbody)),
-    error, h('div', { class: 'actions' }, more, csv));
-  await load();
+  const list = paged({
+    path: '/api/callbacks', key: 'callbacks', params, id: 'callbacks',
+    headers: [t('col.caller'), t('col.attempts'), t('col.last'), t('col.where'), t('col.done')],
+    rows: (items) => items.map(callbackRow),
+  });
+  replace(root, h('p', { class: 'note', text: t('callbacks.intro') }), list.table, list.error, h('div', { class: 'actions' }, list.more, csv));
 }
 
 export function render(root) {
