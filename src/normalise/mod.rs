@@ -6,6 +6,7 @@
 //! `EventKind::Other`, and the raw object is kept (minus the token) so nothing is lost.
 
 mod fields;
+pub mod phone;
 mod poll;
 
 pub use poll::{decode_v1_poll, decode_v2_poll, DecodeError, V1Poll};

@@ -40,8 +40,9 @@ pub struct Page<T> {
 pub struct CallFilter {
     /// The OVH line.
     pub number: Option<String>,
-    /// Any of the call's numbers contains this (a search box).
-    pub search: Option<String>,
+    /// Any of the call's numbers contains one of these (the search box, read by
+    /// `web::params::search`).
+    pub search: Vec<String>,
     pub from: Option<UnixTime>,
     pub to: Option<UnixTime>,
     pub direction: Option<Direction>,
@@ -53,7 +54,7 @@ pub struct CallFilter {
 #[derive(Clone, Debug, Default)]
 pub struct JournalFilter {
     pub queue: Option<String>,
-    pub search: Option<String>,
+    pub search: Vec<String>,
     pub from: Option<UnixTime>,
     pub to: Option<UnixTime>,
     /// Queue callers always call in: `incoming` keeps them all, anything else none.
@@ -135,25 +136,25 @@ impl Conditions {
             self.add(clause, [Sql::Text(v.clone())]);
         }
     }
-    /// "Any of `columns` contains `v`", literally: `%` and `_` in what was typed are escaped
-    /// rather than taken as LIKE's wildcards, and so is the escape character `\` itself.
-    fn search(&mut self, columns: &[&str], v: &Option<String>) {
-        if let Some(v) = v {
+    /// "Any of `columns` contains any of `texts`", literally: `%` and `_` in what was typed
+    /// are escaped rather than taken as LIKE's wildcards, and so is the escape character `\`.
+    fn search(&mut self, columns: &[&str], texts: &[String]) {
+        if texts.is_empty() {
+            return;
+        }
+        let mut clauses = Vec::new();
+        let mut values = Vec::new();
+        for v in texts {
             let escaped = v
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_");
-            let pattern = format!("%{escaped}%");
-            let clause = columns
-                .iter()
-                .map(|c| format!("{c} LIKE ? ESCAPE '\\'"))
-                .collect::<Vec<_>>()
-                .join(" OR ");
-            self.add(
-                &format!("({clause})"),
-                columns.iter().map(|_| Sql::Text(pattern.clone())),
-            );
+            for c in columns {
+                clauses.push(format!("{c} LIKE ? ESCAPE '\\'"));
+                values.push(Sql::Text(format!("%{escaped}%")));
+            }
         }
+        self.add(&format!("({})", clauses.join(" OR ")), values);
     }
     fn range(&mut self, column: &str, from: Option<f64>, to: Option<f64>) {
         if let Some(f) = from {

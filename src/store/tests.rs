@@ -100,7 +100,7 @@ fn history_is_kept_filtered_and_paged_newest_first() {
                 conn,
                 &id,
                 &CallFilter {
-                    search: Some("45678".into()),
+                    search: vec!["45678".into()],
                     ..all(100)
                 },
             )?;
@@ -507,7 +507,7 @@ fn the_search_box_matches_what_was_typed_literally() {
         .with(|conn| {
             let found = |q: &str| -> Result<usize, StoreError> {
                 let f = CallFilter {
-                    search: Some(q.into()),
+                    search: vec![q.into()],
                     ..all(100)
                 };
                 Ok(queries::history(conn, &id, &f)?.items.len())

@@ -65,7 +65,7 @@ pub async fn history(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = params::call_filter(&q)?;
+    let filter = params::call_filter(&q, &names(&state, &caller)?)?;
     let page = read(&state, move |c| queries::history(c, &caller.token, &filter)).await?;
     Ok(page_json("calls", page))
 }
@@ -75,7 +75,7 @@ pub async fn journal(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = params::journal_filter(&q)?;
+    let filter = params::journal_filter(&q, &names(&state, &caller)?)?;
     let page = read(&state, move |c| queries::journal(c, &caller.token, &filter)).await?;
     Ok(page_json("entries", page))
 }
@@ -154,7 +154,7 @@ pub async fn history_csv(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Response, ApiError> {
-    let mut filter = params::call_filter(&q)?;
+    let mut filter = params::call_filter(&q, &names(&state, &caller)?)?;
     if params::csv_all(&q)? {
         filter.limit = CSV_LIMIT;
     }
@@ -169,7 +169,7 @@ pub async fn journal_csv(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Response, ApiError> {
-    let mut filter = params::journal_filter(&q)?;
+    let mut filter = params::journal_filter(&q, &names(&state, &caller)?)?;
     if params::csv_all(&q)? {
         filter.limit = CSV_LIMIT;
     }

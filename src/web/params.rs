@@ -4,6 +4,7 @@
 use super::error::ApiError;
 use crate::clock::parse_rfc3339;
 use crate::engine::{CallOutcome, Direction, JournalOutcome};
+use crate::normalise::phone;
 use crate::store::callbacks::{CallbackCursor, CallbackFilter};
 use crate::store::{CallFilter, Cursor, EventFilter, JournalFilter};
 use std::collections::HashMap;
@@ -116,12 +117,40 @@ pub fn csv_all(q: &Query) -> Result<bool, ApiError> {
     }
 }
 
-pub fn call_filter(q: &Query) -> Result<CallFilter, ApiError> {
+/// A number filter (`number`, `queue`): in OVH's form when a whole number was typed
+/// (`+33 9 72 10 10 10` → `0033972101010`), as typed otherwise.
+fn number(q: &Query, key: &str) -> Option<String> {
+    text(q, key).map(|v| phone::ovh_form(&v))
+}
+
+/// What the search box (`q`) looks for in the numbers: the number typed, in OVH's form (whole)
+/// or as the digits to find (a part: `09 72 10` → `97210`), or the text as typed; and the
+/// numbers of the lines and queues whose name (`names`, by number) contains what was typed.
+pub fn search(q: &Query, names: &HashMap<String, String>) -> Vec<String> {
+    let Some(typed) = text(q, "q") else {
+        return Vec::new();
+    };
+    let mut texts = vec![match phone::read(&typed) {
+        phone::Typed::Full(n) | phone::Typed::Partial(n) => n,
+        phone::Typed::Text => typed.clone(),
+    }];
+    let lower = typed.to_lowercase();
+    let mut named: Vec<String> = names
+        .iter()
+        .filter(|(_, name)| name.to_lowercase().contains(&lower))
+        .map(|(n, _)| n.clone())
+        .collect();
+    named.sort();
+    texts.extend(named);
+    texts
+}
+
+pub fn call_filter(q: &Query, names: &HashMap<String, String>) -> Result<CallFilter, ApiError> {
     let (from, to) = range(q)?;
     let outcome = call_outcome(q)?;
     Ok(CallFilter {
-        number: text(q, "number"),
-        search: text(q, "q"),
+        number: number(q, "number"),
+        search: search(q, names),
         from,
         to,
         direction: direction(q)?,
@@ -131,7 +160,10 @@ pub fn call_filter(q: &Query) -> Result<CallFilter, ApiError> {
     })
 }
 
-pub fn journal_filter(q: &Query) -> Result<JournalFilter, ApiError> {
+pub fn journal_filter(
+    q: &Query,
+    names: &HashMap<String, String>,
+) -> Result<JournalFilter, ApiError> {
     let (from, to) = range(q)?;
     let outcome = match text(q, "outcome").as_deref() {
         None => None,
@@ -146,8 +178,8 @@ pub fn journal_filter(q: &Query) -> Result<JournalFilter, ApiError> {
         }
     };
     Ok(JournalFilter {
-        queue: text(q, "queue"),
-        search: text(q, "q"),
+        queue: number(q, "queue"),
+        search: search(q, names),
         from,
         to,
         direction: direction(q)?,
@@ -191,7 +223,7 @@ pub fn event_filter(q: &Query) -> Result<EventFilter, ApiError> {
     let (from, to) = range(q)?;
     Ok(EventFilter {
         outcome: call_outcome(q)?,
-        number: text(q, "number"),
+        number: number(q, "number"),
         event: text(q, "event"),
         from,
         to,

@@ -18,6 +18,7 @@ mod generated;
 mod lines;
 mod queues;
 mod restart;
+mod search;
 mod settings;
 mod stream;
 mod tokens;
