@@ -9,7 +9,7 @@ use crate::app::Application;
 use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError, FileConfig, Overrides};
 use crate::feed::Api;
-use crate::simulate::{SimConfig, Simulator};
+use crate::simulate::{Scenario, SimConfig, Simulator};
 use crate::store::backup::backup;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -178,6 +178,10 @@ pub struct DemoArgs {
     /// Mean number of calls started per minute.
     #[arg(long, env = "OVH_CTI_RATE", default_value_t = 6.0)]
     pub rate: f64,
+    /// The kind of day: normal (a well-run call centre), busy (2.5× the calls, long waits),
+    /// calm (half the calls) or outage (OVH's feed failing half its answers).
+    #[arg(long, env = "OVH_CTI_SCENARIO", value_enum, default_value_t = Scenario::Normal)]
+    pub scenario: Scenario,
     #[command(flatten)]
     pub service: ServiceArgs,
 }
@@ -201,9 +205,14 @@ pub struct SimulateArgs {
     /// Seconds a long poll is held open when there is nothing to say.
     #[arg(long, env = "OVH_CTI_HOLD", default_value_t = 25.0)]
     pub hold: f64,
-    /// Probability that a poll carrying events fails (502 or a cut body), to exercise clients.
-    #[arg(long, env = "OVH_CTI_FAULT_RATE", default_value_t = 0.0)]
-    pub fault_rate: f64,
+    /// Probability that a poll carrying events fails (502 or a cut body), to exercise clients
+    /// (default 0, or 0.5 with --scenario outage).
+    #[arg(long, env = "OVH_CTI_FAULT_RATE")]
+    pub fault_rate: Option<f64>,
+    /// The kind of day: normal (a well-run call centre), busy (2.5× the calls, long waits),
+    /// calm (half the calls) or outage (half the answers failing).
+    #[arg(long, env = "OVH_CTI_SCENARIO", value_enum, default_value_t = Scenario::Normal)]
+    pub scenario: Scenario,
 }
 
 /// Which database file a maintenance command works on: `--db`, else the `db` of `--config`,
@@ -295,6 +304,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let sim = Simulator::new(SimConfig {
                 seed: args.seed,
                 rate_per_min: args.rate,
+                scenario: args.scenario,
+                fault_rate: args.scenario.fault_rate(),
                 ..SimConfig::default()
             });
             let tokens = sim.tokens();
@@ -324,7 +335,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Simulate(args) => {
             check_rate(args.rate)?;
-            if !(0.0..=1.0).contains(&args.fault_rate) {
+            let fault_rate = args.fault_rate.unwrap_or(args.scenario.fault_rate());
+            if !(0.0..=1.0).contains(&fault_rate) {
                 anyhow::bail!("--fault-rate must be between 0 and 1");
             }
             if !(args.hold.is_finite() && args.hold > 0.0 && args.hold <= 3600.0) {
@@ -337,7 +349,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 seed: args.seed,
                 rate_per_min: args.rate,
                 hold: Duration::from_secs_f64(args.hold),
-                fault_rate: args.fault_rate,
+                fault_rate,
+                scenario: args.scenario,
                 ..SimConfig::default()
             });
             println!(

@@ -49,6 +49,52 @@ pub use account::{mask_token, normalize_token, SimAccount, SimLine, SimQueue, Si
 pub use faults::{Fault, Faults};
 pub use traffic::{generate, SimEvent, TrafficGen};
 
+/// What kind of day the simulated call centre has (`--scenario`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// A well-run small call centre: most queue callers answered, most of them quickly, a few
+    /// abandons, believable waits.
+    #[default]
+    Normal,
+    /// Twice and a half the calls, agents stretched: long waits, many abandons.
+    Busy,
+    /// Half the calls, answered at once.
+    Calm,
+    /// Normal traffic, but OVH's feed fails half its answers (502s and cut bodies): the
+    /// dashboard shows its feed failing and catching up.
+    Outage,
+}
+
+impl Scenario {
+    /// Calls per minute, relative to `rate_per_min`.
+    pub fn rate_factor(self) -> f64 {
+        match self {
+            Scenario::Busy => 2.5,
+            Scenario::Calm => 0.5,
+            Scenario::Normal | Scenario::Outage => 1.0,
+        }
+    }
+
+    /// The fault rate it sets, when the command line gives none.
+    pub fn fault_rate(self) -> f64 {
+        if self == Scenario::Outage {
+            0.5
+        } else {
+            0.0
+        }
+    }
+
+    /// Of the queue callers, the share willing to wait for an agent (the others hang up or
+    /// reach the queue's time-out); and the mean wait before an agent picks up, in seconds.
+    pub(crate) fn queue_patience(self) -> (f64, f64) {
+        match self {
+            Scenario::Normal | Scenario::Outage => (0.93, 7.0),
+            Scenario::Busy => (0.75, 25.0),
+            Scenario::Calm => (0.98, 4.0),
+        }
+    }
+}
+
 /// Settings of the simulator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimConfig {
@@ -65,6 +111,8 @@ pub struct SimConfig {
     pub gather: Duration,
     /// A session not polled for this long is dropped.
     pub session_ttl: Duration,
+    /// The kind of day: queue callers' patience and how fast agents answer.
+    pub scenario: Scenario,
 }
 
 impl Default for SimConfig {
@@ -76,6 +124,7 @@ impl Default for SimConfig {
             fault_rate: 0.0,
             gather: Duration::from_millis(50),
             session_ttl: Duration::from_secs(180),
+            scenario: Scenario::Normal,
         }
     }
 }

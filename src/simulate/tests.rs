@@ -917,3 +917,95 @@ async fn a_trickled_body_given_up_half_way_is_sent_again() {
     assert!(f.recovery(&[&token]).is_some());
     sim.stop().await;
 }
+
+/// The queues' figures after `minutes` of traffic, as the engine counts them from the events
+/// a token covering the whole account receives.
+fn queue_figures(cfg: &SimConfig, minutes: i64) -> Vec<crate::engine::QueueView> {
+    let mut board = crate::engine::Board::default();
+    for e in TrafficGen::new(cfg, START).take_while(|e| e.at_unix_ns < START + minutes * 60 * S) {
+        let at = e.at_unix_ns as f64 / 1e9;
+        if let Ok(ev) = crate::normalise::Event::from_json(e.event.clone(), "", at) {
+            board.apply(&ev, at);
+        }
+    }
+    board.queues()
+}
+
+/// The demo's first impression was all red (Support: 0 answered, 7 lost, SL 0 % after four
+/// minutes; 37–60 % answered over an hour). A normal day now looks like a well-run small call
+/// centre: most callers answered, a few abandons, service level amber to green.
+#[test]
+fn a_normal_day_is_a_well_run_call_centre() {
+    for seed in [42, 7, 11] {
+        let cfg = SimConfig {
+            seed,
+            ..SimConfig::default()
+        };
+        let hour = queue_figures(&cfg, 60);
+        let summary: Vec<_> = hour
+            .iter()
+            .map(|q| {
+                (
+                    &q.number,
+                    q.answered_pct,
+                    q.service_level_pct,
+                    q.abandoned,
+                    q.entered,
+                )
+            })
+            .collect();
+        for q in &hour {
+            let answered_pct = q.answered_pct.unwrap();
+            assert!(
+                (78.0..=98.0).contains(&answered_pct),
+                "seed {seed}: {summary:?}"
+            );
+            assert!(
+                q.service_level_pct.unwrap() >= 40.0,
+                "seed {seed}: {summary:?}"
+            );
+            assert!(q.entered >= 20, "seed {seed}: {summary:?}");
+        }
+        assert!(
+            hour.iter().map(|q| q.abandoned).sum::<u64>() >= 1,
+            "a few abandons: {summary:?}"
+        );
+    }
+    // The first minutes of the demo's own seed: no queue left all red.
+    let first = queue_figures(&SimConfig::default(), 4);
+    assert!(
+        first
+            .iter()
+            .all(|q| q.answered_pct.is_none_or(|pct| pct >= 50.0)),
+        "{:?}",
+        first
+            .iter()
+            .map(|q| (&q.number, q.answered_pct))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_busy_day_is_worse_and_a_calm_one_quieter() {
+    let day = |scenario| {
+        let cfg = SimConfig {
+            scenario,
+            ..SimConfig::default()
+        };
+        let figures = queue_figures(&cfg, 60);
+        let entered: u64 = figures.iter().map(|q| q.entered).sum();
+        let answered: u64 = figures.iter().map(|q| q.answered).sum();
+        (entered, answered as f64 * 100.0 / entered as f64)
+    };
+    let (normal_calls, normal_answered) = day(Scenario::Normal);
+    let (busy_calls, busy_answered) = day(Scenario::Busy);
+    let (calm_calls, calm_answered) = day(Scenario::Calm);
+    assert!(
+        busy_calls > normal_calls && busy_answered < normal_answered - 10.0,
+        "{busy_answered} vs {normal_answered}"
+    );
+    assert!(calm_calls < normal_calls && calm_answered >= normal_answered);
+    // An outage is the feed's, not the call centre's: the same calls, half the polls failing.
+    assert_eq!(Scenario::Outage.fault_rate(), 0.5);
+    assert_eq!(day(Scenario::Outage), (normal_calls, normal_answered));
+}

@@ -11,6 +11,10 @@
 //! precede it has been planned, so the output is ordered. Values that depend on what happened
 //! before — the `Count` of callers in a queue — are filled in when the event is handed out,
 //! which keeps them right even when the lives of several callers interleave.
+//!
+//! The `Scenario` sets the kind of day: how patient queue callers are and how fast an agent
+//! picks up (waits exponential around a mean). A caller meant to be answered while every agent
+//! is busy waits on until one is free, or gives up at the queue's longest wait.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -105,6 +109,7 @@ pub struct TrafficGen {
     busy: Vec<Vec<(i64, i64)>>,
     /// Callers in each queue right now (between their member-queue-start and member-queue-end).
     waiting: Vec<i64>,
+    scenario: super::Scenario,
 }
 
 /// Line-event fields shared by the events of one call leg.
@@ -124,8 +129,8 @@ impl TrafficGen {
     /// A generator for a given account (the server shares its account with the generator).
     pub fn with_account(account: SimAccount, config: &SimConfig, start_unix_ns: i64) -> Self {
         let rng = StdRng::seed_from_u64(config.seed ^ TRAFFIC_SALT);
-        let mean_gap_ns = (config.rate_per_min.is_finite() && config.rate_per_min > 0.0)
-            .then(|| 60e9 / config.rate_per_min);
+        let rate = config.rate_per_min * config.scenario.rate_factor();
+        let mean_gap_ns = (rate.is_finite() && rate > 0.0).then(|| 60e9 / rate);
         let lines = account.lines.len();
         let queues = account.queues.len();
         let mut gen = TrafficGen {
@@ -137,6 +142,7 @@ impl TrafficGen {
             seq: 0,
             busy: vec![Vec::new(); lines],
             waiting: vec![0; queues],
+            scenario: config.scenario,
         };
         gen.next_arrival = match gen.mean_gap_ns {
             Some(_) => start_unix_ns + gen.arrival_gap(),
@@ -407,18 +413,46 @@ impl TrafficGen {
             BreakOut,
             Timeout,
         }
+        // The scenario decides how patient callers are and how fast agents answer: waits are
+        // exponential around its mean (most short, a few long), as in a staffed call centre.
+        let (patience, mean_wait_s) = self.scenario.queue_patience();
         let roll: f64 = self.rng.gen_range(0.0..1.0);
         let mut outcome = match roll {
-            r if r < 0.70 => Outcome::Answered,
-            r if r < 0.88 => Outcome::BreakOut,
+            r if r < patience => Outcome::Answered,
+            r if r < patience + (1.0 - patience) * 0.6 => Outcome::BreakOut,
             _ => Outcome::Timeout,
         };
+        let talk = self.talk();
+        let answer_wait = |gen: &mut Self| {
+            let u: f64 = gen.rng.gen_range(0.0..1.0);
+            let wait = 2e9 + -(1.0 - u).ln() * mean_wait_s * 1e9;
+            t0 + (wait as i64).min(max_wait - 2 * S)
+        };
+        // The offer round an answer at `at` falls in starts here (rounds below: every
+        // AGENT_RING_TIMEOUT, two seconds apart, from a second after joining).
+        let round_start = |at: i64| {
+            let first = t0 + S;
+            let period = AGENT_RING_TIMEOUT + 2 * S;
+            first + (at - first).max(0) / period * period
+        };
         let mut stop = match outcome {
-            Outcome::Answered => t0 + self.rng.gen_range(2 * S..max_wait.min(60 * S) - S),
+            Outcome::Answered => {
+                // All agents busy at that moment: the caller waits on until one is free (or
+                // the queue's longest wait), rather than being answered by nobody.
+                let mut at = answer_wait(self);
+                while at < t0 + max_wait - 5 * S
+                    && !queue
+                        .agents
+                        .iter()
+                        .any(|&l| self.is_free(l, round_start(at), at + talk))
+                {
+                    at += 5 * S;
+                }
+                at.min(t0 + max_wait - S)
+            }
             Outcome::BreakOut => t0 + self.rng.gen_range(3 * S..max_wait - 2 * S),
             Outcome::Timeout => t0 + max_wait,
         };
-        let talk = self.talk();
 
         // Plan the offer rounds: [start, end) with the agents free over it.
         struct Round {
@@ -716,10 +750,11 @@ impl TrafficGen {
         self.rng.gen_range(2 * S..20 * S)
     }
 
-    /// 10–180 s, most calls short.
+    /// 10–120 s, most calls short (a mean of 47 s: a small team's lines and queues are then
+    /// busy a good part of the time without being overrun at the default rate).
     fn talk(&mut self) -> i64 {
         let u: f64 = self.rng.gen_range(0.0..1.0);
-        10 * S + (u * u * 170e9) as i64
+        10 * S + (u * u * 110e9) as i64
     }
 
     fn call_id(&mut self) -> String {

@@ -43,7 +43,8 @@ fn every_flag_says_its_default() {
         "tokens remove",
     ] {
         let mut args: Vec<&str> = command.split(' ').collect();
-        args.push("--help");
+        // The short help: one line per flag (the long one spreads a flag over several).
+        args.push("-h");
         let out = run(&args);
         let help = String::from_utf8_lossy(&out.stdout);
         let undocumented: Vec<&str> = help
