@@ -221,6 +221,44 @@ pub fn check_destination(guard: &guard::Guard, url: &str) -> Result<(), String> 
     guard.check_saved(&parsed).map_err(|b| b.detail())
 }
 
+/// `check_destination`, then, for a host name, its addresses now: a name that resolves only to
+/// addresses the guard refuses (a CRM on the LAN, `crm.internal`) is refused when saved, saying
+/// how the operator allows it, rather than saved and refused on every call (issue 9). The
+/// message does not say which addresses: the delivery log does not either. A name that does
+/// not resolve now is accepted (it may be a moment's trouble; deliveries say so).
+pub async fn check_destination_now(guard: &guard::Guard, url: &str) -> Result<(), String> {
+    check_destination(guard, url)?;
+    let parsed = crate::settings::check_url(url)?;
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    if host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let lookup = tokio::net::lookup_host((host.clone(), 0u16));
+    match tokio::time::timeout(std::time::Duration::from_secs(3), lookup).await {
+        Ok(Ok(found)) => judge_resolved(guard, &host, found),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a name whose addresses are all refused by the guard.
+fn judge_resolved(
+    guard: &guard::Guard,
+    host: &str,
+    found: impl IntoIterator<Item = std::net::SocketAddr>,
+) -> Result<(), String> {
+    match guard.filter(found) {
+        Err(_) => Err(format!(
+            "refused: {host} resolves to no public address, so the service will not send to it; the operator can allow a range with --webhook-allow"
+        )),
+        Ok(_) => Ok(()),
+    }
+}
+
 /// Queues a test delivery to one endpoint (the dashboard's "send test event" button).
 /// Returns its `webhook-id`, or `None` when the endpoint does not exist.
 ///

@@ -661,3 +661,29 @@ async fn requests_in_flight_are_capped_even_when_their_rows_are_replaced() {
     worker.await.unwrap();
     assert_eq!(accepted.load(Ordering::SeqCst), ATTEMPTS);
 }
+
+/// A silent pop or webhook to a name on the LAN was saved ("Settings saved") and then refused
+/// on every call: it is refused when saved, saying how the operator allows it, and without
+/// saying which addresses the name has.
+#[test]
+fn a_name_that_resolves_only_to_private_addresses_is_refused_when_saved() {
+    let addrs = |list: &[&str]| -> Vec<std::net::SocketAddr> {
+        list.iter()
+            .map(|a| std::net::SocketAddr::new(a.parse().unwrap(), 0))
+            .collect()
+    };
+    let guard = guard::Guard::default();
+    let err =
+        judge_resolved(&guard, "crm.internal", addrs(&["10.0.3.7", "127.0.0.1"])).unwrap_err();
+    assert!(
+        err.contains("crm.internal") && err.contains("--webhook-allow"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("10.0.3.7") && !err.contains("127.0.0.1"),
+        "{err}"
+    );
+    assert!(judge_resolved(&guard, "crm.example", addrs(&["10.0.3.7", "93.184.216.34"])).is_ok());
+    let allowed = guard::Guard::new(vec!["10.0.0.0/8".parse().unwrap()]);
+    assert!(judge_resolved(&allowed, "crm.internal", addrs(&["10.0.3.7"])).is_ok());
+}

@@ -210,7 +210,8 @@ pub async fn put_settings(
     // is refused now rather than queued on every call. (Modal and popup pops are opened by
     // the browser, which may well reach an office CRM on a private address.)
     if new.screen_pop.mode == PopMode::Silent && !new.screen_pop.url.is_empty() {
-        crate::hooks::check_destination(state.service.hooks.guard(), &new.screen_pop.url)
+        crate::hooks::check_destination_now(state.service.hooks.guard(), &new.screen_pop.url)
+            .await
             .map_err(|m| ApiError::field("screen_pop.url", m))?;
     }
     state

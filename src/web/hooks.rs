@@ -30,7 +30,7 @@ struct NewEndpoint {
     description: String,
 }
 
-fn parse_new(body: &[u8], state: &AppState) -> Result<NewEndpoint, ApiError> {
+async fn parse_new(body: &[u8], state: &AppState) -> Result<NewEndpoint, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .ok()
         .filter(Value::is_object)
@@ -46,7 +46,8 @@ fn parse_new(body: &[u8], state: &AppState) -> Result<NewEndpoint, ApiError> {
         };
         ApiError::field(field, message)
     })?;
-    crate::hooks::check_destination(state.service.hooks.guard(), &new.url)
+    crate::hooks::check_destination_now(state.service.hooks.guard(), &new.url)
+        .await
         .map_err(|m| ApiError::field("url", m))?;
     if let Some(events) = &new.events {
         if events.is_empty() {
@@ -82,7 +83,7 @@ pub async fn create(
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let new = parse_new(&body, &state)?;
+    let new = parse_new(&body, &state).await?;
     let events = new.events.unwrap_or_else(|| vec!["*".into()]);
     let secret = sign::new_secret();
     let now = state.service.clock.now();
