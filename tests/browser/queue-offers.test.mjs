@@ -57,6 +57,8 @@ describe('queue offers', () => {
       queueEvent('member-queue-end', { ...member, left: t0 + 68, cause: 'Terminated', at: t0 + 68 }),
     );
 
+    // Both agent calls stored before the history is read (it shows what is stored when opened).
+    await page.waitForFunction(async () => (await (await fetch('/api/history')).json()).calls.length === 2);
     await page.click('nav a[href="/history"]');
     const rows = page.locator('#results tbody tr');
     await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length === 2);

@@ -11,10 +11,12 @@ const OTHER = '9B2D5A10-1C3E-4F5A-8B7C-0D1E2F3A4B5C';
 const UNKNOWN = 'C0FFEE00-1C3E-4F5A-8B7C-0D1E2F3A4B5C';
 
 describe('tokens', () => {
+  // The tokens the fake OVH accepts; a test takes one out to make OVH refuse it.
+  const known = [TOKEN, OTHER];
   let ovh, service, browser, page;
 
   before(async () => {
-    ovh = await fakeOvh({ tokens: [TOKEN, OTHER] });
+    ovh = await fakeOvh({ tokens: known });
     service = await startService(ovh.url);
     browser = await launchBrowser();
     const context = await browser.newContext({ locale: 'en-GB' });
@@ -62,5 +64,23 @@ describe('tokens', () => {
     await page.goto(`${service.base}/settings`);
     await page.getByText('only the administrator can remove it').waitFor();
     assert.equal(await page.locator('#forget-token').count(), 0);
+  });
+
+  // A wrong or expired token once showed only in the indicator's tooltip, and changing it
+  // meant signing out first.
+  it('says on the page when OVH stops accepting the token, and changes token without signing out', async () => {
+    known.splice(known.indexOf(TOKEN), 1);
+    await page.goto(`${service.base}/overview`);
+    const banner = page.locator('#token-banner');
+    await banner.getByText('OVH refuses this token since').waitFor();
+    await shot(page, '33-token-refused-banner');
+    await banner.getByRole('link', { name: 'Change token' }).click();
+    await page.waitForSelector('#change-token');
+    await page.fill('#new-token', OTHER);
+    await page.click('#change-token-submit');
+    await page.waitForURL(`${service.base}/overview`);
+    await page.locator('#account').getByText('9B2D…').waitFor();
+    assert.equal(await page.locator('#token-banner').isVisible(), false);
+    assert.ok(!(await page.content()).includes(OTHER), 'the new token is not shown either');
   });
 });

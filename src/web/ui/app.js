@@ -2,7 +2,7 @@
 // feed-health indicator, routes between the views by path (so each view can be bookmarked and
 // survives a reload), and redraws the live views when the stream changes the state.
 
-import { h, replace, updateTick, updateAge } from './dom.js';
+import { h, replace, updateTick, updateAge, fmtDateTime } from './dom.js';
 import { t, initLanguage, setLanguage, languageChoice } from './i18n.js';
 import { live, api, connect, disconnect, onChange, onPop, loadHealth, applySettings } from './live.js';
 import { handlePop, clearPops } from './pop.js';
@@ -31,6 +31,7 @@ const main = document.getElementById('main');
 const top = document.getElementById('top');
 let signedIn = false;
 let healthEl = null;
+let bannerEl = null;
 
 function currentView() {
   return VIEWS.find((v) => v.path === location.pathname) || null;
@@ -102,6 +103,7 @@ function drawHeader() {
     document.getElementById('language')?.focus();
   });
   healthEl = h('p', { id: 'feed-health', class: 'health', role: 'status', 'aria-live': 'polite', title: t('health.title') });
+  bannerEl = h('div', { id: 'token-banner', class: 'banner', role: 'alert', hidden: true });
   const account = signedIn && live.me
     ? h('span', { class: 'account', id: 'account' }, t('account', { hint: live.me.token_hint || '…' }))
     : null;
@@ -110,6 +112,7 @@ function drawHeader() {
     h('div', { class: 'brand' }, h('a', { href: signedIn ? '/overview' : '/login', 'data-nav': '' }, t('app.name'))),
     nav,
     h('div', { class: 'tools' }, signedIn ? healthEl : null, account, h('label', { class: 'lang' }, langSelect), logout),
+    signedIn ? bannerEl : null,
   );
   updateHealth();
 }
@@ -142,6 +145,18 @@ function updateHealth() {
   else if (state === 'store-failing' && hl.store.last_error) detail = ` — ${hl.store.last_error}`;
   healthEl.title = `${t('health.title')}${detail}`;
   replace(healthEl, h('span', { 'aria-hidden': 'true', text: `${symbol} ` }), text);
+  updateBanner(hl);
+}
+
+/// A token OVH refuses (expired, deleted, mistyped) or has paused: said in a banner on every
+/// page, with what to do — not only in the indicator's tooltip.
+function updateBanner(hl) {
+  if (!bannerEl) return;
+  let text = null;
+  if (hl && hl.state === 'paused') text = t('banner.paused', { reason: hl.paused_reason || '' });
+  else if (hl && hl.refused_since) text = t('banner.refused', { since: fmtDateTime(hl.refused_since), error: hl.last_error || '' });
+  bannerEl.hidden = !text;
+  if (text) replace(bannerEl, h('span', { text }), ' ', h('a', { href: '/settings#token-section', 'data-nav': '' }, t('banner.change')));
 }
 
 async function signIn() {

@@ -118,9 +118,26 @@ function tokenSection() {
       status.textContent = t('token.error', { msg: e.message });
     }
   }, h('div', { class: 'check' }, purge, h('label', { for: 'token-purge', text: ` ${t('token.purge')}` })));
+  // Change token, as OVH's demo has: sign in with another one without signing out first (the
+  // login checks it with OVH, and replaces this browser's session when it is accepted).
+  const newToken = h('input', { type: 'password', id: 'new-token', name: 'new-token', autocomplete: 'off', spellcheck: 'false', maxlength: '64' });
+  const change = h('form', { id: 'change-token', class: 'inline' },
+    h('label', { for: 'new-token', text: t('token.change_label') }), newToken,
+    h('button', { type: 'submit', id: 'change-token-submit' }, t('token.change')));
+  change.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    status.textContent = t('token.checking');
+    try {
+      await api('/api/login', { method: 'POST', body: { token: newToken.value.trim(), remember: true } });
+      window.location.assign('/overview');
+    } catch (err) {
+      status.textContent = t('token.error', { msg: err.message });
+    }
+  });
   return h('section', { id: 'token-section', 'aria-labelledby': 'token-title' },
     h('h2', { id: 'token-title', text: t('token.title') }),
     h('p', { text: t('token.hint', { hint: (live.me && live.me.token_hint) || '…' }) }),
+    change,
     h('p', { class: 'hint', text: configured ? t('token.configured') : t('token.forget_intro') }),
     configured ? null : h('button', { type: 'button', id: 'forget-token', class: 'danger', onclick: () => dialog.showModal() }, t('token.forget')),
     status, dialog);
