@@ -148,6 +148,7 @@ describe('dashboard', () => {
     await page.click('#filter-apply');
     await page.getByText('1 rows shown').waitFor();
     assert.match(await page.locator('#results tbody tr').first().textContent(), /incoming.*answered/);
+    assert.match(await page.locator('#results tbody tr').first().textContent(), /\+33 9 72 10 10 10 Accueil/, 'the line by its name too');
     await shot(page, '06-history');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
     const csv = readFileSync(await download.path(), 'utf8').trim().split('\n');
@@ -164,6 +165,7 @@ describe('dashboard', () => {
     await page.selectOption('#f-outcome', 'abandoned');
     await page.click('#filter-apply');
     await page.getByText('1 rows shown').waitFor();
+    assert.match(await page.locator('#results tbody tr').first().textContent(), /Support/, 'the queue by its name');
     await page.click('#tab-callbacks');
     await page.locator('#history-results tbody tr', { hasText: '+33 6 99 99 99 99' }).waitFor();
     assert.match(await page.locator('#history-results').textContent(), /\+33 6 77 77 77 77/, 'the missed caller is listed');

@@ -64,6 +64,12 @@ export function num(raw, label) {
   return h('span', { class: 'num', title: label ? `${label} (${raw})` : raw, 'data-raw': raw }, shown);
 }
 
+/// A number with, beside it, the name of the line or queue it is (when it is one of ours).
+export function named(raw, name) {
+  if (!name) return num(raw);
+  return h('span', { class: 'named' }, num(raw, name), ' ', h('small', { class: 'muted name', text: name }));
+}
+
 /// An OVH number of the account (a line or a queue): the readable form, and under it the
 /// raw form OVH and the API use, as text that can be read and copied.
 export function ownNumber(raw) {

@@ -4,9 +4,9 @@
 // "To call back" lists, as the service works them out (`/api/callbacks`), the callers who were
 // missed or left a queue unanswered and were not reached afterwards, each with a "done" mark.
 
-import { h, replace, num, time, fmtDuration, direction, row, zonedMidnight, nextDay, localDate } from './dom.js';
+import { h, replace, num, named, time, fmtDuration, direction, row, zonedMidnight, nextDay, localDate } from './dom.js';
 import { t } from './i18n.js';
-import { live, api } from './live.js';
+import { live, api, nameOf } from './live.js';
 import { journalRows, outcome, JOURNAL_HEADERS } from './queues.js';
 
 const TABS = ['calls', 'journal', 'callbacks'];
@@ -83,7 +83,7 @@ function callerOf(c) {
 
 function callRows(calls) {
   return calls.map((c) => row(
-    time(c.started_at), num(c.number), direction(c.direction), callerOf(c), num(c.called),
+    time(c.started_at), named(c.number, nameOf(c.number)), direction(c.direction), callerOf(c), named(c.called, nameOf(c.called)),
     c.dialed && c.dialed !== c.called ? num(c.dialed) : '',
     fmtDuration(c.ring_s), fmtDuration(c.talk_s), outcome(c.outcome)));
 }

@@ -28,6 +28,12 @@ const listeners = new Set();
 let popHandler = () => {};
 
 /// Who receives the stream's `pop` messages (the screen pop, see pop.js).
+/// The name (description) of one of the account's lines or queues, if it has one.
+export function nameOf(number) {
+  const l = live.lines.get(number) || live.queues.get(number);
+  return (l && l.description) || null;
+}
+
 export function onPop(fn) {
   popHandler = fn;
 }

@@ -3,9 +3,9 @@
 // being offered), the conversations in progress (caller ⇒ agent, talk and wait times); then
 // the queue journal. The wallboard shows the same live figures in large type for a wall screen.
 
-import { h, replace, num, ownNumber, time, ticking, fmtDuration, fmtPct, table, row } from './dom.js';
+import { h, replace, num, named, ownNumber, time, ticking, fmtDuration, fmtPct, table, row } from './dom.js';
 import { t } from './i18n.js';
-import { live } from './live.js';
+import { live, nameOf } from './live.js';
 
 function target() {
   return live.settings?.service_level_target_pct ?? 80;
@@ -56,7 +56,7 @@ function queueSection(q) {
 
 export function journalRows(entries) {
   return entries.map((j) => row(
-    time(j.left_at), num(j.queue), num(j.caller), j.agent ? num(j.agent) : '—',
+    time(j.left_at), named(j.queue, nameOf(j.queue)), num(j.caller), j.agent ? named(j.agent, nameOf(j.agent)) : '—',
     fmtDuration(j.wait_s), fmtDuration(j.talk_s), outcome(j.outcome), j.reason || ''));
 }
 
