@@ -225,11 +225,13 @@ pub fn history(
     if let Some(o) = f.outcome {
         c.add("outcome = ?", [Sql::Text(o.as_str().into())]);
     }
-    c.after("ended_at", f.cursor);
+    // Newest first by the time the page shows (when the call started): sorting by its end
+    // put a long call below shorter ones that started after it (issue 9).
+    c.after("started_at", f.cursor);
     c.page(
         conn,
         "SELECT id, number, call_id, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome, queue, queue_caller FROM calls",
-        "ended_at",
+        "started_at",
         f.limit,
         |r| {
             let outcome: String = r.get(12)?;
@@ -249,7 +251,7 @@ pub fn history(
                 queue: r.get(13)?,
                 queue_caller: r.get(14)?,
             };
-            Ok((record.ended_at, r.get(0)?, record))
+            Ok((record.started_at, r.get(0)?, record))
         },
     )
 }

@@ -236,6 +236,11 @@ CREATE TABLE callback_done (
     PRIMARY KEY (token_id, number)
 );
 "#,
+    // History is listed newest first by when each call started, the time the page shows
+    // (issue 9: it was sorted by the end, so a long call sat below later, shorter ones).
+    r#"
+CREATE INDEX calls_by_start ON calls (token_id, started_at, id);
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

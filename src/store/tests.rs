@@ -37,6 +37,63 @@ fn all(limit: usize) -> CallFilter {
     }
 }
 
+/// A call record of `talk_s` seconds started at `started_at` on line 0033972101010.
+fn finished(call_id: &str, started_at: f64, talk_s: f64) -> Change {
+    Change::CallFinished(crate::engine::CallRecord {
+        number: "0033972101010".into(),
+        call_id: call_id.into(),
+        direction: Direction::Incoming,
+        calling: Some("0033612345678".into()),
+        called: Some("0033972101010".into()),
+        dialed: None,
+        started_at,
+        answered_at: Some(started_at + 2.0),
+        ended_at: started_at + 2.0 + talk_s,
+        ring_s: 2.0,
+        talk_s,
+        outcome: CallOutcome::Answered,
+        queue: None,
+        queue_caller: None,
+    })
+}
+
+#[test]
+fn history_was_sorted_by_the_end_of_calls_while_the_page_shows_their_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, readers) = open(&dir.path().join("t.db")).unwrap();
+    writer.add_token(&token(), "config", 0.0).unwrap();
+    let id = token().id();
+    let batch = writer.begin().unwrap();
+    // A long call started first and ended last; two short ones started after it.
+    for change in [
+        finished("long", 1000.0, 600.0),
+        finished("short-1", 1100.0, 30.0),
+        finished("short-2", 1200.0, 30.0),
+    ] {
+        batch.record(&id, &change).unwrap();
+    }
+    batch.commit().unwrap();
+    readers
+        .with(|conn| {
+            let ids = |f: &CallFilter| -> Result<Vec<String>, StoreError> {
+                Ok(queries::history(conn, &id, f)?
+                    .items
+                    .into_iter()
+                    .map(|c| c.call_id)
+                    .collect())
+            };
+            assert_eq!(ids(&all(10))?, ["short-2", "short-1", "long"]);
+            // Paging follows the same order.
+            let first = queries::history(conn, &id, &all(1))?;
+            assert_eq!(first.items[0].call_id, "short-2");
+            let cursor = first.next.as_deref().and_then(queries::Cursor::parse);
+            let rest = ids(&CallFilter { cursor, ..all(10) })?;
+            assert_eq!(rest, ["short-1", "long"]);
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[test]
 fn history_is_kept_filtered_and_paged_newest_first() {
     let dir = tempfile::tempdir().unwrap();
@@ -57,7 +114,7 @@ fn history_is_kept_filtered_and_paged_newest_first() {
             assert!(page
                 .items
                 .windows(2)
-                .all(|w| w[0].ended_at >= w[1].ended_at));
+                .all(|w| w[0].started_at >= w[1].started_at));
 
             let accueil = queries::history(
                 conn,
