@@ -2,7 +2,7 @@
 //! time zone over a range (`from`, `to`, RFC 3339; the last 24 hours by default), for the
 //! reports view's charts and tables. They add to the contract's API; they change none of it.
 
-use super::api::{current_settings, read};
+use super::api::{current_settings, names, read};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::params::{self, Query};
@@ -68,11 +68,18 @@ pub async fn queues(
     let (from, to, settings) = context(&state, &caller, &q).await?;
     let tz = settings.tz();
     let threshold = f64::from(settings.service_level_s);
+    // Each queue with its name (description), so the report's headings read as the page's.
+    let names = names(&state, &caller)?;
     let token = caller.token;
     let queues = read(&state, move |c| {
         reports::queues_per_hour(c, &token, from, to, tz, threshold)
     })
     .await?;
+    let mut queues = serde_json::to_value(queues).map_err(|e| ApiError::internal(&e))?;
+    for q in queues.as_array_mut().into_iter().flatten() {
+        let name = q["queue"].as_str().and_then(|n| names.get(n)).cloned();
+        q["name"] = json!(name);
+    }
     Ok(Json(json!({
         "from": rfc3339(from), "to": rfc3339(to), "timezone": settings.timezone,
         "service_level_s": settings.service_level_s,

@@ -80,7 +80,7 @@ describe('dashboard', () => {
     await page.locator('tr[data-call="c1."]').waitFor({ state: 'detached' });
     // The call log has the events, newest first, with direction and latency.
     const log = page.locator('#h-log + .scroll tbody tr');
-    await log.first().getByText('end_calling').waitFor();
+    await log.first().locator('[data-event="end_calling"]', { hasText: 'call ended' }).waitFor();
     assert.match(await log.first().textContent(), /incoming.*ms/);
 
     // A missed call, an outgoing call, for the history below.
@@ -135,9 +135,15 @@ describe('dashboard', () => {
     assert.match(await journal.first().textContent(), /abandoned/);
     assert.match(await journal.nth(1).textContent(), /answered/);
     await shot(page, '04-queues');
-    await page.click('nav a[href="/wallboard"]');
+    await page.click('nav a[href="/wall"]');
     await page.locator(`.tile[data-number="${QUEUE}"] .huge .value`).waitFor();
     await shot(page, '05-wallboard');
+    // A kiosk: no header, no menu; Escape leaves it for the overview.
+    assert.equal(await page.locator('header#top').isVisible(), false);
+    assert.equal(await page.locator('nav a[href="/overview"]').isVisible(), false);
+    await page.keyboard.press('Escape');
+    await page.waitForURL('**/overview');
+    await page.locator('nav a[href="/history"]').waitFor();
   });
 
   it('filters the history and downloads exactly that as CSV', async () => {

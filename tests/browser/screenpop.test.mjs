@@ -117,7 +117,7 @@ describe('screen pop and webhooks', () => {
     assert.equal(await frame.getAttribute('referrerpolicy'), 'no-referrer');
     await page.frameLocator('#pop-frame').getByText('CRM page').waitFor();
     assert.equal(await page.textContent('#pop-title'), 'Call from +33 6 55 55 55 55');
-    assert.match(await page.textContent('#pop-line'), /on \+33 9 72 10 10 10 — Accueil & Co · start_ringing/);
+    assert.match(await page.textContent('#pop-line'), /on \+33 9 72 10 10 10 — Accueil & Co · ringing/);
     assert.equal(await page.textContent('#pop-count'), '1 of 1');
     const link = page.locator('#pop-newtab');
     assert.equal(await link.getAttribute('href'), expected(CALLER, 'Accueil%20%26%20Co'));
@@ -147,7 +147,7 @@ describe('screen pop and webhooks', () => {
   it('shows a hostile description in a pop as text', async () => {
     ovh.push(ring({ description: HOSTILE }));
     await page.locator('#pop-dialog[open]').waitFor();
-    assert.equal(await page.textContent('#pop-line'), `on +33 9 72 10 10 10 — ${HOSTILE} · start_ringing`);
+    assert.equal(await page.textContent('#pop-line'), `on +33 9 72 10 10 10 — ${HOSTILE} · ringing`);
     assert.equal(await page.locator('#pop-dialog img, #pop-dialog b').count(), 0);
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
     assert.match(await page.getAttribute('#pop-frame', 'src'), /d=%3Cimg%20src%3Dx%20onerror%3D%22window\.__pwned%3D1%22%3E%20Atelier%20%26%20%3Cb%3Eco%3C%2Fb%3E&/);
@@ -179,7 +179,7 @@ describe('screen pop and webhooks', () => {
     ovh.push(ring({ calling: '0033633333333' }));
     await other.locator('#pop-dialog[open]').waitFor();
     const notes = await other.evaluate(() => window.__notes.map(({ title, body }) => ({ title, body })));
-    assert.deepEqual(notes, [{ title: 'Call from +33 6 33 33 33 33', body: 'on +33 9 72 10 10 10 — Accueil & Co\nstart_ringing' }]);
+    assert.deepEqual(notes, [{ title: 'Call from +33 6 33 33 33 33', body: 'on +33 9 72 10 10 10 — Accueil & Co\nringing' }]);
     await other.click('#pop-close');
     await other.locator('#pop-dialog[open]').waitFor({ state: 'detached' });
     await other.evaluate(() => window.__notes[0].note.listeners.click());

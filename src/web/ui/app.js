@@ -2,10 +2,11 @@
 // feed-health indicator, routes between the views by path (so each view can be bookmarked and
 // survives a reload), and redraws the live views when the stream changes the state.
 
-import { h, replace, updateTick, updateAge, fmtDateTime } from './dom.js';
+import { h, replace, updateTick, updateAge, updateClock, fmtDateTime } from './dom.js';
 import { t, initLanguage, setLanguage, languageChoice } from './i18n.js';
 import { live, api, connect, disconnect, onChange, onPop, loadHealth, applySettings } from './live.js';
 import { handlePop, clearPops } from './pop.js';
+import { feedState } from './health.js';
 import * as login from './login.js';
 import * as overview from './overview.js';
 import * as queues from './queues.js';
@@ -15,11 +16,12 @@ import * as settings from './settings.js';
 import * as help from './help.js';
 import * as webhooks from './webhooks.js';
 
-/// Views in menu order; `live` views are redrawn whenever the state changes.
+/// Views in menu order; `live` views are redrawn whenever the state changes; a `kiosk` view
+/// (the wall screen) fills the screen with no header and no menu.
 const VIEWS = [
   { path: '/overview', key: 'nav.overview', view: overview, live: true },
   { path: '/queues', key: 'nav.queues', view: queues, live: true },
-  { path: '/wallboard', key: 'nav.wallboard', view: { render: queues.renderWallboard }, live: true },
+  { path: '/wall', key: 'nav.wallboard', view: { render: queues.renderWallboard }, live: true, kiosk: true },
   { path: '/history', key: 'nav.history', view: history },
   { path: '/reports', key: 'nav.reports', view: reports },
   { path: '/settings', key: 'nav.settings', view: settings },
@@ -33,12 +35,16 @@ let signedIn = false;
 let healthEl = null;
 let bannerEl = null;
 
+/// Older addresses still open their view.
+const MOVED = { '/wallboard': '/wall' };
+
 function currentView() {
+  if (MOVED[location.pathname]) history_.replaceState(null, '', MOVED[location.pathname]);
   return VIEWS.find((v) => v.path === location.pathname) || null;
 }
 
 export function navigate(path, replaceState = false) {
-  if (location.pathname !== path) {
+  if (`${location.pathname}${location.search}` !== path) {
     if (replaceState) history_.replaceState(null, '', path);
     else history_.pushState(null, '', path);
   }
@@ -64,9 +70,13 @@ function render() {
     history_.replaceState(null, '', '/overview');
     v = VIEWS[0];
   }
-  document.body.classList.toggle('wall', v.path === '/wallboard');
+  document.body.classList.toggle('wall', !!v.kiosk);
   document.title = `${t(v.key)} — ${t('app.name')}`;
-  drawHeader();
+  if (v.kiosk) {
+    top.hidden = true;
+    healthEl = null;
+    bannerEl = null;
+  } else drawHeader();
   v.view.render(main);
 }
 
@@ -117,35 +127,15 @@ function drawHeader() {
   updateHealth();
 }
 
-/// live / silent N min / stalled / failing / paused / store failing, as a symbol *and* words; "offline" when the page
-/// has lost the service itself.
+/// The header's indicator of the feed's state (see health.js).
 function updateHealth() {
   if (!healthEl) return;
-  const hl = live.health;
-  let state = hl ? hl.state : 'unknown';
-  if (live.stream === 'offline') state = 'offline';
-  // The store not writing outranks the feed: nothing new can show until it writes again.
-  else if (hl && hl.store && hl.store.state === 'failing') state = 'store-failing';
-  let text;
-  if (state === 'connected') text = t('health.live');
-  else if (state === 'store-failing') text = t('health.store_failing');
-  else if (state === 'stalled') text = t('health.stalled');
-  else if (state === 'silent') text = t('health.silent', { n: Math.max(1, Math.floor((hl.silent_for_s || 0) / 60)) });
-  else if (state === 'failing') text = t('health.failing');
-  else if (state === 'paused') text = t('health.paused');
-  else if (state === 'starting') text = t('health.starting');
-  else if (state === 'offline') text = t('health.offline');
-  else text = t('health.unknown');
-  const symbol = { connected: '●', silent: '◐', stalled: '◌', failing: '✕', paused: '⏸', 'store-failing': '⚠', offline: '✕', starting: '○' }[state] || '?';
-  healthEl.className = `health health-${state}`;
-  healthEl.dataset.state = state;
-  let detail = '';
-  if (state === 'failing' && hl.last_error) detail = ` — ${hl.last_error}`;
-  else if (state === 'paused' && hl.paused_reason) detail = ` — ${hl.paused_reason}`;
-  else if (state === 'store-failing' && hl.store.last_error) detail = ` — ${hl.store.last_error}`;
-  healthEl.title = `${t('health.title')}${detail}`;
-  replace(healthEl, h('span', { 'aria-hidden': 'true', text: `${symbol} ` }), text);
-  updateBanner(hl);
+  const f = feedState(live);
+  healthEl.className = `health health-${f.state}`;
+  healthEl.dataset.state = f.state;
+  healthEl.title = `${t('health.title')}${f.detail ? ` — ${f.detail}` : ''}`;
+  replace(healthEl, h('span', { 'aria-hidden': 'true', text: `${f.symbol} ` }), f.text);
+  updateBanner(live.health);
 }
 
 /// A token OVH refuses (expired, deleted, mistyped) or has paused: said in a banner on every
@@ -210,9 +200,13 @@ document.addEventListener('click', (e) => {
 });
 window.addEventListener('popstate', render);
 
-// Number keys 1–8 switch views, unless typing in a field.
+// Number keys 1–8 switch views, unless typing in a field; Escape leaves the wall screen.
 document.addEventListener('keydown', (e) => {
   if (!signedIn || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === 'Escape' && currentView()?.kiosk && !document.fullscreenElement && !document.querySelector('dialog[open]')) {
+    navigate('/overview');
+    return;
+  }
   const tag = (e.target.tagName || '').toLowerCase();
   if (['input', 'select', 'textarea', 'button'].includes(tag) || e.target.isContentEditable) return;
   const i = Number(e.key) - 1;
@@ -226,6 +220,7 @@ setInterval(() => {
   const now = Date.now();
   for (const el of document.querySelectorAll('[data-since]')) updateTick(el, now);
   for (const el of document.querySelectorAll('[data-age]')) updateAge(el, now);
+  for (const el of document.querySelectorAll('[data-clock]')) updateClock(el, now);
 }, 1000);
 
 onChange(redrawLive);

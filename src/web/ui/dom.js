@@ -129,6 +129,18 @@ export function updateTick(el, now) {
   el.textContent = fmtDuration((now - since) / 1000);
 }
 
+/// The time of day, kept current by the page's one-second timer (`data-clock`).
+export function clock() {
+  const el = h('time', { class: 'clock', dataset: { clock: '' } });
+  updateClock(el, Date.now());
+  return el;
+}
+export function updateClock(el, now) {
+  const d = new Date(now);
+  el.dateTime = d.toISOString();
+  el.textContent = dtf({ hour: '2-digit', minute: '2-digit' }).format(d);
+}
+
 /// "3 min ago" style ages, refreshed with the ticking durations.
 export function age(iso) {
   if (!iso) return h('span', { class: 'muted', text: t('never') });
@@ -225,4 +237,43 @@ export function confirmDialog(prefix, text, confirmLabel, onConfirm, extra = nul
     dialog.returnValue = '';
   });
   return dialog;
+}
+
+/// Brings a table body up to date with `items` without redrawing it: a row whose item did not
+/// change is kept as it is (a text selection, a tooltip or the focus in it survive), a changed
+/// one is replaced, new ones are inserted where they belong and gone ones removed. `key` names
+/// an item; `build` draws its row. With no item, one row says `empty` across `columns`.
+export function patchRows(tbody, items, key, build, empty, columns) {
+  const old = new Map();
+  for (const tr of [...tbody.children]) {
+    if (tr.dataset.key !== undefined) old.set(tr.dataset.key, tr);
+    else tr.remove();
+  }
+  const seen = new Map();
+  const wanted = items.map((item) => {
+    let k = String(key(item));
+    const n = (seen.get(k) || 0) + 1;
+    seen.set(k, n);
+    if (n > 1) k = `${k}#${n}`;
+    const sig = JSON.stringify(item);
+    let tr = old.get(k);
+    if (tr && tr.ovhSig === sig) old.delete(k);
+    else {
+      const fresh = build(item);
+      fresh.dataset.key = k;
+      fresh.ovhSig = sig;
+      if (tr) {
+        tr.replaceWith(fresh);
+        old.delete(k);
+      }
+      tr = fresh;
+    }
+    return tr;
+  });
+  for (const tr of old.values()) tr.remove();
+  wanted.forEach((tr, i) => {
+    if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
+  });
+  if (!items.length) tbody.append(h('tr', {}, h('td', { colspan: columns, class: 'muted empty', text: empty || t('none') })));
+  return tbody;
 }

@@ -3,19 +3,43 @@
 // downloadable as CSV with exactly the same filter (the CSV routes export every matching row).
 // "To call back" lists, as the service works them out (`/api/callbacks`), the callers who were
 // missed or left a queue unanswered and were not reached afterwards, each with a "done" mark.
+// The tab and its filter live in the address (`/history?tab=journal&queue=…`), so a reload or
+// a bookmark shows the same list with the same filter filled in.
 
-import { h, replace, num, named, time, fmtDuration, direction, row, zonedMidnight, nextDay, localDate } from './dom.js';
+import { h, replace, num, named, time, fmtDuration, formatNumber, direction, row, zonedMidnight, nextDay, localDate } from './dom.js';
 import { t } from './i18n.js';
 import { live, api, nameOf } from './live.js';
 import { journalRows, outcome, JOURNAL_HEADERS } from './queues.js';
 
 const TABS = ['calls', 'journal', 'callbacks'];
-const state = {
-  tab: 'calls',
-  calls: { number: '', direction: '', outcome: '', from: '', to: '', q: '' },
-  journal: { queue: '', outcome: '', from: '', to: '', q: '' },
-  callbacks: { from: '', to: '' },
+const FIELDS = {
+  calls: ['number', 'direction', 'outcome', 'from', 'to', 'q'],
+  journal: ['queue', 'outcome', 'from', 'to', 'q'],
+  callbacks: ['from', 'to'],
 };
+
+/// The tab and its filter, as the address says.
+export function fromAddress(search = location.search) {
+  const p = new URLSearchParams(search);
+  const tab = TABS.includes(p.get('tab')) ? p.get('tab') : 'calls';
+  const filter = Object.fromEntries(FIELDS[tab].map((k) => [k, (p.get(k) || '').trim()]));
+  return { tab, filter };
+}
+
+/// The address of a tab with a filter (empty fields left out).
+export function address(tab, filter = {}) {
+  const p = new URLSearchParams();
+  if (tab !== 'calls') p.set('tab', tab);
+  for (const k of FIELDS[tab]) if (filter[k]) p.set(k, filter[k]);
+  const qs = p.toString();
+  return qs ? `/history?${qs}` : '/history';
+}
+
+function go(root, tab, filter) {
+  const to = address(tab, filter);
+  if (`${location.pathname}${location.search}` !== to) window.history.pushState(null, '', to);
+  render(root);
+}
 
 /// The API query for a filter: dates become the account's local midnights.
 export function query(filter) {
@@ -31,6 +55,8 @@ export function query(filter) {
 
 function select(name, label, options, value) {
   const id = `f-${name}`;
+  // A value from the address that is not (yet) among the options stays chosen.
+  if (value && !options.some(([v]) => v === value)) options.push([value, formatNumber(value)]);
   return h('div', { class: 'field' },
     h('label', { for: id, text: label }),
     h('select', { id, name }, options.map(([v, text]) => h('option', { value: v, selected: v === value }, text))));
@@ -41,15 +67,39 @@ function input(name, label, type, value) {
   return h('div', { class: 'field' }, h('label', { for: id, text: label }), h('input', { id, name, type, value: value || '' }));
 }
 
-function filterForm(tab, onApply) {
-  const f = state[tab];
+/// The account's lines (or queues) as options, by number and name. The live board may not
+/// have arrived yet (a reload, a bookmark): the options are then read from the API.
+function ownOptions(kind) {
+  const of = (m) => [...m.values()].map((x) => [x.number, x.description ? `${formatNumber(x.number)} — ${x.description}` : formatNumber(x.number)]);
+  const known = kind === 'lines' ? live.lines : live.queues;
+  const options = [['', t('any')], ...of(known)];
+  const fill = async (el) => {
+    if (known.size) return;
+    try {
+      const data = await api(`/api/${kind}`);
+      const chosen = el.value;
+      const more = of(new Map((data[kind] || []).map((x) => [x.number, x])));
+      for (const [v, text] of more) {
+        const existing = [...el.options].find((o) => o.value === v);
+        if (existing) existing.textContent = text;
+        else el.append(h('option', { value: v, selected: v === chosen }, text));
+      }
+    } catch { /* the options already there stay */ }
+  };
+  return { options, fill };
+}
+
+function filterForm(root, tab, f) {
   const fields = [];
+  let own = null;
   if (tab === 'calls') {
-    fields.push(select('number', t('filter.number'), [['', t('any')], ...[...live.lines.keys()].map((n) => [n, `${n} ${live.lines.get(n).description || ''}`])], f.number));
+    own = ownOptions('lines');
+    fields.push(select('number', t('filter.number'), own.options, f.number));
     fields.push(select('direction', t('filter.direction'), [['', t('any')], ['incoming', t('dir.incoming')], ['outgoing', t('dir.outgoing')]], f.direction));
     fields.push(select('outcome', t('filter.outcome'), [['', t('any')], ...['answered', 'missed', 'unanswered', 'unknown', 'queue_offer'].map((o) => [o, t(`outcome.${o}`)])], f.outcome));
   } else if (tab === 'journal') {
-    fields.push(select('queue', t('filter.queue'), [['', t('any')], ...[...live.queues.keys()].map((n) => [n, `${n} ${live.queues.get(n).description || ''}`])], f.queue));
+    own = ownOptions('queues');
+    fields.push(select('queue', t('filter.queue'), own.options, f.queue));
     fields.push(select('outcome', t('filter.outcome'), [['', t('any')], ...['answered', 'abandoned'].map((o) => [o, t(`outcome.${o}`)])], f.outcome));
   }
   fields.push(input('from', t('filter.from'), 'date', f.from));
@@ -59,15 +109,16 @@ function filterForm(tab, onApply) {
     h('div', { class: 'actions' },
       h('button', { type: 'submit', id: 'filter-apply' }, t('filter.apply')),
       h('button', { type: 'reset', id: 'filter-clear' }, t('filter.clear'))));
+  if (own) own.fill(form.elements[tab === 'calls' ? 'number' : 'queue']);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    for (const k of Object.keys(f)) f[k] = (form.elements[k]?.value || '').trim();
-    onApply();
+    const next = Object.fromEntries(FIELDS[tab].map((k) => [k, (form.elements[k]?.value || '').trim()]));
+    go(root, tab, next);
+    document.getElementById('filter-apply')?.focus();
   });
   form.addEventListener('reset', (e) => {
     e.preventDefault();
-    for (const k of Object.keys(f)) f[k] = '';
-    onApply(true);
+    go(root, tab, {});
   });
   return form;
 }
@@ -81,13 +132,20 @@ function callerOf(c) {
     h('small', { class: 'muted', text: t('history.via', { queue: (q && q.description) || c.queue }) }));
 }
 
+/// The number called; the number dialled beside it only when OVH gives a different one (a
+/// column of its own was empty on almost every row).
+function calledOf(c) {
+  const called = named(c.called, nameOf(c.called));
+  if (!c.dialed || c.dialed === c.called) return called;
+  return h('span', {}, called, ' ', h('small', { class: 'muted dialed' }, `(${t('col.dialed')} `, named(c.dialed, nameOf(c.dialed)), ')'));
+}
+
 function callRows(calls) {
   return calls.map((c) => row(
-    time(c.started_at), named(c.number, nameOf(c.number)), direction(c.direction), callerOf(c), named(c.called, nameOf(c.called)),
-    c.dialed && c.dialed !== c.called ? num(c.dialed) : '',
+    time(c.started_at), named(c.number, nameOf(c.number)), direction(c.direction), callerOf(c), calledOf(c),
     fmtDuration(c.ring_s), fmtDuration(c.talk_s), outcome(c.outcome)));
 }
-const CALL_HEADERS = () => [t('col.started'), t('col.line'), t('col.direction'), t('col.caller'), t('col.number'), t('col.dialed'), t('col.ring'), t('col.talk'), t('col.outcome')];
+const CALL_HEADERS = () => [t('col.started'), t('col.line'), t('col.direction'), t('col.caller'), t('col.called'), t('col.ring'), t('col.talk'), t('col.outcome')];
 
 /// The CSV link's query: the same filter, every matching row (`all=1`), not one page.
 function csvParams(params) {
@@ -132,10 +190,10 @@ function paged({ path, key, params, headers, rows, id, onShown }) {
 }
 
 /// One filtered, paged list with its CSV link.
-function listing(root, tab) {
+function listing(root, tab, filter) {
   const path = tab === 'calls' ? '/api/history' : '/api/queue-journal';
   const key = tab === 'calls' ? 'calls' : 'entries';
-  const params = query(state[tab]);
+  const params = query(filter);
   const file = tab === 'calls' ? 'history' : 'queue-journal';
   const csv = h('a', { id: 'csv', class: 'button', href: `${path}.csv?${csvParams(params)}`, download: `${file}.csv` }, t('history.csv'));
   // `;`, a byte-order mark, local times, decimal commas: opens right in a French spreadsheet.
@@ -175,8 +233,7 @@ function callbackRow(c) {
 }
 
 /// "To call back", worked out by the service (`/api/callbacks`), 50 at a time.
-function callbackList(root) {
-  const f = state.callbacks;
+function callbackList(root, f) {
   const params = query({ from: f.from || localDate(-6), to: f.to || localDate(0) });
   const csv = h('a', { id: 'csv', class: 'button', href: `/api/callbacks.csv?${csvParams(params)}`, download: 'callbacks.csv' }, t('history.csv'));
   const list = paged({
@@ -188,18 +245,13 @@ function callbackList(root) {
 }
 
 export function render(root) {
-  const body = h('div', { id: 'history-body' });
+  const { tab, filter } = fromAddress();
   const results = h('div', { id: 'history-results' });
-  const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': t('history.title') }, TABS.map((tab) => h('button', {
-    type: 'button', id: `tab-${tab}`, 'aria-pressed': String(state.tab === tab),
-    onclick: () => { state.tab = tab; render(root); document.getElementById(`tab-${tab}`)?.focus(); },
-  }, t(`history.${tab}`))));
-  const show = (cleared) => {
-    if (cleared) { render(root); return; }
-    if (state.tab === 'callbacks') callbackList(results);
-    else listing(results, state.tab);
-  };
-  replace(body, filterForm(state.tab, show), results);
-  replace(root, h('h1', { text: t('history.title') }), tabs, body);
-  show();
+  const tabs = h('div', { class: 'tabs', role: 'group', 'aria-label': t('history.title') }, TABS.map((x) => h('button', {
+    type: 'button', id: `tab-${x}`, 'aria-pressed': String(tab === x),
+    onclick: () => { go(root, x, {}); document.getElementById(`tab-${x}`)?.focus(); },
+  }, t(`history.${x}`))));
+  replace(root, h('h1', { text: t('history.title') }), tabs, h('div', { id: 'history-body' }, filterForm(root, tab, filter), results));
+  if (tab === 'callbacks') callbackList(results, filter);
+  else listing(results, tab, filter);
 }

@@ -117,6 +117,16 @@ const en = {
   'delivery.status': 'HTTP status', 'delivery.latency': 'Latency', 'delivery.error': 'Error', 'delivery.attempt': 'Attempt',
   'delivery.delivered': 'delivered', 'delivery.retry': 'will retry', 'delivery.failed': 'failed', 'delivery.gave_up': 'given up',
   'kind.pop': 'screen pop', 'kind.webhook': 'webhook',
+  'col.called': 'Called', 'reports.no_calls': 'No call in this period.', 'reports.no_queue_calls': 'No caller in this queue in this period.',
+  'reason.terminated': 'after a conversation', 'reason.hangup': 'the caller hung up', 'reason.timeout': 'longest wait reached',
+  'reason.no_agent': 'no agent available', 'reason.exit_with_key': 'left with a key', 'reason.expired': 'no end received (expired)',
+  'event.registered': 'registered', 'event.start_ringing': 'ringing', 'event.end_ringing': 'ringing ended',
+  'event.start_calling': 'call started', 'event.end_calling': 'call ended', 'event.member-queue-start': 'caller entered the queue',
+  'event.agent-offering': 'offered to an agent', 'event.bridge-agent-start': 'agent answered', 'event.bridge-agent-fail': 'agent did not answer',
+  'event.bridge-agent-end': 'agent conversation ended', 'event.member-queue-end': 'caller left the queue', 'event.members-count': 'callers in the queue',
+  'event.member-count': 'callers in the queue',
+  'log.page': 'Page {n} of {of}', 'log.newer': 'Newer', 'log.older': 'Older', 'log.newest': 'Newest',
+  'wall.exit': 'Esc: leave the wall screen', 'wall.clock': 'Time',
 };
 
 const fr = {
@@ -231,9 +241,19 @@ const fr = {
   'delivery.status': 'Statut HTTP', 'delivery.latency': 'Latence', 'delivery.error': 'Erreur', 'delivery.attempt': 'Tentative',
   'delivery.delivered': 'livré', 'delivery.retry': 'sera renvoyé', 'delivery.failed': 'échec', 'delivery.gave_up': 'abandonné',
   'kind.pop': 'appel du CGI', 'kind.webhook': 'webhook',
+  'col.called': 'Appelé', 'reports.no_calls': 'Aucun appel sur cette période.', 'reports.no_queue_calls': "Aucun appelant dans cette file sur cette période.",
+  'reason.terminated': 'après une conversation', 'reason.hangup': "l'appelant a raccroché", 'reason.timeout': 'attente maximale atteinte',
+  'reason.no_agent': 'aucun agent disponible', 'reason.exit_with_key': 'sorti par une touche', 'reason.expired': 'fin jamais reçue (expiré)',
+  'event.registered': 'enregistrée', 'event.start_ringing': 'sonnerie', 'event.end_ringing': 'fin de sonnerie',
+  'event.start_calling': 'début d\'appel', 'event.end_calling': "fin d'appel", 'event.member-queue-start': 'entrée en file',
+  'event.agent-offering': 'proposé à un agent', 'event.bridge-agent-start': "réponse de l'agent", 'event.bridge-agent-fail': "l'agent n'a pas répondu",
+  'event.bridge-agent-end': "fin de conversation de l'agent", 'event.member-queue-end': 'sortie de file', 'event.members-count': 'appelants en file',
+  'event.member-count': 'appelants en file',
+  'log.page': 'Page {n} sur {of}', 'log.newer': 'Plus récents', 'log.older': 'Plus anciens', 'log.newest': 'Les plus récents',
+  'wall.exit': "Échap : quitter l'écran mural", 'wall.clock': 'Heure',
 };
 
-const WORDS = { en, fr };
+export const WORDS = { en, fr };
 const STORE_KEY = 'ovh-cti.language';
 let current = 'en';
 let choice = 'auto';
@@ -263,6 +283,20 @@ export function initLanguage() {
 
 export function lang() { return current; }
 export function languageChoice() { return choice; }
+
+/// An event's name for a person, with OVH's own name (the one templates and the API use).
+export function eventLabel(name) {
+  const word = tValue('event', name);
+  return word === name ? name : `${word} (${name})`;
+}
+
+/// A word for a value the feed or the engine names (an event, a reason): translated when we
+/// know it, else the value itself (OVH may add new ones).
+export function tValue(prefix, value) {
+  if (!value) return '';
+  const key = `${prefix}.${value}`;
+  return WORDS[current][key] ?? en[key] ?? value;
+}
 
 export function t(key, vars) {
   let s = WORDS[current][key] ?? en[key] ?? key;

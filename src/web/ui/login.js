@@ -5,7 +5,7 @@
 // reached), 503 (busy); the `reason` of the answer picks the plain message shown.
 
 import { h, replace } from './dom.js';
-import { t } from './i18n.js';
+import { t, setLanguage, languageChoice } from './i18n.js';
 import { api } from './live.js';
 
 const TOKEN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -24,7 +24,19 @@ export function render(root, onSignedIn) {
     input.setAttribute('aria-invalid', 'true');
     input.focus();
   };
+  // The language, chosen before signing in (the header with its own choice is not shown yet).
+  const language = h('select', { id: 'login-language' },
+    ['auto', 'fr', 'en'].map((l) => h('option', { value: l, selected: l === languageChoice() }, t(`lang.${l}`))));
+  language.addEventListener('change', () => {
+    const typed = input.value;
+    setLanguage(language.value);
+    window.dispatchEvent(new Event('ovh-cti:redraw'));
+    const again = document.getElementById('token');
+    if (again) again.value = typed;
+    document.getElementById('login-language')?.focus();
+  });
   const form = h('form', { id: 'login', class: 'login', novalidate: true },
+    h('div', { class: 'login-lang' }, h('label', { for: 'login-language', text: `${t('language')} ` }), language),
     h('h1', { text: t('login.title') }),
     h('p', { text: t('login.intro') }),
     h('label', { for: 'token', text: t('login.token') }),

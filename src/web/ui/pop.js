@@ -12,7 +12,7 @@
 // used only if it is http(s).
 
 import { h, replace, formatNumber } from './dom.js';
-import { t } from './i18n.js';
+import { t, tValue } from './i18n.js';
 
 const NOTIFY_KEY = 'ovh-cti.notifications';
 const NOTICES_MAX = 10;
@@ -36,7 +36,7 @@ function safeUrl(url) {
 export function describe(p) {
   const caller = p.calling ? formatNumber(p.calling) : t('pop.unknown_caller');
   const line = [formatNumber(p.number), p.description].filter(Boolean).join(' — ');
-  return { title: t('pop.title', { caller }), line: t('pop.line', { line: line || '—' }), event: p.event || '' };
+  return { title: t('pop.title', { caller }), line: t('pop.line', { line: line || '—' }), event: tValue('event', p.event) };
 }
 
 function buildDialog() {

@@ -3,9 +3,10 @@
 // being offered), the conversations in progress (caller ⇒ agent, talk and wait times); then
 // the queue journal. The wallboard shows the same live figures in large type for a wall screen.
 
-import { h, replace, num, named, ownNumber, time, ticking, fmtDuration, fmtPct, table, row } from './dom.js';
-import { t } from './i18n.js';
+import { h, replace, num, named, ownNumber, time, ticking, clock, fmtDateTime, fmtDuration, fmtPct, table, row } from './dom.js';
+import { t, tValue } from './i18n.js';
 import { live, nameOf } from './live.js';
+import { feedState } from './health.js';
 
 function target() {
   return live.settings?.service_level_target_pct ?? 80;
@@ -57,7 +58,7 @@ function queueSection(q) {
 export function journalRows(entries) {
   return entries.map((j) => row(
     time(j.left_at), named(j.queue, nameOf(j.queue)), num(j.caller), j.agent ? named(j.agent, nameOf(j.agent)) : '—',
-    fmtDuration(j.wait_s), fmtDuration(j.talk_s), outcome(j.outcome), j.reason || ''));
+    fmtDuration(j.wait_s), fmtDuration(j.talk_s), outcome(j.outcome), j.reason ? h('span', { class: 'reason', title: j.reason, text: tValue('reason', j.reason) }) : ''));
 }
 
 export function outcome(o) {
@@ -79,12 +80,24 @@ export function render(root) {
   );
 }
 
-/// Large type, one tile per queue: waiting now, the longest current wait, conversations,
-/// answered / abandoned and the service level.
+/// The wall screen (`/wall`): a kiosk for a TV — no header, no menu, nothing to click. A
+/// strip with the clock and the feed's state (a wall showing stale figures must say so), then
+/// one tile per queue in type readable from across the room: waiting now, the longest current
+/// wait, conversations, answered / abandoned and the service level. Escape leaves it.
 export function renderWallboard(root) {
   const queues = [...live.queues.values()];
+  const feed = feedState(live);
+  const hl = live.health;
+  const warning = hl && (hl.state === 'paused' || hl.refused_since)
+    ? (hl.state === 'paused' ? t('banner.paused', { reason: hl.paused_reason || '' }) : t('banner.refused', { since: fmtDateTime(hl.refused_since), error: hl.last_error || '' }))
+    : null;
   replace(root,
     h('h1', { class: 'sr', text: t('wallboard.title') }),
+    h('div', { class: 'wall-strip' },
+      h('p', { class: `wall-health health-${feed.state}`, id: 'wall-health', 'data-state': feed.state, role: 'status' },
+        h('span', { 'aria-hidden': 'true', text: `${feed.symbol} ` }), feed.text),
+      warning ? h('p', { class: 'wall-warning', role: 'alert', text: warning }) : null,
+      h('p', { class: 'wall-clock' }, h('span', { class: 'sr', text: `${t('wall.clock')} ` }), clock())),
     queues.length ? h('div', { class: 'tiles' }, queues.map((q) => {
       const waiting = q.callers.filter((c) => c.state !== 'in_call');
       const oldest = waiting.map((c) => c.joined_at).sort()[0];
@@ -97,5 +110,6 @@ export function renderWallboard(root) {
         h('p', { class: 'large' }, serviceLevel(q)),
       );
     })) : h('p', { class: 'note', text: t('queues.none') }),
+    h('p', { class: 'wall-exit', 'aria-hidden': 'true', text: t('wall.exit') }),
   );
 }

@@ -2,7 +2,7 @@
 // level and average wait hour by hour. Each chart is an SVG drawn with DOM calls, and the same
 // figures follow in a table, so they can be read without the chart (screen readers, copying).
 
-import { h, svg, replace, fmtHour, fmtDuration, fmtPct, table, row, num, zonedMidnight, nextDay, localDate } from './dom.js';
+import { h, svg, replace, fmtHour, fmtDuration, fmtPct, table, row, named, zonedMidnight, nextDay, localDate } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './live.js';
 
@@ -11,9 +11,12 @@ const W = 720;
 const H = 220;
 const PAD = { l: 40, r: 10, t: 10, b: 30 };
 
-/// A bar chart of stacked series: `series` is [{key, label, cls}], `rows` have those keys.
+/// A bar chart of stacked counts: `series` is [{key, label, cls}], `rows` have those keys.
+/// The axis is in whole calls and its top a multiple of its step.
 function barChart(title, rows, series, label) {
-  const max = Math.max(1, ...rows.map((r) => series.reduce((s, x) => s + (r[x.key] || 0), 0)));
+  const highest = Math.max(1, ...rows.map((r) => series.reduce((s, x) => s + (r[x.key] || 0), 0)));
+  const step = Math.max(1, Math.ceil(highest / 4));
+  const max = Math.ceil(highest / step) * step;
   const bw = (W - PAD.l - PAD.r) / Math.max(1, rows.length);
   const y = (v) => PAD.t + (H - PAD.t - PAD.b) * (1 - v / max);
   const bars = rows.flatMap((r, i) => {
@@ -26,7 +29,7 @@ function barChart(title, rows, series, label) {
       return rect;
     });
   });
-  return chartFrame(title, rows, max, y, bars, series, label);
+  return chartFrame(title, rows, max, y, bars, series, label, true);
 }
 
 /// A line chart of one value per row (null values leave a gap).
@@ -46,8 +49,17 @@ function lineChart(title, rows, key, cls, label, seriesLabel, max) {
   return chartFrame(title, rows, top, y, parts, [{ label: seriesLabel, cls }], label);
 }
 
-function chartFrame(title, rows, max, y, marks, series, label) {
-  const ticks = [0, max / 2, max].map((v) => svg('g', {},
+/// Axis values: whole numbers for counts (no "0.5 calls"), at most five of them.
+export function axisTicks(max, whole) {
+  if (!whole) return [0, max / 2, max];
+  const step = Math.max(1, Math.ceil(max / 4));
+  const ticks = [];
+  for (let v = 0; v <= max; v += step) ticks.push(v);
+  return ticks;
+}
+
+function chartFrame(title, rows, max, y, marks, series, label, whole = false) {
+  const ticks = axisTicks(max, whole).map((v) => svg('g', {},
     svg('line', { x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v), class: 'grid' }),
     svg('text', { x: PAD.l - 4, y: y(v) + 4, class: 'axis', 'text-anchor': 'end', text: Number.isInteger(v) ? String(v) : v.toFixed(1) })));
   const every = Math.max(1, Math.ceil(rows.length / 12));
@@ -80,7 +92,8 @@ async function load(out) {
     replace(out,
       h('section', { 'aria-labelledby': 'h-rep-calls' },
         h('h2', { id: 'h-rep-calls', text: t('reports.calls') }),
-        barChart(t('reports.chart_calls'), calls.hours, callSeries, label),
+        // No chart of nothing: an empty period says so in words.
+        withCalls.length ? barChart(t('reports.chart_calls'), calls.hours, callSeries, label) : h('p', { class: 'note empty-report', text: t('reports.no_calls') }),
         table(t('reports.table'), [t('col.hour'), t('col.answered'), t('col.missed'), t('col.unanswered'), t('col.total')],
           [...withCalls.map((r) => row(label(r), String(r.answered), String(r.missed), String(r.unanswered), String(r.total))),
             h('tr', { class: 'total' }, h('th', { scope: 'row', text: t('reports.totals') }), h('td', { text: String(calls.total.answered) }), h('td', { text: String(calls.total.missed) }),
@@ -90,9 +103,11 @@ async function load(out) {
         queues.queues.length ? queues.queues.map((q) => {
           const busy = q.hours.filter((r) => r.entered > 0);
           return h('section', { class: 'report-queue', 'data-number': q.queue },
-            h('h3', {}, num(q.queue)),
-            lineChart(t('reports.sl'), q.hours, 'service_level_pct', 'c-sl', label, t('reports.sl'), 100),
-            lineChart(t('reports.wait'), q.hours, 'avg_wait_s', 'c-wait', label, t('reports.wait')),
+            h('h3', {}, named(q.queue, q.name)),
+            busy.length ? [
+              lineChart(t('reports.sl'), q.hours, 'service_level_pct', 'c-sl', label, t('reports.sl'), 100),
+              lineChart(t('reports.wait'), q.hours, 'avg_wait_s', 'c-wait', label, t('reports.wait')),
+            ] : h('p', { class: 'note empty-report', text: t('reports.no_queue_calls') }),
             table(t('reports.table'), [t('col.hour'), t('col.entered'), t('col.answered'), t('col.abandoned'), t('col.service_level'), t('col.avg_wait'), t('col.max_wait')],
               [...busy, { ...q.total, hour: null }].map((r) => row(r.hour ? label(r) : t('reports.totals'), String(r.entered), String(r.answered), String(r.abandoned),
                 fmtPct(r.service_level_pct), fmtDuration(r.avg_wait_s), fmtDuration(r.max_wait_s)))));

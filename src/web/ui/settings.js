@@ -9,7 +9,7 @@
 // its stored history); a token from the service's configuration says who can remove it.
 
 import { h, replace, confirmDialog, formatNumber } from './dom.js';
-import { t } from './i18n.js';
+import { t, eventLabel } from './i18n.js';
 import { live, api, applySettings } from './live.js';
 import { notificationsOn, notificationsSupported, setNotifications } from './pop.js';
 
@@ -197,7 +197,7 @@ export function render(root) {
       field('pop-url', t('settings.pop_url'), url, t('settings.pop_url_hint')),
       h('p', {}, h('span', { text: `${t('settings.preview')} : ` }), preview),
       h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_events') }),
-        POP_EVENTS.map((e) => check(`ev-${e}`, e, pop.events.includes(e)))),
+        POP_EVENTS.map((e) => check(`ev-${e}`, eventLabel(e), pop.events.includes(e)))),
       h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_directions') }),
         ['incoming', 'outgoing'].map((d) => check(`dir-${d}`, t(`dir.${d}`), pop.directions.includes(d)))),
       numbersFieldset(pop.numbers)),

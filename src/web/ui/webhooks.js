@@ -5,7 +5,7 @@
 // with the API's `next` cursor. URLs and texts from the API are set as text only.
 
 import { h, replace, time, table, row, confirmDialog } from './dom.js';
-import { t } from './i18n.js';
+import { t, tValue, eventLabel } from './i18n.js';
 import { api } from './live.js';
 
 export const WEBHOOK_EVENTS = ['registered', 'start_ringing', 'end_ringing', 'start_calling', 'end_calling', 'member-queue-start',
@@ -69,7 +69,7 @@ function createForm(created) {
   const list = h('fieldset', { class: 'inline', id: 'hook-events-list', disabled: true },
     h('legend', { class: 'sr', text: t('hooks.events_chosen') }),
     WEBHOOK_EVENTS.map((e) => h('div', { class: 'check' },
-      h('input', { type: 'checkbox', id: `hev-${e}`, value: e }), h('label', { for: `hev-${e}`, text: ` ${e}` }))));
+      h('input', { type: 'checkbox', id: `hev-${e}`, value: e }), h('label', { for: `hev-${e}`, text: ` ${eventLabel(e)}` }))));
   const radio = (value, label) => h('div', { class: 'check' },
     h('input', { type: 'radio', name: 'hook-events', id: `hook-events-${value}`, value, checked: value === 'all', onchange: () => { list.disabled = value === 'all'; } }),
     h('label', { for: `hook-events-${value}`, text: ` ${label}` }));
@@ -138,7 +138,7 @@ function outcome(d) {
 function deliveryRows(items) {
   return items.map((d) => {
     const r = row(
-      time(d.at), t(`kind.${d.kind}`), d.event, h('span', { class: 'url', text: d.url }),
+      time(d.at), t(`kind.${d.kind}`), h('span', { title: d.event, text: tValue('event', d.event) }), h('span', { class: 'url', text: d.url }),
       d.status === null || d.status === undefined ? '—' : String(d.status),
       d.latency_ms === null || d.latency_ms === undefined ? '—' : `${Math.round(d.latency_ms)} ms`,
       h('span', { class: 'desc', text: d.error || '' }), String(d.attempt), outcome(d));
