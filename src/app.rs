@@ -22,7 +22,7 @@ pub use crate::service::Service;
 /// Why the service could not start: each a one-line reason.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot listen on {addr}: {reason}")]
+    #[error("cannot listen on {addr}: {reason}{}", busy_hint(reason))]
     Listen { addr: String, reason: String },
     #[error(transparent)]
     Store(#[from] store::StoreError),
@@ -30,6 +30,16 @@ pub enum StartError {
     Client(String),
     #[error("cannot start following a token: {0}")]
     Ingest(#[from] IngestError),
+}
+
+/// What to do about a busy address: `serve`, `demo` and `simulate` all default to port 8080.
+fn busy_hint(reason: &str) -> &'static str {
+    if reason.contains("in use") {
+        " (another ovh-cti — `simulate` included, which listens there by default — or another \
+         program has it): choose another address with --listen (OVH_CTI_LISTEN)"
+    } else {
+        ""
+    }
 }
 
 pub struct Application {
@@ -48,6 +58,14 @@ impl Application {
                 reason: e.to_string(),
             })?;
         let (writer, readers) = store::open(&config.db)?;
+        // A demo never writes into a real installation's database, nor `serve` into a demo's.
+        let (purpose, demo_tokens) = if config.demo {
+            let ids = config.tokens.iter().map(|t| t.id().as_str().to_string());
+            (store::Purpose::Demo, ids.collect())
+        } else {
+            (store::Purpose::Real, Default::default())
+        };
+        writer.claim(&config.db, purpose, &demo_tokens)?;
         let stored = writer.tokens()?;
         let boards = Arc::new(Boards::default());
         let hub = Hub::new(1024);

@@ -311,17 +311,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let tokens = sim.tokens();
             let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let upstream = format!("http://{}", sim_listener.local_addr()?);
-            let (stop_sim, sim_stopped) = tokio::sync::oneshot::channel::<()>();
-            let sim_task = tokio::spawn(sim.serve(sim_listener, async move {
-                let _ = sim_stopped.await;
-            }));
             let overrides = Overrides {
+                demo: true,
                 upstream: Some(upstream),
                 tokens: tokens.iter().map(|t| t.token.clone()).collect(),
                 ..Overrides::default()
             };
             let config = service_config(args.service, overrides)?;
+            // Built first, so that a refused database or a busy port is the only line said.
             let app = Application::build(config, Arc::new(SystemClock)).await?;
+            let (stop_sim, sim_stopped) = tokio::sync::oneshot::channel::<()>();
+            let sim_task = tokio::spawn(sim.serve(sim_listener, async move {
+                let _ = sim_stopped.await;
+            }));
             println!(
                 "ovh-cti demo: the dashboard is at http://{}/",
                 app.address()
@@ -344,7 +346,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let listener = tokio::net::TcpListener::bind(&args.listen)
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+                .map_err(|e| {
+                    let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+                        " (`serve` and `demo` listen there by default too): give the fake OVH \
+                         another address with --listen, e.g. 127.0.0.1:8081, and the service \
+                         --upstream http://127.0.0.1:8081"
+                    } else {
+                        ""
+                    };
+                    anyhow::anyhow!("cannot listen on {}: {e}{hint}", args.listen)
+                })?;
             let sim = Simulator::new(SimConfig {
                 seed: args.seed,
                 rate_per_min: args.rate,

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The demo (its simulated feed) rather than OVH's: its database is marked as a demo's.
+    pub demo: bool,
     pub listen: String,
     pub db: PathBuf,
     pub upstream: String,
@@ -55,6 +57,7 @@ pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
 impl Default for Config {
     fn default() -> Self {
         Config {
+            demo: false,
             listen: "127.0.0.1:8080".into(),
             db: PathBuf::from("ovh-cti.db"),
             upstream: DEFAULT_UPSTREAM.into(),
@@ -234,6 +237,7 @@ fn redact_values(message: &str) -> String {
 /// silent.
 #[derive(Debug, Default)]
 pub struct Overrides {
+    pub demo: bool,
     pub listen: Option<String>,
     pub db: Option<PathBuf>,
     pub upstream: Option<String>,
@@ -321,7 +325,10 @@ fn days(setting: &str, flag: &str, v: f64) -> Result<f64, ConfigError> {
 impl Config {
     /// Defaults, then the file, then the command line.
     pub fn layered(file: FileConfig, cli: Overrides) -> Result<Config, ConfigError> {
-        let mut c = Config::default();
+        let mut c = Config {
+            demo: cli.demo,
+            ..Config::default()
+        };
         let mut raw_tokens = file.tokens.unwrap_or_default();
         raw_tokens.extend(cli.tokens);
         c.tokens = parse_tokens(&raw_tokens)?;

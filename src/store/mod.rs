@@ -8,6 +8,7 @@
 
 pub mod backup;
 pub mod callbacks;
+pub mod purpose;
 pub mod queries;
 pub mod reports;
 pub mod retention;
@@ -16,6 +17,7 @@ pub mod status;
 pub mod tokens;
 mod writer;
 
+pub use purpose::Purpose;
 pub use queries::{CallFilter, Cursor, EventFilter, EventRow, JournalFilter, Page};
 pub use status::{StoreHealth, StoreStatus};
 pub use writer::{StoredToken, Writer};

@@ -62,6 +62,16 @@ impl Writer {
         Ok(())
     }
 
+    /// Marks the database for a real feed or the demo's, or refuses it (see `purpose`).
+    pub fn claim(
+        &self,
+        path: &std::path::Path,
+        purpose: super::Purpose,
+        demo_tokens: &std::collections::HashSet<String>,
+    ) -> Result<(), StoreError> {
+        super::purpose::claim(&self.conn, path, purpose, demo_tokens)
+    }
+
     pub fn tokens(&self) -> Result<Vec<StoredToken>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT secret, source, session, state, refused_since, state_at, state_reason FROM tokens

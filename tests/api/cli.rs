@@ -100,7 +100,9 @@ fn a_busy_port_and_an_unusable_database_are_one_line_errors() {
         "--db",
         db.to_str().unwrap(),
     ]);
-    assert!(one_line_error(&out).contains(&format!("cannot listen on {addr}")));
+    let err = one_line_error(&out);
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    assert!(err.contains("another address with --listen"), "{err}");
     let out = run(&[
         "serve",
         "--token",
@@ -209,6 +211,45 @@ async fn demo_runs_the_whole_service_and_stops_cleanly_on_sigterm() {
     sigterm(child.id());
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
+
+    // Both default to ovh-cti.db: the demo's database is never taken for a real one.
+    let out = run(&[
+        "serve",
+        "--token",
+        TOKEN_A,
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    let err = one_line_error(&out);
+    assert!(
+        err.contains("simulated calls of `ovh-cti demo`") && err.contains("--db"),
+        "{err}"
+    );
+}
+
+/// `demo` and `serve` share the contract's default database, `ovh-cti.db`: a demo started in
+/// the folder of a real installation wrote its simulated calls into the real database and
+/// polled the real tokens against its simulator.
+#[test]
+fn a_demo_never_writes_into_a_real_installation_s_database() {
+    let db = temp_db();
+    // A real installation's database, from before databases were marked: a real token in it.
+    {
+        let (writer, _) = ovh_cti::store::open(&db).unwrap();
+        let token = ovh_cti::token::Token::parse(TOKEN_A).unwrap();
+        writer.add_token(&token, "config", 0.0).unwrap();
+    }
+    let out = run(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    let err = one_line_error(&out);
+    assert!(err.contains("--db ovh-cti-demo.db"), "{err}");
 }
 
 #[tokio::test]
