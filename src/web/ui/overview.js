@@ -8,9 +8,9 @@
 // log survives the updates. While an older page of the log is shown, it stays still: new
 // events are counted above it instead of pushing its rows down.
 
-import { h, replace, num, ownNumber, time, age, ticking, direction, eventDirection, row, patchRows } from './dom.js';
+import { h, replace, num, named, ownNumber, time, age, ticking, direction, eventDirection, row, patchRows } from './dom.js';
 import { t, tValue, lang } from './i18n.js';
-import { live } from './live.js';
+import { live, nameOf } from './live.js';
 
 /// Rows per page of the call log.
 export const LOG_PAGE = 25;
@@ -40,8 +40,8 @@ function queueRow(q) {
 function callRow(c) {
   return h('tr', { 'data-call': c.call_id },
     h('td', {}, time(c.started_at, false)),
-    h('td', {}, num(c.number)),
-    h('td', {}, num(c.calling), h('span', { 'aria-hidden': 'true', text: ' → ' }), h('span', { class: 'sr', text: ' → ' }), num(c.called),
+    h('td', {}, named(c.number, nameOf(c.number))),
+    h('td', {}, named(c.calling, nameOf(c.calling)), h('span', { 'aria-hidden': 'true', text: ' → ' }), h('span', { class: 'sr', text: ' → ' }), named(c.called, nameOf(c.called)),
       c.dialed && c.dialed !== c.called ? [' (', t('col.dialed'), ' ', num(c.dialed), ')'] : null),
     h('td', {}, direction(c.direction)),
     h('td', {}, statusCell(c.state)),

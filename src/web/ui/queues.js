@@ -47,9 +47,9 @@ function queueSection(q) {
     h('h2', { id }, ownNumber(q.number), ' ', h('span', { class: 'desc', text: q.description || '' })),
     figures(q),
     table(t('queues.waiting'), [t('col.caller'), t('col.state'), t('col.timer'), t('col.offered')], waiting.map((c) => row(
-      num(c.caller), t(`caller.${c.state}`), ticking(c.joined_at), c.state === 'offered' && c.agent ? num(c.agent) : '—'))),
+      num(c.caller), t(`caller.${c.state}`), ticking(c.joined_at), c.state === 'offered' && c.agent ? named(c.agent, nameOf(c.agent)) : '—'))),
     table(t('queues.conversations'), [t('col.conversation'), t('col.talk'), t('col.waited')], talking.map((c) => row(
-      h('span', {}, num(c.caller), h('span', { 'aria-hidden': 'true', text: ' ⇒ ' }), h('span', { class: 'sr', text: ` ${t('col.agent')} ` }), num(c.agent)),
+      h('span', {}, num(c.caller), h('span', { 'aria-hidden': 'true', text: ' ⇒ ' }), h('span', { class: 'sr', text: ` ${t('col.agent')} ` }), named(c.agent, nameOf(c.agent))),
       ticking(c.answered_at || c.joined_at),
       fmtDuration((Date.parse(c.answered_at) - Date.parse(c.joined_at)) / 1000)))),
   );
