@@ -37,7 +37,8 @@ async function signIn(page, base) {
   await page.goto(`${base}/login`);
   await page.fill('#token', TOKEN);
   await page.click('#login-submit');
-  await page.waitForSelector('#main h1');
+  // Not just any heading: the login page has one too, before the session exists.
+  await page.waitForURL('**/overview');
 }
 
 describe('screens', () => {
@@ -59,7 +60,6 @@ describe('screens', () => {
       ...queueCaller('0033644444444', 'q2', -4),
       ...queueCaller('0033655555555', 'q3', -5, { cancel: 'TIMEOUT' }),
     );
-    // (Until the first events are in, the journal may answer with an error: polled again.)
     await page.waitForFunction(async () => ((await (await fetch('/api/queue-journal')).json()).entries || []).length === 3);
   });
 
