@@ -4,6 +4,7 @@
 use super::auth::Caller;
 use super::error::ApiError;
 use super::export::{csv_response, Dialect};
+use super::extract::Body;
 use super::params::{self, Query, CSV_LIMIT};
 use super::AppState;
 use crate::clock::rfc3339;
@@ -200,7 +201,7 @@ pub async fn get_settings(
 pub async fn put_settings(
     State(state): State<AppState>,
     caller: Caller,
-    body: axum::body::Bytes,
+    Body(body): Body,
 ) -> Result<Json<Settings>, ApiError> {
     let patch: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::field("settings", format!("not JSON: {e}")))?;

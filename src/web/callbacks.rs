@@ -6,12 +6,13 @@ use super::api::{dialect, names, read, with_board};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::export::csv_response;
+use super::extract::Number;
 use super::params::{self, Query, CSV_LIMIT};
 use super::AppState;
 use crate::limits::NUMBER_BYTES;
 use crate::store::callbacks::{self, Callback};
 use crate::store::Page;
-use axum::extract::{Path, Query as Q, State};
+use axum::extract::{Query as Q, State};
 use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
@@ -124,7 +125,7 @@ async fn mark(
 pub async fn done(
     State(state): State<AppState>,
     caller: Caller,
-    Path(raw): Path<String>,
+    Number(raw): Number,
 ) -> Result<Json<Value>, ApiError> {
     mark(state, caller, raw, true).await
 }
@@ -132,7 +133,7 @@ pub async fn done(
 pub async fn undone(
     State(state): State<AppState>,
     caller: Caller,
-    Path(raw): Path<String>,
+    Number(raw): Number,
 ) -> Result<Json<Value>, ApiError> {
     mark(state, caller, raw, false).await
 }

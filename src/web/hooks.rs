@@ -7,7 +7,7 @@
 use super::api::read;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::Id;
+use super::extract::{Body, Id};
 use super::AppState;
 use crate::hooks::outbox::{self, DeliveryFilter, Endpoint, Kind};
 use crate::hooks::{sign, WEBHOOK_EVENTS};
@@ -81,7 +81,7 @@ fn too_many_endpoints() -> ApiError {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    body: axum::body::Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     let new = parse_new(&body, &state).await?;
     let events = new.events.unwrap_or_else(|| vec!["*".into()]);

@@ -25,6 +25,7 @@
 use super::auth::{self, COOKIE};
 use super::client_ip::ClientAddr;
 use super::error::ApiError;
+use super::extract::Body;
 use super::AppState;
 use crate::clock::UnixTime;
 use crate::config::Config;
@@ -273,7 +274,7 @@ pub async fn login(
     State(state): State<AppState>,
     ClientAddr(ip): ClientAddr,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     if !auth::same_origin(&Method::POST, &headers) {
         return Ok(refusal(

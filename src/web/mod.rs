@@ -1,4 +1,4 @@
-//! The web side: the JSON API of `contract.md`, the live stream, the dashboard's pages
+//! The web side: the JSON API of `contract.md` and its OpenAPI document (`openapi`), the live stream, the dashboard's pages
 //! (`ui`), and the health and metrics endpoints, on axum. Handlers stay thin: they authenticate the caller, parse and check the
 //! input, and read the caller's board or the store.
 
@@ -11,6 +11,7 @@ mod export;
 mod extract;
 mod hooks;
 mod login;
+mod openapi;
 mod params;
 mod reports;
 mod stream;
@@ -21,6 +22,7 @@ mod ui;
 pub use client_ip::{client_ip, parse_trusted_proxy, ClientAddr};
 pub use error::ApiError;
 pub use login::{LoginGuard, LoginLimiter};
+pub use openapi::document as openapi_document;
 pub use stream_slots::StreamSlots;
 
 use crate::service::Service;
@@ -78,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/deliveries", get(hooks::deliveries))
         .route("/reports/calls", get(reports::calls))
         .route("/reports/queues", get(reports::queues))
+        .route("/openapi.json", get(openapi::serve))
         .fallback(api::not_found);
     let mut router = Router::new()
         .nest("/api", api)

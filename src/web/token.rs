@@ -12,20 +12,16 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::json;
-
-#[derive(Deserialize)]
-pub struct RemoveQuery {
-    purge: Option<String>,
-}
+use std::collections::HashMap;
 
 pub async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<RemoveQuery>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let purge = match q.purge.as_deref() {
+    // A map, not a struct: a repeated or odd parameter is ours to refuse, in JSON.
+    let purge = match q.get("purge").map(String::as_str) {
         None | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
         Some(_) => return Err(ApiError::field("purge", "expected true or false")),

@@ -16,6 +16,7 @@ mod disk_full;
 mod feed_faults;
 mod generated;
 mod lines;
+mod openapi;
 mod queues;
 mod restart;
 mod search;

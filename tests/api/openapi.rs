@@ -1,0 +1,406 @@
+//! The OpenAPI document (`GET /api/openapi.json`, issue 9) kept true: its routes are exactly the
+//! router's, and real answers of the service — every operation at least once with success, and
+//! the usual refusals — match the schemas it gives for their status.
+
+use crate::helpers::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+const METHODS: &[&str] = &["get", "post", "put", "delete", "patch"];
+
+/// `METHOD path` of every route `src/web/mod.rs` gives the router, read from its source: the
+/// routes before the API's `.fallback(` are nested under `/api`.
+fn router_routes() -> BTreeSet<String> {
+    let source =
+        std::fs::read_to_string(format!("{}/src/web/mod.rs", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let body = &source[source.find("pub fn router(").expect("the router")..];
+    let api_end = body.find(".fallback(").expect("the API's fallback");
+    let mut routes = BTreeSet::new();
+    let mut rest = body;
+    let mut offset = 0;
+    while let Some(at) = rest.find(".route(") {
+        let start = at + ".route(".len();
+        // The call's arguments, up to its closing parenthesis.
+        let mut depth = 1;
+        let end = rest[start..]
+            .char_indices()
+            .find_map(|(i, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(start + i)
+            })
+            .unwrap();
+        let args = &rest[start..end];
+        let path = args.split('"').nth(1).expect("a path literal");
+        let prefix = if offset + at < api_end { "/api" } else { "" };
+        for method in METHODS {
+            let called = args.match_indices(&format!("{method}(")).any(|(i, _)| {
+                !args[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            });
+            if called {
+                routes.insert(format!("{} {prefix}{path}", method.to_uppercase()));
+            }
+        }
+        offset += end;
+        rest = &rest[end..];
+    }
+    routes
+}
+
+fn document_routes(doc: &Value) -> BTreeSet<String> {
+    let mut routes = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if METHODS.contains(&method.as_str()) {
+                routes.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_document_lists_exactly_the_routes_of_the_router() {
+    let router = router_routes();
+    assert!(router.len() > 25, "the source was not read: {router:?}");
+    assert!(router.contains("PUT /api/callbacks/{number}/done"));
+    assert!(router.contains("GET /healthz"));
+    let documented = document_routes(&ovh_cti::web::openapi_document());
+    let missing: Vec<_> = router.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&router).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "not documented: {missing:?}; documented but not routed: {extra:?}"
+    );
+}
+
+/// Follows a local `$ref` (`#/components/…`).
+fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc.pointer(r.strip_prefix('#').unwrap()).unwrap(),
+        None => v,
+    }
+}
+
+/// One request and its answer, checked against the document.
+struct Checker {
+    doc: Value,
+    /// `METHOD path` of the operations answered with a 2xx.
+    succeeded: BTreeSet<String>,
+}
+
+impl Checker {
+    /// Checks an answer of operation `method template`: its status is documented, its content
+    /// type is the documented one, and a JSON body matches the schema.
+    fn check(&mut self, method: &str, template: &str, status: u16, kind: &str, body: &str) {
+        let op = &self.doc["paths"][template][method.to_lowercase()];
+        assert!(op.is_object(), "{method} {template} is not documented");
+        let response = op["responses"]
+            .get(status.to_string())
+            .unwrap_or_else(|| panic!("{method} {template} answered {status}: not documented"));
+        let response = resolve(&self.doc, response);
+        let kind = kind.split(';').next().unwrap().trim();
+        let Some(content) = response.get("content") else {
+            assert!(body.is_empty(), "{method} {template} {status}: a body");
+            self.record(method, template, status);
+            return;
+        };
+        let media = content
+            .get(kind)
+            .unwrap_or_else(|| panic!("{method} {template} {status}: {kind} not documented"));
+        if kind == "application/json" {
+            let value: Value = serde_json::from_str(body).unwrap();
+            let wrapper = json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "components": self.doc["components"],
+                "allOf": [media["schema"]],
+            });
+            let validator = jsonschema::draft202012::options()
+                .should_validate_formats(true)
+                .build(&wrapper)
+                .unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| format!("{} at {}", e, e.instance_path))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{method} {template} {status} does not match its schema:\n{}\n{value:#}",
+                errors.join("\n")
+            );
+        }
+        self.record(method, template, status);
+    }
+
+    fn record(&mut self, method: &str, template: &str, status: u16) {
+        if (200..300).contains(&status) {
+            self.succeeded.insert(format!("{method} {template}"));
+        }
+    }
+}
+
+struct Call<'a> {
+    method: Method,
+    template: &'a str,
+    path: String,
+    body: Option<Value>,
+    token: Option<&'a str>,
+    expect: u16,
+}
+
+fn call<'a>(method: Method, template: &'a str, expect: u16) -> Call<'a> {
+    Call {
+        method,
+        template,
+        path: template.to_string(),
+        body: None,
+        token: Some(TOKEN_A),
+        expect,
+    }
+}
+
+impl<'a> Call<'a> {
+    fn at(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+    fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+    fn token(mut self, token: Option<&'a str>) -> Self {
+        self.token = token;
+        self
+    }
+}
+
+async fn run(app: &TestApp, checker: &mut Checker, c: Call<'_>) -> Value {
+    let mut req = app.http.request(c.method.clone(), app.url(&c.path));
+    if let Some(t) = c.token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = &c.body {
+        req = req.json(b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let kind = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    // The live stream never ends: its headers are its answer here.
+    let text = if kind.starts_with("text/event-stream") {
+        String::new()
+    } else {
+        res.text().await.unwrap()
+    };
+    assert_eq!(status, c.expect, "{} {}: {text}", c.method, c.path);
+    let kind = if text.is_empty() && status == 204 {
+        String::new()
+    } else {
+        kind
+    };
+    checker.check(c.method.as_str(), c.template, status, &kind, &text);
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn the_service_s_answers_match_the_document() {
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    up.push(TOKEN_A, answers("queue.v1.jsonl"));
+    let app = spawn_app(&up, Options::default()).await;
+    up.idle(TOKEN_A).await;
+
+    // The served document is the one the tests read, and needs no login.
+    let served = app.http.get(app.url("/api/openapi.json")).send().await;
+    let served: Value = served.unwrap().json().await.unwrap();
+    assert_eq!(served, ovh_cti::web::openapi_document());
+    let mut checker = Checker {
+        doc: served,
+        succeeded: BTreeSet::new(),
+    };
+    let c = &mut checker;
+    let day = "from=2024-11-26T00:00:00Z&to=2024-11-27T00:00:00Z";
+
+    for (template, query) in [
+        ("/api/openapi.json", ""),
+        ("/healthz", ""),
+        ("/metrics", ""),
+        ("/api/me", ""),
+        ("/api/lines", ""),
+        ("/api/calls", ""),
+        ("/api/queues", ""),
+        ("/api/history", "?limit=3"),
+        ("/api/history.csv", "?dialect=excel-fr"),
+        ("/api/queue-journal", "?limit=3"),
+        ("/api/queue-journal.csv", "?all=1"),
+        ("/api/callbacks", ""),
+        ("/api/callbacks.csv", ""),
+        ("/api/events", "?limit=3"),
+        ("/api/settings", ""),
+        ("/api/health", ""),
+        ("/api/stream", ""),
+        ("/api/reports/calls", &format!("?{day}")),
+        ("/api/reports/queues", &format!("?{day}")),
+    ] {
+        let v = run(
+            &app,
+            c,
+            call(Method::GET, template, 200).at(format!("{template}{query}")),
+        )
+        .await;
+        if template == "/api/history" {
+            assert!(v["next"].is_string(), "a full page has a next: {v}");
+            assert_eq!(v["calls"].as_array().unwrap().len(), 3);
+        }
+    }
+
+    // Writes.
+    let done = "/api/callbacks/{number}/done";
+    let caller = "/api/callbacks/0033688888888/done";
+    run(&app, c, call(Method::PUT, done, 200).at(caller)).await;
+    run(&app, c, call(Method::DELETE, done, 200).at(caller)).await;
+    let long = format!("/api/callbacks/{}/done", "1".repeat(40));
+    run(&app, c, call(Method::PUT, done, 400).at(long)).await;
+    let settings = json!({"service_level_s": 30, "display": {"only_active": true}});
+    run(
+        &app,
+        c,
+        call(Method::PUT, "/api/settings", 200).body(settings),
+    )
+    .await;
+    let bad = json!({"timezone": "Mars/Olympus"});
+    run(&app, c, call(Method::PUT, "/api/settings", 400).body(bad)).await;
+    run(&app, c, call(Method::POST, "/api/reset", 200)).await;
+
+    let hook = json!({"url": "https://crm.example/hook", "description": "CRM", "events": ["start_ringing"]});
+    let created = run(&app, c, call(Method::POST, "/api/webhooks", 201).body(hook)).await;
+    let id = created["id"].as_i64().unwrap();
+    run(&app, c, call(Method::GET, "/api/webhooks", 200)).await;
+    let one = |action: &str| format!("/api/webhooks/{id}{action}");
+    run(
+        &app,
+        c,
+        call(Method::POST, "/api/webhooks/{id}/test", 202).at(one("/test")),
+    )
+    .await;
+    // The test event is attempted (crm.example does not resolve: logged, to be retried).
+    app.service.hooks.run_due().await.unwrap();
+    let log = run(&app, c, call(Method::GET, "/api/deliveries", 200)).await;
+    assert!(!log["deliveries"].as_array().unwrap().is_empty(), "{log}");
+    run(
+        &app,
+        c,
+        call(Method::POST, "/api/webhooks/{id}/enable", 200).at(one("/enable")),
+    )
+    .await;
+    run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/webhooks/{id}", 204).at(one("")),
+    )
+    .await;
+    run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/webhooks/{id}", 404).at(one("")),
+    )
+    .await;
+    run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/webhooks/{id}", 400).at("/api/webhooks/abc"),
+    )
+    .await;
+
+    // Sessions and tokens: a configured token is removed where it is configured (409); one
+    // typed at the login page can be forgotten.
+    let login = json!({"token": TOKEN_B});
+    run(
+        &app,
+        c,
+        call(Method::POST, "/api/login", 200)
+            .body(login)
+            .token(None),
+    )
+    .await;
+    run(
+        &app,
+        c,
+        call(Method::POST, "/api/login", 400)
+            .body(json!({"token": "x"}))
+            .token(None),
+    )
+    .await;
+    run(&app, c, call(Method::POST, "/api/logout", 200)).await;
+    run(&app, c, call(Method::DELETE, "/api/token", 409)).await;
+    run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/token", 200).token(Some(TOKEN_B)),
+    )
+    .await;
+
+    // Refusals of reads.
+    run(&app, c, call(Method::GET, "/api/lines", 401).token(None)).await;
+    run(
+        &app,
+        c,
+        call(Method::GET, "/api/history", 400).at("/api/history?limit=0"),
+    )
+    .await;
+    run(
+        &app,
+        c,
+        call(Method::GET, "/api/reports/calls", 400).at("/api/reports/calls?from=yesterday"),
+    )
+    .await;
+
+    let every = document_routes(&checker.doc);
+    let untried: Vec<_> = every.difference(&checker.succeeded).collect();
+    assert!(
+        untried.is_empty(),
+        "never answered with success: {untried:?}"
+    );
+}
+
+/// schemathesis found axum's own plain-text refusals behind three inputs: a repeated
+/// parameter of `DELETE /api/token`, a path segment that is not UTF-8, a body over 2 MiB.
+/// Every refusal is the API's JSON, as documented.
+#[tokio::test]
+async fn refusals_that_were_axum_s_plain_text_are_json() {
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(&up, Options::default()).await;
+    let mut checker = Checker {
+        doc: ovh_cti::web::openapi_document(),
+        succeeded: BTreeSet::new(),
+    };
+    let c = &mut checker;
+    let v = run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/token", 400).at("/api/token?purge=null&purge=null"),
+    )
+    .await;
+    assert_eq!(v["field"], "purge");
+    let done = "/api/callbacks/{number}/done";
+    let v = run(
+        &app,
+        c,
+        call(Method::PUT, done, 400).at("/api/callbacks/%FF/done"),
+    )
+    .await;
+    assert_eq!(v["field"], "number");
+    let huge = json!({"timezone": "x".repeat(3 << 20)});
+    let v = run(&app, c, call(Method::PUT, "/api/settings", 413).body(huge)).await;
+    assert!(v["error"].as_str().unwrap().contains("2 MiB"), "{v}");
+}
