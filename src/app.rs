@@ -131,6 +131,21 @@ impl Application {
                 .await
                 .map_err(db_error)?;
         }
+        // The configured tokens are the installation's organisation: the one its users, made
+        // with `ovh-cti users add`, belong to.
+        let configured: Vec<_> = config.tokens.iter().map(|t| t.id()).collect();
+        let now = service.clock.now();
+        service
+            .ingest
+            .write(move |w| {
+                let org = store::users::installation_org(w.connection(), now)?;
+                for id in &configured {
+                    store::users::attach_token(w.connection(), org, id)?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(db_error)?;
         for stored in stored {
             if stored.source == "login" && !config.no_new_tokens {
                 service

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod tokens;
+mod users;
 
 /// ovh-cti: a real-time call dashboard and event hub for OVHcloud telephony.
 #[derive(Debug, Parser)]
@@ -39,6 +40,8 @@ pub enum Command {
     /// List, pause, resume or remove the followed tokens (on the database file; a running
     /// service follows suit within seconds).
     Tokens(tokens::TokensArgs),
+    /// Add, list, disable or enable user accounts, or set a password (on the database file).
+    Users(users::UsersArgs),
 }
 
 /// Flags that `demo` and `serve` share.
@@ -389,6 +392,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tokens(args) => {
             let db = args.database.path()?;
             let out = tokio::task::spawn_blocking(move || tokens::run(args.action, &db)).await??;
+            println!("{out}");
+        }
+        Command::Users(args) => {
+            let db = args.database.path()?;
+            let out = tokio::task::spawn_blocking(move || users::run(args.action, &db)).await??;
             println!("{out}");
         }
     }

@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod limits;
 pub mod net;
 pub mod normalise;
+pub mod password;
 pub mod retention;
 pub mod service;
 pub mod settings;

@@ -15,6 +15,7 @@ pub mod retention;
 mod schema;
 pub mod status;
 pub mod tokens;
+pub mod users;
 mod writer;
 
 pub use purpose::Purpose;

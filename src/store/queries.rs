@@ -49,6 +49,8 @@ pub struct CallFilter {
     pub outcome: Option<CallOutcome>,
     pub limit: usize,
     pub cursor: Option<Cursor>,
+    /// Only these numbers (an agent's lines and queues); `None`: all of the token's.
+    pub scope: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -62,6 +64,8 @@ pub struct JournalFilter {
     pub outcome: Option<JournalOutcome>,
     pub limit: usize,
     pub cursor: Option<Cursor>,
+    /// Only these numbers (an agent's lines and queues); `None`: all of the token's.
+    pub scope: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -75,6 +79,8 @@ pub struct EventFilter {
     pub direction: Option<Direction>,
     pub limit: usize,
     pub cursor: Option<Cursor>,
+    /// Only these numbers (an agent's lines and queues); `None`: all of the token's.
+    pub scope: Option<Vec<String>>,
 }
 
 /// One row of the raw event log, as the API shows it.
@@ -156,6 +162,16 @@ impl Conditions {
         }
         self.add(&format!("({})", clauses.join(" OR ")), values);
     }
+    /// `column` is one of `numbers` (one JSON parameter, however many there are).
+    fn within(&mut self, column: &str, numbers: &Option<Vec<String>>) {
+        if let Some(n) = numbers {
+            let list = serde_json::to_string(n).unwrap_or_else(|_| "[]".into());
+            self.add(
+                &format!("{column} IN (SELECT value FROM json_each(?))"),
+                [Sql::Text(list)],
+            );
+        }
+    }
     fn range(&mut self, column: &str, from: Option<f64>, to: Option<f64>) {
         if let Some(f) = from {
             self.add(&format!("{column} >= ?"), [Sql::Real(f)]);
@@ -217,6 +233,7 @@ pub fn history(
 ) -> Result<Page<CallRecord>, StoreError> {
     let mut c = Conditions::new(token);
     c.text("number = ?", &f.number);
+    c.within("number", &f.scope);
     c.search(&["number", "calling", "called", "dialed"], &f.search);
     c.range("started_at", f.from, f.to);
     if let Some(d) = f.direction {
@@ -263,6 +280,7 @@ pub fn journal(
 ) -> Result<Page<JournalEntry>, StoreError> {
     let mut c = Conditions::new(token);
     c.text("queue = ?", &f.queue);
+    c.within("queue", &f.scope);
     c.search(&["queue", "caller", "agent"], &f.search);
     c.range("joined_at", f.from, f.to);
     if f.direction.is_some_and(|d| d != Direction::Incoming) {
@@ -308,6 +326,7 @@ pub fn events(
 ) -> Result<Page<EventRow>, StoreError> {
     let mut c = Conditions::new(token);
     c.text("number = ?", &f.number);
+    c.within("number", &f.scope);
     c.text("event = ?", &f.event);
     c.range("at", f.from, f.to);
     match f.direction {
@@ -370,18 +389,60 @@ pub fn settings_json(conn: &Connection, token: &TokenId) -> Result<Option<String
 
 /// The token a login session belongs to and when the session expires, if it exists and has
 /// not expired.
+/// A live login session: its token, its expiry, and its user (id and role) when a user
+/// signed in (`None`: the token's own login). A disabled user's sessions are not live.
 pub fn login_session(
     conn: &Connection,
     id_hash: &str,
     now: UnixTime,
-) -> Result<Option<(TokenId, UnixTime)>, StoreError> {
+) -> Result<Option<LoginSession>, StoreError> {
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
-            "SELECT token_id, expires_at FROM sessions WHERE id_hash = ?1 AND expires_at > ?2",
+            "SELECT s.token_id, s.expires_at, s.user_id, u.role, u.lines, u.queues FROM sessions s
+             LEFT JOIN users u ON u.id = s.user_id
+             WHERE s.id_hash = ?1 AND s.expires_at > ?2
+               AND (s.user_id IS NULL OR (u.id IS NOT NULL AND u.disabled_at IS NULL))",
             rusqlite::params![id_hash, now],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, UnixTime>(1)?)),
+            |r| {
+                let user = match (r.get::<_, Option<i64>>(2)?, r.get::<_, Option<String>>(3)?) {
+                    (Some(id), Some(role)) => Some((
+                        id,
+                        super::users::Role::parse(&role).unwrap_or(super::users::Role::Viewer),
+                    )),
+                    _ => None,
+                };
+                // An agent sees their lines and queues only; the other roles every number.
+                let agent = user.is_some_and(|(_, role)| role == super::users::Role::Agent);
+                let mut scope: Option<Vec<String>> = None;
+                if agent {
+                    let mut numbers = Vec::new();
+                    for i in [4, 5] {
+                        let list: Option<String> = r.get(i)?;
+                        let list: Vec<String> = list
+                            .and_then(|l| serde_json::from_str(&l).ok())
+                            .unwrap_or_default();
+                        numbers.extend(list);
+                    }
+                    scope = Some(numbers);
+                }
+                Ok(LoginSession {
+                    token: TokenId::from_stored(r.get::<_, String>(0)?),
+                    expires: r.get(1)?,
+                    user,
+                    scope,
+                })
+            },
         )
-        .optional()?
-        .map(|(t, expires)| (TokenId::from_stored(t), expires)))
+        .optional()?)
+}
+
+/// What a session cookie stands for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoginSession {
+    pub token: TokenId,
+    pub expires: UnixTime,
+    pub user: Option<(i64, super::users::Role)>,
+    /// An agent's numbers (lines and queues): all they may see. `None`: every number.
+    pub scope: Option<Vec<String>>,
 }

@@ -241,6 +241,43 @@ CREATE TABLE callback_done (
     r#"
 CREATE INDEX calls_by_start ON calls (token_id, started_at, id);
 "#,
+    // People, not tokens (issue 10): organisations (the tokens an admin attached), their
+    // users with a role and an argon2id password hash, sessions that belong to a user, and
+    // the audit log of who changed what.
+    r#"
+CREATE TABLE orgs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    token_login INTEGER NOT NULL DEFAULT 1,
+    created_at REAL NOT NULL
+);
+CREATE TABLE org_tokens (
+    token_id TEXT PRIMARY KEY,
+    org_id INTEGER NOT NULL REFERENCES orgs (id)
+);
+CREATE INDEX org_tokens_by_org ON org_tokens (org_id);
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    org_id INTEGER NOT NULL REFERENCES orgs (id),
+    login TEXT NOT NULL COLLATE NOCASE UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'agent', 'viewer')),
+    lines TEXT NOT NULL DEFAULT '[]',
+    queues TEXT NOT NULL DEFAULT '[]',
+    disabled_at REAL,
+    created_at REAL NOT NULL
+);
+ALTER TABLE sessions ADD COLUMN user_id INTEGER;
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    org_id INTEGER NOT NULL,
+    at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_by_org ON audit (org_id, id);
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

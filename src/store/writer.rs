@@ -118,16 +118,18 @@ impl Writer {
         Ok(())
     }
 
+    /// A login session of `token`: a user's (`user`), or the token's own login.
     pub fn save_login_session(
         &self,
         id_hash: &str,
         token: &TokenId,
+        user: Option<i64>,
         now: UnixTime,
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT OR REPLACE INTO sessions (id_hash, token_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![id_hash, token.as_str(), now, expires_at],
+            "INSERT OR REPLACE INTO sessions (id_hash, token_id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id_hash, token.as_str(), user, now, expires_at],
         )?;
         self.conn
             .execute("DELETE FROM sessions WHERE expires_at < ?1", params![now])?;

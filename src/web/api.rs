@@ -10,6 +10,7 @@ use super::AppState;
 use crate::clock::rfc3339;
 use crate::engine::Board;
 use crate::settings::{PopMode, Settings};
+use crate::store::users::Role;
 use crate::store::{queries, Page, StoreError};
 use axum::extract::{Query as Q, State};
 use axum::http::StatusCode;
@@ -41,11 +42,25 @@ pub(super) async fn read<R: Send + 'static>(
 }
 
 pub async fn lines(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    with_board(&state, &caller, |b| Json(json!({"lines": b.lines()})))
+    with_board(&state, &caller, |b| {
+        let lines: Vec<_> = b
+            .lines()
+            .into_iter()
+            .filter(|l| caller.sees(&l.number))
+            .collect();
+        Json(json!({ "lines": lines }))
+    })
 }
 
 pub async fn calls(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    with_board(&state, &caller, |b| Json(json!({"calls": b.calls()})))
+    with_board(&state, &caller, |b| {
+        let calls: Vec<_> = b
+            .calls()
+            .into_iter()
+            .filter(|c| caller.sees(&c.number))
+            .collect();
+        Json(json!({ "calls": calls }))
+    })
 }
 
 pub async fn queues(
@@ -53,7 +68,12 @@ pub async fn queues(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     with_board(&state, &caller, |b| {
-        Json(json!({"queues": b.queues(), "since": b.since().map(rfc3339)}))
+        let queues: Vec<_> = b
+            .queues()
+            .into_iter()
+            .filter(|q| caller.sees(&q.number))
+            .collect();
+        Json(json!({"queues": queues, "since": b.since().map(rfc3339)}))
     })
 }
 
@@ -66,7 +86,8 @@ pub async fn history(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = params::call_filter(&q, &names(&state, &caller)?)?;
+    let mut filter = params::call_filter(&q, &names(&state, &caller)?)?;
+    filter.scope = caller.numbers();
     let page = read(&state, move |c| queries::history(c, &caller.token, &filter)).await?;
     Ok(page_json("calls", page))
 }
@@ -76,7 +97,8 @@ pub async fn journal(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = params::journal_filter(&q, &names(&state, &caller)?)?;
+    let mut filter = params::journal_filter(&q, &names(&state, &caller)?)?;
+    filter.scope = caller.numbers();
     let page = read(&state, move |c| queries::journal(c, &caller.token, &filter)).await?;
     Ok(page_json("entries", page))
 }
@@ -86,7 +108,8 @@ pub async fn events(
     caller: Caller,
     Q(q): Q<Query>,
 ) -> Result<Json<Value>, ApiError> {
-    let filter = params::event_filter(&q)?;
+    let mut filter = params::event_filter(&q)?;
+    filter.scope = caller.numbers();
     let page = read(&state, move |c| queries::events(c, &caller.token, &filter)).await?;
     Ok(page_json("events", page))
 }
@@ -156,6 +179,7 @@ pub async fn history_csv(
     Q(q): Q<Query>,
 ) -> Result<Response, ApiError> {
     let mut filter = params::call_filter(&q, &names(&state, &caller)?)?;
+    filter.scope = caller.numbers();
     if params::csv_all(&q)? {
         filter.limit = CSV_LIMIT;
     }
@@ -171,6 +195,7 @@ pub async fn journal_csv(
     Q(q): Q<Query>,
 ) -> Result<Response, ApiError> {
     let mut filter = params::journal_filter(&q, &names(&state, &caller)?)?;
+    filter.scope = caller.numbers();
     if params::csv_all(&q)? {
         filter.limit = CSV_LIMIT;
     }
@@ -203,6 +228,7 @@ pub async fn put_settings(
     caller: Caller,
     Body(body): Body,
 ) -> Result<Json<Settings>, ApiError> {
+    caller.require(Role::Admin)?;
     let patch: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::field("settings", format!("not JSON: {e}")))?;
     let current = current_settings(&state, &caller).await?;
@@ -224,6 +250,7 @@ pub async fn put_settings(
 }
 
 pub async fn reset(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Supervisor)?;
     state.service.ingest.reset(caller.token.clone()).await?;
     let since = with_board(&state, &caller, |b| b.since().map(rfc3339))?;
     Ok(Json(json!({"ok": true, "since": since})))
@@ -262,15 +289,37 @@ pub(super) fn feed_health(state: &AppState, token: &crate::token::TokenId) -> Op
     Some(v)
 }
 
-/// Who the caller is, without the secret: the token's hint and the numbers it sees.
+/// Who the caller is, without the secret: the token's hint and the numbers it sees, and the
+/// signed-in user (`null` when the caller is the token itself) and role.
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let hint = state.service.hint(&caller.token);
     // `config` tokens are removed where they are configured, not from the dashboard.
     let source = state.service.source(&caller.token);
+    let user = match caller.user {
+        Some(id) => read(&state, move |c| crate::store::users::by_id(c, id))
+            .await?
+            .map(|u| json!({"login": u.login, "role": u.role})),
+        None => None,
+    };
+    let role = caller.role;
     with_board(&state, &caller, |b| {
-        let lines: Vec<String> = b.lines().into_iter().map(|l| l.number).collect();
-        let queues: Vec<String> = b.queues().into_iter().map(|q| q.number).collect();
-        Json(json!({"token_hint": hint, "source": source, "lines": lines, "queues": queues}))
+        let seen = |n: &String| caller.sees(n);
+        let lines: Vec<String> = b
+            .lines()
+            .into_iter()
+            .map(|l| l.number)
+            .filter(seen)
+            .collect();
+        let queues: Vec<String> = b
+            .queues()
+            .into_iter()
+            .map(|q| q.number)
+            .filter(seen)
+            .collect();
+        Json(json!({
+            "token_hint": hint, "source": source, "lines": lines, "queues": queues,
+            "user": user, "role": role,
+        }))
     })
 }
 

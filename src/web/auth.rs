@@ -7,8 +7,11 @@
 //! out ends the session's live streams at once.
 
 use super::error::ApiError;
+use super::scope::Scope;
 use super::AppState;
 use crate::clock::UnixTime;
+use crate::store::queries::LoginSession;
+use crate::store::users::Role;
 use crate::token::{Token, TokenId};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -22,11 +25,45 @@ use std::collections::HashMap;
 
 pub const COOKIE: &str = "ovh_cti_session";
 
-/// The authenticated caller: the token whose numbers it may see, and the login session it
-/// came with (none with a bearer token).
+/// The authenticated caller: the token whose numbers it may see, the login session it came
+/// with (none with a bearer token), and who it is: a user with a role, or the token itself
+/// (a bearer token, or a login with the token), which is its organisation's admin.
 pub struct Caller {
     pub token: TokenId,
     pub session: Option<Session>,
+    /// The signed-in user's id, when a user signed in with a login and password.
+    pub user: Option<i64>,
+    pub role: Role,
+    /// What an agent may see; `None`: every number of the token.
+    pub scope: Option<Scope>,
+}
+
+impl Caller {
+    /// The numbers an agent may see, for a store filter; `None`: every number.
+    pub fn numbers(&self) -> Option<Vec<String>> {
+        self.scope.as_ref().map(Scope::numbers)
+    }
+
+    /// Whether the caller may see `number`.
+    pub fn sees(&self, number: &str) -> bool {
+        self.scope.as_ref().map_or(true, |s| s.sees(number))
+    }
+
+    /// Refuses (`403`) a caller whose role is below `least`.
+    pub fn require(&self, least: Role) -> Result<(), ApiError> {
+        if self.role >= least {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "your role ({}) may not do this: it needs {} or above",
+                    self.role.as_str(),
+                    least.as_str()
+                ),
+            ))
+        }
+    }
 }
 
 /// A login session, as the store names it (the SHA-256 of its id) and when it expires.
@@ -37,8 +74,7 @@ pub struct Session {
 }
 
 struct Cached {
-    token: TokenId,
-    expires: UnixTime,
+    session: LoginSession,
     /// Checked again against the store after this.
     until: UnixTime,
     /// The service's `sessions_epoch` when checked: sessions deleted in bulk since (a token
@@ -54,37 +90,29 @@ impl SessionCache {
     /// Caches a checked session; it is re-checked against the database after a minute (so a
     /// logout elsewhere takes effect), at its expiry, or when sessions were deleted in bulk,
     /// and old entries are dropped.
-    pub(super) fn remember(
-        &self,
-        key: String,
-        token: TokenId,
-        now: UnixTime,
-        expires: UnixTime,
-        epoch: u64,
-    ) {
+    pub(super) fn remember(&self, key: String, session: LoginSession, now: UnixTime, epoch: u64) {
         let mut map = self.0.lock();
         if map.len() >= 10_000 {
             map.retain(|_, c| c.until > now);
         }
-        let until = (now + 60.0).min(expires);
+        let until = (now + 60.0).min(session.expires);
         map.insert(
             key,
             Cached {
-                token,
-                expires,
+                session,
                 until,
                 epoch,
             },
         );
     }
 
-    /// The token and expiry of a session checked recently enough.
-    fn get(&self, key: &str, now: UnixTime, epoch: u64) -> Option<(TokenId, UnixTime)> {
+    /// A session checked recently enough.
+    fn get(&self, key: &str, now: UnixTime, epoch: u64) -> Option<LoginSession> {
         self.0
             .lock()
             .get(key)
             .filter(|c| c.until > now && c.epoch == epoch)
-            .map(|c| (c.token.clone(), c.expires))
+            .map(|c| c.session.clone())
     }
 
     fn forget(&self, key: &str) {
@@ -165,6 +193,9 @@ impl FromRequestParts<AppState> for Caller {
                 Ok(Caller {
                     token: id,
                     session: None,
+                    user: None,
+                    role: Role::Admin,
+                    scope: None,
                 })
             } else {
                 Err(ApiError::unauthorized())
@@ -174,21 +205,27 @@ impl FromRequestParts<AppState> for Caller {
         let key = hash(session);
         let now = service.clock.now();
         let epoch = service.sessions_epoch();
-        let (token, expires) = match state.sessions.get(&key, now, epoch) {
+        let found = match state.sessions.get(&key, now, epoch) {
             Some(found) => found,
             None => {
                 let k = key.clone();
                 let found = service
                     .readers
                     .read(move |c| crate::store::queries::login_session(c, &k, now))
-                    .await?;
-                let (t, expires) = found.ok_or_else(ApiError::unauthorized)?;
+                    .await?
+                    .ok_or_else(ApiError::unauthorized)?;
                 state
                     .sessions
-                    .remember(key.clone(), t.clone(), now, expires, epoch);
-                (t, expires)
+                    .remember(key.clone(), found.clone(), now, epoch);
+                found
             }
         };
+        let LoginSession {
+            token,
+            expires,
+            user,
+            scope,
+        } = found;
         if !service.follows(&token) {
             state.sessions.forget(&key);
             return Err(ApiError::unauthorized());
@@ -202,6 +239,9 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller {
             token,
             session: Some(Session { key, expires }),
+            user: user.map(|(id, _)| id),
+            role: user.map_or(Role::Admin, |(_, role)| role),
+            scope: scope.map(Scope::new),
         })
     }
 }

@@ -11,6 +11,7 @@ use super::params::{self, Query, CSV_LIMIT};
 use super::AppState;
 use crate::limits::NUMBER_BYTES;
 use crate::store::callbacks::{self, Callback};
+use crate::store::users::Role;
 use crate::store::Page;
 use axum::extract::{Query as Q, State};
 use axum::response::Response;
@@ -30,6 +31,18 @@ fn shown(c: Callback, names: &HashMap<String, String>) -> Value {
     v
 }
 
+/// An agent's part of a page: the callers who tried one of their numbers, with only those
+/// places. (A page may then be shorter than asked; its `next` still follows on.)
+fn visible(caller: &Caller, mut page: Page<Callback>) -> Page<Callback> {
+    if caller.scope.is_some() {
+        page.items.retain_mut(|c| {
+            c.places.retain(|p| caller.sees(p));
+            !c.places.is_empty()
+        });
+    }
+    page
+}
+
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -39,6 +52,7 @@ pub async fn list(
     let names = names(&state, &caller)?;
     let token = caller.token.clone();
     let page = read(&state, move |c| callbacks::callbacks(c, &token, &filter)).await?;
+    let page = visible(&caller, page);
     let items: Vec<Value> = page.items.into_iter().map(|c| shown(c, &names)).collect();
     Ok(Json(json!({"callbacks": items, "next": page.next})))
 }
@@ -65,6 +79,7 @@ pub async fn csv(
     let names = names(&state, &caller)?;
     let token = caller.token.clone();
     let page = read(&state, move |c| callbacks::callbacks(c, &token, &filter)).await?;
+    let page = visible(&caller, page);
     // One cell for the places: their numbers, each with its name when it has one.
     let items = page
         .items
@@ -109,6 +124,7 @@ async fn mark(
     raw: String,
     done: bool,
 ) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Supervisor)?;
     let number = number(raw)?;
     // Only a token's own users, of a token the service follows.
     with_board(&state, &caller, |_| ())?;

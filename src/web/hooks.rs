@@ -12,6 +12,7 @@ use super::AppState;
 use crate::hooks::outbox::{self, DeliveryFilter, Endpoint, Kind};
 use crate::hooks::{sign, WEBHOOK_EVENTS};
 use crate::limits;
+use crate::store::users::Role;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -83,6 +84,7 @@ pub async fn create(
     caller: Caller,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
+    caller.require(Role::Admin)?;
     let new = parse_new(&body, &state).await?;
     let events = new.events.unwrap_or_else(|| vec!["*".into()]);
     let secret = sign::new_secret();
@@ -117,6 +119,7 @@ pub async fn create(
 
 /// `GET /api/webhooks`: the endpoints, without their secrets.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
     let token = caller.token;
     let endpoints: Vec<Endpoint> =
         read(&state, move |c| outbox::endpoints(c, &token, false)).await?;
@@ -133,6 +136,7 @@ pub async fn delete(
     caller: Caller,
     Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Admin)?;
     let now = state.service.clock.now();
     let token = caller.token;
     let deleted = state
@@ -153,6 +157,7 @@ pub async fn enable(
     caller: Caller,
     Id(id): Id,
 ) -> Result<Json<Endpoint>, ApiError> {
+    caller.require(Role::Admin)?;
     let token = caller.token;
     let ep = state
         .service
@@ -173,6 +178,7 @@ pub async fn test(
     caller: Caller,
     Id(id): Id,
 ) -> Result<Response, ApiError> {
+    caller.require(Role::Admin)?;
     let now = state.service.clock.now();
     let token = caller.token;
     let webhook_id = state
@@ -195,6 +201,7 @@ pub async fn deliveries(
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
     let kind = match q.get("kind").map(String::as_str) {
         None | Some("") => None,
         Some("pop") => Some(Kind::Pop),

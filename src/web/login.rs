@@ -31,6 +31,8 @@ use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::feed::Verdict;
 use crate::service::{AdoptError, Service};
+use crate::store::queries::LoginSession;
+use crate::store::users::{Role, User};
 use crate::telemetry;
 use crate::token::{Token, TokenId};
 use axum::extract::State;
@@ -50,17 +52,18 @@ use tokio::sync::watch;
 const REMEMBER_S: f64 = 30.0 * 86400.0;
 const SESSION_S: f64 = 12.0 * 3600.0;
 
-/// Failed logins allowed per client address: a burst of `burst`, refilled at `per_minute`.
-pub struct LoginLimiter {
+/// Failed logins allowed per client address (or per account name): a burst of `burst`,
+/// refilled at `per_minute`.
+pub struct LoginLimiter<K = IpAddr> {
     burst: f64,
     per_minute: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, UnixTime)>>,
+    buckets: Mutex<HashMap<K, (f64, UnixTime)>>,
     /// When the last check for an address over its budget ran.
     slow_lane: Mutex<Option<UnixTime>>,
 }
 
-impl LoginLimiter {
-    pub fn new(burst: u32, per_minute: u32) -> LoginLimiter {
+impl<K: std::hash::Hash + Eq> LoginLimiter<K> {
+    pub fn new(burst: u32, per_minute: u32) -> LoginLimiter<K> {
         LoginLimiter {
             burst: f64::from(burst),
             per_minute: f64::from(per_minute),
@@ -70,7 +73,7 @@ impl LoginLimiter {
     }
 
     /// Runs `f` on `ip`'s bucket, refilled up to now.
-    fn bucket<R>(&self, ip: IpAddr, now: UnixTime, f: impl FnOnce(&mut f64) -> R) -> R {
+    fn bucket<R>(&self, ip: K, now: UnixTime, f: impl FnOnce(&mut f64) -> R) -> R {
         let mut buckets = self.buckets.lock();
         if buckets.len() > 10_000 {
             buckets.retain(|_, (_, at)| now - *at < 3600.0);
@@ -82,12 +85,12 @@ impl LoginLimiter {
     }
 
     /// Whether `ip` has used up its failures.
-    pub fn over(&self, ip: IpAddr, now: UnixTime) -> bool {
+    pub fn over(&self, ip: K, now: UnixTime) -> bool {
         self.bucket(ip, now, |tokens| *tokens < 1.0)
     }
 
     /// Counts a failure from `ip`.
-    pub fn failed(&self, ip: IpAddr, now: UnixTime) {
+    pub fn failed(&self, ip: K, now: UnixTime) {
         self.bucket(ip, now, |tokens| *tokens = (*tokens - 1.0).max(0.0));
     }
 
@@ -125,6 +128,9 @@ struct Checks {
 /// The login's limits and the checks of new tokens in progress.
 pub struct LoginGuard {
     pub limiter: LoginLimiter,
+    /// Failed password logins per account name (lower-cased, existing or not: the answer
+    /// never tells which names exist).
+    pub accounts: LoginLimiter<String>,
     pub trusted_proxies: Vec<IpNet>,
     max_checks: usize,
     max_checks_per_address: usize,
@@ -152,6 +158,7 @@ impl LoginGuard {
     pub fn new(config: &Config) -> LoginGuard {
         LoginGuard {
             limiter: LoginLimiter::new(config.login_burst, config.login_per_minute),
+            accounts: LoginLimiter::new(config.login_burst, config.login_per_minute),
             trusted_proxies: config.trusted_proxies.clone(),
             max_checks: config.login_checks,
             max_checks_per_address: config.login_checks_per_address,
@@ -254,20 +261,46 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The token and the "remember me" of a login body.
-fn parse_body(body: &[u8]) -> Result<(Token, bool), ApiError> {
-    let body: Value = serde_json::from_slice(body)
-        .map_err(|_| ApiError::field("token", "expected a JSON body {\"token\": \"…\"}"))?;
+/// What a login body offers: an OVH token, or a user's login and password.
+enum Credentials {
+    Token(Token),
+    Password { login: String, password: String },
+}
+
+/// The credentials and the "remember me" of a login body.
+fn parse_body(body: &[u8]) -> Result<(Credentials, bool), ApiError> {
+    let body: Value = serde_json::from_slice(body).map_err(|_| {
+        ApiError::field(
+            "token",
+            "expected a JSON body {\"token\": \"…\"} or {\"login\": \"…\", \"password\": \"…\"}",
+        )
+    })?;
+    let remember = body
+        .get("remember")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if let Some(login) = body.get("login") {
+        let login = login
+            .as_str()
+            .filter(|l| !l.trim().is_empty() && l.len() <= 256)
+            .ok_or_else(|| ApiError::field("login", "expected a login name"))?;
+        let password = body
+            .get("password")
+            .and_then(Value::as_str)
+            .filter(|p| p.len() <= crate::password::MAX_BYTES)
+            .ok_or_else(|| ApiError::field("password", "expected a password"))?;
+        let credentials = Credentials::Password {
+            login: login.to_string(),
+            password: password.to_string(),
+        };
+        return Ok((credentials, remember));
+    }
     let raw = body
         .get("token")
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::field("token", "missing token"))?;
     let token = Token::parse(raw).map_err(|e| ApiError::field("token", e.to_string()))?;
-    let remember = body
-        .get("remember")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    Ok((token, remember))
+    Ok((Credentials::Token(token), remember))
 }
 
 pub async fn login(
@@ -293,7 +326,7 @@ pub async fn login(
     let service = &state.service;
     let guard = &state.login;
     let now = service.clock.now();
-    let (token, remember) = match parse_body(&body) {
+    let (credentials, remember) = match parse_body(&body) {
         Ok(parsed) => parsed,
         Err(e) => {
             if guard.limiter.over(ip, now) {
@@ -308,6 +341,12 @@ pub async fn login(
             return Err(e);
         }
     };
+    let token = match credentials {
+        Credentials::Token(token) => token,
+        Credentials::Password { login, password } => {
+            return password_login(&state, ip, login, password, remember, now).await;
+        }
+    };
     let id = token.id();
     if service.follows(&id) {
         if service.is_paused(&id) {
@@ -318,7 +357,7 @@ pub async fn login(
                 let _ = guard.check(&service, token, ip, max).await;
             });
         }
-        return start_session(&state, &id, remember, now).await;
+        return start_session(&state, &id, None, remember, now).await;
     }
     if !service.allow_new_tokens {
         return Ok(refusal(
@@ -338,7 +377,7 @@ pub async fn login(
         Err(refused) => return Ok(refused),
     };
     match outcome {
-        Outcome::Followed => start_session(&state, &id, remember, now).await,
+        Outcome::Followed => start_session(&state, &id, None, remember, now).await,
         Outcome::Refused(status) => {
             guard.limiter.failed(ip, now);
             Ok(refusal(
@@ -376,10 +415,12 @@ fn too_many_tokens() -> Response {
     )
 }
 
-/// Opens a login session for `id`: a random id in the cookie, its SHA-256 in the store.
+/// Opens a login session for `id` — a user's or the token's own:
+/// a random id in the cookie, its SHA-256 in the store.
 async fn start_session(
     state: &AppState,
     id: &TokenId,
+    user: Option<User>,
     remember: bool,
     now: UnixTime,
 ) -> Result<Response, ApiError> {
@@ -388,21 +429,27 @@ async fn start_session(
     let session = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw_id);
     let key = auth::hash(&session);
     let expires = now + if remember { REMEMBER_S } else { SESSION_S };
+    let user_id = user.as_ref().map(|u| u.id);
     {
         let (key, id) = (key.clone(), id.clone());
         state
             .service
             .ingest
-            .write(move |w| w.save_login_session(&key, &id, now, expires))
+            .write(move |w| w.save_login_session(&key, &id, user_id, now, expires))
             .await?;
     }
-    state.sessions.remember(
-        key,
-        id.clone(),
-        now,
+    let stored = LoginSession {
+        token: id.clone(),
         expires,
-        state.service.sessions_epoch(),
-    );
+        user: user.as_ref().map(|u| (u.id, u.role)),
+        scope: user
+            .as_ref()
+            .filter(|u| u.role == Role::Agent)
+            .map(|u| [u.lines.clone(), u.queues.clone()].concat()),
+    };
+    state
+        .sessions
+        .remember(key, stored, now, state.service.sessions_epoch());
     telemetry::LoginAttempt {
         token: Some(id),
         outcome: "ok",
@@ -413,11 +460,72 @@ async fn start_session(
         &format!("{COOKIE}={session}"),
         remember.then_some(REMEMBER_S as u64),
     );
-    Ok((
-        [(header::SET_COOKIE, cookie)],
-        Json(json!({"ok": true, "token_hint": state.service.hint(id)})),
-    )
-        .into_response())
+    let mut body = json!({"ok": true, "token_hint": state.service.hint(id)});
+    if let Some(u) = user {
+        body["user"] = json!({"login": u.login, "role": u.role});
+    }
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// `POST /api/login` `{"login", "password"}`: a user account. One answer for an unknown
+/// name, a wrong password and a disabled account, taking as long (argon2 runs either way);
+/// failures count against the client address and against the name.
+async fn password_login(
+    state: &AppState,
+    ip: IpAddr,
+    login: String,
+    password: String,
+    remember: bool,
+    now: UnixTime,
+) -> Result<Response, ApiError> {
+    let guard = &state.login;
+    let name = login.trim().to_lowercase();
+    if guard.limiter.over(ip, now) || guard.accounts.over(name.clone(), now) {
+        return Ok(too_many_failures());
+    }
+    let found = {
+        let login = login.clone();
+        state
+            .service
+            .readers
+            .read(move |c| crate::store::users::by_login(c, &login))
+            .await?
+    };
+    let user = tokio::task::spawn_blocking(move || match found {
+        Some((user, hash)) if crate::password::verify(&password, &hash) => {
+            user.disabled_at.is_none().then_some(user)
+        }
+        Some(_) => None,
+        None => {
+            crate::password::verify_nothing(&password);
+            None
+        }
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let Some(user) = user else {
+        guard.limiter.failed(ip, now);
+        guard.accounts.failed(name, now);
+        return Ok(refusal(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "wrong login or password",
+        ));
+    };
+    let org = user.org_id;
+    let tokens = state
+        .service
+        .readers
+        .read(move |c| crate::store::users::org_tokens(c, org))
+        .await?;
+    let Some(token) = tokens.into_iter().find(|t| state.service.follows(t)) else {
+        return Ok(refusal(
+            StatusCode::UNAUTHORIZED,
+            "no_token",
+            "your organisation has no OVH token followed yet: ask its administrator",
+        ));
+    };
+    start_session(state, &token, Some(user), remember, now).await
 }
 
 #[cfg(test)]
@@ -444,7 +552,7 @@ mod tests {
 
     #[test]
     fn addresses_over_budget_share_one_check_per_refill_period() {
-        let l = LoginLimiter::new(3, 6);
+        let l: LoginLimiter = LoginLimiter::new(3, 6);
         assert!(l.slow_lane(0.0));
         assert!(!l.slow_lane(5.0));
         assert!(l.slow_lane(10.0));

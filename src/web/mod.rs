@@ -14,6 +14,7 @@ mod login;
 mod openapi;
 mod params;
 mod reports;
+mod scope;
 mod stream;
 mod stream_slots;
 mod token;

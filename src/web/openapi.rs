@@ -95,6 +95,10 @@ fn one_of(values: &[&str]) -> Value {
     json!({"type": "string", "enum": values})
 }
 
+fn role() -> Value {
+    one_of(&["admin", "supervisor", "agent", "viewer"])
+}
+
 fn array(items: Value) -> Value {
     json!({"type": "array", "items": items})
 }
@@ -146,7 +150,7 @@ fn op(id: &str, summary: &str, parameters: Vec<Value>, ok: Value, errors: &[u16]
         let name = match status {
             400 => "BadRequest",
             401 => "Unauthorized",
-            403 => "CrossSite",
+            403 => "Forbidden",
             404 => "NotFound",
             409 => "Conflict",
             413 => "TooLarge",
@@ -224,14 +228,18 @@ fn paths() -> Value {
                 "200": {
                     "description": "Signed in; the cookie `ovh_cti_session` is set (HttpOnly, SameSite=Strict).",
                     "headers": {"Set-Cookie": {"schema": string()}},
-                    "content": json_content(object(json!({
-                        "ok": {"const": true},
-                        "token_hint": with_description(string(), "The token's first four characters and an ellipsis.")
-                    })))
+                    "content": json_content(json!({
+                        "type": "object", "additionalProperties": false, "required": ["ok", "token_hint"],
+                        "properties": {
+                            "ok": {"const": true},
+                            "token_hint": with_description(string(), "The token's first four characters and an ellipsis."),
+                            "user": with_description(object(json!({"login": string(), "role": role()})), "With a login and password: who signed in.")
+                        }
+                    }))
                 },
                 "400": {"$ref": "#/components/responses/BadRequest"},
                 "413": {"$ref": "#/components/responses/TooLarge"},
-                "401": refusal("The token is refused (reason ovh_refused, not_followed or too_many_tokens)."),
+                "401": refusal("The token is refused (reason ovh_refused, not_followed or too_many_tokens); a wrong login or password, or a disabled account, all alike (bad_credentials); the user's organisation has no followed token (no_token)."),
                 "403": refusal("A login from another site (reason cross_site)."),
                 "415": refusal("The body is not declared application/json (reason not_json)."),
                 "429": refusal("Too many failed logins from this address, or another new token from it is being checked (reason rate_limited, checks_busy); see Retry-After."),
@@ -296,7 +304,7 @@ fn paths() -> Value {
             json!({"200": answer("Health.", schema("Health"))}), READ)},
         "/api/webhooks": {
             "get": op("webhooks", "The webhook endpoints (without their secrets)", vec![],
-                json!({"200": answer("The endpoints.", object(json!({"webhooks": array(schema("Webhook"))})))}), READ),
+                json!({"200": answer("The endpoints.", object(json!({"webhooks": array(schema("Webhook"))})))}), &[401, 403]),
             "post": with_body(op("createWebhook", "Create an endpoint: its secret is in this answer only", vec![],
                 json!({"201": created_webhook()}), &[400, 401, 403, 409, 413, 503]),
                 true, schema("NewWebhook"))
@@ -322,7 +330,7 @@ fn paths() -> Value {
         "/api/deliveries": {"get": op(
             "deliveries", "The log of every screen-pop and webhook request, newest first (URLs masked)",
             params(&["kind", "endpoint", "delivery_limit", "delivery_cursor"]),
-            json!({"200": answer("A page of the log.", page("deliveries", "Delivery"))}), FILTERED)},
+            json!({"200": answer("A page of the log.", page("deliveries", "Delivery"))}), &[400, 401, 403])},
         "/api/reports/calls": {"get": op(
             "callReport", "Line calls per hour of the token's time zone", params(&["report_from", "report_to", "report_number"]),
             json!({"200": answer("The report.", schema("CallReport"))}), FILTERED)},
@@ -452,7 +460,7 @@ fn responses() -> Value {
     json!({
         "BadRequest": error("A bad input: field names it (a parameter, a body field, a path part)."),
         "Unauthorized": error("No valid bearer token or session cookie."),
-        "CrossSite": error("A cookie-authenticated write from another site."),
+        "Forbidden": error("The caller's role may not do this, or a cookie-authenticated write came from another site."),
         "NotFound": error("No such item (or API route)."),
         "Conflict": error("The change is not possible as things are (the message says why)."),
         "TooLarge": error("The request body is over 2 MiB."),
@@ -488,22 +496,31 @@ fn schemas() -> Value {
             "type": "object", "additionalProperties": false, "required": ["error", "reason"],
             "properties": {
                 "error": {"type": "string", "maxLength": 400},
-                "reason": one_of(&["ovh_refused", "not_followed", "too_many_tokens", "cross_site", "not_json", "rate_limited", "checks_busy", "ovh_unreachable", "busy", "streams_per_session", "streams_per_address", "streams_full"])
+                "reason": one_of(&["bad_credentials", "no_token", "ovh_refused", "not_followed", "too_many_tokens", "cross_site", "not_json", "rate_limited", "checks_busy", "ovh_unreachable", "busy", "streams_per_session", "streams_per_address", "streams_full"])
             }
         },
         "Ok": object(json!({"ok": {"const": true}})),
         "Login": {
-            "type": "object", "required": ["token"],
-            "properties": {
-                "token": {"type": "string", "description": "An OVH event token (a UUID)."},
-                "remember": {"type": "boolean", "default": false, "description": "A 30-day cookie rather than a browser-session one."}
-            }
+            "description": "An OVH event token, or a user's login and password.",
+            "oneOf": [
+                {"type": "object", "required": ["token"], "properties": {
+                    "token": {"type": "string", "description": "An OVH event token (a UUID)."},
+                    "remember": {"type": "boolean", "default": false, "description": "A 30-day cookie rather than a browser-session one."}
+                }},
+                {"type": "object", "required": ["login", "password"], "properties": {
+                    "login": {"type": "string", "minLength": 1, "maxLength": 256},
+                    "password": {"type": "string", "maxLength": 1024},
+                    "remember": {"type": "boolean", "default": false}
+                }}
+            ]
         },
         "Me": object(json!({
             "token_hint": string(),
             "source": with_description(one_of(&["config", "login"]), "config: set by the operator; login: typed at the login page."),
             "lines": array(number()),
-            "queues": array(number())
+            "queues": array(number()),
+            "user": with_description(json!({"type": ["object", "null"], "additionalProperties": false, "required": ["login", "role"], "properties": {"login": string(), "role": role()}}), "The signed-in user, or null when the caller is the token itself (bearer, or a login with the token)."),
+            "role": with_description(role(), "What the caller may do; the token itself is its organisation's admin.")
         })),
         "Line": object(json!({
             "number": number(),

@@ -157,6 +157,7 @@ pub fn call_filter(q: &Query, names: &HashMap<String, String>) -> Result<CallFil
         outcome,
         limit: limit(q, DEFAULT_LIMIT, MAX_LIMIT)?,
         cursor: cursor(q)?,
+        scope: None,
     })
 }
 
@@ -186,6 +187,7 @@ pub fn journal_filter(
         outcome,
         limit: limit(q, DEFAULT_LIMIT, MAX_LIMIT)?,
         cursor: cursor(q)?,
+        scope: None,
     })
 }
 
@@ -230,5 +232,6 @@ pub fn event_filter(q: &Query) -> Result<EventFilter, ApiError> {
         direction: direction(q)?,
         limit: limit(q, DEFAULT_LIMIT, MAX_LIMIT)?,
         cursor: cursor(q)?,
+        scope: None,
     })
 }

@@ -49,9 +49,14 @@ pub async fn calls(
         .get("number")
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty());
+    // The lines asked for (one, or all), within what the caller may see.
+    let numbers: Option<Vec<String>> = match (number, caller.numbers()) {
+        (Some(n), _) => Some(vec![n].into_iter().filter(|n| caller.sees(n)).collect()),
+        (None, scope) => scope,
+    };
     let token = caller.token;
     let report = read(&state, move |c| {
-        reports::calls_per_hour(c, &token, from, to, tz, number.as_deref())
+        reports::calls_per_hour(c, &token, from, to, tz, numbers.as_deref())
     })
     .await?;
     Ok(Json(json!({
@@ -70,11 +75,12 @@ pub async fn queues(
     let threshold = f64::from(settings.service_level_s);
     // Each queue with its name (description), so the report's headings read as the page's.
     let names = names(&state, &caller)?;
-    let token = caller.token;
-    let queues = read(&state, move |c| {
+    let token = caller.token.clone();
+    let mut queues = read(&state, move |c| {
         reports::queues_per_hour(c, &token, from, to, tz, threshold)
     })
     .await?;
+    queues.retain(|q| caller.sees(&q.queue));
     let mut queues = serde_json::to_value(queues).map_err(|e| ApiError::internal(&e))?;
     for q in queues.as_array_mut().into_iter().flatten() {
         let name = q["queue"].as_str().and_then(|n| names.get(n)).cloned();

@@ -13,6 +13,7 @@
 //! then reconnects, gets `401`, and shows the login page.
 
 use super::auth::{Caller, Session};
+use super::scope::Scope;
 use super::stream_slots::{Full, StreamSlot};
 use super::{AppState, ClientAddr};
 use crate::hub::frame;
@@ -89,6 +90,8 @@ struct Client {
     health_sent: Option<String>,
     /// This stream's place under the caps, given back when the stream ends.
     _slot: StreamSlot,
+    /// An agent's numbers: every message is filtered down to them before it is written.
+    scope: Option<Scope>,
 }
 
 impl Client {
@@ -182,6 +185,7 @@ pub async fn stream(
         keepalive: tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE),
         closed,
         session: caller.session,
+        scope: caller.scope,
         check: tokio::time::interval(CHECK),
         health_sent: None,
         state,
@@ -191,7 +195,10 @@ pub async fn stream(
         _slot: slot,
     };
     let body = futures::stream::unfold(client, |mut client| async move {
-        let out = client.next_write().await?;
+        let mut out = client.next_write().await?;
+        if let Some(scope) = &client.scope {
+            out = scope.stream(&out);
+        }
         Some((
             Ok::<Bytes, std::convert::Infallible>(Bytes::from(out)),
             client,

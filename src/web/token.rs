@@ -8,6 +8,7 @@
 use super::auth::{clear_cookie, Caller};
 use super::error::ApiError;
 use super::AppState;
+use crate::store::users::Role;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +21,7 @@ pub async fn remove(
     caller: Caller,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    caller.require(Role::Admin)?;
     // A map, not a struct: a repeated or odd parameter is ours to refuse, in JSON.
     let purge = match q.get("purge").map(String::as_str) {
         None | Some("false") | Some("0") => false,

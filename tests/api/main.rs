@@ -23,3 +23,4 @@ mod search;
 mod settings;
 mod stream;
 mod tokens;
+mod users;

@@ -1,0 +1,333 @@
+//! People and organisations as rows (issue 10): an organisation is the set of OVH tokens an
+//! admin attached; every user belongs to one, with a role and, for an agent, their lines.
+//!
+//! Plain functions on a `Connection`, shared by the running service (through its one writer)
+//! and the `ovh-cti users` command (on the database file). Passwords are stored as argon2id
+//! PHC strings only (`crate::password`); a login name is unique across the installation
+//! whatever its case, so that a login page never needs to know the organisation.
+
+use super::StoreError;
+use crate::clock::UnixTime;
+use crate::token::TokenId;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// What a user may do. Checked on the server for every route and every stream message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read-only: every line and queue of the organisation.
+    Viewer,
+    /// Their own line(s) and the queues they answer for.
+    Agent,
+    /// Every line and queue; reset, callbacks done.
+    Supervisor,
+    /// Everything of the organisation: tokens, screen pop, webhooks, users.
+    Admin,
+}
+
+pub const ROLES: &[&str] = &["admin", "supervisor", "agent", "viewer"];
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+            Role::Agent => "agent",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "admin" => Some(Role::Admin),
+            "supervisor" => Some(Role::Supervisor),
+            "agent" => Some(Role::Agent),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+}
+
+/// A login name: 1 to 64 letters, digits and `.`, `-`, `_`, `@` (an e-mail address fits).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginName(String);
+
+pub const LOGIN_CHARS: usize = 64;
+
+impl LoginName {
+    pub fn parse(raw: &str) -> Result<LoginName, String> {
+        let name = raw.trim();
+        if name.is_empty() || name.chars().count() > LOGIN_CHARS {
+            return Err(format!("a login name has 1 to {LOGIN_CHARS} characters"));
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+        {
+            return Err("a login name has letters, digits, '.', '-', '_' and '@' only".into());
+        }
+        Ok(LoginName(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One user, without the password hash.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub org_id: i64,
+    pub login: String,
+    pub role: Role,
+    /// An agent's lines (OVH numbers); empty for the other roles.
+    pub lines: Vec<String>,
+    /// The queues an agent answers for; empty for the other roles.
+    pub queues: Vec<String>,
+    #[serde(serialize_with = "crate::clock::as_rfc3339::option::serialize")]
+    pub disabled_at: Option<UnixTime>,
+    #[serde(serialize_with = "crate::clock::as_rfc3339::serialize")]
+    pub created_at: UnixTime,
+}
+
+const USER_COLUMNS: &str = "id, org_id, login, role, lines, queues, disabled_at, created_at";
+
+fn user(r: &rusqlite::Row) -> rusqlite::Result<User> {
+    let list = |i: usize| -> rusqlite::Result<Vec<String>> {
+        Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
+    };
+    Ok(User {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        login: r.get(2)?,
+        role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::Viewer),
+        lines: list(4)?,
+        queues: list(5)?,
+        disabled_at: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
+/// Why a user could not be added.
+#[derive(Debug, thiserror::Error)]
+pub enum AddError {
+    #[error("the login name {0:?} is taken")]
+    Taken(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The installation's own organisation — the one the `ovh-cti users` command and the tokens
+/// of the service's configuration belong to — created on first use.
+pub fn installation_org(conn: &Connection, now: UnixTime) -> Result<i64, StoreError> {
+    let existing: Option<i64> = conn
+        .query_row("SELECT id FROM orgs ORDER BY id LIMIT 1", [], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    conn.execute(
+        "INSERT INTO orgs (name, token_login, created_at) VALUES ('ovh-cti', 1, ?1)",
+        params![now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The organisation a token belongs to, if any.
+pub fn org_of_token(conn: &Connection, token: &TokenId) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT org_id FROM org_tokens WHERE token_id = ?1",
+            params![token.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Attaches a token to an organisation (a token belongs to one: attaching it elsewhere moves
+/// it).
+pub fn attach_token(conn: &Connection, org: i64, token: &TokenId) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO org_tokens (token_id, org_id) VALUES (?1, ?2)
+         ON CONFLICT (token_id) DO UPDATE SET org_id = excluded.org_id",
+        params![token.as_str(), org],
+    )?;
+    Ok(())
+}
+
+/// The tokens of an organisation, oldest attached first.
+pub fn org_tokens(conn: &Connection, org: i64) -> Result<Vec<TokenId>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.token_id FROM org_tokens o JOIN tokens t ON t.id = o.token_id
+         WHERE o.org_id = ?1 AND t.state != 'removed' ORDER BY t.added_at, o.token_id",
+    )?;
+    let rows = stmt.query_map(params![org], |r| r.get::<_, String>(0))?;
+    Ok(rows
+        .map(|r| r.map(TokenId::from_stored))
+        .collect::<Result<_, _>>()?)
+}
+
+/// What a new user is: their role and, for an agent, the lines and queues they answer for.
+#[derive(Clone, Debug, Default)]
+pub struct Numbers {
+    pub lines: Vec<String>,
+    pub queues: Vec<String>,
+}
+
+pub fn add(
+    conn: &Connection,
+    org: i64,
+    login: &LoginName,
+    password_hash: &str,
+    role: Role,
+    numbers: &Numbers,
+    now: UnixTime,
+) -> Result<User, AddError> {
+    let none = Numbers::default();
+    let numbers = if role == Role::Agent { numbers } else { &none };
+    let json = |l: &[String]| serde_json::to_string(l).unwrap_or_else(|_| "[]".into());
+    let inserted = conn
+        .execute(
+            "INSERT INTO users (org_id, login, password_hash, role, lines, queues, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (login) DO NOTHING",
+            params![
+                org,
+                login.as_str(),
+                password_hash,
+                role.as_str(),
+                json(&numbers.lines),
+                json(&numbers.queues),
+                now
+            ],
+        )
+        .map_err(StoreError::from)?;
+    if inserted == 0 {
+        return Err(AddError::Taken(login.as_str().to_string()));
+    }
+    Ok(by_id(conn, conn.last_insert_rowid())?.expect("the row just inserted"))
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<User>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            params![id],
+            user,
+        )
+        .optional()?)
+}
+
+/// A user by login name (any case), with the password hash to check.
+pub fn by_login(conn: &Connection, login: &str) -> Result<Option<(User, String)>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = ?1"),
+            params![login.trim()],
+            |r| Ok((user(r)?, r.get::<_, String>(8)?)),
+        )
+        .optional()?)
+}
+
+/// Every user of an organisation (`None`: of every organisation), by login.
+pub fn list(conn: &Connection, org: Option<i64>) -> Result<Vec<User>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE ?1 IS NULL OR org_id = ?1 ORDER BY login"
+    ))?;
+    let rows = stmt.query_map(params![org], user)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Replaces a user's password hash; false when there is no such user.
+pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![id, password_hash],
+    )? > 0)
+}
+
+/// Disables (`Some(now)`) or enables (`None`) a user; false when there is no such user.
+pub fn set_disabled(
+    conn: &Connection,
+    id: i64,
+    disabled_at: Option<UnixTime>,
+) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE users SET disabled_at = ?2 WHERE id = ?1",
+        params![id, disabled_at],
+    )? > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn login_names_are_unique_whatever_their_case() {
+        let conn = db();
+        let org = installation_org(&conn, 1.0).unwrap();
+        assert_eq!(installation_org(&conn, 2.0).unwrap(), org, "created once");
+        let alice = LoginName::parse("alice").unwrap();
+        let added = add(
+            &conn,
+            org,
+            &alice,
+            "h",
+            Role::Admin,
+            &Numbers::default(),
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(added.login, "alice");
+        let again = LoginName::parse("ALICE").unwrap();
+        assert!(matches!(
+            add(
+                &conn,
+                org,
+                &again,
+                "h",
+                Role::Viewer,
+                &Numbers::default(),
+                1.0
+            ),
+            Err(AddError::Taken(_))
+        ));
+        let (found, hash) = by_login(&conn, "Alice").unwrap().unwrap();
+        assert_eq!((found.id, hash.as_str()), (added.id, "h"));
+    }
+
+    #[test]
+    fn only_agents_keep_lines_and_queues() {
+        let conn = db();
+        let org = installation_org(&conn, 1.0).unwrap();
+        let numbers = Numbers {
+            lines: vec!["0033972101010".to_string()],
+            queues: vec!["0033972100100".to_string()],
+        };
+        let a = LoginName::parse("agent.1").unwrap();
+        let s = LoginName::parse("sup@example.com").unwrap();
+        let agent = add(&conn, org, &a, "h", Role::Agent, &numbers, 1.0).unwrap();
+        assert_eq!(
+            (agent.lines, agent.queues),
+            (numbers.lines.clone(), numbers.queues.clone())
+        );
+        let sup = add(&conn, org, &s, "h", Role::Supervisor, &numbers, 1.0).unwrap();
+        assert!(sup.lines.is_empty() && sup.queues.is_empty());
+    }
+
+    #[test]
+    fn login_names_are_checked() {
+        assert!(LoginName::parse("").is_err());
+        assert!(LoginName::parse("a b").is_err());
+        assert!(LoginName::parse(&"x".repeat(65)).is_err());
+        assert!(LoginName::parse("jean-luc.o'neil").is_err());
+        assert_eq!(LoginName::parse(" zoé ").unwrap().as_str(), "zoé");
+    }
+}

@@ -1,0 +1,394 @@
+//! People, not tokens (issue 10): accounts made with `ovh-cti users add` sign in with a login
+//! and a password, get their role, and every route checks it on the server (allowed, or 403).
+
+use crate::helpers::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// `ovh-cti users add NAME --role ROLE [EXTRA…] --db DB`, the password on standard input.
+pub fn add_user(db: &Path, name: &str, role: &str, extra: &[&str]) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ovh-cti"));
+    cmd.args(["users", "add", name, "--role", role, "--db"])
+        .arg(db)
+        .env_remove("OVH_CTI_DB")
+        .env_remove("OVH_CTI_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.args(extra);
+    let mut child = cmd.spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", one_line_error(&out));
+}
+
+/// Signs in with a login and password; the session cookie.
+pub async fn sign_in(app: &TestApp, login: &str, password: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/login"))
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn cookie_of(app: &TestApp, login: &str) -> String {
+    let res = sign_in(app, login, PASSWORD).await;
+    assert_eq!(res.status(), 200, "{login} signs in");
+    session_cookie(&res)
+}
+
+async fn status(
+    app: &TestApp,
+    cookie: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> u16 {
+    let mut req = app
+        .http
+        .request(method, app.url(path))
+        .header("cookie", cookie);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn users_sign_in_with_a_password_and_wrong_ones_all_get_the_same_answer() {
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    let db = temp_db();
+    let app = spawn_app(
+        &up,
+        Options {
+            db: Some(db.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    up.idle(TOKEN_A).await;
+    add_user(&db, "alice", "supervisor", &[]);
+    add_user(&db, "gone", "viewer", &[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
+        .args(["users", "disable", "gone", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+
+    let res = sign_in(&app, "Alice", PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let cookie = session_cookie(&res);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        body["user"],
+        json!({"login": "alice", "role": "supervisor"})
+    );
+    let me: Value = app
+        .get_with_cookie("/api/me", &cookie)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["role"], "supervisor");
+    assert_eq!(me["user"]["login"], "alice");
+    assert_eq!(
+        me["lines"].as_array().unwrap().len(),
+        3,
+        "the organisation's token"
+    );
+    // The token itself is its organisation's admin.
+    let as_token = app.json("/api/me", TOKEN_A).await;
+    assert_eq!(
+        (as_token["role"].as_str(), &as_token["user"]),
+        (Some("admin"), &Value::Null)
+    );
+
+    // A wrong password, an unknown name and a disabled account: one answer, which tells nothing.
+    let mut answers = Vec::new();
+    for (login, password) in [
+        ("alice", "wrong password!"),
+        ("nobody", PASSWORD),
+        ("gone", PASSWORD),
+    ] {
+        let res = sign_in(&app, login, password).await;
+        answers.push((res.status().as_u16(), res.json::<Value>().await.unwrap()));
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert_eq!(answers[0].0, 401);
+    assert_eq!(answers[0].1["reason"], "bad_credentials");
+}
+
+#[tokio::test]
+async fn failed_passwords_are_throttled_per_account_as_well_as_per_address() {
+    let up = FakeUpstream::start().await;
+    let db = temp_db();
+    let app = spawn_app(
+        &up,
+        Options {
+            db: Some(db.clone()),
+            login_burst: 3,
+            trusted_proxies: vec!["127.0.0.1/32"],
+            ..Options::default()
+        },
+    )
+    .await;
+    add_user(&db, "alice", "viewer", &[]);
+    // Three wrong passwords for alice, each from another address (behind the trusted proxy).
+    let from = |i: u8, body: Value| {
+        app.http
+            .post(app.url("/api/login"))
+            .header("x-forwarded-for", format!("203.0.113.{i}"))
+            .json(&body)
+            .send()
+    };
+    for i in 1..=3 {
+        let res = from(i, json!({"login": "alice", "password": "not the one!"}))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+    // The account is throttled from a fresh address, even with the right password…
+    let res = from(9, json!({"login": "alice", "password": PASSWORD}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    // …and another account from that address is not.
+    add_user(&db, "bob", "viewer", &[]);
+    let res = from(9, json!({"login": "bob", "password": PASSWORD}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// What each role may do: every route, signed in as each role; `true` when allowed.
+#[tokio::test]
+async fn every_route_checks_the_role_on_the_server() {
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    up.push(TOKEN_A, answers("queue.v1.jsonl"));
+    let db = temp_db();
+    let app = spawn_app(
+        &up,
+        Options {
+            db: Some(db.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    up.idle(TOKEN_A).await;
+    for (name, role) in [("ada", "admin"), ("sam", "supervisor"), ("vic", "viewer")] {
+        add_user(&db, name, role, &[]);
+    }
+    let hook = json!({"url": "https://crm.example/hook"});
+    // (method, path, body, least role allowed)
+    let routes: Vec<(Method, &str, Option<Value>, &str)> = vec![
+        (Method::GET, "/api/me", None, "viewer"),
+        (Method::GET, "/api/lines", None, "viewer"),
+        (Method::GET, "/api/calls", None, "viewer"),
+        (Method::GET, "/api/queues", None, "viewer"),
+        (Method::GET, "/api/history", None, "viewer"),
+        (Method::GET, "/api/history.csv", None, "viewer"),
+        (Method::GET, "/api/queue-journal", None, "viewer"),
+        (Method::GET, "/api/queue-journal.csv", None, "viewer"),
+        (Method::GET, "/api/callbacks", None, "viewer"),
+        (Method::GET, "/api/callbacks.csv", None, "viewer"),
+        (Method::GET, "/api/events", None, "viewer"),
+        (Method::GET, "/api/settings", None, "viewer"),
+        (Method::GET, "/api/health", None, "viewer"),
+        (Method::GET, "/api/reports/calls", None, "viewer"),
+        (Method::GET, "/api/reports/queues", None, "viewer"),
+        (
+            Method::PUT,
+            "/api/callbacks/0033688888888/done",
+            None,
+            "supervisor",
+        ),
+        (
+            Method::DELETE,
+            "/api/callbacks/0033688888888/done",
+            None,
+            "supervisor",
+        ),
+        (Method::POST, "/api/reset", None, "supervisor"),
+        (
+            Method::PUT,
+            "/api/settings",
+            Some(json!({"service_level_s": 25})),
+            "admin",
+        ),
+        (Method::GET, "/api/webhooks", None, "admin"),
+        (Method::POST, "/api/webhooks", Some(hook), "admin"),
+        (Method::POST, "/api/webhooks/1/test", None, "admin"),
+        (Method::POST, "/api/webhooks/1/enable", None, "admin"),
+        (Method::DELETE, "/api/webhooks/1", None, "admin"),
+        (Method::GET, "/api/deliveries", None, "admin"),
+        // A configured token is removed where it is configured: 409 for an admin.
+        (Method::DELETE, "/api/token", None, "admin"),
+    ];
+    let rank = |r: &str| {
+        ["viewer", "agent", "supervisor", "admin"]
+            .iter()
+            .position(|x| *x == r)
+            .unwrap()
+    };
+    let mut wrong = Vec::new();
+    // Viewers first: a refused write must change nothing the others then find.
+    for (login, role) in [("vic", "viewer"), ("sam", "supervisor"), ("ada", "admin")] {
+        let cookie = cookie_of(&app, login).await;
+        for (method, path, body, least) in &routes {
+            let got = status(&app, &cookie, method.clone(), path, body.clone()).await;
+            let allowed = rank(role) >= rank(least);
+            let ok = if allowed {
+                got != 403 && got < 500
+            } else {
+                got == 403
+            };
+            if !ok {
+                wrong.push(format!("{role} {method} {path}: {got}"));
+            }
+        }
+        // Anyone may sign out.
+        assert_eq!(
+            status(&app, &cookie, Method::POST, "/api/logout", None).await,
+            200
+        );
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+/// Every `number` (and journal `queue`) an answer or stream message names, by where it is.
+fn named_numbers(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            for key in ["number", "queue"] {
+                if let Some(Value::String(n)) = m.get(key) {
+                    out.push(n.clone());
+                }
+            }
+            m.values().for_each(|v| named_numbers(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| named_numbers(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn an_agent_sees_only_their_line_and_queue_and_their_stream_carries_nothing_else() {
+    const LINE: &str = "0033972101011";
+    const QUEUE: &str = "0033972100100";
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    let db = temp_db();
+    let app = spawn_app(
+        &up,
+        Options {
+            db: Some(db.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    up.idle(TOKEN_A).await;
+    // The queue typed as people write it: stored in OVH's form.
+    add_user(
+        &db,
+        "ann",
+        "agent",
+        &["--line", LINE, "--queue", "+33 9 72 10 01 00"],
+    );
+    let cookie = cookie_of(&app, "ann").await;
+
+    // Her live stream, open while the queue's traffic comes in.
+    let mut stream = app.get_with_cookie("/api/stream", &cookie).await;
+    assert_eq!(stream.status(), 200);
+    up.push(TOKEN_A, answers("queue.v1.jsonl"));
+    up.idle(TOKEN_A).await;
+
+    let get = |path: &'static str| {
+        let app = &app;
+        let cookie = cookie.clone();
+        async move {
+            let res = app.get_with_cookie(path, &cookie).await;
+            assert_eq!(res.status(), 200, "{path}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let lines = get("/api/lines").await;
+    assert_eq!(lines["lines"].as_array().unwrap().len(), 1, "{lines}");
+    assert_eq!(lines["lines"][0]["number"], LINE);
+    let queues = get("/api/queues").await;
+    assert_eq!(queues["queues"][0]["number"], QUEUE);
+    let me = get("/api/me").await;
+    assert_eq!(me["lines"], json!([LINE]));
+    assert_eq!(me["queues"], json!([QUEUE]));
+    let mut seen = Vec::new();
+    for path in [
+        "/api/lines",
+        "/api/calls",
+        "/api/queues",
+        "/api/history?limit=1000",
+        "/api/queue-journal?limit=1000",
+        "/api/events?limit=1000",
+        "/api/callbacks",
+        "/api/reports/queues?from=2024-11-26T00:00:00Z&to=2024-11-27T00:00:00Z",
+    ] {
+        let v = get(path).await;
+        let mut numbers = Vec::new();
+        if path == "/api/callbacks" {
+            // A callback's `number` is the outside caller's; where they called is `places`.
+            let places: Vec<&Value> = v["callbacks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| &c["places"])
+                .collect();
+            assert!(!places.is_empty(), "her missed callers: {v}");
+            named_numbers(&json!(places), &mut numbers);
+        } else {
+            named_numbers(&v, &mut numbers);
+        }
+        assert!(
+            numbers.iter().all(|n| n == LINE || n == QUEUE),
+            "{path} shows another number: {numbers:?}"
+        );
+        seen.extend(numbers);
+    }
+    assert!(seen.iter().any(|n| n == LINE) && seen.iter().any(|n| n == QUEUE));
+    // The supervisor's view of the same token has the others.
+    let events = app.json("/api/events?limit=1000", TOKEN_A).await;
+    let mut all = Vec::new();
+    named_numbers(&events, &mut all);
+    assert!(all.iter().any(|n| n == "0033972101010"));
+
+    // Signing out ends her stream: what it carried.
+    assert_eq!(app.logout(&cookie).await.status(), 200);
+    let text = read_to_end(&mut stream).await;
+    let mut messages = 0;
+    for message in text.split("\n\n") {
+        let Some((kind, data)) = message
+            .strip_prefix("event: ")
+            .and_then(|m| m.split_once("\ndata: "))
+        else {
+            continue;
+        };
+        messages += 1;
+        let v: Value = serde_json::from_str(data).unwrap();
+        let mut numbers = Vec::new();
+        named_numbers(&v, &mut numbers);
+        assert!(
+            numbers.iter().all(|n| n == LINE || n == QUEUE),
+            "a {kind} message shows another number: {numbers:?}"
+        );
+    }
+    assert!(
+        messages > 5,
+        "the stream carried her queue's events: {text}"
+    );
+}
