@@ -6,6 +6,7 @@
 //! records they produce and the feed session into one transaction — and any number of readers
 //! (`Readers`, a small pool) for the API. WAL lets them read while it writes.
 
+pub mod audit;
 pub mod backup;
 pub mod callbacks;
 pub mod purpose;

@@ -259,6 +259,129 @@ pub fn set_disabled(
     )? > 0)
 }
 
+/// The organisation of a token, created (once) for a token that has none: a token typed at
+/// the login page starts its own, of which it is the admin.
+pub fn org_for(conn: &Connection, token: &TokenId, now: UnixTime) -> Result<i64, StoreError> {
+    if let Some(org) = org_of_token(conn, token)? {
+        return Ok(org);
+    }
+    conn.execute(
+        "INSERT INTO orgs (name, token_login, created_at) VALUES ('ovh-cti', 1, ?1)",
+        params![now],
+    )?;
+    let org = conn.last_insert_rowid();
+    attach_token(conn, org, token)?;
+    Ok(org)
+}
+
+/// A change to a user: each part given is applied.
+#[derive(Clone, Debug, Default)]
+pub struct Change {
+    pub role: Option<Role>,
+    pub numbers: Option<Numbers>,
+    pub disabled: Option<bool>,
+}
+
+/// Applies `change` to a user of `org`; the user as now stored, or `None` when there is no
+/// such user in that organisation.
+pub fn update(
+    conn: &Connection,
+    org: i64,
+    id: i64,
+    change: &Change,
+    now: UnixTime,
+) -> Result<Option<User>, StoreError> {
+    let Some(user) = by_id(conn, id)?.filter(|u| u.org_id == org) else {
+        return Ok(None);
+    };
+    let role = change.role.unwrap_or(user.role);
+    let numbers = match (&change.numbers, role) {
+        (_, r) if r != Role::Agent => Numbers::default(),
+        (Some(n), _) => n.clone(),
+        (None, _) => Numbers {
+            lines: user.lines.clone(),
+            queues: user.queues.clone(),
+        },
+    };
+    let disabled_at = match change.disabled {
+        Some(true) => user.disabled_at.or(Some(now)),
+        Some(false) => None,
+        None => user.disabled_at,
+    };
+    let json = |l: &[String]| serde_json::to_string(l).unwrap_or_else(|_| "[]".into());
+    conn.execute(
+        "UPDATE users SET role = ?2, lines = ?3, queues = ?4, disabled_at = ?5 WHERE id = ?1",
+        params![
+            id,
+            role.as_str(),
+            json(&numbers.lines),
+            json(&numbers.queues),
+            disabled_at
+        ],
+    )?;
+    by_id(conn, id)
+}
+
+/// Deletes a user of `org` (their sessions go with them); false when there is none.
+pub fn delete(conn: &Connection, org: i64, id: i64) -> Result<bool, StoreError> {
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1 AND user_id IN (SELECT id FROM users WHERE org_id = ?2)", params![id, org])?;
+    Ok(conn.execute(
+        "DELETE FROM users WHERE id = ?1 AND org_id = ?2",
+        params![id, org],
+    )? > 0)
+}
+
+/// A user's live session, as admins see it (its key is the SHA-256 of the cookie, not the
+/// cookie).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SessionRow {
+    pub id: String,
+    pub user: String,
+    #[serde(serialize_with = "crate::clock::as_rfc3339::serialize")]
+    pub created_at: UnixTime,
+    #[serde(serialize_with = "crate::clock::as_rfc3339::serialize")]
+    pub expires_at: UnixTime,
+}
+
+/// The live sessions of an organisation's users (`user`: one user's only), newest first.
+pub fn sessions(
+    conn: &Connection,
+    org: i64,
+    user: Option<i64>,
+    now: UnixTime,
+) -> Result<Vec<SessionRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id_hash, u.login, s.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE u.org_id = ?1 AND (?2 IS NULL OR u.id = ?2) AND s.expires_at > ?3
+         ORDER BY s.created_at DESC",
+    )?;
+    let rows = stmt.query_map(params![org, user, now], |r| {
+        Ok(SessionRow {
+            id: r.get(0)?,
+            user: r.get(1)?,
+            created_at: r.get(2)?,
+            expires_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Ends sessions of an organisation's users: one (`key`) or all of one user's; the keys
+/// ended, so that their live streams can be closed.
+pub fn end_sessions(
+    conn: &Connection,
+    org: i64,
+    user: Option<i64>,
+    key: Option<&str>,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM sessions WHERE (?3 IS NULL OR id_hash = ?3) AND (?2 IS NULL OR user_id = ?2)
+         AND user_id IN (SELECT id FROM users WHERE org_id = ?1) RETURNING id_hash",
+    )?;
+    let rows = stmt.query_map(params![org, user, key], |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -246,12 +246,19 @@ pub async fn put_settings(
         .ingest
         .save_settings(caller.token.clone(), new.clone())
         .await?;
+    // The change as sent (its keys and values), masked where it holds an address.
+    let mut sent = patch.clone();
+    if let Some(url) = sent.pointer_mut("/screen_pop/url") {
+        *url = json!(crate::hooks::mask_url(url.as_str().unwrap_or_default()));
+    }
+    super::people::record(&state, &caller, "settings.change", sent.to_string()).await?;
     Ok(Json(new))
 }
 
 pub async fn reset(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Supervisor)?;
     state.service.ingest.reset(caller.token.clone()).await?;
+    super::people::record(&state, &caller, "reset", String::new()).await?;
     let since = with_board(&state, &caller, |b| b.since().map(rfc3339))?;
     Ok(Json(json!({"ok": true, "since": since})))
 }

@@ -115,7 +115,7 @@ impl SessionCache {
             .map(|c| c.session.clone())
     }
 
-    fn forget(&self, key: &str) {
+    pub(super) fn forget(&self, key: &str) {
         self.0.lock().remove(key);
     }
 

@@ -135,6 +135,12 @@ async fn mark(
         .ingest
         .write(move |w| callbacks::mark_done(w.connection(), &token, &n, done, now))
         .await?;
+    let action = if done {
+        "callback.done"
+    } else {
+        "callback.undone"
+    };
+    super::people::record(&state, &caller, action, number.clone()).await?;
     Ok(Json(json!({"number": number, "done": done})))
 }
 

@@ -112,6 +112,8 @@ pub async fn create(
         })
         .await?
         .ok_or_else(too_many_endpoints)?;
+    let detail = format!("{} {}", created.id, crate::hooks::mask_url(&created.url));
+    super::people::record(&state, &caller, "webhook.create", detail).await?;
     let mut v = serde_json::to_value(created).map_err(ApiError::internal)?;
     v["secret"] = Value::String(secret);
     Ok((StatusCode::CREATED, Json(v)).into_response())
@@ -120,7 +122,7 @@ pub async fn create(
 /// `GET /api/webhooks`: the endpoints, without their secrets.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Admin)?;
-    let token = caller.token;
+    let token = caller.token.clone();
     let endpoints: Vec<Endpoint> =
         read(&state, move |c| outbox::endpoints(c, &token, false)).await?;
     Ok(Json(json!({ "webhooks": endpoints })))
@@ -138,13 +140,14 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     caller.require(Role::Admin)?;
     let now = state.service.clock.now();
-    let token = caller.token;
+    let token = caller.token.clone();
     let deleted = state
         .service
         .ingest
         .write(move |w| outbox::delete_endpoint(w.connection(), &token, id, now))
         .await?;
     if deleted {
+        super::people::record(&state, &caller, "webhook.delete", id.to_string()).await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(no_such_endpoint())
@@ -158,7 +161,7 @@ pub async fn enable(
     Id(id): Id,
 ) -> Result<Json<Endpoint>, ApiError> {
     caller.require(Role::Admin)?;
-    let token = caller.token;
+    let token = caller.token.clone();
     let ep = state
         .service
         .ingest
@@ -168,6 +171,7 @@ pub async fn enable(
         })
         .await?
         .ok_or_else(no_such_endpoint)?;
+    super::people::record(&state, &caller, "webhook.enable", id.to_string()).await?;
     Ok(Json(ep))
 }
 
@@ -180,7 +184,7 @@ pub async fn test(
 ) -> Result<Response, ApiError> {
     caller.require(Role::Admin)?;
     let now = state.service.clock.now();
-    let token = caller.token;
+    let token = caller.token.clone();
     let webhook_id = state
         .service
         .ingest
@@ -227,7 +231,7 @@ pub async fn deliveries(
         before_id: int("cursor")?,
         limit: limit as usize,
     };
-    let token = caller.token;
+    let token = caller.token.clone();
     let (rows, next) = read(&state, move |c| outbox::deliveries(c, &token, &filter)).await?;
     Ok(Json(
         json!({"deliveries": rows, "next": next.map(|n| n.to_string())}),

@@ -13,6 +13,7 @@ mod hooks;
 mod login;
 mod openapi;
 mod params;
+mod people;
 mod reports;
 mod scope;
 mod stream;
@@ -82,6 +83,20 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/calls", get(reports::calls))
         .route("/reports/queues", get(reports::queues))
         .route("/openapi.json", get(openapi::serve))
+        .route("/users", get(people::list).post(people::create))
+        .route(
+            "/users/{id}",
+            axum::routing::put(people::update).delete(people::delete),
+        )
+        .route(
+            "/users/{id}/password",
+            axum::routing::put(people::set_password),
+        )
+        .route("/me/password", axum::routing::put(people::own_password))
+        .route("/sessions", get(people::sessions))
+        .route("/sessions/{id}", axum::routing::delete(people::end_session))
+        .route("/audit", get(people::audit_log))
+        .route("/audit.csv", get(people::audit_csv))
         .fallback(api::not_found);
     let mut router = Router::new()
         .nest("/api", api)

@@ -337,6 +337,47 @@ fn paths() -> Value {
         "/api/reports/queues": {"get": op(
             "queueReport", "Queue figures per hour of the token's time zone, per queue", params(&["report_from", "report_to"]),
             json!({"200": answer("The report.", schema("QueueReport"))}), FILTERED)},
+        "/api/users": {
+            "get": op("users", "The organisation's users (admins)", vec![],
+                json!({"200": answer("The users.", object(json!({"users": array(schema("User"))})))}), &[401, 403]),
+            "post": with_body(op("createUser", "Add a user to the organisation (admins)", vec![],
+                json!({"201": answer("Created.", schema("User"))}), &[400, 401, 403, 409, 413, 503]),
+                true, schema("NewUser"))
+        },
+        "/api/users/{id}": {
+            "parameters": [param("user_id")],
+            "put": with_body(op("changeUser", "Change a user's role, numbers or state; their sessions end (admins)", vec![],
+                json!({"200": answer("The user as changed.", schema("User"))}), &[400, 401, 403, 404, 409, 413, 503]),
+                true, schema("UserChange")),
+            "delete": op("deleteUser", "Delete a user; their sessions end (admins)", vec![],
+                json!({"204": {"description": "Deleted."}}), &[400, 401, 403, 404, 409, 503])
+        },
+        "/api/users/{id}/password": {
+            "parameters": [param("user_id")],
+            "put": with_body(op("setUserPassword", "Set a user's password; their sessions end (admins)", vec![],
+                json!({"200": answer("Set.", schema("Ok"))}), &[400, 401, 403, 404, 413, 503]),
+                true, object(json!({"password": {"type": "string", "minLength": 10, "maxLength": 1024}})))
+        },
+        "/api/me/password": {"put": with_body(op(
+            "ownPassword", "Change one's own password; one's other sessions end", vec![],
+            json!({"200": answer("Changed.", schema("Ok"))}), &[400, 401, 403, 409, 413, 503]),
+            true, object(json!({"current": string(), "password": {"type": "string", "minLength": 10, "maxLength": 1024}})))},
+        "/api/sessions": {"get": op(
+            "sessions", "The live sessions of the organisation's users (admins)",
+            vec![query("user", json!({"type": "integer"}), "Only this user's.")],
+            json!({"200": answer("The sessions.", object(json!({"sessions": array(schema("Session"))})))}), &[400, 401, 403])},
+        "/api/sessions/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}, "description": "The session's id as GET /api/sessions gives it."}],
+            "delete": op("endSession", "End a session at once, its live streams too (admins)", vec![],
+                json!({"204": {"description": "Ended."}}), &[400, 401, 403, 404, 503])
+        },
+        "/api/audit": {"get": op(
+            "audit", "Who changed what and when, newest first (admins)",
+            params(&["delivery_limit", "delivery_cursor"]),
+            json!({"200": answer("A page of the log.", page("entries", "AuditEntry"))}), &[400, 401, 403])},
+        "/api/audit.csv": {"get": op(
+            "auditCsv", "The same as CSV", params(&["delivery_limit", "delivery_cursor", "all"]),
+            csv("The entries as CSV, under a header line."), &[400, 401, 403])},
         "/api/openapi.json": {"get": public(op(
             "openapi", "This document", vec![],
             json!({"200": answer("The OpenAPI 3.1 document.", json!({"type": "object"}))}), &[]))},
@@ -452,6 +493,7 @@ fn parameters() -> Value {
         "report_to": query("to", time(), "Default: now; after from."),
         "report_number": query("number", string(), "Only this line's calls."),
         "webhook_id": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}, "description": "The endpoint's id."},
+        "user_id": {"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}, "description": "The user's id."},
     })
 }
 
@@ -484,7 +526,7 @@ fn schemas() -> Value {
             "The line's or queue's description in OVH, or null.",
         )
     };
-    json!({
+    let objects = json!({
         "Error": {
             "type": "object", "additionalProperties": false, "required": ["error"],
             "properties": {
@@ -703,7 +745,8 @@ fn schemas() -> Value {
                 "total": schema("QueueFigures")
             })))
         })),
-    })
+    });
+    with_fields(objects, people_schemas())
 }
 
 /// What a call in progress and a finished one have in common.
@@ -761,6 +804,55 @@ fn display_fields() -> Value {
 fn per_hour(mut fields: Value) -> Value {
     fields["hour"] = time();
     array(object(fields))
+}
+
+/// Users, their sessions and the audit log (issue 10).
+fn people_schemas() -> Value {
+    json!({
+        "User": object(json!({
+            "id": {"type": "integer"},
+            "org_id": {"type": "integer"},
+            "login": string(),
+            "role": role(),
+            "lines": with_description(array(string()), "An agent's lines; empty for the other roles."),
+            "queues": with_description(array(string()), "The queues an agent answers for; empty for the other roles."),
+            "disabled_at": time_or_null(),
+            "created_at": time()
+        })),
+        "NewUser": {
+            "type": "object", "additionalProperties": true, "required": ["login", "password", "role"],
+            "properties": {
+                "login": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\p{L}\\p{N}._@-]+$"},
+                "password": {"type": "string", "minLength": 10, "maxLength": 1024},
+                "role": role(),
+                "lines": {"type": ["array", "null"], "maxItems": 500, "items": {"type": "string", "minLength": 1, "maxLength": 32}},
+                "queues": {"type": ["array", "null"], "maxItems": 500, "items": {"type": "string", "minLength": 1, "maxLength": 32}}
+            },
+            "examples": [{"login": "sam", "password": "a long passphrase", "role": "supervisor"}]
+        },
+        "UserChange": {
+            "type": "object", "additionalProperties": true,
+            "properties": {
+                "role": {"type": ["string", "null"], "enum": ["admin", "supervisor", "agent", "viewer", null]},
+                "lines": {"type": ["array", "null"], "maxItems": 500, "items": {"type": "string", "minLength": 1, "maxLength": 32}},
+                "queues": {"type": ["array", "null"], "maxItems": 500, "items": {"type": "string", "minLength": 1, "maxLength": 32}},
+                "disabled": {"type": ["boolean", "null"]}
+            }
+        },
+        "Session": object(json!({
+            "id": with_description(string(), "The SHA-256 of the session's cookie (never the cookie)."),
+            "user": string(),
+            "created_at": time(),
+            "expires_at": time()
+        })),
+        "AuditEntry": object(json!({
+            "id": {"type": "integer"},
+            "at": time(),
+            "actor": with_description(string(), "user NAME, or token XXXX… (the token itself)."),
+            "action": with_description(string(), "settings.change, reset, webhook.create, webhook.delete, webhook.enable, token.remove, callback.done, callback.undone, user.create, user.change, user.delete, user.password, session.end."),
+            "detail": {"type": "string", "maxLength": 515}
+        })),
+    })
 }
 
 fn webhook_fields() -> Value {

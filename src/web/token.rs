@@ -36,6 +36,13 @@ pub async fn remove(
              config file): ask the administrator to remove it there",
         ));
     }
+    // Recorded first: once removed, the token no longer names its caller.
+    let detail = if purge {
+        "with its history"
+    } else {
+        "history kept"
+    };
+    super::people::record(&state, &caller, "token.remove", detail.into()).await?;
     if !service.remove(&caller.token, purge).await? {
         return Err(ApiError::unauthorized());
     }

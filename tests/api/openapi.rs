@@ -152,6 +152,7 @@ struct Call<'a> {
     path: String,
     body: Option<Value>,
     token: Option<&'a str>,
+    cookie: Option<String>,
     expect: u16,
 }
 
@@ -162,6 +163,7 @@ fn call<'a>(method: Method, template: &'a str, expect: u16) -> Call<'a> {
         path: template.to_string(),
         body: None,
         token: Some(TOKEN_A),
+        cookie: None,
         expect,
     }
 }
@@ -179,12 +181,20 @@ impl<'a> Call<'a> {
         self.token = token;
         self
     }
+    fn cookie(mut self, cookie: &str) -> Self {
+        self.token = None;
+        self.cookie = Some(cookie.to_string());
+        self
+    }
 }
 
 async fn run(app: &TestApp, checker: &mut Checker, c: Call<'_>) -> Value {
     let mut req = app.http.request(c.method.clone(), app.url(&c.path));
     if let Some(t) = c.token {
         req = req.bearer_auth(t);
+    }
+    if let Some(cookie) = &c.cookie {
+        req = req.header("cookie", cookie);
     }
     if let Some(b) = &c.body {
         req = req.json(b);
@@ -319,6 +329,94 @@ async fn the_service_s_answers_match_the_document() {
         &app,
         c,
         call(Method::DELETE, "/api/webhooks/{id}", 400).at("/api/webhooks/abc"),
+    )
+    .await;
+
+    // People: a user made, signed in, changing their password; their session listed and
+    // ended; changed, given a password, deleted; the audit log of it all.
+    let new_user =
+        json!({"login": "sam", "password": crate::users::PASSWORD, "role": "supervisor"});
+    let sam = run(
+        &app,
+        c,
+        call(Method::POST, "/api/users", 201).body(new_user),
+    )
+    .await;
+    let sam_id = sam["id"].as_i64().unwrap();
+    let res = crate::users::sign_in(&app, "sam", crate::users::PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let cookie = session_cookie(&res);
+    let change = json!({"current": crate::users::PASSWORD, "password": "another long one"});
+    run(
+        &app,
+        c,
+        call(Method::PUT, "/api/me/password", 200)
+            .cookie(&cookie)
+            .body(change),
+    )
+    .await;
+    let sessions = run(&app, c, call(Method::GET, "/api/sessions", 200)).await;
+    let session = sessions["sessions"][0]["id"].as_str().unwrap().to_string();
+    let end = format!("/api/sessions/{session}");
+    run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/sessions/{id}", 204).at(end.clone()),
+    )
+    .await;
+    run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/sessions/{id}", 404).at(end),
+    )
+    .await;
+    let user = |rest: &str| format!("/api/users/{sam_id}{rest}");
+    let demote = json!({"role": "viewer"});
+    run(
+        &app,
+        c,
+        call(Method::PUT, "/api/users/{id}", 200)
+            .at(user(""))
+            .body(demote),
+    )
+    .await;
+    let pw = json!({"password": "a third long one"});
+    run(
+        &app,
+        c,
+        call(Method::PUT, "/api/users/{id}/password", 200)
+            .at(user("/password"))
+            .body(pw),
+    )
+    .await;
+    let short = json!({"password": "short"});
+    run(
+        &app,
+        c,
+        call(Method::PUT, "/api/users/{id}/password", 400)
+            .at(user("/password"))
+            .body(short),
+    )
+    .await;
+    run(&app, c, call(Method::GET, "/api/users", 200)).await;
+    run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/users/{id}", 204).at(user("")),
+    )
+    .await;
+    run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/users/{id}", 404).at(user("")),
+    )
+    .await;
+    let log = run(&app, c, call(Method::GET, "/api/audit", 200)).await;
+    assert!(log["entries"].as_array().unwrap().len() > 5, "{log}");
+    run(
+        &app,
+        c,
+        call(Method::GET, "/api/audit.csv", 200).at("/api/audit.csv?all=1"),
     )
     .await;
 

@@ -189,6 +189,7 @@ async fn every_route_checks_the_role_on_the_server() {
     }
     let hook = json!({"url": "https://crm.example/hook"});
     // (method, path, body, least role allowed)
+    let end_session = format!("/api/sessions/{}", "0".repeat(64));
     let routes: Vec<(Method, &str, Option<Value>, &str)> = vec![
         (Method::GET, "/api/me", None, "viewer"),
         (Method::GET, "/api/lines", None, "viewer"),
@@ -232,6 +233,37 @@ async fn every_route_checks_the_role_on_the_server() {
         (Method::GET, "/api/deliveries", None, "admin"),
         // A configured token is removed where it is configured: 409 for an admin.
         (Method::DELETE, "/api/token", None, "admin"),
+        (Method::GET, "/api/users", None, "admin"),
+        (
+            Method::POST,
+            "/api/users",
+            Some(json!({"login": "x", "role": "viewer", "password": "p"})),
+            "admin",
+        ),
+        (
+            Method::PUT,
+            "/api/users/999",
+            Some(json!({"role": "viewer"})),
+            "admin",
+        ),
+        (
+            Method::PUT,
+            "/api/users/999/password",
+            Some(json!({"password": "p"})),
+            "admin",
+        ),
+        (Method::DELETE, "/api/users/999", None, "admin"),
+        (Method::GET, "/api/sessions", None, "admin"),
+        (Method::DELETE, &end_session, None, "admin"),
+        (Method::GET, "/api/audit", None, "admin"),
+        (Method::GET, "/api/audit.csv", None, "admin"),
+        // Anyone signed in may change their own password (here: a wrong current one, 400).
+        (
+            Method::PUT,
+            "/api/me/password",
+            Some(json!({"current": "x", "password": "long enough now"})),
+            "viewer",
+        ),
     ];
     let rank = |r: &str| {
         ["viewer", "agent", "supervisor", "admin"]
@@ -391,4 +423,115 @@ async fn an_agent_sees_only_their_line_and_queue_and_their_stream_carries_nothin
         messages > 5,
         "the stream carried her queue's events: {text}"
     );
+}
+
+/// The dashboard's way: an admin (here the token itself) adds people; what they change is in
+/// the audit log; disabling someone ends their open stream at once.
+#[tokio::test]
+async fn an_admin_adds_people_and_disabling_one_ends_their_stream_at_once() {
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    let app = spawn_app(&up, Options::default()).await;
+    up.idle(TOKEN_A).await;
+    let post = |body: Value| {
+        app.http
+            .post(app.url("/api/users"))
+            .bearer_auth(TOKEN_A)
+            .json(&body)
+            .send()
+    };
+    let res = post(json!({"login": "sam", "password": PASSWORD, "role": "supervisor"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let sam: Value = res.json().await.unwrap();
+    let res = post(
+        json!({"login": "ann", "password": PASSWORD, "role": "agent", "lines": ["09 72 10 10 11"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 201);
+    let ann: Value = res.json().await.unwrap();
+    assert_eq!(
+        ann["lines"],
+        json!(["0033972101011"]),
+        "stored in OVH's form"
+    );
+    // Refusals name the field; a taken name is a conflict.
+    let res = post(json!({"login": "bad name", "password": PASSWORD, "role": "viewer"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["field"], "login");
+    let res = post(json!({"login": "ann2", "password": PASSWORD, "role": "agent"}))
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["field"], "lines");
+    let res = post(json!({"login": "SAM", "password": PASSWORD, "role": "viewer"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+
+    // Sam, signed in, changes a setting he may not and resets the figures, which he may.
+    let cookie = cookie_of(&app, "sam").await;
+    let put = status(
+        &app,
+        &cookie,
+        Method::PUT,
+        "/api/settings",
+        Some(json!({"service_level_s": 5})),
+    )
+    .await;
+    assert_eq!(put, 403);
+    assert_eq!(
+        status(&app, &cookie, Method::POST, "/api/reset", None).await,
+        200
+    );
+    let mut stream = app.get_with_cookie("/api/stream", &cookie).await;
+    assert_eq!(stream.status(), 200);
+
+    // Disabled: his open stream ends at once (read_to_end waits for the end) and he is out.
+    let id = sam["id"].as_i64().unwrap();
+    let res = app
+        .http
+        .put(app.url(&format!("/api/users/{id}")))
+        .bearer_auth(TOKEN_A)
+        .json(&json!({"disabled": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    read_to_end(&mut stream).await;
+    assert_eq!(app.get_with_cookie("/api/me", &cookie).await.status(), 401);
+    assert_eq!(sign_in(&app, "sam", PASSWORD).await.status(), 401);
+
+    let log = app.json("/api/audit", TOKEN_A).await;
+    let done: Vec<(String, String)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        done[0],
+        ("token 3F25…".to_string(), "user.change".to_string())
+    );
+    assert!(
+        done.contains(&("user sam".to_string(), "reset".to_string())),
+        "{done:?}"
+    );
+    assert_eq!(done.iter().filter(|(_, a)| a == "user.create").count(), 2);
+    let csv = app
+        .get("/api/audit.csv", TOKEN_A)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("id,at,actor,action,detail"), "{csv}");
+    assert!(!csv.contains(TOKEN_A) && !log.to_string().contains(TOKEN_A));
 }

@@ -1,0 +1,473 @@
+//! The admins' routes for people (issue 10): the organisation's users (list, create, change
+//! role or numbers, disable, set a password, delete), their live sessions (list, end), a
+//! user's own password, and the audit log of who changed what (`GET /api/audit`, `.csv`).
+//! Every change here, and every other change of the organisation's settings, webhooks,
+//! tokens, resets and callbacks, is written to the audit log (`audit`).
+
+use super::api::read;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::export::{csv_response, Dialect};
+use super::extract::{Body, Id};
+use super::AppState;
+use crate::normalise::phone;
+use crate::store::users::{self, AddError, Change, LoginName, Numbers, Role, User};
+use crate::store::{audit, Page, StoreError};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// The caller's organisation (created for a token that has none yet) and how the audit log
+/// names them.
+fn org_and_actor(
+    conn: &rusqlite::Connection,
+    caller_user: Option<i64>,
+    token: &crate::token::TokenId,
+    hint: &str,
+    now: f64,
+) -> Result<(i64, String), StoreError> {
+    if let Some(user) = caller_user.and_then(|id| users::by_id(conn, id).transpose()) {
+        let user = user?;
+        return Ok((user.org_id, format!("user {}", user.login)));
+    }
+    Ok((users::org_for(conn, token, now)?, format!("token {hint}")))
+}
+
+/// Runs `f` on the writer with the caller's organisation, then writes `action` and the detail
+/// `f` returned to the audit log, in one transaction (no detail: nothing changed, nothing is
+/// recorded).
+async fn audited<R: Send + 'static>(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    f: impl FnOnce(&rusqlite::Connection, i64) -> Result<(R, Option<String>), StoreError>
+        + Send
+        + 'static,
+) -> Result<R, ApiError> {
+    let now = state.service.clock.now();
+    let (user, token) = (caller.user, caller.token.clone());
+    let hint = state.service.hint(&caller.token).unwrap_or_default();
+    Ok(state
+        .service
+        .ingest
+        .write(move |w| {
+            let tx = w.connection_mut().transaction()?;
+            let (org, actor) = org_and_actor(&tx, user, &token, &hint, now)?;
+            let (result, detail) = f(&tx, org)?;
+            if let Some(detail) = detail {
+                audit::record(&tx, org, now, &actor, action, &detail)?;
+            }
+            tx.commit()?;
+            Ok(result)
+        })
+        .await?)
+}
+
+/// Records a change made elsewhere (settings, webhooks, tokens, resets, callbacks) once it is
+/// stored.
+pub(super) async fn record(
+    state: &AppState,
+    caller: &Caller,
+    action: &'static str,
+    detail: String,
+) -> Result<(), ApiError> {
+    audited(state, caller, action, move |_, _| Ok(((), Some(detail)))).await
+}
+
+/// The caller's organisation (created, for a token that has none yet: hence the writer).
+async fn org(state: &AppState, caller: &Caller) -> Result<i64, ApiError> {
+    let now = state.service.clock.now();
+    let (user, token) = (caller.user, caller.token.clone());
+    let hint = state.service.hint(&caller.token).unwrap_or_default();
+    Ok(state
+        .service
+        .ingest
+        .write(move |w| Ok(org_and_actor(w.connection(), user, &token, &hint, now)?.0))
+        .await?)
+}
+
+/// Ends these login sessions' live streams and forgets them at once.
+fn close(state: &AppState, keys: Vec<String>) {
+    for key in keys {
+        state.sessions.forget(&key);
+        state.service.close_session(key);
+    }
+}
+
+fn numbers(v: &Value, field: &str) -> Result<Option<Vec<String>>, ApiError> {
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) if items.len() <= crate::limits::NUMBERS => items
+            .iter()
+            .map(|n| {
+                n.as_str()
+                    .filter(|n| !n.trim().is_empty() && n.len() <= crate::limits::NUMBER_BYTES)
+                    .map(phone::ovh_form)
+                    .ok_or_else(|| ApiError::field(field, "expected phone numbers"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(ApiError::field(field, "expected a list of phone numbers")),
+    }
+}
+
+fn role(v: &Value) -> Result<Option<Role>, ApiError> {
+    match v.get("role") {
+        None | Some(Value::Null) => Ok(None),
+        Some(r) => {
+            r.as_str().and_then(Role::parse).map(Some).ok_or_else(|| {
+                ApiError::field("role", "expected admin, supervisor, agent or viewer")
+            })
+        }
+    }
+}
+
+fn object(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(Value::is_object)
+        .ok_or_else(|| ApiError::field("user", "expected a JSON object"))
+}
+
+fn password(v: &Value, field: &str) -> Result<String, ApiError> {
+    let p = v
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::field(field, "expected a password"))?;
+    crate::password::check(p).map_err(|m| ApiError::field(field, m))?;
+    Ok(p.to_string())
+}
+
+/// A hash off the async threads (argon2 takes tens of milliseconds and 19 MiB).
+async fn hash(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || crate::password::hash(&password))
+        .await
+        .map_err(ApiError::internal)
+}
+
+fn no_such_user() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such user")
+}
+
+/// `GET /api/users` (admins): the organisation's users.
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let org = org(&state, &caller).await?;
+    let users = read(&state, move |c| users::list(c, Some(org))).await?;
+    Ok(Json(json!({ "users": users })))
+}
+
+/// `POST /api/users` `{login, password, role, lines?, queues?}` (admins): 201 with the user.
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Admin)?;
+    let v = object(&body)?;
+    let login = v
+        .get("login")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::field("login", "expected a login name"))
+        .and_then(|l| LoginName::parse(l).map_err(|m| ApiError::field("login", m)))?;
+    let role = role(&v)?.ok_or_else(|| ApiError::field("role", "choose a role"))?;
+    let numbers = Numbers {
+        lines: numbers(&v, "lines")?.unwrap_or_default(),
+        queues: numbers(&v, "queues")?.unwrap_or_default(),
+    };
+    if role == Role::Agent && numbers.lines.is_empty() {
+        return Err(ApiError::field("lines", "an agent needs at least one line"));
+    }
+    let hash = hash(password(&v, "password")?).await?;
+    let now = state.service.clock.now();
+    let user = audited(
+        &state,
+        &caller,
+        "user.create",
+        move |c, org| match users::add(c, org, &login, &hash, role, &numbers, now) {
+            Ok(u) => {
+                let detail = format!("{} ({})", u.login, u.role.as_str());
+                Ok((Some(u), Some(detail)))
+            }
+            Err(AddError::Taken(_)) => Ok((None, None)),
+            Err(AddError::Store(e)) => Err(e),
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "this login name is taken"))?;
+    Ok((StatusCode::CREATED, Json(user)).into_response())
+}
+
+/// `PUT /api/users/{id}` `{role?, lines?, queues?, disabled?}` (admins): the user as changed.
+/// A change of role or numbers, or a disabling, ends their sessions: they sign in again with
+/// what they may now see.
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Body(body): Body,
+) -> Result<Json<User>, ApiError> {
+    caller.require(Role::Admin)?;
+    if caller.user == Some(id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "change your own account from another admin's: you could lock yourself out",
+        ));
+    }
+    let v = object(&body)?;
+    let lines = numbers(&v, "lines")?;
+    let queues = numbers(&v, "queues")?;
+    let change = Change {
+        role: role(&v)?,
+        numbers: (lines.is_some() || queues.is_some()).then(|| Numbers {
+            lines: lines.unwrap_or_default(),
+            queues: queues.unwrap_or_default(),
+        }),
+        disabled: match v.get("disabled") {
+            None | Some(Value::Null) => None,
+            Some(d) => Some(
+                d.as_bool()
+                    .ok_or_else(|| ApiError::field("disabled", "expected true or false"))?,
+            ),
+        },
+    };
+    let now = state.service.clock.now();
+    let (user, ended) = audited(&state, &caller, "user.change", move |c, org| {
+        let Some(user) = users::update(c, org, id, &change, now)? else {
+            return Ok((None, None));
+        };
+        let ended = users::end_sessions(c, org, Some(id), None)?;
+        let detail = format!(
+            "{}: role {}, lines {:?}, queues {:?}, {}",
+            user.login,
+            user.role.as_str(),
+            user.lines,
+            user.queues,
+            if user.disabled_at.is_some() {
+                "disabled"
+            } else {
+                "enabled"
+            }
+        );
+        Ok((Some((user, ended)), Some(detail)))
+    })
+    .await?
+    .ok_or_else(no_such_user)?;
+    close(&state, ended);
+    Ok(Json(user))
+}
+
+/// `DELETE /api/users/{id}` (admins): 204; their sessions end.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Admin)?;
+    if caller.user == Some(id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "an admin cannot delete their own account",
+        ));
+    }
+    let ended = audited(&state, &caller, "user.delete", move |c, org| {
+        let Some(user) = users::by_id(c, id)?.filter(|u| u.org_id == org) else {
+            return Ok((None, None));
+        };
+        let ended = users::end_sessions(c, org, Some(id), None)?;
+        users::delete(c, org, id)?;
+        Ok((Some(ended), Some(user.login)))
+    })
+    .await?
+    .ok_or_else(no_such_user)?;
+    close(&state, ended);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /api/users/{id}/password` `{password}` (admins): their sessions end.
+pub async fn set_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let hash = hash(password(&object(&body)?, "password")?).await?;
+    let ended = audited(&state, &caller, "user.password", move |c, org| {
+        let Some(user) = users::by_id(c, id)?.filter(|u| u.org_id == org) else {
+            return Ok((None, None));
+        };
+        users::set_password(c, id, &hash)?;
+        let ended = users::end_sessions(c, org, Some(id), None)?;
+        Ok((Some(ended), Some(user.login)))
+    })
+    .await?
+    .ok_or_else(no_such_user)?;
+    close(&state, ended);
+    Ok(Json(json!({"ok": true})))
+}
+
+/// `PUT /api/me/password` `{current, password}`: a user changes their own password (their
+/// other sessions end; this one stays).
+pub async fn own_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let id = caller.user.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "a token has no password: sign in as a user",
+        )
+    })?;
+    let v = object(&body)?;
+    let new = password(&v, "password")?;
+    let current = v
+        .get("current")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::field("current", "expected the current password"))?
+        .to_string();
+    let stored = read(&state, move |c| {
+        Ok(users::by_id(c, id)?
+            .map(|u| u.login)
+            .map(|login| users::by_login(c, &login))
+            .transpose()?
+            .flatten())
+    })
+    .await?
+    .ok_or_else(no_such_user)?;
+    let matches = tokio::task::spawn_blocking(move || crate::password::verify(&current, &stored.1))
+        .await
+        .map_err(ApiError::internal)?;
+    if !matches {
+        return Err(ApiError::field(
+            "current",
+            "the current password is not this",
+        ));
+    }
+    let hash = hash(new).await?;
+    // Their other sessions end; this one stays.
+    let keep = caller.session.as_ref().map(|s| s.key.clone());
+    let ended = audited(&state, &caller, "user.password", move |c, _| {
+        users::set_password(c, id, &hash)?;
+        let mut stmt = c.prepare(
+            "DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2 RETURNING id_hash",
+        )?;
+        let ended = stmt
+            .query_map(rusqlite::params![id, keep], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((ended, Some("own password".to_string())))
+    })
+    .await?;
+    close(&state, ended);
+    Ok(Json(json!({"ok": true})))
+}
+
+/// `GET /api/sessions[?user=ID]` (admins): the live sessions of the organisation's users.
+pub async fn sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let user = match q.get("user").filter(|u| !u.is_empty()) {
+        Some(u) => Some(
+            u.parse::<i64>()
+                .map_err(|_| ApiError::field("user", "expected a user id"))?,
+        ),
+        None => None,
+    };
+    let org = org(&state, &caller).await?;
+    let now = state.service.clock.now();
+    let rows = read(&state, move |c| users::sessions(c, org, user, now)).await?;
+    Ok(Json(json!({ "sessions": rows })))
+}
+
+/// `DELETE /api/sessions/{id}` (admins): ends one session at once (its streams too).
+pub async fn end_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require(Role::Admin)?;
+    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::field(
+            "id",
+            "expected a session id as GET /api/sessions gives it",
+        ));
+    }
+    let ended = audited(&state, &caller, "session.end", move |c, org| {
+        let ended = users::end_sessions(c, org, None, Some(&key))?;
+        let detail = (!ended.is_empty()).then(|| format!("{}…", &key[..8]));
+        Ok((ended, detail))
+    })
+    .await?;
+    if ended.is_empty() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such session"));
+    }
+    close(&state, ended);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The audit log's page: `limit` (1–1000, default 100) entries before `cursor`.
+async fn audit_page(
+    state: &AppState,
+    caller: &Caller,
+    q: &HashMap<String, String>,
+    max: usize,
+) -> Result<Page<audit::Entry>, ApiError> {
+    caller.require(Role::Admin)?;
+    let int = |name: &str| -> Result<Option<i64>, ApiError> {
+        q.get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::field(name, "expected a whole number"))
+            })
+            .transpose()
+    };
+    let limit = int("limit")?.unwrap_or(100);
+    if limit < 1 {
+        return Err(ApiError::field("limit", "expected a whole number from 1"));
+    }
+    let limit = (limit as usize).min(max);
+    let before = int("cursor")?;
+    let org = org(state, caller).await?;
+    let (items, next) = read(state, move |c| audit::list(c, org, before, limit)).await?;
+    Ok(Page {
+        items,
+        next: next.map(|n| n.to_string()),
+    })
+}
+
+/// `GET /api/audit`: newest first.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let page = audit_page(&state, &caller, &q, 1000).await?;
+    Ok(Json(json!({"entries": page.items, "next": page.next})))
+}
+
+/// `GET /api/audit.csv`: the same, `all=1` for every entry (up to 100 000).
+pub async fn audit_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(mut q): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    if super::params::csv_all(&q)? {
+        q.insert("limit".into(), super::params::CSV_LIMIT.to_string());
+    }
+    let page = audit_page(&state, &caller, &q, super::params::CSV_LIMIT).await?;
+    csv_response(
+        "audit",
+        &["id", "at", "actor", "action", "detail"],
+        &[],
+        &Dialect::Standard,
+        page,
+    )
+}
