@@ -17,6 +17,7 @@ mod schema;
 pub mod status;
 pub mod tokens;
 pub mod users;
+pub mod walls;
 mod writer;
 
 pub use purpose::Purpose;

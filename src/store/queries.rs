@@ -399,10 +399,12 @@ pub fn login_session(
     use rusqlite::OptionalExtension;
     Ok(conn
         .query_row(
-            "SELECT s.token_id, s.expires_at, s.user_id, u.role, u.lines, u.queues FROM sessions s
+            "SELECT s.token_id, s.expires_at, s.user_id, u.role, u.lines, u.queues, s.link_id, w.allow FROM sessions s
              LEFT JOIN users u ON u.id = s.user_id
+             LEFT JOIN wall_links w ON w.id = s.link_id
              WHERE s.id_hash = ?1 AND s.expires_at > ?2
-               AND (s.user_id IS NULL OR (u.id IS NOT NULL AND u.disabled_at IS NULL))",
+               AND (s.user_id IS NULL OR (u.id IS NOT NULL AND u.disabled_at IS NULL))
+               AND (s.link_id IS NULL OR w.id IS NOT NULL)",
             rusqlite::params![id_hash, now],
             |r| {
                 let user = match (r.get::<_, Option<i64>>(2)?, r.get::<_, Option<String>>(3)?) {
@@ -426,11 +428,19 @@ pub fn login_session(
                     }
                     scope = Some(numbers);
                 }
+                let link = match r.get::<_, Option<i64>>(6)? {
+                    Some(id) => Some(WallSession {
+                        id,
+                        allow: r.get(7)?,
+                    }),
+                    None => None,
+                };
                 Ok(LoginSession {
                     token: TokenId::from_stored(r.get::<_, String>(0)?),
                     expires: r.get(1)?,
                     user,
                     scope,
+                    link,
                 })
             },
         )
@@ -445,4 +455,13 @@ pub struct LoginSession {
     pub user: Option<(i64, super::users::Role)>,
     /// An agent's numbers (lines and queues): all they may see. `None`: every number.
     pub scope: Option<Vec<String>>,
+    /// A wall screen signed in by a link: read-only, the wall view only.
+    pub link: Option<WallSession>,
+}
+
+/// The wall link a session came from, and the address range it may be used from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WallSession {
+    pub id: i64,
+    pub allow: Option<String>,
 }

@@ -278,6 +278,21 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_org ON audit (org_id, id);
 "#,
+    // Wall-screen links (issue 10): a revocable, read-only link for a TV, its key kept only
+    // as a SHA-256, optionally restricted to an address range; the sessions it opened.
+    r#"
+CREATE TABLE wall_links (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    org_id INTEGER NOT NULL REFERENCES orgs (id),
+    token_id TEXT NOT NULL,
+    key_hash TEXT NOT NULL UNIQUE,
+    label TEXT NOT NULL,
+    allow TEXT,
+    created_at REAL NOT NULL,
+    last_used_at REAL
+);
+ALTER TABLE sessions ADD COLUMN link_id INTEGER;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

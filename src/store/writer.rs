@@ -136,6 +136,22 @@ impl Writer {
         Ok(())
     }
 
+    /// A wall screen's session, opened by the wall link `link`.
+    pub fn save_wall_session(
+        &self,
+        id_hash: &str,
+        token: &TokenId,
+        link: i64,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO sessions (id_hash, token_id, link_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id_hash, token.as_str(), link, now, expires_at],
+        )?;
+        Ok(())
+    }
+
     pub fn delete_login_session(&self, id_hash: &str) -> Result<(), StoreError> {
         self.conn
             .execute("DELETE FROM sessions WHERE id_hash = ?1", params![id_hash])?;

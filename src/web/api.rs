@@ -308,7 +308,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
             .map(|u| json!({"login": u.login, "role": u.role})),
         None => None,
     };
-    let role = caller.role;
+    let (role, wall) = (caller.role, caller.wall);
     with_board(&state, &caller, |b| {
         let seen = |n: &String| caller.sees(n);
         let lines: Vec<String> = b
@@ -325,7 +325,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
             .collect();
         Json(json!({
             "token_hint": hint, "source": source, "lines": lines, "queues": queues,
-            "user": user, "role": role,
+            "user": user, "role": role, "wall": wall,
         }))
     })
 }

@@ -6,6 +6,7 @@
 //! authenticated by cookie — and the login itself — must come from our own origin. Logging
 //! out ends the session's live streams at once.
 
+use super::client_ip::ClientAddr;
 use super::error::ApiError;
 use super::scope::Scope;
 use super::AppState;
@@ -36,6 +37,8 @@ pub struct Caller {
     pub role: Role,
     /// What an agent may see; `None`: every number of the token.
     pub scope: Option<Scope>,
+    /// A wall screen signed in by a link: read-only, the wall view only.
+    pub wall: bool,
 }
 
 impl Caller {
@@ -196,6 +199,7 @@ impl FromRequestParts<AppState> for Caller {
                     user: None,
                     role: Role::Admin,
                     scope: None,
+                    wall: false,
                 })
             } else {
                 Err(ApiError::unauthorized())
@@ -225,7 +229,20 @@ impl FromRequestParts<AppState> for Caller {
             expires,
             user,
             scope,
+            link,
         } = found;
+        // A wall link restricted to an address range works from there only.
+        if let Some(allow) = link.as_ref().and_then(|l| l.allow.as_deref()) {
+            let ClientAddr(ip) = ClientAddr::from_request_parts(parts, state)
+                .await
+                .unwrap_or_else(|never| match never {});
+            if !super::walls::allows(allow, ip) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "this wall link may not be used from this address",
+                ));
+            }
+        }
         if !service.follows(&token) {
             state.sessions.forget(&key);
             return Err(ApiError::unauthorized());
@@ -240,8 +257,14 @@ impl FromRequestParts<AppState> for Caller {
             token,
             session: Some(Session { key, expires }),
             user: user.map(|(id, _)| id),
-            role: user.map_or(Role::Admin, |(_, role)| role),
+            // A wall screen reads; the token itself is its organisation's admin.
+            role: match (user, &link) {
+                (Some((_, role)), _) => role,
+                (None, Some(_)) => Role::Viewer,
+                (None, None) => Role::Admin,
+            },
             scope: scope.map(Scope::new),
+            wall: link.is_some(),
         })
     }
 }

@@ -446,6 +446,7 @@ async fn start_session(
             .as_ref()
             .filter(|u| u.role == Role::Agent)
             .map(|u| [u.lines.clone(), u.queues.clone()].concat()),
+        link: None,
     };
     state
         .sessions

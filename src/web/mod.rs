@@ -20,6 +20,7 @@ mod stream;
 mod stream_slots;
 mod token;
 mod ui;
+mod walls;
 
 pub use client_ip::{client_ip, parse_trusted_proxy, ClientAddr};
 pub use error::ApiError;
@@ -97,10 +98,13 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}", axum::routing::delete(people::end_session))
         .route("/audit", get(people::audit_log))
         .route("/audit.csv", get(people::audit_csv))
+        .route("/wall-links", get(walls::list).post(walls::create))
+        .route("/wall-links/{id}", axum::routing::delete(walls::revoke))
         .fallback(api::not_found);
     let mut router = Router::new()
         .nest("/api", api)
         .merge(ui::routes())
+        .route("/wall/{key}", get(walls::open))
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/metrics",

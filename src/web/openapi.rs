@@ -337,47 +337,6 @@ fn paths() -> Value {
         "/api/reports/queues": {"get": op(
             "queueReport", "Queue figures per hour of the token's time zone, per queue", params(&["report_from", "report_to"]),
             json!({"200": answer("The report.", schema("QueueReport"))}), FILTERED)},
-        "/api/users": {
-            "get": op("users", "The organisation's users (admins)", vec![],
-                json!({"200": answer("The users.", object(json!({"users": array(schema("User"))})))}), &[401, 403]),
-            "post": with_body(op("createUser", "Add a user to the organisation (admins)", vec![],
-                json!({"201": answer("Created.", schema("User"))}), &[400, 401, 403, 409, 413, 503]),
-                true, schema("NewUser"))
-        },
-        "/api/users/{id}": {
-            "parameters": [param("user_id")],
-            "put": with_body(op("changeUser", "Change a user's role, numbers or state; their sessions end (admins)", vec![],
-                json!({"200": answer("The user as changed.", schema("User"))}), &[400, 401, 403, 404, 409, 413, 503]),
-                true, schema("UserChange")),
-            "delete": op("deleteUser", "Delete a user; their sessions end (admins)", vec![],
-                json!({"204": {"description": "Deleted."}}), &[400, 401, 403, 404, 409, 503])
-        },
-        "/api/users/{id}/password": {
-            "parameters": [param("user_id")],
-            "put": with_body(op("setUserPassword", "Set a user's password; their sessions end (admins)", vec![],
-                json!({"200": answer("Set.", schema("Ok"))}), &[400, 401, 403, 404, 413, 503]),
-                true, object(json!({"password": {"type": "string", "minLength": 10, "maxLength": 1024}})))
-        },
-        "/api/me/password": {"put": with_body(op(
-            "ownPassword", "Change one's own password; one's other sessions end", vec![],
-            json!({"200": answer("Changed.", schema("Ok"))}), &[400, 401, 403, 409, 413, 503]),
-            true, object(json!({"current": string(), "password": {"type": "string", "minLength": 10, "maxLength": 1024}})))},
-        "/api/sessions": {"get": op(
-            "sessions", "The live sessions of the organisation's users (admins)",
-            vec![query("user", json!({"type": "integer"}), "Only this user's.")],
-            json!({"200": answer("The sessions.", object(json!({"sessions": array(schema("Session"))})))}), &[400, 401, 403])},
-        "/api/sessions/{id}": {
-            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}, "description": "The session's id as GET /api/sessions gives it."}],
-            "delete": op("endSession", "End a session at once, its live streams too (admins)", vec![],
-                json!({"204": {"description": "Ended."}}), &[400, 401, 403, 404, 503])
-        },
-        "/api/audit": {"get": op(
-            "audit", "Who changed what and when, newest first (admins)",
-            params(&["delivery_limit", "delivery_cursor"]),
-            json!({"200": answer("A page of the log.", page("entries", "AuditEntry"))}), &[400, 401, 403])},
-        "/api/audit.csv": {"get": op(
-            "auditCsv", "The same as CSV", params(&["delivery_limit", "delivery_cursor", "all"]),
-            csv("The entries as CSV, under a header line."), &[400, 401, 403])},
         "/api/openapi.json": {"get": public(op(
             "openapi", "This document", vec![],
             json!({"200": answer("The OpenAPI 3.1 document.", json!({"type": "object"}))}), &[]))},
@@ -421,7 +380,78 @@ fn paths() -> Value {
         paths[format!("{path}.csv")] = json!({"get": op(&format!("{id}Csv"), "The same rows as CSV", csv_params,
             csv("The same rows as CSV, under a header line written even when nothing matches."), FILTERED)});
     }
-    paths
+    with_fields(paths, people_paths())
+}
+
+/// Users, sessions, the audit log and wall-screen links (issue 10).
+fn people_paths() -> Value {
+    json!({
+        "/api/users": {
+            "get": op("users", "The organisation's users (admins)", vec![],
+                json!({"200": answer("The users.", object(json!({"users": array(schema("User"))})))}), &[401, 403]),
+            "post": with_body(op("createUser", "Add a user to the organisation (admins)", vec![],
+                json!({"201": answer("Created.", schema("User"))}), &[400, 401, 403, 409, 413, 503]),
+                true, schema("NewUser"))
+        },
+        "/api/users/{id}": {
+            "parameters": [param("user_id")],
+            "put": with_body(op("changeUser", "Change a user's role, numbers or state; their sessions end (admins)", vec![],
+                json!({"200": answer("The user as changed.", schema("User"))}), &[400, 401, 403, 404, 409, 413, 503]),
+                true, schema("UserChange")),
+            "delete": op("deleteUser", "Delete a user; their sessions end (admins)", vec![],
+                json!({"204": {"description": "Deleted."}}), &[400, 401, 403, 404, 409, 503])
+        },
+        "/api/users/{id}/password": {
+            "parameters": [param("user_id")],
+            "put": with_body(op("setUserPassword", "Set a user's password; their sessions end (admins)", vec![],
+                json!({"200": answer("Set.", schema("Ok"))}), &[400, 401, 403, 404, 413, 503]),
+                true, request(json!({"password": {"type": "string", "minLength": 10, "maxLength": 1024}})))
+        },
+        "/api/me/password": {"put": with_body(op(
+            "ownPassword", "Change one's own password; one's other sessions end", vec![],
+            json!({"200": answer("Changed.", schema("Ok"))}), &[400, 401, 403, 409, 413, 503]),
+            true, request(json!({"current": string(), "password": {"type": "string", "minLength": 10, "maxLength": 1024}})))},
+        "/api/sessions": {"get": op(
+            "sessions", "The live sessions of the organisation's users (admins)",
+            vec![query("user", json!({"type": "integer"}), "Only this user's.")],
+            json!({"200": answer("The sessions.", object(json!({"sessions": array(schema("Session"))})))}), &[400, 401, 403])},
+        "/api/sessions/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}, "description": "The session's id as GET /api/sessions gives it."}],
+            "delete": op("endSession", "End a session at once, its live streams too (admins)", vec![],
+                json!({"204": {"description": "Ended."}}), &[400, 401, 403, 404, 503])
+        },
+        "/api/audit": {"get": op(
+            "audit", "Who changed what and when, newest first (admins)",
+            params(&["limit", "delivery_cursor"]),
+            json!({"200": answer("A page of the log.", page("entries", "AuditEntry"))}), &[400, 401, 403])},
+        "/api/audit.csv": {"get": op(
+            "auditCsv", "The same as CSV", params(&["limit", "delivery_cursor", "all"]),
+            csv("The entries as CSV, under a header line."), &[400, 401, 403])},
+        "/api/wall-links": {
+            "get": op("wallLinks", "The organisation's wall-screen links, never their keys (admins)", vec![],
+                json!({"200": answer("The links.", object(json!({"links": array(schema("WallLink"))})))}), &[401, 403]),
+            "post": with_body(op("createWallLink", "Make a wall-screen link: its path is in this answer only (admins)", vec![],
+                json!({"201": answer("Created.", schema("NewWallLinkAnswer"))}), &[400, 401, 403, 413, 503]),
+                true, json!({"type": "object", "required": ["label"], "properties": {
+                    "label": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "allow": {"type": ["string", "null"], "description": "An address range (CIDR) or one address it may be used from."}
+                }, "examples": [{"label": "TV, first floor", "allow": "192.168.1.0/24"}]}))
+        },
+        "/api/wall-links/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+            "delete": op("revokeWallLink", "Revoke a link: its screens are signed out at once (admins)", vec![],
+                json!({"204": {"description": "Revoked."}}), &[400, 401, 403, 404, 503])
+        },
+        "/wall/{key}": {"get": public(op(
+            "openWallLink", "A wall screen opens its link: signed in read-only, sent to /wall",
+            vec![json!({"name": "key", "in": "path", "required": true, "schema": string()})],
+            json!({
+                "303": {"description": "Signed in; to /wall.", "headers": {"Set-Cookie": {"schema": string()}, "Location": {"schema": string()}}},
+                "403": {"description": "Not from the link's address range.", "content": {"text/html": {"schema": string()}}},
+                "404": {"description": "Revoked, or never existed.", "content": {"text/html": {"schema": string()}}},
+                "503": {"description": "Try again in a moment.", "content": {"text/html": {"schema": string()}}}
+            }), &[]))},
+    })
 }
 
 /// `201` of `POST /api/webhooks`, with links to what can be done with the endpoint (so that a
@@ -562,7 +592,8 @@ fn schemas() -> Value {
             "lines": array(number()),
             "queues": array(number()),
             "user": with_description(json!({"type": ["object", "null"], "additionalProperties": false, "required": ["login", "role"], "properties": {"login": string(), "role": role()}}), "The signed-in user, or null when the caller is the token itself (bearer, or a login with the token)."),
-            "role": with_description(role(), "What the caller may do; the token itself is its organisation's admin.")
+            "role": with_description(role(), "What the caller may do; the token itself is its organisation's admin."),
+            "wall": with_description(json!({"type": "boolean"}), "A wall screen signed in by a wall link: read-only, the wall view only.")
         })),
         "Line": object(json!({
             "number": number(),
@@ -769,6 +800,17 @@ fn with_fields(mut fields: Value, more: Value) -> Value {
     fields
 }
 
+/// A request body: these fields required, others ignored.
+fn request(fields: Value) -> Value {
+    let required: Vec<&String> = fields
+        .as_object()
+        .map(Map::keys)
+        .into_iter()
+        .flatten()
+        .collect();
+    json!({"type": "object", "required": required, "properties": fields})
+}
+
 /// An object of which any part may be sent.
 fn partial(fields: Value) -> Value {
     json!({"type": "object", "additionalProperties": false, "properties": fields})
@@ -806,6 +848,16 @@ fn per_hour(mut fields: Value) -> Value {
     array(object(fields))
 }
 
+fn wall_link_fields() -> Value {
+    json!({
+        "id": {"type": "integer"},
+        "label": string(),
+        "allow": string_or_null(),
+        "created_at": time(),
+        "last_used_at": time_or_null()
+    })
+}
+
 /// Users, their sessions and the audit log (issue 10).
 fn people_schemas() -> Value {
     json!({
@@ -822,7 +874,7 @@ fn people_schemas() -> Value {
         "NewUser": {
             "type": "object", "additionalProperties": true, "required": ["login", "password", "role"],
             "properties": {
-                "login": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\p{L}\\p{N}._@-]+$"},
+                "login": {"type": "string", "minLength": 1, "maxLength": 64, "description": "Letters, digits, '.', '-', '_', '@'; unique whatever its case."},
                 "password": {"type": "string", "minLength": 10, "maxLength": 1024},
                 "role": role(),
                 "lines": {"type": ["array", "null"], "maxItems": 500, "items": {"type": "string", "minLength": 1, "maxLength": 32}},
@@ -845,11 +897,15 @@ fn people_schemas() -> Value {
             "created_at": time(),
             "expires_at": time()
         })),
+        "WallLink": object(wall_link_fields()),
+        "NewWallLinkAnswer": object(with_fields(wall_link_fields(), json!({
+            "path": with_description(string(), "/wall/KEY: the link, shown this once.")
+        }))),
         "AuditEntry": object(json!({
             "id": {"type": "integer"},
             "at": time(),
             "actor": with_description(string(), "user NAME, or token XXXX… (the token itself)."),
-            "action": with_description(string(), "settings.change, reset, webhook.create, webhook.delete, webhook.enable, token.remove, callback.done, callback.undone, user.create, user.change, user.delete, user.password, session.end."),
+            "action": with_description(string(), "settings.change, reset, webhook.create, webhook.delete, webhook.enable, token.remove, callback.done, callback.undone, user.create, user.change, user.delete, user.password, session.end, wall.create, wall.revoke."),
             "detail": {"type": "string", "maxLength": 515}
         })),
     })

@@ -39,7 +39,7 @@ fn org_and_actor(
 /// Runs `f` on the writer with the caller's organisation, then writes `action` and the detail
 /// `f` returned to the audit log, in one transaction (no detail: nothing changed, nothing is
 /// recorded).
-async fn audited<R: Send + 'static>(
+pub(super) async fn audited<R: Send + 'static>(
     state: &AppState,
     caller: &Caller,
     action: &'static str,
@@ -78,7 +78,7 @@ pub(super) async fn record(
 }
 
 /// The caller's organisation (created, for a token that has none yet: hence the writer).
-async fn org(state: &AppState, caller: &Caller) -> Result<i64, ApiError> {
+pub(super) async fn org(state: &AppState, caller: &Caller) -> Result<i64, ApiError> {
     let now = state.service.clock.now();
     let (user, token) = (caller.user, caller.token.clone());
     let hint = state.service.hint(&caller.token).unwrap_or_default();
@@ -90,7 +90,7 @@ async fn org(state: &AppState, caller: &Caller) -> Result<i64, ApiError> {
 }
 
 /// Ends these login sessions' live streams and forgets them at once.
-fn close(state: &AppState, keys: Vec<String>) {
+pub(super) fn close(state: &AppState, keys: Vec<String>) {
     for key in keys {
         state.sessions.forget(&key);
         state.service.close_session(key);
@@ -412,7 +412,27 @@ pub async fn end_session(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The audit log's page: `limit` (1–1000, default 100) entries before `cursor`.
+/// A whole-number parameter, if given.
+fn whole(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
+    q.get(name)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| ApiError::field(name, "expected a whole number"))
+        })
+        .transpose()
+}
+
+/// The `limit` asked for (default 100), at least 1.
+fn audit_page_size(q: &HashMap<String, String>) -> Result<usize, ApiError> {
+    let limit = whole(q, "limit")?.unwrap_or(100);
+    if limit < 1 {
+        return Err(ApiError::field("limit", "expected a whole number from 1"));
+    }
+    Ok(limit as usize)
+}
+
+/// The audit log's page: `limit` (default 100, at most `max`) entries before `cursor`.
 async fn audit_page(
     state: &AppState,
     caller: &Caller,
@@ -420,21 +440,8 @@ async fn audit_page(
     max: usize,
 ) -> Result<Page<audit::Entry>, ApiError> {
     caller.require(Role::Admin)?;
-    let int = |name: &str| -> Result<Option<i64>, ApiError> {
-        q.get(name)
-            .filter(|v| !v.is_empty())
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| ApiError::field(name, "expected a whole number"))
-            })
-            .transpose()
-    };
-    let limit = int("limit")?.unwrap_or(100);
-    if limit < 1 {
-        return Err(ApiError::field("limit", "expected a whole number from 1"));
-    }
-    let limit = (limit as usize).min(max);
-    let before = int("cursor")?;
+    let limit = audit_page_size(q)?.min(max);
+    let before = whole(q, "cursor")?;
     let org = org(state, caller).await?;
     let (items, next) = read(state, move |c| audit::list(c, org, before, limit)).await?;
     Ok(Page {
@@ -460,6 +467,8 @@ pub async fn audit_csv(
     Query(mut q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     if super::params::csv_all(&q)? {
+        // A bad limit is refused even when `all` makes it moot.
+        audit_page_size(&q)?;
         q.insert("limit".into(), super::params::CSV_LIMIT.to_string());
     }
     let page = audit_page(&state, &caller, &q, super::params::CSV_LIMIT).await?;

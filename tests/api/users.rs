@@ -257,6 +257,14 @@ async fn every_route_checks_the_role_on_the_server() {
         (Method::DELETE, &end_session, None, "admin"),
         (Method::GET, "/api/audit", None, "admin"),
         (Method::GET, "/api/audit.csv", None, "admin"),
+        (Method::GET, "/api/wall-links", None, "admin"),
+        (
+            Method::POST,
+            "/api/wall-links",
+            Some(json!({"label": "TV"})),
+            "admin",
+        ),
+        (Method::DELETE, "/api/wall-links/999", None, "admin"),
         // Anyone signed in may change their own password (here: a wrong current one, 400).
         (
             Method::PUT,
@@ -534,4 +542,110 @@ async fn an_admin_adds_people_and_disabling_one_ends_their_stream_at_once() {
         .unwrap();
     assert!(csv.starts_with("id,at,actor,action,detail"), "{csv}");
     assert!(!csv.contains(TOKEN_A) && !log.to_string().contains(TOKEN_A));
+}
+
+#[tokio::test]
+async fn a_wall_link_signs_a_screen_in_read_only_and_revoking_it_ends_its_stream_at_once() {
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("queue.v1.jsonl"));
+    let app = spawn_app(&up, Options::default()).await;
+    up.idle(TOKEN_A).await;
+    let make = |body: Value| {
+        app.http
+            .post(app.url("/api/wall-links"))
+            .bearer_auth(TOKEN_A)
+            .json(&body)
+            .send()
+    };
+    let res = make(json!({"label": "TV, first floor"})).await.unwrap();
+    assert_eq!(res.status(), 201);
+    let link: Value = res.json().await.unwrap();
+    let path = link["path"].as_str().unwrap().to_string();
+    assert!(path.starts_with("/wall/") && path.len() > 40, "{path}");
+    assert!(!path.contains(TOKEN_A));
+
+    // The TV opens it: signed in, sent to the wall.
+    let res = app.http.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/wall");
+    let cookie = session_cookie(&res);
+    let me: Value = app
+        .get_with_cookie("/api/me", &cookie)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (me["wall"].as_bool(), me["role"].as_str()),
+        (Some(true), Some("viewer"))
+    );
+    assert_eq!(
+        app.get_with_cookie("/api/queues", &cookie).await.status(),
+        200
+    );
+    // Nothing can be changed from it.
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            "/api/settings",
+            Some(json!({"service_level_s": 5})),
+        ),
+        (Method::POST, "/api/reset", None),
+        (
+            Method::POST,
+            "/api/webhooks",
+            Some(json!({"url": "https://crm.example/"})),
+        ),
+        (Method::PUT, "/api/callbacks/0033688888888/done", None),
+    ] {
+        assert_eq!(
+            status(&app, &cookie, method, path, body).await,
+            403,
+            "{path}"
+        );
+    }
+    // The admin's list never shows the key.
+    let list = app.json("/api/wall-links", TOKEN_A).await;
+    assert_eq!(list["links"][0]["label"], "TV, first floor");
+    assert!(list["links"][0]["last_used_at"].is_string());
+    assert!(!list.to_string().contains(&path[6..]));
+
+    // Revoked: the open stream ends at once, the cookie and the link stop working.
+    let mut stream = app.get_with_cookie("/api/stream", &cookie).await;
+    assert_eq!(stream.status(), 200);
+    let id = link["id"].as_i64().unwrap();
+    let res = app
+        .http
+        .delete(app.url(&format!("/api/wall-links/{id}")))
+        .bearer_auth(TOKEN_A)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    read_to_end(&mut stream).await;
+    assert_eq!(app.get_with_cookie("/api/me", &cookie).await.status(), 401);
+    assert_eq!(
+        app.http.get(app.url(&path)).send().await.unwrap().status(),
+        404
+    );
+
+    // A link for another address range does not open here (127.0.0.1).
+    let res = make(json!({"label": "TV", "allow": "198.51.100.0/24"}))
+        .await
+        .unwrap();
+    let other: Value = res.json().await.unwrap();
+    let res = app
+        .http
+        .get(app.url(other["path"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let res = make(json!({"label": "TV", "allow": "the office"}))
+        .await
+        .unwrap();
+    assert_eq!(res.json::<Value>().await.unwrap()["field"], "allow");
+
+    let log = app.json("/api/audit", TOKEN_A).await.to_string();
+    assert!(log.contains("wall.create") && log.contains("wall.revoke"));
 }

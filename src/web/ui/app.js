@@ -66,6 +66,11 @@ function render() {
     return;
   }
   let v = currentView();
+  // A screen signed in by a wall link shows the wall, and nothing else.
+  if (live.me?.wall && !v?.kiosk) {
+    history_.replaceState(null, '', '/wall');
+    v = currentView();
+  }
   if (!v) {
     history_.replaceState(null, '', '/overview');
     v = VIEWS[0];
@@ -168,7 +173,8 @@ async function signIn() {
   signedIn = true;
   connect(signedOut);
   loadHealth();
-  if (location.pathname === '/login' || location.pathname === '/') history_.replaceState(null, '', '/overview');
+  if (me.wall) history_.replaceState(null, '', '/wall');
+  else if (location.pathname === '/login' || location.pathname === '/') history_.replaceState(null, '', '/overview');
   render();
 }
 
@@ -202,7 +208,8 @@ window.addEventListener('popstate', render);
 
 // Number keys 1–8 switch views, unless typing in a field; Escape leaves the wall screen.
 document.addEventListener('keydown', (e) => {
-  if (!signedIn || e.ctrlKey || e.metaKey || e.altKey) return;
+  // A wall screen has no way out: it is the wall's only view.
+  if (!signedIn || live.me?.wall || e.ctrlKey || e.metaKey || e.altKey) return;
   if (e.key === 'Escape' && currentView()?.kiosk && !document.fullscreenElement && !document.querySelector('dialog[open]')) {
     navigate('/overview');
     return;

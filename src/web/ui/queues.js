@@ -83,7 +83,8 @@ export function render(root) {
 /// The wall screen (`/wall`): a kiosk for a TV — no header, no menu, nothing to click. A
 /// strip with the clock and the feed's state (a wall showing stale figures must say so), then
 /// one tile per queue in type readable from across the room: waiting now, the longest current
-/// wait, conversations, answered / abandoned and the service level. Escape leaves it.
+/// wait, conversations, answered / abandoned and the service level. Escape leaves it, except
+/// on a screen signed in by a wall link, which has no other view.
 export function renderWallboard(root) {
   const queues = [...live.queues.values()];
   const feed = feedState(live);
@@ -110,6 +111,7 @@ export function renderWallboard(root) {
         h('p', { class: 'large' }, serviceLevel(q)),
       );
     })) : h('p', { class: 'note', text: t('queues.none') }),
-    h('p', { class: 'wall-exit', 'aria-hidden': 'true', text: t('wall.exit') }),
+    // A screen signed in by a wall link has no way out to show.
+    live.me?.wall ? null : h('p', { class: 'wall-exit', 'aria-hidden': 'true', text: t('wall.exit') }),
   );
 }
