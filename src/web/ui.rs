@@ -41,6 +41,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("health.js", JS, include_str!("ui/health.js")),
     ("pop.js", JS, include_str!("ui/pop.js")),
     ("webhooks.js", JS, include_str!("ui/webhooks.js")),
+    ("people.js", JS, include_str!("ui/people.js")),
     ("favicon.svg", SVG, include_str!("ui/favicon.svg")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
@@ -59,6 +60,7 @@ pub const PAGES: &[&str] = &[
     "/reports",
     "/settings",
     "/webhooks",
+    "/people",
     "/help",
 ];
 

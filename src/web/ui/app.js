@@ -15,17 +15,20 @@ import * as reports from './reports.js';
 import * as settings from './settings.js';
 import * as help from './help.js';
 import * as webhooks from './webhooks.js';
+import * as people from './people.js';
 
 /// Views in menu order; `live` views are redrawn whenever the state changes; a `kiosk` view
-/// (the wall screen) fills the screen with no header and no menu.
+/// (the wall screen) fills the screen with no header and no menu; `admin` views are for
+/// admins only (the server refuses the others anyway: the menu just does not offer them).
 const VIEWS = [
   { path: '/overview', key: 'nav.overview', view: overview, live: true },
   { path: '/queues', key: 'nav.queues', view: queues, live: true },
   { path: '/wall', key: 'nav.wallboard', view: { render: queues.renderWallboard }, live: true, kiosk: true },
   { path: '/history', key: 'nav.history', view: history },
   { path: '/reports', key: 'nav.reports', view: reports },
-  { path: '/settings', key: 'nav.settings', view: settings },
-  { path: '/webhooks', key: 'nav.webhooks', view: webhooks },
+  { path: '/settings', key: 'nav.settings', view: settings, admin: true },
+  { path: '/webhooks', key: 'nav.webhooks', view: webhooks, admin: true },
+  { path: '/people', key: 'nav.people', view: people, admin: true },
   { path: '/help', key: 'nav.help', view: help },
 ];
 
@@ -38,9 +41,14 @@ let bannerEl = null;
 /// Older addresses still open their view.
 const MOVED = { '/wallboard': '/wall' };
 
+/// The views the signed-in caller's role may use.
+function views() {
+  return VIEWS.filter((v) => !v.admin || !live.me || live.me.role === 'admin');
+}
+
 function currentView() {
   if (MOVED[location.pathname]) history_.replaceState(null, '', MOVED[location.pathname]);
-  return VIEWS.find((v) => v.path === location.pathname) || null;
+  return views().find((v) => v.path === location.pathname) || null;
 }
 
 export function navigate(path, replaceState = false) {
@@ -99,7 +107,7 @@ function drawHeader() {
   top.hidden = false;
   const current = location.pathname;
   const nav = h('nav', { 'aria-label': t('nav.main') },
-    h('ul', {}, VIEWS.filter((v) => signedIn || v.path === '/help').map((v, i) => h('li', {},
+    h('ul', {}, views().filter((v) => signedIn || v.path === '/help').map((v, i) => h('li', {},
       h('a', {
         href: v.path,
         'aria-current': v.path === current ? 'page' : null,
@@ -120,7 +128,9 @@ function drawHeader() {
   healthEl = h('p', { id: 'feed-health', class: 'health', role: 'status', 'aria-live': 'polite', title: t('health.title') });
   bannerEl = h('div', { id: 'token-banner', class: 'banner', role: 'alert', hidden: true });
   const account = signedIn && live.me
-    ? h('span', { class: 'account', id: 'account' }, t('account', { hint: live.me.token_hint || '…' }))
+    ? h('span', { class: 'account', id: 'account' }, live.me.user
+      ? t('account.user', { login: live.me.user.login, role: t(`role.${live.me.user.role}`) })
+      : t('account', { hint: live.me.token_hint || '…' }))
     : null;
   const logout = signedIn ? h('button', { type: 'button', id: 'logout', onclick: signOut }, t('logout')) : null;
   replace(top,
@@ -217,8 +227,8 @@ document.addEventListener('keydown', (e) => {
   const tag = (e.target.tagName || '').toLowerCase();
   if (['input', 'select', 'textarea', 'button'].includes(tag) || e.target.isContentEditable) return;
   const i = Number(e.key) - 1;
-  if (Number.isInteger(i) && VIEWS[i]) {
-    navigate(VIEWS[i].path);
+  if (Number.isInteger(i) && views()[i]) {
+    navigate(views()[i].path);
     main.focus({ preventScroll: true });
   }
 });

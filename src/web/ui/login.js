@@ -1,5 +1,6 @@
-// The login page: the token is typed like a password, trimmed, checked against the token
-// format before it is sent, and never shown again. A token the service does not follow yet is
+// The login page: a user account (login and password, docs/users.md), or the OVH token. The
+// token is typed like a password, trimmed, checked against the token format before it is
+// sent, and never shown again. A token the service does not follow yet is
 // checked with OVH first (a few seconds: the page says so). The service answers 400 (not a
 // token), 401 (refused: by this service, or by OVH), 429 (too many tries), 502 (OVH cannot be
 // reached), 503 (busy); the `reason` of the answer picks the plain message shown.
@@ -36,8 +37,7 @@ export function render(root, onSignedIn) {
     document.getElementById('login-language')?.focus();
   });
   const form = h('form', { id: 'login', class: 'login', novalidate: true },
-    h('div', { class: 'login-lang' }, h('label', { for: 'login-language', text: `${t('language')} ` }), language),
-    h('h1', { text: t('login.title') }),
+    h('h2', { text: t('login.with_token') }),
     h('p', { text: t('login.intro') }),
     h('label', { for: 'token', text: t('login.token') }),
     input,
@@ -76,6 +76,46 @@ export function render(root, onSignedIn) {
       status.textContent = '';
     }
   });
-  replace(root, form);
-  input.focus();
+  replace(root, accountForm(onSignedIn, language), form);
+  document.getElementById('account-login').focus();
+}
+
+/// Signing in with a user account. One message for a wrong login or password: the service
+/// does not say which, and neither does the page.
+function accountForm(onSignedIn, language) {
+  const error = h('p', { id: 'account-error', class: 'error', role: 'alert' });
+  const login = h('input', { id: 'account-login', name: 'username', autocomplete: 'username', required: true, maxlength: 64, spellcheck: 'false', autocapitalize: 'off' });
+  const password = h('input', { id: 'account-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const remember = h('input', { id: 'account-remember', type: 'checkbox' });
+  const submit = h('button', { type: 'submit', id: 'account-submit' }, t('login.submit'));
+  const form = h('form', { id: 'account', class: 'login', novalidate: true },
+    h('div', { class: 'login-lang' }, h('label', { for: 'login-language', text: `${t('language')} ` }), language),
+    h('h1', { text: t('login.title') }),
+    h('h2', { text: t('login.with_account') }),
+    h('label', { for: 'account-login', text: t('login.login') }), login,
+    h('label', { for: 'account-password', text: t('login.password') }), password,
+    h('label', { class: 'check' }, remember, ` ${t('login.remember')}`),
+    error, submit);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!login.value.trim() || !password.value) {
+      error.textContent = t('login.account_empty');
+      return;
+    }
+    submit.disabled = true;
+    error.textContent = '';
+    try {
+      await api('/api/login', { method: 'POST', body: { login: login.value.trim(), password: password.value, remember: remember.checked } });
+      password.value = '';
+      await onSignedIn();
+    } catch (err) {
+      const byReason = { bad_credentials: 'login.bad_credentials', no_token: 'login.no_token', rate_limited: 'login.rate' };
+      error.textContent = byReason[err.reason] ? t(byReason[err.reason])
+        : !err.status ? t('login.network') : t('login.failed', { status: err.status });
+      password.focus();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
 }

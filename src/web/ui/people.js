@@ -1,0 +1,179 @@
+// People (admins only; docs/users.md): the organisation's users with their role, numbers and
+// state — add one, disable or enable, set a password, delete —, their live sessions (end
+// one), the wall-screen links (make one: its address is shown once; revoke), and the latest
+// entries of the audit log with its CSV download. Every value from the API is set as text.
+
+import { h, replace, time, table, row, confirmDialog } from './dom.js';
+import { t } from './i18n.js';
+import { api } from './live.js';
+
+const ROLES = ['admin', 'supervisor', 'agent', 'viewer'];
+
+/// A list typed with commas or spaces between numbers.
+function numbers(text) {
+  return text.split(/[,;\n]+/).map((n) => n.trim()).filter(Boolean);
+}
+
+function field(id, label, input) {
+  return h('p', { class: 'field' }, h('label', { for: id, text: label }), ' ', input);
+}
+
+function userRows(users, status, reload) {
+  return users.map((u) => {
+    const act = (key, label, path, body) => h('button', {
+      type: 'button', class: `user-${key}`, 'data-login': u.login,
+      onclick: async () => {
+        try {
+          await api(path, { method: 'PUT', body });
+          status.textContent = t(key === 'disable' ? 'people.disabled_done' : 'people.enabled', { login: u.login });
+          reload();
+        } catch (e) { status.textContent = t('people.error', { msg: e.message }); }
+      },
+    }, label);
+    const del = confirmDialog(`user-delete-${u.id}`, t('people.delete_confirm', { login: u.login }), t('people.delete'), async () => {
+      try {
+        await api(`/api/users/${u.id}`, { method: 'DELETE' });
+        status.textContent = t('people.deleted', { login: u.login });
+        reload();
+      } catch (e) { status.textContent = t('people.error', { msg: e.message }); }
+    });
+    const numbersText = [...u.lines, ...u.queues].join(', ') || '—';
+    return row(
+      h('span', { class: 'user-login', text: u.login }),
+      h('span', { class: 'user-role', text: t(`role.${u.role}`) }),
+      numbersText,
+      u.disabled_at ? h('span', {}, t('people.disabled'), ' ', time(u.disabled_at)) : t('people.active'),
+      h('span', { class: 'actions' },
+        u.disabled_at
+          ? act('enable', t('people.enable'), `/api/users/${u.id}`, { disabled: false })
+          : act('disable', t('people.disable'), `/api/users/${u.id}`, { disabled: true }),
+        ' ', h('button', { type: 'button', class: 'danger user-delete', 'data-login': u.login, onclick: () => del.showModal() }, t('people.delete')), del),
+    );
+  });
+}
+
+function addUserForm(status, reload) {
+  const login = h('input', { id: 'new-login', required: true, maxlength: 64, autocomplete: 'off' });
+  const password = h('input', { id: 'new-password', type: 'password', required: true, minlength: 10, maxlength: 1024, autocomplete: 'new-password' });
+  const role = h('select', { id: 'new-role' }, ROLES.map((r) => h('option', { value: r, selected: r === 'viewer' }, t(`role.${r}`))));
+  const lines = h('input', { id: 'new-lines', placeholder: '0033972101010' });
+  const queues = h('input', { id: 'new-queues', placeholder: '0033972100100' });
+  const agentOnly = h('div', { class: 'agent-only', hidden: true },
+    field('new-lines', t('people.lines'), lines), field('new-queues', t('people.queues'), queues));
+  role.addEventListener('change', () => { agentOnly.hidden = role.value !== 'agent'; });
+  const form = h('form', { id: 'add-user', class: 'inline-form' },
+    h('h3', { text: t('people.add') }),
+    field('new-login', t('people.login'), login),
+    field('new-password', t('people.password'), password),
+    field('new-role', t('people.role'), role),
+    agentOnly,
+    h('button', { type: 'submit', id: 'add-user-submit' }, t('people.add_submit')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const body = { login: login.value.trim(), password: password.value, role: role.value };
+    if (role.value === 'agent') {
+      body.lines = numbers(lines.value);
+      body.queues = numbers(queues.value);
+    }
+    try {
+      await api('/api/users', { method: 'POST', body });
+      status.textContent = t('people.added', { login: body.login });
+      form.reset();
+      agentOnly.hidden = true;
+      reload();
+    } catch (err) {
+      status.textContent = t('people.error', { msg: err.message });
+    }
+  });
+  return form;
+}
+
+function sessionRows(sessions, status, reload) {
+  return sessions.map((s) => row(
+    s.user, time(s.created_at), time(s.expires_at),
+    h('button', {
+      type: 'button', class: 'session-end', 'data-user': s.user,
+      onclick: async () => {
+        try {
+          await api(`/api/sessions/${s.id}`, { method: 'DELETE' });
+          status.textContent = t('people.session_ended', { login: s.user });
+          reload();
+        } catch (e) { status.textContent = t('people.error', { msg: e.message }); }
+      },
+    }, t('people.end_session')),
+  ));
+}
+
+function wallSection(links, status, reload) {
+  const label = h('input', { id: 'wall-label', required: true, maxlength: 100, placeholder: t('people.wall_label_hint') });
+  const allow = h('input', { id: 'wall-allow', placeholder: '192.168.1.0/24' });
+  const made = h('p', { id: 'wall-made', role: 'status' });
+  const form = h('form', { id: 'add-wall', class: 'inline-form' },
+    field('wall-label', t('people.wall_label'), label),
+    field('wall-allow', t('people.wall_allow'), allow),
+    h('button', { type: 'submit', id: 'add-wall-submit' }, t('people.wall_add')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      const body = { label: label.value.trim() };
+      if (allow.value.trim()) body.allow = allow.value.trim();
+      const link = await api('/api/wall-links', { method: 'POST', body });
+      const address = `${location.origin}${link.path}`;
+      // Shown once: the service keeps only a digest of it.
+      replace(made, t('people.wall_once'), ' ', h('code', { id: 'wall-address', text: address }));
+      form.reset();
+      reload(made);
+    } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
+  });
+  const rows = links.map((l) => row(
+    h('span', { class: 'wall-label', text: l.label }), l.allow || '—', time(l.created_at), l.last_used_at ? time(l.last_used_at) : '—',
+    h('button', {
+      type: 'button', class: 'wall-revoke', 'data-label': l.label,
+      onclick: async () => {
+        try {
+          await api(`/api/wall-links/${l.id}`, { method: 'DELETE' });
+          status.textContent = t('people.wall_revoked', { label: l.label });
+          reload();
+        } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
+      },
+    }, t('people.wall_revoke')),
+  ));
+  return h('section', { id: 'walls', 'aria-labelledby': 'walls-title' },
+    h('h2', { id: 'walls-title', text: t('people.walls') }),
+    h('p', { class: 'hint', text: t('people.walls_intro') }),
+    table(null, [t('people.wall_label'), t('people.wall_allow'), t('people.created'), t('people.last_used'), ''], rows, t('people.no_walls')),
+    form, made);
+}
+
+export async function render(root, kept = null) {
+  const status = h('p', { id: 'people-status', role: 'status' });
+  const reload = (keep) => render(root, keep);
+  let users; let sessions; let links; let audit;
+  try {
+    [users, sessions, links, audit] = await Promise.all([
+      api('/api/users'), api('/api/sessions'), api('/api/wall-links'), api('/api/audit?limit=50'),
+    ]);
+  } catch (e) {
+    replace(root, h('h1', { text: t('people.title') }), h('p', { class: 'error', role: 'alert', text: t('people.error', { msg: e.message }) }));
+    return;
+  }
+  const walls = wallSection(links.links, status, reload);
+  if (kept instanceof Node) walls.querySelector('#wall-made')?.replaceWith(kept);
+  replace(root,
+    h('h1', { text: t('people.title') }),
+    status,
+    h('section', { id: 'users', 'aria-labelledby': 'users-title' },
+      h('h2', { id: 'users-title', text: t('people.users') }),
+      table(null, [t('people.login'), t('people.role'), t('people.numbers'), t('people.state'), ''], userRows(users.users, status, reload), t('people.no_users')),
+      addUserForm(status, reload)),
+    h('section', { id: 'sessions', 'aria-labelledby': 'sessions-title' },
+      h('h2', { id: 'sessions-title', text: t('people.sessions') }),
+      table(null, [t('people.login'), t('people.since'), t('people.until'), ''], sessionRows(sessions.sessions, status, reload), t('people.no_sessions'))),
+    walls,
+    h('section', { id: 'audit', 'aria-labelledby': 'audit-title' },
+      h('h2', { id: 'audit-title', text: t('people.audit') }),
+      h('p', {}, h('a', { href: '/api/audit.csv?all=1', download: 'audit.csv', id: 'audit-csv' }, t('people.audit_csv'))),
+      table(null, [t('people.when'), t('people.who'), t('people.what'), t('people.detail')],
+        audit.entries.map((e) => row(time(e.at), e.actor, h('code', { text: e.action }), e.detail)), t('people.no_audit'))),
+  );
+}

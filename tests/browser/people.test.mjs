@@ -1,0 +1,133 @@
+// People, not tokens (issue 10): the first admin, made on the command line, signs in with a
+// password and adds a supervisor and an agent from the People view; each then sees what their
+// role allows — the agent only their own line, neither the admin's views; a wall link shows
+// the kiosk with no way out and nothing to change, and revoking it signs the screen out.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, BIN } from './harness.mjs';
+
+const ACCUEIL = '0033972101010';
+const COMPTA = '0033972101012';
+const QUEUE = '0033972100100';
+const PASSWORD = 'correct horse battery';
+
+async function signIn(context, base, login, password = PASSWORD) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  await page.goto(`${base}/login`);
+  await page.fill('#account-login', login);
+  await page.fill('#account-password', password);
+  await page.click('#account-submit');
+  await page.waitForURL('**/overview');
+  await page.waitForSelector('#lines tbody tr[data-number]');
+  return page;
+}
+
+const menu = (page) => page.$$eval('nav a[data-nav]', (links) => links.map((a) => a.getAttribute('href')));
+
+describe('people', () => {
+  let ovh, service, browser;
+
+  before(async () => {
+    ovh = await fakeOvh();
+    service = await startService(ovh.url);
+    const made = spawnSync(BIN, ['users', 'add', 'ada', '--role', 'admin', '--db', path.join(service.dir, 'test.db')], { input: `${PASSWORD}\n` });
+    assert.equal(made.status, 0, String(made.stderr));
+    ovh.push(
+      lineEvent('registered', { number: ACCUEIL, calling: ACCUEIL, called: ACCUEIL }),
+      lineEvent('registered', { number: COMPTA, calling: COMPTA, called: COMPTA, description: 'Compta' }),
+      lineEvent('start_ringing', { number: COMPTA, callId: 'c1.', calling: '0033611111111', called: COMPTA, description: 'Compta' }),
+      queueEvent('member-queue-start', { queue: QUEUE, member: 'm1', caller: '0033622222222', joined: Date.now() / 1000, count: '1' }),
+    );
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await service?.stop();
+    await ovh?.close();
+  });
+
+  it('lets an admin add a supervisor and an agent, who each see what their role allows', async () => {
+    const admin = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'ada');
+    assert.ok((await menu(admin)).includes('/people'), 'an admin has the People view');
+    await admin.click('nav a[href="/people"]');
+    await admin.waitForSelector('#add-user');
+
+    await admin.fill('#new-login', 'sam');
+    await admin.fill('#new-password', PASSWORD);
+    await admin.selectOption('#new-role', 'supervisor');
+    await admin.click('#add-user-submit');
+    await admin.waitForSelector('.user-login:text-is("sam")');
+    await admin.fill('#new-login', 'ann');
+    await admin.fill('#new-password', PASSWORD);
+    await admin.selectOption('#new-role', 'agent');
+    await admin.fill('#new-lines', '09 72 10 10 10');
+    await admin.click('#add-user-submit');
+    await admin.waitForSelector('.user-login:text-is("ann")');
+    const roles = await admin.$$eval('#users tbody tr', (rows) => rows.map((r) => r.textContent));
+    assert.ok(roles.some((r) => r.includes('ann') && r.includes('agent') && r.includes(ACCUEIL)), roles.join('\n'));
+    await shot(admin, '60-people-admin');
+
+    const sam = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'sam');
+    const samMenu = await menu(sam);
+    assert.ok(!samMenu.includes('/people') && !samMenu.includes('/settings') && !samMenu.includes('/webhooks'), samMenu.join(' '));
+    await sam.waitForSelector(`#lines tr[data-number="${COMPTA}"]`);
+    assert.equal(await sam.locator('#lines tbody tr[data-number]').count(), 2, 'a supervisor sees every line');
+    await shot(sam, '61-people-supervisor');
+    // The People view is not his: its address falls back to the overview.
+    await sam.goto(`${service.base}/people`);
+    await sam.waitForURL('**/overview');
+
+    const ann = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'ann');
+    await ann.waitForSelector(`#lines tr[data-number="${ACCUEIL}"]`);
+    assert.equal(await ann.locator('#lines tbody tr[data-number]').count(), 1, 'an agent sees her own line only');
+    assert.ok(!(await ann.content()).includes(COMPTA), 'not even in the calls in progress');
+    assert.ok(!(await menu(ann)).includes('/people'));
+    // What arrives afterwards on another line never reaches her page either.
+    ovh.push(lineEvent('start_ringing', { number: COMPTA, callId: 'c2.', calling: '0033633333333', called: COMPTA, description: 'Compta' }));
+    await sam.waitForFunction(async () => JSON.stringify(await (await fetch('/api/calls')).json()).includes('0033633333333'));
+    assert.ok(!(await ann.content()).includes('0033633333333'));
+    await shot(ann, '62-people-agent');
+
+    // The audit log has it all.
+    await admin.reload();
+    await admin.waitForSelector('#audit tbody tr');
+    const audit = await admin.locator('#audit').textContent();
+    assert.ok(audit.includes('user.create') && audit.includes('user ada'), audit);
+  });
+
+  it('shows a wall link as a kiosk with no way out, and signs the screen out when revoked', async () => {
+    const admin = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'ada');
+    await admin.goto(`${service.base}/people`);
+    await admin.fill('#wall-label', 'TV, first floor');
+    await admin.click('#add-wall-submit');
+    const address = await (await admin.waitForSelector('#wall-address')).textContent();
+    assert.match(address, /\/wall\/[A-Za-z0-9_-]{40,}$/);
+
+    const tv = await (await browser.newContext({ locale: 'en-GB', viewport: { width: 1920, height: 1080 } })).newPage();
+    tv.setDefaultTimeout(10000);
+    await tv.goto(address);
+    await tv.waitForURL('**/wall');
+    await tv.waitForSelector('.tile');
+    assert.ok(await tv.locator('#top').isHidden(), 'no header, no menu');
+    assert.equal(await tv.locator('.wall-exit').count(), 0, 'no way out is offered');
+    // (The shell's skip link only moves the focus to the wall itself.)
+    assert.equal(await tv.locator('button, input, select, textarea, a[href]:not(.skip)').count(), 0, 'nothing to click or change');
+    await tv.keyboard.press('Escape');
+    await tv.keyboard.press('1');
+    assert.ok(tv.url().endsWith('/wall'), tv.url());
+    await tv.goto(`${service.base}/settings`);
+    await tv.waitForURL('**/wall');
+    await shot(tv, '63-wall-link');
+
+    await admin.reload();
+    await admin.click('.wall-revoke[data-label="TV, first floor"]');
+    await admin.waitForSelector('#people-status:has-text("revoked")');
+    // Its stream ends at once; the page reconnects, is refused, and shows the login page.
+    await tv.waitForURL('**/login');
+  });
+});
