@@ -382,6 +382,87 @@ pub fn end_sessions(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// An organisation as its admins see it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Org {
+    pub id: i64,
+    pub name: String,
+    /// Whether its tokens may sign in (the login page, and as bearer) as its admin.
+    pub token_login: bool,
+}
+
+pub fn org(conn: &Connection, id: i64) -> Result<Option<Org>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, name, token_login FROM orgs WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok(Org {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    token_login: r.get::<_, i64>(2)? != 0,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Whether `token` may sign in as its organisation's admin (yes when it has none yet).
+pub fn token_login_allowed(conn: &Connection, token: &TokenId) -> Result<bool, StoreError> {
+    let token_login: Option<i64> = conn
+        .query_row(
+            "SELECT o.token_login FROM org_tokens t JOIN orgs o ON o.id = t.org_id WHERE t.token_id = ?1",
+            params![token.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    // No organisation yet, or one that allows it.
+    Ok(token_login != Some(0))
+}
+
+/// Whether the organisation has an admin account that may sign in.
+pub fn has_active_admin(conn: &Connection, org: i64) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1 AND role = 'admin' AND disabled_at IS NULL)",
+        params![org],
+        |r| r.get(0),
+    )?)
+}
+
+/// Renames an organisation and turns its token login on or off; turned off, the sessions its
+/// tokens opened themselves end (their keys are returned, to close their streams).
+pub fn set_org(
+    conn: &Connection,
+    org: i64,
+    name: Option<&str>,
+    token_login: Option<bool>,
+) -> Result<Vec<String>, StoreError> {
+    if let Some(name) = name {
+        conn.execute(
+            "UPDATE orgs SET name = ?2 WHERE id = ?1",
+            params![org, name],
+        )?;
+    }
+    let Some(on) = token_login else {
+        return Ok(Vec::new());
+    };
+    conn.execute(
+        "UPDATE orgs SET token_login = ?2 WHERE id = ?1",
+        params![org, on as i64],
+    )?;
+    if on {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM sessions WHERE user_id IS NULL AND link_id IS NULL
+         AND token_id IN (SELECT token_id FROM org_tokens WHERE org_id = ?1) RETURNING id_hash",
+    )?;
+    let keys = stmt
+        .query_map(params![org], |r| r.get::<_, String>(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(keys)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

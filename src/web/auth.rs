@@ -155,6 +155,23 @@ fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// Whether `token` may act as its organisation's admin (its admins may turn that off).
+pub(super) async fn token_login_allowed(state: &AppState, id: &TokenId) -> Result<bool, ApiError> {
+    let id = id.clone();
+    Ok(state
+        .service
+        .readers
+        .read(move |c| crate::store::users::token_login_allowed(c, &id))
+        .await?)
+}
+
+pub(super) fn token_login_off() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "signing in with the token is turned off for this organisation: sign in with an account",
+    )
+}
+
 /// A cookie-authenticated request that changes something, and a login, must come from a page
 /// of ours: a browser always says where a cross-site request comes from.
 pub(super) fn same_origin(method: &Method, headers: &HeaderMap) -> bool {
@@ -192,6 +209,9 @@ impl FromRequestParts<AppState> for Caller {
                 .and_then(|t| Token::parse(t).ok())
                 .ok_or_else(ApiError::unauthorized)?;
             let id = token.id();
+            if service.follows(&id) && !token_login_allowed(state, &id).await? {
+                return Err(token_login_off());
+            }
             return if service.follows(&id) {
                 Ok(Caller {
                     token: id,

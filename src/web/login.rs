@@ -348,6 +348,13 @@ pub async fn login(
         }
     };
     let id = token.id();
+    if service.follows(&id) && !auth::token_login_allowed(&state, &id).await? {
+        return Ok(refusal(
+            StatusCode::UNAUTHORIZED,
+            "token_login_off",
+            "signing in with the token is turned off for this organisation: sign in with an account",
+        ));
+    }
     if service.follows(&id) {
         if service.is_paused(&id) {
             // Perhaps OVH serves it again: ask, without making its user wait.

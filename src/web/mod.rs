@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions", get(people::sessions))
         .route("/sessions/{id}", axum::routing::delete(people::end_session))
         .route("/audit", get(people::audit_log))
+        .route("/org", get(people::get_org).put(people::put_org))
         .route("/audit.csv", get(people::audit_csv))
         .route("/wall-links", get(walls::list).post(walls::create))
         .route("/wall-links/{id}", axum::routing::delete(walls::revoke))

@@ -411,6 +411,16 @@ fn people_paths() -> Value {
             "ownPassword", "Change one's own password; one's other sessions end", vec![],
             json!({"200": answer("Changed.", schema("Ok"))}), &[400, 401, 403, 409, 413, 503]),
             true, request(json!({"current": string(), "password": {"type": "string", "minLength": 10, "maxLength": 1024}})))},
+        "/api/org": {
+            "get": op("org", "The caller's organisation (admins)", vec![],
+                json!({"200": answer("The organisation.", schema("Org"))}), &[401, 403, 404]),
+            "put": with_body(op("putOrg", "Rename the organisation, or turn its token login off or on (admins)", vec![],
+                json!({"200": answer("The organisation as changed.", schema("Org"))}), &[400, 401, 403, 404, 409, 413, 503]),
+                true, json!({"type": "object", "properties": {
+                    "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+                    "token_login": {"type": ["boolean", "null"]}
+                }}))
+        },
         "/api/sessions": {"get": op(
             "sessions", "The live sessions of the organisation's users (admins)",
             vec![query("user", json!({"type": "integer"}), "Only this user's.")],
@@ -568,7 +578,7 @@ fn schemas() -> Value {
             "type": "object", "additionalProperties": false, "required": ["error", "reason"],
             "properties": {
                 "error": {"type": "string", "maxLength": 400},
-                "reason": one_of(&["bad_credentials", "no_token", "ovh_refused", "not_followed", "too_many_tokens", "cross_site", "not_json", "rate_limited", "checks_busy", "ovh_unreachable", "busy", "streams_per_session", "streams_per_address", "streams_full"])
+                "reason": one_of(&["bad_credentials", "no_token", "token_login_off", "ovh_refused", "not_followed", "too_many_tokens", "cross_site", "not_json", "rate_limited", "checks_busy", "ovh_unreachable", "busy", "streams_per_session", "streams_per_address", "streams_full"])
             }
         },
         "Ok": object(json!({"ok": {"const": true}})),
@@ -891,6 +901,11 @@ fn people_schemas() -> Value {
                 "disabled": {"type": ["boolean", "null"]}
             }
         },
+        "Org": object(json!({
+            "id": {"type": "integer"},
+            "name": string(),
+            "token_login": with_description(json!({"type": "boolean"}), "Whether its tokens may sign in (the login page, and as bearer) as its admin.")
+        })),
         "Session": object(json!({
             "id": with_description(string(), "The SHA-256 of the session's cookie (never the cookie)."),
             "user": string(),
@@ -905,7 +920,7 @@ fn people_schemas() -> Value {
             "id": {"type": "integer"},
             "at": time(),
             "actor": with_description(string(), "user NAME, or token XXXX… (the token itself)."),
-            "action": with_description(string(), "settings.change, reset, webhook.create, webhook.delete, webhook.enable, token.remove, callback.done, callback.undone, user.create, user.change, user.delete, user.password, session.end, wall.create, wall.revoke."),
+            "action": with_description(string(), "settings.change, reset, webhook.create, webhook.delete, webhook.enable, token.remove, callback.done, callback.undone, user.create, user.change, user.delete, user.password, session.end, wall.create, wall.revoke, org.change."),
             "detail": {"type": "string", "maxLength": 515}
         })),
     })

@@ -480,3 +480,73 @@ pub async fn audit_csv(
         page,
     )
 }
+
+/// `GET /api/org` (admins): the organisation's name and whether its token may sign in.
+pub async fn get_org(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<users::Org>, ApiError> {
+    caller.require(Role::Admin)?;
+    let id = org(&state, &caller).await?;
+    read(&state, move |c| users::org(c, id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no organisation"))
+}
+
+/// `PUT /api/org` `{name?, token_login?}` (admins). Turning token login off needs an admin
+/// account that can sign in (or no one could manage the organisation any more); the sessions
+/// the token opened itself end at once.
+pub async fn put_org(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> Result<Json<users::Org>, ApiError> {
+    caller.require(Role::Admin)?;
+    let v = object(&body)?;
+    let name = match v.get("name") {
+        None | Some(Value::Null) => None,
+        Some(n) => Some(
+            n.as_str()
+                .map(str::trim)
+                .filter(|n| !n.is_empty() && n.chars().count() <= 100)
+                .ok_or_else(|| ApiError::field("name", "a name of 1 to 100 characters"))?
+                .to_string(),
+        ),
+    };
+    let token_login = match v.get("token_login") {
+        None | Some(Value::Null) => None,
+        Some(b) => Some(
+            b.as_bool()
+                .ok_or_else(|| ApiError::field("token_login", "expected true or false"))?,
+        ),
+    };
+    let done = audited(&state, &caller, "org.change", move |c, org| {
+        if token_login == Some(false) && !users::has_active_admin(c, org)? {
+            return Ok((None, None));
+        }
+        let ended = users::set_org(c, org, name.as_deref(), token_login)?;
+        let detail = format!(
+            "{}{}",
+            name.as_deref()
+                .map(|n| format!("name {n} "))
+                .unwrap_or_default(),
+            token_login
+                .map(|on| format!("token login {}", if on { "on" } else { "off" }))
+                .unwrap_or_default()
+        );
+        Ok((Some((org, ended)), Some(detail)))
+    })
+    .await?;
+    let Some((id, ended)) = done else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "add an admin account first (People): with token login off, only accounts can sign in",
+        ));
+    };
+    close(&state, ended);
+    read(&state, move |c| users::org(c, id))
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no organisation"))
+}

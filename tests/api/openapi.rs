@@ -420,6 +420,12 @@ async fn the_service_s_answers_match_the_document() {
     )
     .await;
 
+    run(&app, c, call(Method::GET, "/api/org", 200)).await;
+    let name = json!({"name": "Acme"});
+    run(&app, c, call(Method::PUT, "/api/org", 200).body(name)).await;
+    let off = json!({"token_login": false});
+    run(&app, c, call(Method::PUT, "/api/org", 409).body(off)).await;
+
     // A wall-screen link: made, listed, opened by a screen, revoked.
     let wall = run(
         &app,

@@ -258,6 +258,13 @@ async fn every_route_checks_the_role_on_the_server() {
         (Method::GET, "/api/audit", None, "admin"),
         (Method::GET, "/api/audit.csv", None, "admin"),
         (Method::GET, "/api/wall-links", None, "admin"),
+        (Method::GET, "/api/org", None, "admin"),
+        (
+            Method::PUT,
+            "/api/org",
+            Some(json!({"name": "Acme"})),
+            "admin",
+        ),
         (
             Method::POST,
             "/api/wall-links",
@@ -648,4 +655,70 @@ async fn a_wall_link_signs_a_screen_in_read_only_and_revoking_it_ends_its_stream
 
     let log = app.json("/api/audit", TOKEN_A).await.to_string();
     assert!(log.contains("wall.create") && log.contains("wall.revoke"));
+}
+
+#[tokio::test]
+async fn an_admin_turns_token_login_off_once_an_admin_account_exists() {
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    let app = spawn_app(&up, Options::default()).await;
+    up.idle(TOKEN_A).await;
+    let put_org = |auth: Option<&str>, cookie: Option<&str>, body: Value| {
+        let mut req = app.http.put(app.url("/api/org")).json(&body);
+        if let Some(t) = auth {
+            req = req.bearer_auth(t);
+        }
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    let token_cookie = session_cookie(&app.login(TOKEN_A).await);
+    // Not without an admin account: no one could sign in to manage the organisation.
+    let res = put_org(Some(TOKEN_A), None, json!({"token_login": false}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    let res = app
+        .http
+        .post(app.url("/api/users"))
+        .bearer_auth(TOKEN_A)
+        .json(&json!({"login": "ada", "password": PASSWORD, "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = put_org(Some(TOKEN_A), None, json!({"token_login": false}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["token_login"], false);
+
+    // The token no longer signs in: not as bearer, not at the login page, and the session it
+    // had is over.
+    assert_eq!(app.get("/api/lines", TOKEN_A).await.status(), 401);
+    let res = app.login(TOKEN_A).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["reason"],
+        "token_login_off"
+    );
+    assert_eq!(
+        app.get_with_cookie("/api/me", &token_cookie).await.status(),
+        401
+    );
+
+    // Ada's account works, and she turns it back on.
+    let ada = cookie_of(&app, "ada").await;
+    assert_eq!(app.get_with_cookie("/api/lines", &ada).await.status(), 200);
+    let res = put_org(None, Some(&ada), json!({"token_login": true}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.get("/api/lines", TOKEN_A).await.status(), 200);
+    let log = app.json("/api/audit", TOKEN_A).await.to_string();
+    assert!(
+        log.contains("token login off") && log.contains("token login on"),
+        "{log}"
+    );
 }

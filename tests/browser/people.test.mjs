@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, BIN } from './harness.mjs';
+import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, BIN, TOKEN } from './harness.mjs';
 
 const ACCUEIL = '0033972101010';
 const COMPTA = '0033972101012';
@@ -129,5 +129,19 @@ describe('people', () => {
     await admin.waitForSelector('#people-status:has-text("revoked")');
     // Its stream ends at once; the page reconnects, is refused, and shows the login page.
     await tv.waitForURL('**/login');
+  });
+
+  it('lets an admin turn signing in with the token off', async () => {
+    const admin = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'ada');
+    await admin.goto(`${service.base}/people`);
+    await admin.uncheck('#org-token-login');
+    await admin.click('#org-submit');
+    await admin.waitForSelector('#people-status:has-text("Saved")');
+    const page = await (await browser.newContext({ locale: 'en-GB' })).newPage();
+    await page.goto(`${service.base}/login`);
+    await page.fill('#token', TOKEN);
+    await page.click('#login-submit');
+    await page.waitForSelector('#login-error:has-text("turned off")');
+    assert.ok(page.url().endsWith('/login'));
   });
 });

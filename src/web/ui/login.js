@@ -63,7 +63,7 @@ export function render(root, onSignedIn) {
     } catch (err) {
       const byReason = {
         ovh_refused: 'login.ovh_refused', ovh_unreachable: 'login.ovh_unreachable', not_followed: 'login.refused',
-        too_many_tokens: 'login.too_many_tokens', rate_limited: 'login.rate', checks_busy: 'login.checks_busy', busy: 'login.busy',
+        too_many_tokens: 'login.too_many_tokens', token_login_off: 'login.token_login_off', rate_limited: 'login.rate', checks_busy: 'login.checks_busy', busy: 'login.busy',
       };
       if (byReason[err.reason]) fail(t(byReason[err.reason]));
       else if (err.status === 400) fail(t('login.bad_format'));

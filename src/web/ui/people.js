@@ -145,13 +145,33 @@ function wallSection(links, status, reload) {
     form, made);
 }
 
+/// The organisation: its name, and whether its OVH token may still sign in.
+function orgSection(org, status, reload) {
+  const name = h('input', { id: 'org-name', value: org.name, maxlength: 100, required: true });
+  const tokenLogin = h('input', { id: 'org-token-login', type: 'checkbox', checked: org.token_login });
+  const form = h('form', { id: 'org', class: 'inline-form' },
+    field('org-name', t('people.org_name'), name),
+    h('p', {}, h('label', { class: 'check' }, tokenLogin, ` ${t('people.token_login')}`)),
+    h('p', { class: 'hint', text: t('people.token_login_hint') }),
+    h('button', { type: 'submit', id: 'org-submit' }, t('people.save')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api('/api/org', { method: 'PUT', body: { name: name.value.trim(), token_login: tokenLogin.checked } });
+      status.textContent = t('people.saved');
+      reload();
+    } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
+  });
+  return h('section', { id: 'organisation', 'aria-labelledby': 'org-title' }, h('h2', { id: 'org-title', text: t('people.org') }), form);
+}
+
 export async function render(root, kept = null) {
   const status = h('p', { id: 'people-status', role: 'status' });
   const reload = (keep) => render(root, keep);
-  let users; let sessions; let links; let audit;
+  let users; let sessions; let links; let audit; let org;
   try {
-    [users, sessions, links, audit] = await Promise.all([
-      api('/api/users'), api('/api/sessions'), api('/api/wall-links'), api('/api/audit?limit=50'),
+    [users, sessions, links, audit, org] = await Promise.all([
+      api('/api/users'), api('/api/sessions'), api('/api/wall-links'), api('/api/audit?limit=50'), api('/api/org'),
     ]);
   } catch (e) {
     replace(root, h('h1', { text: t('people.title') }), h('p', { class: 'error', role: 'alert', text: t('people.error', { msg: e.message }) }));
@@ -170,6 +190,7 @@ export async function render(root, kept = null) {
       h('h2', { id: 'sessions-title', text: t('people.sessions') }),
       table(null, [t('people.login'), t('people.since'), t('people.until'), ''], sessionRows(sessions.sessions, status, reload), t('people.no_sessions'))),
     walls,
+    orgSection(org, status, reload),
     h('section', { id: 'audit', 'aria-labelledby': 'audit-title' },
       h('h2', { id: 'audit-title', text: t('people.audit') }),
       h('p', {}, h('a', { href: '/api/audit.csv?all=1', download: 'audit.csv', id: 'audit-csv' }, t('people.audit_csv'))),
