@@ -24,6 +24,7 @@ pub mod net;
 pub mod normalise;
 pub mod password;
 pub mod retention;
+pub mod second_factor;
 pub mod service;
 pub mod settings;
 pub mod shutdown;

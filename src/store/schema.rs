@@ -293,6 +293,13 @@ CREATE TABLE wall_links (
 );
 ALTER TABLE sessions ADD COLUMN link_id INTEGER;
 "#,
+    // A second factor for user accounts (issue 10): the TOTP secret (active, or being set up
+    // until a first code confirms it) and the last step a code was accepted for (no replay).
+    r#"
+ALTER TABLE users ADD COLUMN totp_secret TEXT;
+ALTER TABLE users ADD COLUMN totp_pending TEXT;
+ALTER TABLE users ADD COLUMN totp_step INTEGER;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

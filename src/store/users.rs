@@ -86,13 +86,16 @@ pub struct User {
     pub lines: Vec<String>,
     /// The queues an agent answers for; empty for the other roles.
     pub queues: Vec<String>,
+    /// Whether signing in asks for a code from an authenticator app as well.
+    pub totp: bool,
     #[serde(serialize_with = "crate::clock::as_rfc3339::option::serialize")]
     pub disabled_at: Option<UnixTime>,
     #[serde(serialize_with = "crate::clock::as_rfc3339::serialize")]
     pub created_at: UnixTime,
 }
 
-const USER_COLUMNS: &str = "id, org_id, login, role, lines, queues, disabled_at, created_at";
+const USER_COLUMNS: &str =
+    "id, org_id, login, role, lines, queues, disabled_at, created_at, totp_secret IS NOT NULL";
 
 fn user(r: &rusqlite::Row) -> rusqlite::Result<User> {
     let list = |i: usize| -> rusqlite::Result<Vec<String>> {
@@ -107,6 +110,7 @@ fn user(r: &rusqlite::Row) -> rusqlite::Result<User> {
         queues: list(5)?,
         disabled_at: r.get(6)?,
         created_at: r.get(7)?,
+        totp: r.get(8)?,
     })
 }
 
@@ -225,7 +229,7 @@ pub fn by_login(conn: &Connection, login: &str) -> Result<Option<(User, String)>
         .query_row(
             &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = ?1"),
             params![login.trim()],
-            |r| Ok((user(r)?, r.get::<_, String>(8)?)),
+            |r| Ok((user(r)?, r.get::<_, String>(9)?)),
         )
         .optional()?)
 }
@@ -280,6 +284,8 @@ pub struct Change {
     pub role: Option<Role>,
     pub numbers: Option<Numbers>,
     pub disabled: Option<bool>,
+    /// Turns the user's second factor off (they lost the phone it was on).
+    pub clear_totp: bool,
 }
 
 /// Applies `change` to a user of `org`; the user as now stored, or `None` when there is no
@@ -309,6 +315,9 @@ pub fn update(
         None => user.disabled_at,
     };
     let json = |l: &[String]| serde_json::to_string(l).unwrap_or_else(|_| "[]".into());
+    if change.clear_totp {
+        set_totp(conn, id, Some(None), Some(None), None)?;
+    }
     conn.execute(
         "UPDATE users SET role = ?2, lines = ?3, queues = ?4, disabled_at = ?5 WHERE id = ?1",
         params![
@@ -380,6 +389,60 @@ pub fn end_sessions(
     )?;
     let rows = stmt.query_map(params![org, user, key], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A user's second factor: the active secret, the one being set up, the last step used.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totp {
+    pub secret: Option<String>,
+    pub pending: Option<String>,
+    pub step: Option<i64>,
+}
+
+pub fn totp(conn: &Connection, id: i64) -> Result<Totp, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT totp_secret, totp_pending, totp_step FROM users WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok(Totp {
+                    secret: r.get(0)?,
+                    pending: r.get(1)?,
+                    step: r.get(2)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+/// Stores what changed of a user's second factor: `Some(None)` clears a column.
+pub fn set_totp(
+    conn: &Connection,
+    id: i64,
+    secret: Option<Option<&str>>,
+    pending: Option<Option<&str>>,
+    step: Option<i64>,
+) -> Result<(), StoreError> {
+    if let Some(s) = secret {
+        conn.execute(
+            "UPDATE users SET totp_secret = ?2 WHERE id = ?1",
+            params![id, s],
+        )?;
+    }
+    if let Some(p) = pending {
+        conn.execute(
+            "UPDATE users SET totp_pending = ?2 WHERE id = ?1",
+            params![id, p],
+        )?;
+    }
+    if let Some(s) = step {
+        conn.execute(
+            "UPDATE users SET totp_step = ?2 WHERE id = ?1",
+            params![id, s],
+        )?;
+    }
+    Ok(())
 }
 
 /// An organisation as its admins see it.

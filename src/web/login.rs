@@ -264,7 +264,12 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// What a login body offers: an OVH token, or a user's login and password.
 enum Credentials {
     Token(Token),
-    Password { login: String, password: String },
+    Password {
+        login: String,
+        password: String,
+        /// The code of an authenticator app, for an account with a second factor.
+        code: Option<String>,
+    },
 }
 
 /// The credentials and the "remember me" of a login body.
@@ -289,9 +294,15 @@ fn parse_body(body: &[u8]) -> Result<(Credentials, bool), ApiError> {
             .and_then(Value::as_str)
             .filter(|p| p.len() <= crate::password::MAX_BYTES)
             .ok_or_else(|| ApiError::field("password", "expected a password"))?;
+        let code = body
+            .get("code")
+            .and_then(Value::as_str)
+            .filter(|c| c.len() <= 16)
+            .map(str::to_string);
         let credentials = Credentials::Password {
             login: login.to_string(),
             password: password.to_string(),
+            code,
         };
         return Ok((credentials, remember));
     }
@@ -343,8 +354,12 @@ pub async fn login(
     };
     let token = match credentials {
         Credentials::Token(token) => token,
-        Credentials::Password { login, password } => {
-            return password_login(&state, ip, login, password, remember, now).await;
+        Credentials::Password {
+            login,
+            password,
+            code,
+        } => {
+            return password_login(&state, ip, login, password, code, remember, now).await;
         }
     };
     let id = token.id();
@@ -483,6 +498,7 @@ async fn password_login(
     ip: IpAddr,
     login: String,
     password: String,
+    code: Option<String>,
     remember: bool,
     now: UnixTime,
 ) -> Result<Response, ApiError> {
@@ -511,15 +527,47 @@ async fn password_login(
     })
     .await
     .map_err(ApiError::internal)?;
-    let Some(user) = user else {
+    let failed = |name: String| {
         guard.limiter.failed(ip, now);
         guard.accounts.failed(name, now);
-        return Ok(refusal(
+        refusal(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
             "wrong login or password",
-        ));
+        )
     };
+    let Some(user) = user else {
+        return Ok(failed(name));
+    };
+    // The second factor, for an account that has one: asked for once the password is right.
+    // Checked and its step recorded on the one writer, so a code is never accepted twice.
+    if user.totp {
+        let Some(code) = code else {
+            return Ok(refusal(
+                StatusCode::UNAUTHORIZED,
+                "totp_required",
+                "type the code of your authenticator app",
+            ));
+        };
+        let id = user.id;
+        let accepted = state
+            .service
+            .ingest
+            .write(move |w| {
+                use crate::store::users;
+                let t = users::totp(w.connection(), id)?;
+                let secret = t.secret.unwrap_or_default();
+                let Some(step) = crate::second_factor::verify(&secret, &code, now, t.step) else {
+                    return Ok(false);
+                };
+                users::set_totp(w.connection(), id, None, None, Some(step))?;
+                Ok(true)
+            })
+            .await?;
+        if !accepted {
+            return Ok(failed(name));
+        }
+    }
     let org = user.org_id;
     let tokens = state
         .service

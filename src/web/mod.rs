@@ -94,6 +94,12 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(people::set_password),
         )
         .route("/me/password", axum::routing::put(people::own_password))
+        .route(
+            "/me/totp",
+            post(people::totp_begin)
+                .put(people::totp_confirm)
+                .delete(people::totp_off),
+        )
         .route("/sessions", get(people::sessions))
         .route("/sessions/{id}", axum::routing::delete(people::end_session))
         .route("/audit", get(people::audit_log))

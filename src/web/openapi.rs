@@ -421,6 +421,14 @@ fn people_paths() -> Value {
                     "token_login": {"type": ["boolean", "null"]}
                 }}))
         },
+        "/api/me/totp": {
+            "post": op("totpBegin", "Start setting up a second factor: the secret for an authenticator app", vec![],
+                json!({"200": answer("The secret and its otpauth:// address.", object(json!({"secret": string(), "url": string()})))}), &[401, 403, 409, 503]),
+            "put": with_body(op("totpConfirm", "Confirm the second factor with a first code", vec![],
+                json!({"200": answer("On.", schema("Ok"))}), &[400, 401, 403, 409, 413, 503]), true, request(json!({"code": string()}))),
+            "delete": with_body(op("totpOff", "Turn the second factor off with a current code", vec![],
+                json!({"200": answer("Off.", schema("Ok"))}), &[400, 401, 403, 409, 413, 503]), true, request(json!({"code": string()})))
+        },
         "/api/sessions": {"get": op(
             "sessions", "The live sessions of the organisation's users (admins)",
             vec![query("user", json!({"type": "integer"}), "Only this user's.")],
@@ -578,7 +586,7 @@ fn schemas() -> Value {
             "type": "object", "additionalProperties": false, "required": ["error", "reason"],
             "properties": {
                 "error": {"type": "string", "maxLength": 400},
-                "reason": one_of(&["bad_credentials", "no_token", "token_login_off", "ovh_refused", "not_followed", "too_many_tokens", "cross_site", "not_json", "rate_limited", "checks_busy", "ovh_unreachable", "busy", "streams_per_session", "streams_per_address", "streams_full"])
+                "reason": one_of(&["bad_credentials", "totp_required", "no_token", "token_login_off", "ovh_refused", "not_followed", "too_many_tokens", "cross_site", "not_json", "rate_limited", "checks_busy", "ovh_unreachable", "busy", "streams_per_session", "streams_per_address", "streams_full"])
             }
         },
         "Ok": object(json!({"ok": {"const": true}})),
@@ -592,6 +600,7 @@ fn schemas() -> Value {
                 {"type": "object", "required": ["login", "password"], "properties": {
                     "login": {"type": "string", "minLength": 1, "maxLength": 256},
                     "password": {"type": "string", "maxLength": 1024},
+                    "code": {"type": "string", "maxLength": 16, "description": "The authenticator app's code, for an account with a second factor."},
                     "remember": {"type": "boolean", "default": false}
                 }}
             ]
@@ -879,7 +888,8 @@ fn people_schemas() -> Value {
             "lines": with_description(array(string()), "An agent's lines; empty for the other roles."),
             "queues": with_description(array(string()), "The queues an agent answers for; empty for the other roles."),
             "disabled_at": time_or_null(),
-            "created_at": time()
+            "created_at": time(),
+            "totp": with_description(json!({"type": "boolean"}), "Whether signing in asks for an authenticator app's code too.")
         })),
         "NewUser": {
             "type": "object", "additionalProperties": true, "required": ["login", "password", "role"],
@@ -898,7 +908,8 @@ fn people_schemas() -> Value {
                 "role": {"type": ["string", "null"], "enum": ["admin", "supervisor", "agent", "viewer", null]},
                 "lines": {"type": ["array", "null"], "maxItems": 500, "items": {"type": "string", "minLength": 1, "maxLength": 32}},
                 "queues": {"type": ["array", "null"], "maxItems": 500, "items": {"type": "string", "minLength": 1, "maxLength": 32}},
-                "disabled": {"type": ["boolean", "null"]}
+                "disabled": {"type": ["boolean", "null"]},
+                "totp": {"type": ["boolean", "null"], "description": "false turns the user's second factor off (a lost phone)."}
             }
         },
         "Org": object(json!({
@@ -920,7 +931,7 @@ fn people_schemas() -> Value {
             "id": {"type": "integer"},
             "at": time(),
             "actor": with_description(string(), "user NAME, or token XXXX… (the token itself)."),
-            "action": with_description(string(), "settings.change, reset, webhook.create, webhook.delete, webhook.enable, token.remove, callback.done, callback.undone, user.create, user.change, user.delete, user.password, session.end, wall.create, wall.revoke, org.change."),
+            "action": with_description(string(), "settings.change, reset, webhook.create, webhook.delete, webhook.enable, token.remove, callback.done, callback.undone, user.create, user.change, user.delete, user.password, session.end, wall.create, wall.revoke, org.change, user.totp_on, user.totp_off."),
             "detail": {"type": "string", "maxLength": 515}
         })),
     })

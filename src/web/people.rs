@@ -226,6 +226,11 @@ pub async fn update(
             lines: lines.unwrap_or_default(),
             queues: queues.unwrap_or_default(),
         }),
+        clear_totp: match v.get("totp") {
+            None | Some(Value::Null) | Some(Value::Bool(true)) => false,
+            Some(Value::Bool(false)) => true,
+            Some(_) => return Err(ApiError::field("totp", "expected false (turn it off)")),
+        },
         disabled: match v.get("disabled") {
             None | Some(Value::Null) => None,
             Some(d) => Some(
@@ -549,4 +554,117 @@ pub async fn put_org(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no organisation"))
+}
+
+/// The signed-in user's id: these routes are a user's own (a token or a wall has no account).
+fn own_account(caller: &Caller) -> Result<i64, ApiError> {
+    caller.user.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "sign in with an account to set this up",
+        )
+    })
+}
+
+fn code(v: &Value) -> Result<String, ApiError> {
+    v.get("code")
+        .and_then(Value::as_str)
+        .filter(|c| c.len() <= 16)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ApiError::field(
+                "code",
+                "expected the 6-digit code of your authenticator app",
+            )
+        })
+}
+
+/// `POST /api/me/totp`: starts setting up a second factor; the secret and its `otpauth://`
+/// address, to give an authenticator app. Nothing changes at sign-in until a code confirms it.
+pub async fn totp_begin(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let id = own_account(&caller)?;
+    let secret = crate::second_factor::new_secret();
+    let pending = secret.clone();
+    let login = state
+        .service
+        .ingest
+        .write(move |w| {
+            users::set_totp(w.connection(), id, None, Some(Some(&pending)), None)?;
+            Ok(users::by_id(w.connection(), id)?.map(|u| u.login))
+        })
+        .await?
+        .ok_or_else(no_such_user)?;
+    let url =
+        crate::second_factor::url(&secret, &login).ok_or_else(|| ApiError::internal("totp"))?;
+    Ok(Json(json!({"secret": secret, "url": url})))
+}
+
+/// `PUT /api/me/totp` `{code}`: a first code confirms the secret; from then on, signing in
+/// asks for a code as well.
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let id = own_account(&caller)?;
+    let code = code(&object(&body)?)?;
+    let now = state.service.clock.now();
+    let on = audited(&state, &caller, "user.totp_on", move |c, _| {
+        let t = users::totp(c, id)?;
+        let Some(pending) = t.pending else {
+            return Ok((None, None));
+        };
+        let Some(step) = crate::second_factor::verify(&pending, &code, now, None) else {
+            return Ok((Some(false), None));
+        };
+        users::set_totp(c, id, Some(Some(&pending)), Some(None), Some(step))?;
+        Ok((Some(true), Some(String::new())))
+    })
+    .await?;
+    match on {
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "start with POST /api/me/totp",
+        )),
+        Some(false) => Err(ApiError::field(
+            "code",
+            "this code does not match: check the app's clock",
+        )),
+        Some(true) => Ok(Json(json!({"ok": true}))),
+    }
+}
+
+/// `DELETE /api/me/totp` `{code}`: turns the second factor off (a current code proves the app
+/// is at hand; an admin can also turn it off for someone who lost theirs).
+pub async fn totp_off(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let id = own_account(&caller)?;
+    let code = code(&object(&body)?)?;
+    let now = state.service.clock.now();
+    let off = audited(&state, &caller, "user.totp_off", move |c, _| {
+        let t = users::totp(c, id)?;
+        let Some(secret) = t.secret else {
+            return Ok((true, None));
+        };
+        if crate::second_factor::verify(&secret, &code, now, t.step).is_none() {
+            return Ok((false, None));
+        }
+        users::set_totp(c, id, Some(None), Some(None), None)?;
+        Ok((true, Some(String::new())))
+    })
+    .await?;
+    if off {
+        Ok(Json(json!({"ok": true})))
+    } else {
+        Err(ApiError::field(
+            "code",
+            "this code does not match: check the app's clock",
+        ))
+    }
 }

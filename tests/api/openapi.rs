@@ -355,6 +355,32 @@ async fn the_service_s_answers_match_the_document() {
             .body(change),
     )
     .await;
+    // A second factor, set up and turned off again (a code of a later step).
+    let totp = "/api/me/totp";
+    let setup = run(&app, c, call(Method::POST, totp, 200).cookie(&cookie)).await;
+    let secret = setup["secret"].as_str().unwrap().to_string();
+    let code = |app: &TestApp| {
+        use ovh_cti::clock::Clock;
+        json!({"code": ovh_cti::second_factor::code_at(&secret, app.clock.now()).unwrap()})
+    };
+    run(
+        &app,
+        c,
+        call(Method::PUT, totp, 200)
+            .cookie(&cookie)
+            .body(code(&app)),
+    )
+    .await;
+    app.clock.advance(30.0);
+    run(
+        &app,
+        c,
+        call(Method::DELETE, totp, 200)
+            .cookie(&cookie)
+            .body(code(&app)),
+    )
+    .await;
+    run(&app, c, call(Method::DELETE, totp, 409).body(code(&app))).await;
     let sessions = run(&app, c, call(Method::GET, "/api/sessions", 200)).await;
     let session = sessions["sessions"][0]["id"].as_str().unwrap().to_string();
     let end = format!("/api/sessions/{session}");

@@ -259,6 +259,7 @@ async fn every_route_checks_the_role_on_the_server() {
         (Method::GET, "/api/audit.csv", None, "admin"),
         (Method::GET, "/api/wall-links", None, "admin"),
         (Method::GET, "/api/org", None, "admin"),
+        (Method::POST, "/api/me/totp", None, "viewer"),
         (
             Method::PUT,
             "/api/org",
@@ -721,4 +722,103 @@ async fn an_admin_turns_token_login_off_once_an_admin_account_exists() {
         log.contains("token login off") && log.contains("token login on"),
         "{log}"
     );
+}
+
+#[tokio::test]
+async fn a_second_factor_is_asked_for_once_set_up_and_a_code_works_only_once() {
+    use ovh_cti::clock::Clock;
+    use ovh_cti::second_factor::code_at;
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    let db = temp_db();
+    let app = spawn_app(
+        &up,
+        Options {
+            db: Some(db.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    up.idle(TOKEN_A).await;
+    add_user(&db, "ada", "admin", &[]);
+    let cookie = cookie_of(&app, "ada").await;
+    let totp = |method: Method, body: Option<Value>| {
+        let mut req = app
+            .http
+            .request(method, app.url("/api/me/totp"))
+            .header("cookie", &cookie);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+    };
+    let res = totp(Method::POST, None).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let setup: Value = res.json().await.unwrap();
+    let secret = setup["secret"].as_str().unwrap().to_string();
+    assert!(setup["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/ovh-cti:ada?"));
+    // Not on until a code confirms it; a wrong one does not.
+    assert_eq!(sign_in(&app, "ada", PASSWORD).await.status(), 200);
+    let res = totp(Method::PUT, Some(json!({"code": "000000"})))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let now = app.clock.now();
+    let first = code_at(&secret, now).unwrap();
+    let res = totp(Method::PUT, Some(json!({"code": first})))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+
+    // Signing in now asks for a code, after the password; the confirming code is spent.
+    let res = sign_in(&app, "ada", PASSWORD).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["reason"],
+        "totp_required"
+    );
+    let with_code = |code: String| {
+        app.http
+            .post(app.url("/api/login"))
+            .json(&json!({"login": "ada", "password": PASSWORD, "code": code}))
+            .send()
+    };
+    let res = with_code(first.clone()).await.unwrap();
+    assert_eq!(res.status(), 401, "a code is accepted once");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["reason"],
+        "bad_credentials"
+    );
+    app.clock.advance(30.0);
+    let next = code_at(&secret, app.clock.now()).unwrap();
+    assert_eq!(with_code(next.clone()).await.unwrap().status(), 200);
+    assert_eq!(with_code(next).await.unwrap().status(), 401, "nor twice");
+
+    // Lost phone: another admin (here the token) turns it off.
+    let me: Value = app
+        .get_with_cookie("/api/me", &cookie)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["login"], "ada");
+    let users = app.json("/api/users", TOKEN_A).await;
+    let ada = &users["users"][0];
+    assert_eq!(ada["totp"], true);
+    let res = app
+        .http
+        .put(app.url(&format!("/api/users/{}", ada["id"])))
+        .bearer_auth(TOKEN_A)
+        .json(&json!({"totp": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["totp"], false);
+    assert_eq!(sign_in(&app, "ada", PASSWORD).await.status(), 200);
+    let log = app.json("/api/audit", TOKEN_A).await.to_string();
+    assert!(log.contains("user.totp_on"), "{log}");
 }

@@ -6,6 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, BIN, TOKEN } from './harness.mjs';
 
@@ -24,6 +25,19 @@ async function signIn(context, base, login, password = PASSWORD) {
   await page.waitForURL('**/overview');
   await page.waitForSelector('#lines tbody tr[data-number]');
   return page;
+}
+
+/// The TOTP code (RFC 6238: SHA-1, 6 digits, 30 s) of a base32 secret for the step `step`.
+function totp(secret, step) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1000000).padStart(6, '0');
 }
 
 const menu = (page) => page.$$eval('nav a[data-nav]', (links) => links.map((a) => a.getAttribute('href')));
@@ -143,5 +157,41 @@ describe('people', () => {
     await page.click('#login-submit');
     await page.waitForSelector('#login-error:has-text("turned off")');
     assert.ok(page.url().endsWith('/login'));
+  });
+
+  it('sets up two-step sign-in and then asks for the code', async () => {
+    const context = await browser.newContext({ locale: 'en-GB' });
+    const sam = await signIn(context, service.base, 'sam');
+    // Sam is a supervisor: his own account's section is in People, which is for admins; he
+    // sets it up through the API as the page would.
+    const setup = await sam.evaluate(async () => (await fetch('/api/me/totp', { method: 'POST' })).json());
+    const step = Math.floor(Date.now() / 1000 / 30);
+    // The previous step's code confirms it (a phone's clock may lag): the current one is then
+    // still unused for signing in.
+    const confirmed = await sam.evaluate(async (code) => (await fetch('/api/me/totp', {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code }),
+    })).status, totp(setup.secret, step - 1));
+    assert.equal(confirmed, 200);
+
+    const page = await (await browser.newContext({ locale: 'en-GB' })).newPage();
+    await page.goto(`${service.base}/login`);
+    await page.fill('#account-login', 'sam');
+    await page.fill('#account-password', PASSWORD);
+    await page.click('#account-submit');
+    await page.waitForSelector('#account-code:visible');
+    await shot(page, '64-login-code');
+    await page.fill('#account-code', totp(setup.secret, Math.floor(Date.now() / 1000 / 30)));
+    await page.click('#account-submit');
+    await page.waitForURL('**/overview');
+  });
+
+  it('shows an admin their own two-step sign-in in People', async () => {
+    const admin = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'ada');
+    await admin.goto(`${service.base}/people`);
+    await admin.click('#totp-begin');
+    const secret = await (await admin.waitForSelector('#totp-secret')).textContent();
+    await admin.fill('#totp-code', totp(secret, Math.floor(Date.now() / 1000 / 30) - 1));
+    await admin.click('#totp-confirm');
+    await admin.waitForSelector('#own:has-text("asks for a code")');
   });
 });

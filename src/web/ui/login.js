@@ -87,6 +87,9 @@ function accountForm(onSignedIn, language) {
   const login = h('input', { id: 'account-login', name: 'username', autocomplete: 'username', required: true, maxlength: 64, spellcheck: 'false', autocapitalize: 'off' });
   const password = h('input', { id: 'account-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const remember = h('input', { id: 'account-remember', type: 'checkbox' });
+  // Shown when the account has a second factor: the service asks for it after the password.
+  const code = h('input', { id: 'account-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, pattern: '[0-9]{6}' });
+  const codeField = h('div', { id: 'account-code-field', hidden: true }, h('label', { for: 'account-code', text: t('login.code') }), code);
   const submit = h('button', { type: 'submit', id: 'account-submit' }, t('login.submit'));
   const form = h('form', { id: 'account', class: 'login', novalidate: true },
     h('div', { class: 'login-lang' }, h('label', { for: 'login-language', text: `${t('language')} ` }), language),
@@ -94,6 +97,7 @@ function accountForm(onSignedIn, language) {
     h('h2', { text: t('login.with_account') }),
     h('label', { for: 'account-login', text: t('login.login') }), login,
     h('label', { for: 'account-password', text: t('login.password') }), password,
+    codeField,
     h('label', { class: 'check' }, remember, ` ${t('login.remember')}`),
     error, submit);
   form.addEventListener('submit', async (e) => {
@@ -105,14 +109,22 @@ function accountForm(onSignedIn, language) {
     submit.disabled = true;
     error.textContent = '';
     try {
-      await api('/api/login', { method: 'POST', body: { login: login.value.trim(), password: password.value, remember: remember.checked } });
+      const body = { login: login.value.trim(), password: password.value, remember: remember.checked };
+      if (!codeField.hidden) body.code = code.value.trim();
+      await api('/api/login', { method: 'POST', body });
       password.value = '';
       await onSignedIn();
     } catch (err) {
+      if (err.reason === 'totp_required') {
+        codeField.hidden = false;
+        error.textContent = t('login.code_needed');
+        code.focus();
+        return;
+      }
       const byReason = { bad_credentials: 'login.bad_credentials', no_token: 'login.no_token', rate_limited: 'login.rate' };
       error.textContent = byReason[err.reason] ? t(byReason[err.reason])
         : !err.status ? t('login.network') : t('login.failed', { status: err.status });
-      password.focus();
+      if (codeField.hidden) password.focus(); else code.focus();
     } finally {
       submit.disabled = false;
     }

@@ -5,7 +5,7 @@
 
 import { h, replace, time, table, row, confirmDialog } from './dom.js';
 import { t } from './i18n.js';
-import { api } from './live.js';
+import { api, live } from './live.js';
 
 const ROLES = ['admin', 'supervisor', 'agent', 'viewer'];
 
@@ -165,6 +165,39 @@ function orgSection(org, status, reload) {
   return h('section', { id: 'organisation', 'aria-labelledby': 'org-title' }, h('h2', { id: 'org-title', text: t('people.org') }), form);
 }
 
+/// The signed-in admin's own second factor: set up (the secret for an authenticator app, then a
+/// first code), or turned off with a current code.
+function ownSection(me, status, reload) {
+  if (!me?.user) return null;
+  const code = h('input', { id: 'totp-code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6 });
+  const shown = h('div', { id: 'totp-setup' });
+  const act = async (method, then) => {
+    try {
+      await api('/api/me/totp', { method, body: { code: code.value.trim() } });
+      status.textContent = t(then);
+      reload();
+    } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
+  };
+  const begin = h('button', {
+    type: 'button', id: 'totp-begin',
+    onclick: async () => {
+      try {
+        const s = await api('/api/me/totp', { method: 'POST' });
+        replace(shown, h('p', { text: t('people.totp_scan') }), h('p', {}, h('code', { id: 'totp-secret', text: s.secret })),
+          h('p', {}, h('code', { id: 'totp-url', text: s.url })),
+          field('totp-code', t('people.totp_code'), code),
+          h('button', { type: 'button', id: 'totp-confirm', onclick: () => act('PUT', 'people.totp_on') }, t('people.totp_confirm')));
+      } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
+    },
+  }, t('people.totp_begin'));
+  const off = h('div', {}, field('totp-code', t('people.totp_code'), code),
+    h('button', { type: 'button', id: 'totp-off', onclick: () => act('DELETE', 'people.totp_off') }, t('people.totp_turn_off')));
+  return h('section', { id: 'own', 'aria-labelledby': 'own-title' },
+    h('h2', { id: 'own-title', text: t('people.own', { login: me.user.login }) }),
+    h('p', { text: me.totp ? t('people.totp_is_on') : t('people.totp_is_off') }),
+    me.totp ? off : h('div', {}, begin, shown));
+}
+
 export async function render(root, kept = null) {
   const status = h('p', { id: 'people-status', role: 'status' });
   const reload = (keep) => render(root, keep);
@@ -173,6 +206,9 @@ export async function render(root, kept = null) {
     [users, sessions, links, audit, org] = await Promise.all([
       api('/api/users'), api('/api/sessions'), api('/api/wall-links'), api('/api/audit?limit=50'), api('/api/org'),
     ]);
+    // Whether the signed-in admin's own account asks for a code.
+    const mine = live.me?.user && users.users.find((u) => u.login === live.me.user.login);
+    if (mine) live.me.totp = mine.totp;
   } catch (e) {
     replace(root, h('h1', { text: t('people.title') }), h('p', { class: 'error', role: 'alert', text: t('people.error', { msg: e.message }) }));
     return;
@@ -191,6 +227,7 @@ export async function render(root, kept = null) {
       table(null, [t('people.login'), t('people.since'), t('people.until'), ''], sessionRows(sessions.sessions, status, reload), t('people.no_sessions'))),
     walls,
     orgSection(org, status, reload),
+    ownSection(live.me, status, reload),
     h('section', { id: 'audit', 'aria-labelledby': 'audit-title' },
       h('h2', { id: 'audit-title', text: t('people.audit') }),
       h('p', {}, h('a', { href: '/api/audit.csv?all=1', download: 'audit.csv', id: 'audit-csv' }, t('people.audit_csv'))),
