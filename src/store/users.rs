@@ -445,6 +445,26 @@ pub fn set_totp(
     Ok(())
 }
 
+/// Whether an organisation is only its token: no users, no wall links, no other token (a
+/// token typed at the login page once). Such a token may join another organisation.
+pub fn is_bare(conn: &Connection, org: i64) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM users WHERE org_id = ?1)
+            AND NOT EXISTS (SELECT 1 FROM wall_links WHERE org_id = ?1)
+            AND (SELECT COUNT(*) FROM org_tokens WHERE org_id = ?1) <= 1",
+        params![org],
+        |r| r.get(0),
+    )?)
+}
+
+/// Points a user's session at another token of their organisation.
+pub fn switch_session(conn: &Connection, key: &str, token: &TokenId) -> Result<bool, StoreError> {
+    Ok(conn.execute(
+        "UPDATE sessions SET token_id = ?2 WHERE id_hash = ?1 AND user_id IS NOT NULL",
+        params![key, token.as_str()],
+    )? > 0)
+}
+
 /// An organisation as its admins see it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Org {

@@ -302,11 +302,17 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
     let hint = state.service.hint(&caller.token);
     // `config` tokens are removed where they are configured, not from the dashboard.
     let source = state.service.source(&caller.token);
-    let user = match caller.user {
-        Some(id) => read(&state, move |c| crate::store::users::by_id(c, id))
-            .await?
-            .map(|u| json!({"login": u.login, "role": u.role})),
+    let found = match caller.user {
+        Some(id) => read(&state, move |c| crate::store::users::by_id(c, id)).await?,
         None => None,
+    };
+    let user = found
+        .as_ref()
+        .map(|u| json!({"login": u.login, "role": u.role}));
+    // A user may choose among their organisation's tokens (`PUT /api/me/token`).
+    let tokens = match &found {
+        Some(u) => super::people::org_tokens(&state, u.org_id).await?,
+        None => Vec::new(),
     };
     let (role, wall) = (caller.role, caller.wall);
     with_board(&state, &caller, |b| {
@@ -326,6 +332,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
         Json(json!({
             "token_hint": hint, "source": source, "lines": lines, "queues": queues,
             "user": user, "role": role, "wall": wall,
+            "token_id": caller.token.as_str(), "tokens": tokens,
         }))
     })
 }

@@ -381,28 +381,44 @@ pub async fn login(
         }
         return start_session(&state, &id, None, remember, now).await;
     }
+    match follow_new(&state, token, ip, now).await? {
+        Ok(()) => start_session(&state, &id, None, remember, now).await,
+        Err(refused) => Ok(refused),
+    }
+}
+
+/// Follows a token the service does not follow yet, once OVH accepted it (the login's
+/// limits and checks apply: a token typed at the login page, or attached by an admin). The
+/// refusal to answer otherwise.
+pub(super) async fn follow_new(
+    state: &AppState,
+    token: Token,
+    ip: IpAddr,
+    now: UnixTime,
+) -> Result<Result<(), Response>, ApiError> {
+    let (service, guard) = (&state.service, &state.login);
     if !service.allow_new_tokens {
-        return Ok(refusal(
+        return Ok(Err(refusal(
             StatusCode::UNAUTHORIZED,
             "not_followed",
             "this token is not followed by this service",
-        ));
+        )));
     }
     if service.followed_count() >= state.max_tokens {
-        return Ok(too_many_tokens());
+        return Ok(Err(too_many_tokens()));
     }
     if guard.limiter.over(ip, now) && !guard.limiter.slow_lane(now) {
-        return Ok(too_many_failures());
+        return Ok(Err(too_many_failures()));
     }
     let outcome = match guard.check(service, token, ip, state.max_tokens).await {
         Ok(outcome) => outcome,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(Err(refused)),
     };
-    match outcome {
-        Outcome::Followed => start_session(&state, &id, None, remember, now).await,
+    Ok(match outcome {
+        Outcome::Followed => Ok(()),
         Outcome::Refused(status) => {
             guard.limiter.failed(ip, now);
-            Ok(refusal(
+            Err(refusal(
                 StatusCode::UNAUTHORIZED,
                 "ovh_refused",
                 &format!(
@@ -411,14 +427,14 @@ pub async fn login(
                 ),
             ))
         }
-        Outcome::Unreachable(why) => Ok(refusal(
+        Outcome::Unreachable(why) => Err(refusal(
             StatusCode::BAD_GATEWAY,
             "ovh_unreachable",
             &format!("OVH cannot be reached to check this token ({why}); try again in a moment"),
         )),
-        Outcome::TooMany => Ok(too_many_tokens()),
-        Outcome::Failed(why) => Err(ApiError::internal(why)),
-    }
+        Outcome::TooMany => Err(too_many_tokens()),
+        Outcome::Failed(why) => return Err(ApiError::internal(why)),
+    })
 }
 
 fn too_many_failures() -> Response {

@@ -104,6 +104,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}", axum::routing::delete(people::end_session))
         .route("/audit", get(people::audit_log))
         .route("/org", get(people::get_org).put(people::put_org))
+        .route(
+            "/org/tokens",
+            get(people::list_tokens).post(people::attach_token),
+        )
+        .route("/me/token", axum::routing::put(people::switch_token))
         .route("/audit.csv", get(people::audit_csv))
         .route("/wall-links", get(walls::list).post(walls::create))
         .route("/wall-links/{id}", axum::routing::delete(walls::revoke))

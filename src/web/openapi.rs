@@ -429,6 +429,25 @@ fn people_paths() -> Value {
             "delete": with_body(op("totpOff", "Turn the second factor off with a current code", vec![],
                 json!({"200": answer("Off.", schema("Ok"))}), &[400, 401, 403, 409, 413, 503]), true, request(json!({"code": string()})))
         },
+        "/api/org/tokens": {
+            "get": op("orgTokens", "The organisation's OVH tokens (admins)", vec![],
+                json!({"200": answer("The tokens.", object(json!({"tokens": array(schema("OrgToken"))})))}), &[401, 403]),
+            "post": with_body(op("attachToken", "Attach another OVH token to the organisation, checked with OVH first (admins)", vec![],
+                json!({
+                    "201": answer("Attached.", object(json!({"tokens": array(schema("OrgToken"))}))),
+                    "401": answer("Not signed in; or the token is refused (reason ovh_refused, not_followed, too_many_tokens).",
+                        json!({"anyOf": [schema("Error"), schema("Refusal")]})),
+                    "502": refusal("OVH could not be asked (reason ovh_unreachable)."),
+                    "429": refusal("Too many failed attempts from this address (reason rate_limited, checks_busy)."),
+                    "503": answer("Too many tokens being checked (reason busy), or the database cannot be written now.",
+                        json!({"anyOf": [schema("Error"), schema("Refusal")]})),
+                }), &[400, 403, 409, 413]),
+                true, request(json!({"token": string()})))
+        },
+        "/api/me/token": {"put": with_body(op(
+            "switchToken", "Show another token of the organisation in this session", vec![],
+            json!({"200": answer("Switched.", object(json!({"token_hint": string_or_null()})))}), &[400, 401, 403, 409, 413, 503]),
+            true, request(json!({"id": string()})))},
         "/api/sessions": {"get": op(
             "sessions", "The live sessions of the organisation's users (admins)",
             vec![query("user", json!({"type": "integer"}), "Only this user's.")],
@@ -612,7 +631,9 @@ fn schemas() -> Value {
             "queues": array(number()),
             "user": with_description(json!({"type": ["object", "null"], "additionalProperties": false, "required": ["login", "role"], "properties": {"login": string(), "role": role()}}), "The signed-in user, or null when the caller is the token itself (bearer, or a login with the token)."),
             "role": with_description(role(), "What the caller may do; the token itself is its organisation's admin."),
-            "wall": with_description(json!({"type": "boolean"}), "A wall screen signed in by a wall link: read-only, the wall view only.")
+            "wall": with_description(json!({"type": "boolean"}), "A wall screen signed in by a wall link: read-only, the wall view only."),
+            "token_id": with_description(string(), "The one-way id of the token shown (never the token)."),
+            "tokens": with_description(array(schema("OrgToken")), "For a user: the organisation's tokens, to choose from (PUT /api/me/token).")
         })),
         "Line": object(json!({
             "number": number(),
@@ -912,6 +933,10 @@ fn people_schemas() -> Value {
                 "totp": {"type": ["boolean", "null"], "description": "false turns the user's second factor off (a lost phone)."}
             }
         },
+        "OrgToken": object(json!({
+            "id": with_description(string(), "The token's one-way id (as `ovh-cti tokens list` shows it)."),
+            "hint": with_description(string_or_null(), "Its first four characters and an ellipsis.")
+        })),
         "Org": object(json!({
             "id": {"type": "integer"},
             "name": string(),
@@ -931,7 +956,7 @@ fn people_schemas() -> Value {
             "id": {"type": "integer"},
             "at": time(),
             "actor": with_description(string(), "user NAME, or token XXXX… (the token itself)."),
-            "action": with_description(string(), "settings.change, reset, webhook.create, webhook.delete, webhook.enable, token.remove, callback.done, callback.undone, user.create, user.change, user.delete, user.password, session.end, wall.create, wall.revoke, org.change, user.totp_on, user.totp_off."),
+            "action": with_description(string(), "settings.change, reset, webhook.create, webhook.delete, webhook.enable, token.remove, callback.done, callback.undone, user.create, user.change, user.delete, user.password, session.end, wall.create, wall.revoke, org.change, org.token_attach, user.totp_on, user.totp_off."),
             "detail": {"type": "string", "maxLength": 515}
         })),
     })

@@ -6,6 +6,7 @@
 
 use super::api::read;
 use super::auth::Caller;
+use super::client_ip::ClientAddr;
 use super::error::ApiError;
 use super::export::{csv_response, Dialect};
 use super::extract::{Body, Id};
@@ -667,4 +668,112 @@ pub async fn totp_off(
             "this code does not match: check the app's clock",
         ))
     }
+}
+
+/// The organisation's followed tokens, as `{id, hint}` (the one-way id, never the token).
+pub(super) async fn org_tokens(state: &AppState, org: i64) -> Result<Vec<Value>, ApiError> {
+    let ids = read(state, move |c| users::org_tokens(c, org)).await?;
+    Ok(ids
+        .into_iter()
+        .filter(|id| state.service.follows(id))
+        .map(|id| json!({"id": id.as_str(), "hint": state.service.hint(&id)}))
+        .collect())
+}
+
+/// `GET /api/org/tokens` (admins): the organisation's tokens.
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(Role::Admin)?;
+    let org = org(&state, &caller).await?;
+    Ok(Json(json!({"tokens": org_tokens(&state, org).await?})))
+}
+
+/// `POST /api/org/tokens` `{token}` (admins): attaches another OVH token (another billing
+/// account) to the organisation — checked with OVH and followed first, as at the login page.
+/// A token that is already another organisation's, with people or links of its own, is
+/// refused (409): its admins would lose it.
+pub async fn attach_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ClientAddr(ip): ClientAddr,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Admin)?;
+    let token = object(&body)?
+        .get("token")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::field("token", "expected an OVH event token"))
+        .and_then(|t| {
+            crate::token::Token::parse(t).map_err(|e| ApiError::field("token", e.to_string()))
+        })?;
+    let id = token.id();
+    let now = state.service.clock.now();
+    if !state.service.follows(&id) {
+        if let Err(refused) = super::login::follow_new(&state, token, ip, now).await? {
+            return Ok(refused);
+        }
+    }
+    let hint = state.service.hint(&id).unwrap_or_default();
+    let attached = audited(&state, &caller, "org.token_attach", move |c, org| {
+        match users::org_of_token(c, &id)? {
+            Some(other) if other == org => {}
+            Some(other) if !users::is_bare(c, other)? => return Ok((false, None)),
+            _ => users::attach_token(c, org, &id)?,
+        }
+        Ok((true, Some(hint)))
+    })
+    .await?;
+    if !attached {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "this token belongs to another organisation, with its own people: its admins keep it",
+        ));
+    }
+    let org = org(&state, &caller).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"tokens": org_tokens(&state, org).await?})),
+    )
+        .into_response())
+}
+
+/// `PUT /api/me/token` `{id}`: a user with several tokens in the organisation chooses which
+/// one the session shows (the page reloads its state: the live stream is per token).
+pub async fn switch_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    let key = match (&caller.session, caller.user) {
+        (Some(s), Some(_)) => s.key.clone(),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "only an account's session changes token; a token is its own",
+            ))
+        }
+    };
+    let wanted = object(&body)?
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::field("id", "expected a token id as /api/me lists them"))?;
+    let org = org(&state, &caller).await?;
+    let tokens = org_tokens(&state, org).await?;
+    if !tokens.iter().any(|t| t["id"] == wanted.as_str()) {
+        return Err(ApiError::field("id", "not a token of your organisation"));
+    }
+    let id = crate::token::TokenId::from_stored(wanted);
+    let k = key.clone();
+    let to = id.clone();
+    state
+        .service
+        .ingest
+        .write(move |w| users::switch_session(w.connection(), &k, &to))
+        .await?;
+    // Its streams follow the old token: end them, the page reconnects to the new one.
+    close(&state, vec![key]);
+    Ok(Json(json!({"token_hint": state.service.hint(&id)})))
 }

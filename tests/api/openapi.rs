@@ -452,6 +452,34 @@ async fn the_service_s_answers_match_the_document() {
     let off = json!({"token_login": false});
     run(&app, c, call(Method::PUT, "/api/org", 409).body(off)).await;
 
+    // A second token attached to the organisation; a user's session shows it.
+    let attach = json!({"token": TOKEN_B});
+    run(
+        &app,
+        c,
+        call(Method::POST, "/api/org/tokens", 201).body(attach),
+    )
+    .await;
+    let tokens = run(&app, c, call(Method::GET, "/api/org/tokens", 200)).await;
+    let new_user = json!({"login": "tom", "password": crate::users::PASSWORD, "role": "viewer"});
+    run(
+        &app,
+        c,
+        call(Method::POST, "/api/users", 201).body(new_user),
+    )
+    .await;
+    let tom = crate::users::cookie_of(&app, "tom").await;
+    let b = tokens["tokens"][1]["id"].clone();
+    let switch = json!({ "id": b });
+    run(
+        &app,
+        c,
+        call(Method::PUT, "/api/me/token", 200)
+            .cookie(&tom)
+            .body(switch),
+    )
+    .await;
+
     // A wall-screen link: made, listed, opened by a screen, revoked.
     let wall = run(
         &app,

@@ -260,6 +260,19 @@ async fn every_route_checks_the_role_on_the_server() {
         (Method::GET, "/api/wall-links", None, "admin"),
         (Method::GET, "/api/org", None, "admin"),
         (Method::POST, "/api/me/totp", None, "viewer"),
+        (Method::GET, "/api/org/tokens", None, "admin"),
+        (
+            Method::POST,
+            "/api/org/tokens",
+            Some(json!({"token": "not a token"})),
+            "admin",
+        ),
+        (
+            Method::PUT,
+            "/api/me/token",
+            Some(json!({"id": "x"})),
+            "viewer",
+        ),
         (
             Method::PUT,
             "/api/org",
@@ -821,4 +834,122 @@ async fn a_second_factor_is_asked_for_once_set_up_and_a_code_works_only_once() {
     assert_eq!(sign_in(&app, "ada", PASSWORD).await.status(), 200);
     let log = app.json("/api/audit", TOKEN_A).await.to_string();
     assert!(log.contains("user.totp_on"), "{log}");
+}
+
+#[tokio::test]
+async fn an_organisation_holds_several_tokens_and_a_user_switches_between_them() {
+    const TOKEN_C: &str = "7C9E6679-7425-40DE-944B-E07FC1F90AE7";
+    let up = FakeUpstream::start().await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    let db = temp_db();
+    let app = spawn_app(
+        &up,
+        Options {
+            db: Some(db.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    up.idle(TOKEN_A).await;
+    add_user(&db, "ada", "admin", &[]);
+    let ada = cookie_of(&app, "ada").await;
+    let send = |method: Method, path: &str, body: Value| {
+        app.http
+            .request(method, app.url(path))
+            .header("cookie", &ada)
+            .json(&body)
+            .send()
+    };
+
+    // Another billing account's token, attached (checked with OVH, then followed).
+    let res = send(Method::POST, "/api/org/tokens", json!({"token": TOKEN_B}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["tokens"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    up.push(TOKEN_B, answers("queue.v1.jsonl"));
+    up.idle(TOKEN_B).await;
+
+    let me: Value = app
+        .get_with_cookie("/api/me", &ada)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["tokens"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        me["lines"].as_array().unwrap().len(),
+        3,
+        "the first token's"
+    );
+    let other = me["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] != me["token_id"])
+        .unwrap()["id"]
+        .clone();
+    assert!(
+        !me.to_string().contains(TOKEN_B),
+        "ids and hints, never tokens"
+    );
+    let res = send(Method::PUT, "/api/me/token", json!({"id": other}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let me: Value = app
+        .get_with_cookie("/api/me", &ada)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["token_id"], other);
+    let queues: Value = app
+        .get_with_cookie("/api/queues", &ada)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        queues["queues"][0]["number"], "0033972100100",
+        "the second token's queue"
+    );
+    let res = send(Method::PUT, "/api/me/token", json!({"id": "0".repeat(64)}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+
+    // A token with an organisation of its own (people in it) stays there.
+    let res = app.login(TOKEN_C).await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .http
+        .post(app.url("/api/users"))
+        .bearer_auth(TOKEN_C)
+        .json(&json!({"login": "cy", "password": PASSWORD, "role": "admin"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let res = send(Method::POST, "/api/org/tokens", json!({"token": TOKEN_C}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    // Cy's organisation is Token C's alone: he does not see Ada's tokens.
+    let cy = cookie_of(&app, "cy").await;
+    let me: Value = app
+        .get_with_cookie("/api/me", &cy)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["tokens"].as_array().unwrap().len(), 1);
+    let log = app.json("/api/audit", TOKEN_A).await.to_string();
+    assert!(log.contains("org.token_attach"), "{log}");
 }

@@ -14,6 +14,8 @@ const ACCUEIL = '0033972101010';
 const COMPTA = '0033972101012';
 const QUEUE = '0033972100100';
 const PASSWORD = 'correct horse battery';
+/// Another billing account's token, that the fake OVH knows too.
+const TOKEN_2 = '9B2D5A10-1C3E-4F5A-8B7C-0D1E2F3A4B5C';
 
 async function signIn(context, base, login, password = PASSWORD) {
   const page = await context.newPage();
@@ -46,7 +48,7 @@ describe('people', () => {
   let ovh, service, browser;
 
   before(async () => {
-    ovh = await fakeOvh();
+    ovh = await fakeOvh({ tokens: [TOKEN, TOKEN_2] });
     service = await startService(ovh.url);
     const made = spawnSync(BIN, ['users', 'add', 'ada', '--role', 'admin', '--db', path.join(service.dir, 'test.db')], { input: `${PASSWORD}\n` });
     assert.equal(made.status, 0, String(made.stderr));
@@ -159,6 +161,23 @@ describe('people', () => {
     assert.ok(page.url().endsWith('/login'));
   });
 
+  it('attaches another billing account\'s token, and a user switches between the two', async () => {
+    const admin = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'ada');
+    await admin.goto(`${service.base}/people`);
+    await admin.fill('#attach-token', TOKEN_2);
+    await admin.click('#attach-submit');
+    await admin.waitForSelector('#org-tokens:has-text("9B2D")');
+    await admin.goto(`${service.base}/overview`);
+    const choice = await admin.waitForSelector('#token-choice');
+    assert.equal(await choice.$$eval('option', (o) => o.length), 2);
+    const before = await admin.evaluate(async () => (await (await fetch('/api/me')).json()).token_id);
+    const other = await choice.$$eval('option', (o, b) => o.map((x) => x.value).find((v) => v !== b), before);
+    await Promise.all([admin.waitForEvent('load'), admin.selectOption('#token-choice', other)]);
+    const after = await admin.evaluate(async () => (await (await fetch('/api/me')).json()).token_id);
+    assert.equal(after, other);
+    assert.ok(!(await admin.content()).includes(TOKEN_2), 'the token is never shown');
+  });
+
   it('sets up two-step sign-in and then asks for the code', async () => {
     const context = await browser.newContext({ locale: 'en-GB' });
     const sam = await signIn(context, service.base, 'sam');
@@ -194,4 +213,5 @@ describe('people', () => {
     await admin.click('#totp-confirm');
     await admin.waitForSelector('#own:has-text("asks for a code")');
   });
+
 });

@@ -136,7 +136,7 @@ function drawHeader() {
   replace(top,
     h('div', { class: 'brand' }, h('a', { href: signedIn ? '/overview' : '/login', 'data-nav': '' }, t('app.name'))),
     nav,
-    h('div', { class: 'tools' }, signedIn ? healthEl : null, account, h('label', { class: 'lang' }, langSelect), logout),
+    h('div', { class: 'tools' }, signedIn ? healthEl : null, account, tokenChoice(), h('label', { class: 'lang' }, langSelect), logout),
     signedIn ? bannerEl : null,
   );
   updateHealth();
@@ -162,6 +162,22 @@ function updateBanner(hl) {
   else if (hl && hl.refused_since) text = t('banner.refused', { since: fmtDateTime(hl.refused_since), error: hl.last_error || '' });
   bannerEl.hidden = !text;
   if (text) replace(bannerEl, h('span', { text }), ' ', h('a', { href: '/settings#token-section', 'data-nav': '' }, t('banner.change')));
+}
+
+/// For a user whose organisation has several OVH tokens (billing accounts): which one to show.
+/// The live state is per token, so the page starts again on the other one.
+function tokenChoice() {
+  const tokens = (signedIn && live.me?.tokens) || [];
+  if (tokens.length < 2) return null;
+  const select = h('select', { id: 'token-choice', 'aria-label': t('account.token_choice') },
+    tokens.map((tk) => h('option', { value: tk.id, selected: tk.id === live.me.token_id }, tk.hint || tk.id.slice(0, 8))));
+  select.addEventListener('change', async () => {
+    try {
+      await api('/api/me/token', { method: 'PUT', body: { id: select.value } });
+      location.reload();
+    } catch { select.value = live.me.token_id; }
+  });
+  return h('label', { class: 'lang' }, select);
 }
 
 async function signIn() {

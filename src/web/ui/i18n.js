@@ -8,7 +8,8 @@
 const en = {
   'app.name': 'OVH call dashboard',
   'skip': 'Skip to content',
-  'nav.people': 'People', 'account.user': 'Signed in as {login} ({role})',
+  'nav.people': 'People', 'account.user': 'Signed in as {login} ({role})', 'account.token_choice': 'Billing account shown',
+  'people.tokens': 'OVH tokens:', 'people.attach_token': 'Another OVH token (another billing account)', 'people.attach': 'Attach', 'people.attached': 'The token is attached.',
   'people.org': 'Organisation', 'people.org_name': 'Name', 'people.token_login': 'The OVH token may sign in (as admin)',
   'people.token_login_hint': 'Turn it off once admins have accounts: the token then stays with the administrator, and neither the login page nor the API accept it.',
   'people.save': 'Save', 'people.saved': 'Saved.', 'login.code': 'Code from your authenticator app',
@@ -161,7 +162,8 @@ const en = {
 const fr = {
   'app.name': 'Tableau de bord des appels OVH',
   'skip': 'Aller au contenu',
-  'nav.people': 'Personnes', 'account.user': 'Connecté en tant que {login} ({role})',
+  'nav.people': 'Personnes', 'account.user': 'Connecté en tant que {login} ({role})', 'account.token_choice': 'Compte de facturation affiché',
+  'people.tokens': 'Tokens OVH :', 'people.attach_token': 'Un autre token OVH (un autre compte de facturation)', 'people.attach': 'Rattacher', 'people.attached': 'Le token est rattaché.',
   'people.org': 'Organisation', 'people.org_name': 'Nom', 'people.token_login': 'Le token OVH peut se connecter (en administrateur)',
   'people.token_login_hint': "Désactivez-le quand les administrateurs ont leur compte : le token reste alors chez l'administrateur, et ni la page de connexion ni l'API ne l'acceptent.",
   'people.save': 'Enregistrer', 'people.saved': 'Enregistré.', 'login.code': 'Code de votre application d\'authentification',

@@ -25,16 +25,14 @@ function userRows(users, status, reload) {
       onclick: async () => {
         try {
           await api(path, { method: 'PUT', body });
-          status.textContent = t(key === 'disable' ? 'people.disabled_done' : 'people.enabled', { login: u.login });
-          reload();
+          reload(t(key === 'disable' ? 'people.disabled_done' : 'people.enabled', { login: u.login }));
         } catch (e) { status.textContent = t('people.error', { msg: e.message }); }
       },
     }, label);
     const del = confirmDialog(`user-delete-${u.id}`, t('people.delete_confirm', { login: u.login }), t('people.delete'), async () => {
       try {
         await api(`/api/users/${u.id}`, { method: 'DELETE' });
-        status.textContent = t('people.deleted', { login: u.login });
-        reload();
+        reload(t('people.deleted', { login: u.login }));
       } catch (e) { status.textContent = t('people.error', { msg: e.message }); }
     });
     const numbersText = [...u.lines, ...u.queues].join(', ') || '—';
@@ -77,10 +75,9 @@ function addUserForm(status, reload) {
     }
     try {
       await api('/api/users', { method: 'POST', body });
-      status.textContent = t('people.added', { login: body.login });
       form.reset();
       agentOnly.hidden = true;
-      reload();
+      reload(t('people.added', { login: body.login }));
     } catch (err) {
       status.textContent = t('people.error', { msg: err.message });
     }
@@ -96,8 +93,7 @@ function sessionRows(sessions, status, reload) {
       onclick: async () => {
         try {
           await api(`/api/sessions/${s.id}`, { method: 'DELETE' });
-          status.textContent = t('people.session_ended', { login: s.user });
-          reload();
+          reload(t('people.session_ended', { login: s.user }));
         } catch (e) { status.textContent = t('people.error', { msg: e.message }); }
       },
     }, t('people.end_session')),
@@ -132,8 +128,7 @@ function wallSection(links, status, reload) {
       onclick: async () => {
         try {
           await api(`/api/wall-links/${l.id}`, { method: 'DELETE' });
-          status.textContent = t('people.wall_revoked', { label: l.label });
-          reload();
+          reload(t('people.wall_revoked', { label: l.label }));
         } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
       },
     }, t('people.wall_revoke')),
@@ -158,11 +153,25 @@ function orgSection(org, status, reload) {
     e.preventDefault();
     try {
       await api('/api/org', { method: 'PUT', body: { name: name.value.trim(), token_login: tokenLogin.checked } });
-      status.textContent = t('people.saved');
-      reload();
+      reload(t('people.saved'));
     } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
   });
-  return h('section', { id: 'organisation', 'aria-labelledby': 'org-title' }, h('h2', { id: 'org-title', text: t('people.org') }), form);
+  // Another billing account's token joins the organisation (checked with OVH first).
+  const token = h('input', { id: 'attach-token', type: 'password', autocomplete: 'off', spellcheck: 'false' });
+  const attach = h('form', { id: 'attach', class: 'inline-form' },
+    field('attach-token', t('people.attach_token'), token),
+    h('button', { type: 'submit', id: 'attach-submit' }, t('people.attach')));
+  attach.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api('/api/org/tokens', { method: 'POST', body: { token: token.value.trim() } });
+      token.value = '';
+      reload(t('people.attached'));
+    } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
+  });
+  const hints = (org.tokens || []).map((tk) => tk.hint || tk.id.slice(0, 8)).join(', ') || '—';
+  return h('section', { id: 'organisation', 'aria-labelledby': 'org-title' }, h('h2', { id: 'org-title', text: t('people.org') }),
+    form, h('p', { id: 'org-tokens' }, `${t('people.tokens')} `, hints), attach);
 }
 
 /// The signed-in admin's own second factor: set up (the secret for an authenticator app, then a
@@ -174,8 +183,7 @@ function ownSection(me, status, reload) {
   const act = async (method, then) => {
     try {
       await api('/api/me/totp', { method, body: { code: code.value.trim() } });
-      status.textContent = t(then);
-      reload();
+      reload(t(then));
     } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
   };
   const begin = h('button', {
@@ -198,14 +206,16 @@ function ownSection(me, status, reload) {
     me.totp ? off : h('div', {}, begin, shown));
 }
 
+/// `kept`: what the page said before it was drawn again (a message, or the wall link just made).
 export async function render(root, kept = null) {
-  const status = h('p', { id: 'people-status', role: 'status' });
+  const status = h('p', { id: 'people-status', role: 'status', text: typeof kept === 'string' ? kept : '' });
   const reload = (keep) => render(root, keep);
   let users; let sessions; let links; let audit; let org;
   try {
     [users, sessions, links, audit, org] = await Promise.all([
       api('/api/users'), api('/api/sessions'), api('/api/wall-links'), api('/api/audit?limit=50'), api('/api/org'),
     ]);
+    org.tokens = (await api('/api/org/tokens')).tokens;
     // Whether the signed-in admin's own account asks for a code.
     const mine = live.me?.user && users.users.find((u) => u.login === live.me.user.login);
     if (mine) live.me.totp = mine.totp;
