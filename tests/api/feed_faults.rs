@@ -353,15 +353,7 @@ async fn an_answer_on_the_wire_at_shutdown_is_committed_before_the_service_exits
     let up = FakeUpstream::start().await;
     let script = answers("lines.v1.jsonl");
     up.push(TOKEN_A, [script[0].clone()]);
-    let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
+    let (app, db) = spawn_app_with_db(&up).await;
     up.idle(TOKEN_A).await;
     let trickling = up.trickling();
     let last = serde_json::json!({"__trickle_ms__": 50, "__body__": script[1]}).to_string();

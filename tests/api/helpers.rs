@@ -519,6 +519,13 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
     }
 }
 
+/// The service with the default options on a new database file, and that file's path (for
+/// a test that also opens it, or runs a command on it).
+pub async fn spawn_app_with_db(upstream: &FakeUpstream) -> (TestApp, PathBuf) {
+    let db = temp_db();
+    (spawn_app_on(upstream, &db).await, db)
+}
+
 /// The service with the default options on the database file `db` (to stop and start again).
 pub async fn spawn_app_on(upstream: &FakeUpstream, db: &std::path::Path) -> TestApp {
     spawn_app(

@@ -27,6 +27,22 @@ pub fn add_user(db: &Path, name: &str, role: &str, extra: &[&str]) {
     assert!(out.status.success(), "{}", one_line_error(&out));
 }
 
+/// The service following Token A with the lines fixture served, on a database file the
+/// `ovh-cti users` command can reach.
+async fn with_lines() -> (FakeUpstream, TestApp, std::path::PathBuf) {
+    with_fixtures(&["lines.v1.jsonl"]).await
+}
+
+async fn with_fixtures(names: &[&str]) -> (FakeUpstream, TestApp, std::path::PathBuf) {
+    let up = FakeUpstream::start().await;
+    for name in names {
+        up.push(TOKEN_A, answers(name));
+    }
+    let (app, db) = spawn_app_with_db(&up).await;
+    up.idle(TOKEN_A).await;
+    (up, app, db)
+}
+
 /// Signs in with a login and password; the session cookie.
 pub async fn sign_in(app: &TestApp, login: &str, password: &str) -> reqwest::Response {
     app.http
@@ -62,18 +78,7 @@ async fn status(
 
 #[tokio::test]
 async fn users_sign_in_with_a_password_and_wrong_ones_all_get_the_same_answer() {
-    let up = FakeUpstream::start().await;
-    up.push(TOKEN_A, answers("lines.v1.jsonl"));
-    let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
-    up.idle(TOKEN_A).await;
+    let (_up, app, db) = with_lines().await;
     add_user(&db, "alice", "supervisor", &[]);
     add_user(&db, "gone", "viewer", &[]);
     let out = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
@@ -171,19 +176,7 @@ async fn failed_passwords_are_throttled_per_account_as_well_as_per_address() {
 /// What each role may do: every route, signed in as each role; `true` when allowed.
 #[tokio::test]
 async fn every_route_checks_the_role_on_the_server() {
-    let up = FakeUpstream::start().await;
-    up.push(TOKEN_A, answers("lines.v1.jsonl"));
-    up.push(TOKEN_A, answers("queue.v1.jsonl"));
-    let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
-    up.idle(TOKEN_A).await;
+    let (_up, app, db) = with_fixtures(&["lines.v1.jsonl", "queue.v1.jsonl"]).await;
     for (name, role) in [("ada", "admin"), ("sam", "supervisor"), ("vic", "viewer")] {
         add_user(&db, name, role, &[]);
     }
@@ -345,18 +338,7 @@ fn named_numbers(v: &Value, out: &mut Vec<String>) {
 async fn an_agent_sees_only_their_line_and_queue_and_their_stream_carries_nothing_else() {
     const LINE: &str = "0033972101011";
     const QUEUE: &str = "0033972100100";
-    let up = FakeUpstream::start().await;
-    up.push(TOKEN_A, answers("lines.v1.jsonl"));
-    let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
-    up.idle(TOKEN_A).await;
+    let (up, app, db) = with_lines().await;
     // The queue typed as people write it: stored in OVH's form.
     add_user(
         &db,
@@ -741,18 +723,7 @@ async fn an_admin_turns_token_login_off_once_an_admin_account_exists() {
 async fn a_second_factor_is_asked_for_once_set_up_and_a_code_works_only_once() {
     use ovh_cti::clock::Clock;
     use ovh_cti::second_factor::code_at;
-    let up = FakeUpstream::start().await;
-    up.push(TOKEN_A, answers("lines.v1.jsonl"));
-    let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
-    up.idle(TOKEN_A).await;
+    let (_up, app, db) = with_lines().await;
     add_user(&db, "ada", "admin", &[]);
     let cookie = cookie_of(&app, "ada").await;
     let totp = |method: Method, body: Option<Value>| {
@@ -839,18 +810,7 @@ async fn a_second_factor_is_asked_for_once_set_up_and_a_code_works_only_once() {
 #[tokio::test]
 async fn an_organisation_holds_several_tokens_and_a_user_switches_between_them() {
     const TOKEN_C: &str = "7C9E6679-7425-40DE-944B-E07FC1F90AE7";
-    let up = FakeUpstream::start().await;
-    up.push(TOKEN_A, answers("lines.v1.jsonl"));
-    let db = temp_db();
-    let app = spawn_app(
-        &up,
-        Options {
-            db: Some(db.clone()),
-            ..Options::default()
-        },
-    )
-    .await;
-    up.idle(TOKEN_A).await;
+    let (up, app, db) = with_lines().await;
     add_user(&db, "ada", "admin", &[]);
     let ada = cookie_of(&app, "ada").await;
     let send = |method: Method, path: &str, body: Value| {
