@@ -178,6 +178,39 @@ describe('people', () => {
     assert.ok(!(await admin.content()).includes(TOKEN_2), 'the token is never shown');
   });
 
+  it('changes a user\'s role and password, and one\'s own password', async () => {
+    const admin = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'ada');
+    await admin.goto(`${service.base}/people`);
+    await admin.fill('#new-login', 'zed');
+    await admin.fill('#new-password', PASSWORD);
+    await admin.selectOption('#new-role', 'supervisor');
+    await admin.click('#add-user-submit');
+    await admin.click('.user-change[data-login="zed"]');
+    const dialog = admin.locator('dialog[open]');
+    await dialog.locator('select').selectOption('admin');
+    await dialog.locator('input[type="password"]').fill('a brand new passphrase');
+    await dialog.locator('button[value="save"]').click();
+    await admin.waitForSelector('#people-status:has-text("zed is changed")');
+    const row = await admin.locator('#users tbody tr', { hasText: 'zed' }).textContent();
+    assert.ok(row.includes('admin'), row);
+
+    // The old password no longer works; the new one does, and zed now has People.
+    const old = await (await browser.newContext()).newPage();
+    await old.goto(`${service.base}/login`);
+    await old.fill('#account-login', 'zed');
+    await old.fill('#account-password', PASSWORD);
+    await old.click('#account-submit');
+    await old.waitForSelector('#account-error:has-text("Wrong")');
+    const zed = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'zed', 'a brand new passphrase');
+    assert.ok((await menu(zed)).includes('/people'));
+    await zed.goto(`${service.base}/people`);
+    await zed.fill('#own-current', 'a brand new passphrase');
+    await zed.fill('#own-new', 'yet another passphrase');
+    await zed.click('#own-password-submit');
+    await zed.waitForSelector('#people-status:has-text("Your password is changed")');
+    await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'zed', 'yet another passphrase');
+  });
+
   it('sets up two-step sign-in and then asks for the code', async () => {
     const context = await browser.newContext({ locale: 'en-GB' });
     const sam = await signIn(context, service.base, 'sam');

@@ -36,6 +36,7 @@ function userRows(users, status, reload) {
       } catch (e) { status.textContent = t('people.error', { msg: e.message }); }
     });
     const numbersText = [...u.lines, ...u.queues].join(', ') || '—';
+    const change = changeDialog(u, status, reload);
     return row(
       h('span', { class: 'user-login', text: u.login }),
       h('span', { class: 'user-role', text: t(`role.${u.role}`) }),
@@ -45,9 +46,43 @@ function userRows(users, status, reload) {
         u.disabled_at
           ? act('enable', t('people.enable'), `/api/users/${u.id}`, { disabled: false })
           : act('disable', t('people.disable'), `/api/users/${u.id}`, { disabled: true }),
+        ' ', h('button', { type: 'button', class: 'user-change', 'data-login': u.login, onclick: () => change.showModal() }, t('people.change')), change,
         ' ', h('button', { type: 'button', class: 'danger user-delete', 'data-login': u.login, onclick: () => del.showModal() }, t('people.delete')), del),
     );
   });
+}
+
+/// A dialog to change a user: role, an agent's lines and queues, and (if typed) a new
+/// password. Their sessions end: they sign in again with what they may now see.
+function changeDialog(u, status, reload) {
+  const id = `change-${u.id}`;
+  const role = h('select', { id: `${id}-role` }, ROLES.map((r) => h('option', { value: r, selected: r === u.role }, t(`role.${r}`))));
+  const lines = h('input', { id: `${id}-lines`, value: u.lines.join(', ') });
+  const queues = h('input', { id: `${id}-queues`, value: u.queues.join(', ') });
+  const password = h('input', { id: `${id}-password`, type: 'password', minlength: 10, maxlength: 1024, autocomplete: 'new-password' });
+  const agentOnly = h('div', { hidden: u.role !== 'agent' },
+    field(`${id}-lines`, t('people.lines'), lines), field(`${id}-queues`, t('people.queues'), queues));
+  role.addEventListener('change', () => { agentOnly.hidden = role.value !== 'agent'; });
+  const dialog = h('dialog', { id: `${id}-dialog`, 'aria-labelledby': `${id}-title` },
+    h('form', { method: 'dialog' },
+      h('h3', { id: `${id}-title`, text: t('people.change_title', { login: u.login }) }),
+      field(`${id}-role`, t('people.role'), role), agentOnly,
+      field(`${id}-password`, t('people.new_password'), password),
+      h('div', { class: 'actions' },
+        h('button', { value: 'cancel', id: `${id}-cancel` }, t('cancel')),
+        h('button', { value: 'save', id: `${id}-save` }, t('people.save')))));
+  dialog.addEventListener('close', async () => {
+    if (dialog.returnValue !== 'save') return;
+    dialog.returnValue = '';
+    try {
+      const body = { role: role.value };
+      if (role.value === 'agent') { body.lines = numbers(lines.value); body.queues = numbers(queues.value); }
+      await api(`/api/users/${u.id}`, { method: 'PUT', body });
+      if (password.value) await api(`/api/users/${u.id}/password`, { method: 'PUT', body: { password: password.value } });
+      reload(t('people.changed', { login: u.login }));
+    } catch (e) { status.textContent = t('people.error', { msg: e.message }); }
+  });
+  return dialog;
 }
 
 function addUserForm(status, reload) {
@@ -200,8 +235,23 @@ function ownSection(me, status, reload) {
   }, t('people.totp_begin'));
   const off = h('div', {}, field('totp-code', t('people.totp_code'), code),
     h('button', { type: 'button', id: 'totp-off', onclick: () => act('DELETE', 'people.totp_off') }, t('people.totp_turn_off')));
+  // One's own password: the current one proves it is you; your other sessions end.
+  const current = h('input', { id: 'own-current', type: 'password', autocomplete: 'current-password' });
+  const fresh = h('input', { id: 'own-new', type: 'password', minlength: 10, maxlength: 1024, autocomplete: 'new-password' });
+  const pw = h('form', { id: 'own-password', class: 'inline-form' },
+    field('own-current', t('people.current_password'), current),
+    field('own-new', t('people.new_password'), fresh),
+    h('button', { type: 'submit', id: 'own-password-submit' }, t('people.change_password')));
+  pw.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api('/api/me/password', { method: 'PUT', body: { current: current.value, password: fresh.value } });
+      reload(t('people.password_changed'));
+    } catch (err) { status.textContent = t('people.error', { msg: err.message }); }
+  });
   return h('section', { id: 'own', 'aria-labelledby': 'own-title' },
     h('h2', { id: 'own-title', text: t('people.own', { login: me.user.login }) }),
+    pw,
     h('p', { text: me.totp ? t('people.totp_is_on') : t('people.totp_is_off') }),
     me.totp ? off : h('div', {}, begin, shown));
 }
