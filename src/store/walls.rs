@@ -68,16 +68,12 @@ pub fn list(conn: &Connection, org: i64) -> Result<Vec<WallLink>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The link whose key hashes to `key_hash`, marked used now.
-pub fn use_key(
-    conn: &Connection,
-    key_hash: &str,
-    now: UnixTime,
-) -> Result<Option<Found>, StoreError> {
-    let found = conn
+/// The link whose key hashes to `key_hash` (a read: a wrong key writes nothing).
+pub fn find(conn: &Connection, key_hash: &str) -> Result<Option<Found>, StoreError> {
+    Ok(conn
         .query_row(
-            "UPDATE wall_links SET last_used_at = ?2 WHERE key_hash = ?1 RETURNING id, token_id, allow",
-            params![key_hash, now],
+            "SELECT id, token_id, allow FROM wall_links WHERE key_hash = ?1",
+            params![key_hash],
             |r| {
                 Ok(Found {
                     id: r.get(0)?,
@@ -86,8 +82,16 @@ pub fn use_key(
                 })
             },
         )
-        .optional()?;
-    Ok(found)
+        .optional()?)
+}
+
+/// Marks a link used now.
+pub fn used(conn: &Connection, id: i64, now: UnixTime) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE wall_links SET last_used_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
 }
 
 /// Revokes a link of `org`: deletes it and its sessions. The keys of the sessions ended (to

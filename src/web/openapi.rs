@@ -486,6 +486,7 @@ fn people_paths() -> Value {
                 "303": {"description": "Signed in; to /wall.", "headers": {"Set-Cookie": {"schema": string()}, "Location": {"schema": string()}}},
                 "403": {"description": "Not from the link's address range.", "content": {"text/html": {"schema": string()}}},
                 "404": {"description": "Revoked, or never existed.", "content": {"text/html": {"schema": string()}}},
+                "429": {"description": "Too many wrong links from this address (counted as failed logins).", "content": {"text/html": {"schema": string()}}},
                 "503": {"description": "Try again in a moment.", "content": {"text/html": {"schema": string()}}}
             }), &[]))},
     })

@@ -147,18 +147,31 @@ async fn sign_in(state: &AppState, ip: IpAddr, key: &str) -> Result<Response, Re
             "This wall link was revoked, or never existed. Ask the administrator for a new one.",
         )
     };
+    // Keys are guessed like passwords: wrong ones count against the address as failed logins
+    // do, and only a right one is written anything.
+    let now = state.service.clock.now();
+    let limiter = &state.login.limiter;
+    if limiter.over(ip, now) {
+        return Err(refusal(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many wrong wall links from this address: wait a minute.",
+        ));
+    }
     if key.len() > 64 {
+        limiter.failed(ip, now);
         return Err(unknown());
     }
-    let now = state.service.clock.now();
     let key_hash = auth::hash(key);
     let found = state
         .service
-        .ingest
-        .write(move |w| walls::use_key(w.connection(), &key_hash, now))
+        .readers
+        .read(move |c| walls::find(c, &key_hash))
         .await
-        .map_err(|_| refusal(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment."))?
-        .ok_or_else(unknown)?;
+        .map_err(|_| refusal(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment."))?;
+    let Some(found) = found else {
+        limiter.failed(ip, now);
+        return Err(unknown());
+    };
     if found.allow.as_deref().is_some_and(|a| !allows(a, ip)) {
         return Err(refusal(
             StatusCode::FORBIDDEN,
@@ -180,7 +193,10 @@ async fn sign_in(state: &AppState, ip: IpAddr, key: &str) -> Result<Response, Re
     state
         .service
         .ingest
-        .write(move |w| w.save_wall_session(&session_hash, &token, link, now, expires))
+        .write(move |w| {
+            walls::used(w.connection(), link, now)?;
+            w.save_wall_session(&session_hash, &token, link, now, expires)
+        })
         .await
         .map_err(|_| refusal(StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment."))?;
     let cookie = auth::cookie(

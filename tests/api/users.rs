@@ -651,6 +651,21 @@ async fn a_wall_link_signs_a_screen_in_read_only_and_revoking_it_ends_its_stream
 
     let log = app.json("/api/audit", TOKEN_A).await.to_string();
     assert!(log.contains("wall.create") && log.contains("wall.revoke"));
+
+    // Keys are guessed like passwords: wrong ones are counted with failed logins (10 at once;
+    // the revoked link above was one, the 403 a right key), then refused before any lookup.
+    let mut answers = Vec::new();
+    for i in 0..10 {
+        let res = app
+            .http
+            .get(app.url(&format!("/wall/guess{i}")))
+            .send()
+            .await
+            .unwrap();
+        answers.push(res.status().as_u16());
+    }
+    assert_eq!(answers[..9], [404; 9]);
+    assert_eq!(answers[9], 429);
 }
 
 #[tokio::test]

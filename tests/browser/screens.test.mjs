@@ -195,7 +195,9 @@ describe('screens', () => {
     await signIn(tv, service.base);
     await tv.goto(`${service.base}/wall`);
     await tv.waitForSelector('.tile .huge .value');
-    const px = (sel) => tv.locator(sel).first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+    // Found and measured in one step of the page: the wall redraws itself, and CI once
+    // measured a tile it had just replaced (detached, it has no style: NaN).
+    const px = (sel) => tv.evaluate((s) => parseFloat(getComputedStyle(document.querySelector(s)).fontSize), sel);
     assert.ok((await px('.tile .huge')) >= 96, 'waiting count');
     assert.ok((await px('.tile .large')) >= 36, 'figures');
     assert.ok((await px('.tile .large .label')) >= 24, 'labels');
