@@ -558,6 +558,21 @@ impl TestApp {
         res.json().await.unwrap()
     }
 
+    /// `method path` as `token` (bearer), with a JSON body when there is one.
+    pub async fn send(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.unwrap()
+    }
+
     /// `GET path` with a login cookie.
     pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> reqwest::Response {
         self.http

@@ -444,23 +444,14 @@ async fn an_admin_adds_people_and_disabling_one_ends_their_stream_at_once() {
     up.push(TOKEN_A, answers("lines.v1.jsonl"));
     let app = spawn_app(&up, Options::default()).await;
     up.idle(TOKEN_A).await;
-    let post = |body: Value| {
-        app.http
-            .post(app.url("/api/users"))
-            .bearer_auth(TOKEN_A)
-            .json(&body)
-            .send()
-    };
-    let res = post(json!({"login": "sam", "password": PASSWORD, "role": "supervisor"}))
-        .await
-        .unwrap();
+    let post = |body: Value| app.send(TOKEN_A, Method::POST, "/api/users", Some(body));
+    let res = post(json!({"login": "sam", "password": PASSWORD, "role": "supervisor"})).await;
     assert_eq!(res.status(), 201);
     let sam: Value = res.json().await.unwrap();
     let res = post(
         json!({"login": "ann", "password": PASSWORD, "role": "agent", "lines": ["09 72 10 10 11"]}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(res.status(), 201);
     let ann: Value = res.json().await.unwrap();
     assert_eq!(
@@ -469,18 +460,12 @@ async fn an_admin_adds_people_and_disabling_one_ends_their_stream_at_once() {
         "stored in OVH's form"
     );
     // Refusals name the field; a taken name is a conflict.
-    let res = post(json!({"login": "bad name", "password": PASSWORD, "role": "viewer"}))
-        .await
-        .unwrap();
+    let res = post(json!({"login": "bad name", "password": PASSWORD, "role": "viewer"})).await;
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<Value>().await.unwrap()["field"], "login");
-    let res = post(json!({"login": "ann2", "password": PASSWORD, "role": "agent"}))
-        .await
-        .unwrap();
+    let res = post(json!({"login": "ann2", "password": PASSWORD, "role": "agent"})).await;
     assert_eq!(res.json::<Value>().await.unwrap()["field"], "lines");
-    let res = post(json!({"login": "SAM", "password": PASSWORD, "role": "viewer"}))
-        .await
-        .unwrap();
+    let res = post(json!({"login": "SAM", "password": PASSWORD, "role": "viewer"})).await;
     assert_eq!(res.status(), 409);
 
     // Sam, signed in, changes a setting he may not and resets the figures, which he may.
@@ -504,13 +489,13 @@ async fn an_admin_adds_people_and_disabling_one_ends_their_stream_at_once() {
     // Disabled: his open stream ends at once (read_to_end waits for the end) and he is out.
     let id = sam["id"].as_i64().unwrap();
     let res = app
-        .http
-        .put(app.url(&format!("/api/users/{id}")))
-        .bearer_auth(TOKEN_A)
-        .json(&json!({"disabled": true}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            TOKEN_A,
+            Method::PUT,
+            &format!("/api/users/{id}"),
+            Some(json!({"disabled": true})),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     read_to_end(&mut stream).await;
     assert_eq!(app.get_with_cookie("/api/me", &cookie).await.status(), 401);
@@ -553,14 +538,8 @@ async fn a_wall_link_signs_a_screen_in_read_only_and_revoking_it_ends_its_stream
     up.push(TOKEN_A, answers("queue.v1.jsonl"));
     let app = spawn_app(&up, Options::default()).await;
     up.idle(TOKEN_A).await;
-    let make = |body: Value| {
-        app.http
-            .post(app.url("/api/wall-links"))
-            .bearer_auth(TOKEN_A)
-            .json(&body)
-            .send()
-    };
-    let res = make(json!({"label": "TV, first floor"})).await.unwrap();
+    let make = |body: Value| app.send(TOKEN_A, Method::POST, "/api/wall-links", Some(body));
+    let res = make(json!({"label": "TV, first floor"})).await;
     assert_eq!(res.status(), 201);
     let link: Value = res.json().await.unwrap();
     let path = link["path"].as_str().unwrap().to_string();
@@ -618,12 +597,13 @@ async fn a_wall_link_signs_a_screen_in_read_only_and_revoking_it_ends_its_stream
     assert_eq!(stream.status(), 200);
     let id = link["id"].as_i64().unwrap();
     let res = app
-        .http
-        .delete(app.url(&format!("/api/wall-links/{id}")))
-        .bearer_auth(TOKEN_A)
-        .send()
-        .await
-        .unwrap();
+        .send(
+            TOKEN_A,
+            Method::DELETE,
+            &format!("/api/wall-links/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(res.status(), 204);
     read_to_end(&mut stream).await;
     assert_eq!(app.get_with_cookie("/api/me", &cookie).await.status(), 401);
@@ -633,9 +613,7 @@ async fn a_wall_link_signs_a_screen_in_read_only_and_revoking_it_ends_its_stream
     );
 
     // A link for another address range does not open here (127.0.0.1).
-    let res = make(json!({"label": "TV", "allow": "198.51.100.0/24"}))
-        .await
-        .unwrap();
+    let res = make(json!({"label": "TV", "allow": "198.51.100.0/24"})).await;
     let other: Value = res.json().await.unwrap();
     let res = app
         .http
@@ -644,9 +622,7 @@ async fn a_wall_link_signs_a_screen_in_read_only_and_revoking_it_ends_its_stream
         .await
         .unwrap();
     assert_eq!(res.status(), 403);
-    let res = make(json!({"label": "TV", "allow": "the office"}))
-        .await
-        .unwrap();
+    let res = make(json!({"label": "TV", "allow": "the office"})).await;
     assert_eq!(res.json::<Value>().await.unwrap()["field"], "allow");
 
     let log = app.json("/api/audit", TOKEN_A).await.to_string();
@@ -691,13 +667,13 @@ async fn an_admin_turns_token_login_off_once_an_admin_account_exists() {
         .unwrap();
     assert_eq!(res.status(), 409);
     let res = app
-        .http
-        .post(app.url("/api/users"))
-        .bearer_auth(TOKEN_A)
-        .json(&json!({"login": "ada", "password": PASSWORD, "role": "admin"}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            TOKEN_A,
+            Method::POST,
+            "/api/users",
+            Some(json!({"login": "ada", "password": PASSWORD, "role": "admin"})),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let res = put_org(Some(TOKEN_A), None, json!({"token_login": false}))
         .await
@@ -808,13 +784,13 @@ async fn a_second_factor_is_asked_for_once_set_up_and_a_code_works_only_once() {
     let ada = &users["users"][0];
     assert_eq!(ada["totp"], true);
     let res = app
-        .http
-        .put(app.url(&format!("/api/users/{}", ada["id"])))
-        .bearer_auth(TOKEN_A)
-        .json(&json!({"totp": false}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            TOKEN_A,
+            Method::PUT,
+            &format!("/api/users/{}", ada["id"]),
+            Some(json!({"totp": false})),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.json::<Value>().await.unwrap()["totp"], false);
     assert_eq!(sign_in(&app, "ada", PASSWORD).await.status(), 200);
@@ -904,13 +880,13 @@ async fn an_organisation_holds_several_tokens_and_a_user_switches_between_them()
     let res = app.login(TOKEN_C).await;
     assert_eq!(res.status(), 200);
     let res = app
-        .http
-        .post(app.url("/api/users"))
-        .bearer_auth(TOKEN_C)
-        .json(&json!({"login": "cy", "password": PASSWORD, "role": "admin"}))
-        .send()
-        .await
-        .unwrap();
+        .send(
+            TOKEN_C,
+            Method::POST,
+            "/api/users",
+            Some(json!({"login": "cy", "password": PASSWORD, "role": "admin"})),
+        )
+        .await;
     assert_eq!(res.status(), 201);
     let res = send(Method::POST, "/api/org/tokens", json!({"token": TOKEN_C}))
         .await
