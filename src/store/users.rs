@@ -213,6 +213,15 @@ pub fn add(
     Ok(by_id(conn, conn.last_insert_rowid())?.expect("the row just inserted"))
 }
 
+/// How many users an organisation has.
+pub fn count(conn: &Connection, org: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE org_id = ?1",
+        params![org],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<User>, StoreError> {
     Ok(conn
         .query_row(

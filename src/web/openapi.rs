@@ -468,7 +468,7 @@ fn people_paths() -> Value {
             "get": op("wallLinks", "The organisation's wall-screen links, never their keys (admins)", vec![],
                 json!({"200": answer("The links.", object(json!({"links": array(schema("WallLink"))})))}), &[401, 403]),
             "post": with_body(op("createWallLink", "Make a wall-screen link: its path is in this answer only (admins)", vec![],
-                json!({"201": answer("Created.", schema("NewWallLinkAnswer"))}), &[400, 401, 403, 413, 503]),
+                json!({"201": answer("Created.", schema("NewWallLinkAnswer"))}), &[400, 401, 403, 409, 413, 503]),
                 true, json!({"type": "object", "required": ["label"], "properties": {
                     "label": {"type": "string", "minLength": 1, "maxLength": 100},
                     "allow": {"type": ["string", "null"], "description": "An address range (CIDR) or one address it may be used from."}

@@ -80,6 +80,16 @@ pub(super) async fn record(
 
 /// The caller's organisation (created, for a token that has none yet: hence the writer).
 pub(super) async fn org(state: &AppState, caller: &Caller) -> Result<i64, ApiError> {
+    // Read first: only a token that has no organisation yet needs the writer.
+    let (user, token) = (caller.user, caller.token.clone());
+    let known = read(state, move |c| match user {
+        Some(id) => Ok(users::by_id(c, id)?.map(|u| u.org_id)),
+        None => users::org_of_token(c, &token),
+    })
+    .await?;
+    if let Some(org) = known {
+        return Ok(org);
+    }
     let now = state.service.clock.now();
     let (user, token) = (caller.user, caller.token.clone());
     let hint = state.service.hint(&caller.token).unwrap_or_default();
@@ -127,10 +137,29 @@ fn role(v: &Value) -> Result<Option<Role>, ApiError> {
 }
 
 fn object(body: &[u8]) -> Result<Value, ApiError> {
+    json_object(body, "user")
+}
+
+/// A request body that must be a JSON object; `field` names it when it is not.
+pub(super) fn json_object(body: &[u8], field: &str) -> Result<Value, ApiError> {
     serde_json::from_slice::<Value>(body)
         .ok()
         .filter(Value::is_object)
-        .ok_or_else(|| ApiError::field("user", "expected a JSON object"))
+        .ok_or_else(|| ApiError::field(field, "expected a JSON object"))
+}
+
+/// The most users an organisation may have: each is stored, hashed and listed.
+pub const USERS_PER_ORG: i64 = 1000;
+
+fn too_many_users() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        format!("this organisation already has {USERS_PER_ORG} users, the most it may have: delete one first"),
+    )
+}
+
+fn code_mismatch() -> ApiError {
+    ApiError::field("code", "this code does not match: check the app's clock")
 }
 
 fn password(v: &Value, field: &str) -> Result<String, ApiError> {
@@ -182,23 +211,34 @@ pub async fn create(
     if role == Role::Agent && numbers.lines.is_empty() {
         return Err(ApiError::field("lines", "an agent needs at least one line"));
     }
-    let hash = hash(password(&v, "password")?).await?;
+    let password = password(&v, "password")?;
+    // Counted before the (costly) hash, and again where the user is added.
+    let org = org(&state, &caller).await?;
+    if read(&state, move |c| users::count(c, org)).await? >= USERS_PER_ORG {
+        return Err(too_many_users());
+    }
+    let hash = hash(password).await?;
     let now = state.service.clock.now();
-    let user = audited(
-        &state,
-        &caller,
-        "user.create",
-        move |c, org| match users::add(c, org, &login, &hash, role, &numbers, now) {
+    let user = audited(&state, &caller, "user.create", move |c, org| {
+        if users::count(c, org)? >= USERS_PER_ORG {
+            return Ok((Err(too_many_users()), None));
+        }
+        match users::add(c, org, &login, &hash, role, &numbers, now) {
             Ok(u) => {
                 let detail = format!("{} ({})", u.login, u.role.as_str());
-                Ok((Some(u), Some(detail)))
+                Ok((Ok(u), Some(detail)))
             }
-            Err(AddError::Taken(_)) => Ok((None, None)),
+            Err(AddError::Taken(_)) => Ok((
+                Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "this login name is taken",
+                )),
+                None,
+            )),
             Err(AddError::Store(e)) => Err(e),
-        },
-    )
-    .await?
-    .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, "this login name is taken"))?;
+        }
+    })
+    .await??;
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
@@ -630,10 +670,7 @@ pub async fn totp_confirm(
             StatusCode::CONFLICT,
             "start with POST /api/me/totp",
         )),
-        Some(false) => Err(ApiError::field(
-            "code",
-            "this code does not match: check the app's clock",
-        )),
+        Some(false) => Err(code_mismatch()),
         Some(true) => Ok(Json(json!({"ok": true}))),
     }
 }
@@ -663,10 +700,7 @@ pub async fn totp_off(
     if off {
         Ok(Json(json!({"ok": true})))
     } else {
-        Err(ApiError::field(
-            "code",
-            "this code does not match: check the app's clock",
-        ))
+        Err(code_mismatch())
     }
 }
 

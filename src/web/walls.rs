@@ -26,6 +26,8 @@ use std::net::IpAddr;
 /// How long a wall screen stays signed in: a year (until the link is revoked, in practice).
 const WALL_SESSION_S: f64 = 365.0 * 86400.0;
 const LABEL_CHARS: usize = 100;
+/// The most wall links an organisation may have (each is stored and listed).
+pub const LINKS_PER_ORG: usize = 50;
 
 /// Whether `ip` is in the range `allow` (a CIDR, or one address).
 pub fn allows(allow: &str, ip: IpAddr) -> bool {
@@ -43,10 +45,7 @@ pub async fn create(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Admin)?;
-    let v: Value = serde_json::from_slice(&body)
-        .ok()
-        .filter(Value::is_object)
-        .ok_or_else(|| ApiError::field("label", "expected a JSON object {\"label\": …}"))?;
+    let v = super::people::json_object(&body, "label")?;
     let label = v
         .get("label")
         .and_then(Value::as_str)
@@ -77,11 +76,20 @@ pub async fn create(
     let now = state.service.clock.now();
     let token = caller.token.clone();
     let link = super::people::audited(&state, &caller, "wall.create", move |c, org| {
+        if walls::list(c, org)?.len() >= LINKS_PER_ORG {
+            return Ok((None, None));
+        }
         let link = walls::create(c, org, &token, &key_hash, &label, allow.as_deref(), now)?;
         let detail = format!("{} {}", link.id, link.label);
-        Ok((link, Some(detail)))
+        Ok((Some(link), Some(detail)))
     })
-    .await?;
+    .await?
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            format!("this organisation already has {LINKS_PER_ORG} wall links, the most it may have: revoke one first"),
+        )
+    })?;
     let mut v = serde_json::to_value(link).map_err(ApiError::internal)?;
     v["path"] = json!(format!("/wall/{key}"));
     Ok((StatusCode::CREATED, Json(v)).into_response())

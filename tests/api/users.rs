@@ -904,3 +904,62 @@ async fn an_organisation_holds_several_tokens_and_a_user_switches_between_them()
     let log = app.json("/api/audit", TOKEN_A).await.to_string();
     assert!(log.contains("org.token_attach"), "{log}");
 }
+
+/// Whatever an admin may add is capped: 1,000 users and 50 wall links per organisation
+/// (409 beyond), the users counted before a password is hashed.
+#[tokio::test]
+async fn people_and_wall_links_are_capped_per_organisation() {
+    use ovh_cti::store::users::{self, LoginName, Numbers, Role};
+    let (_up, app, db) = with_lines().await;
+    let org = app.json("/api/org", TOKEN_A).await["id"].as_i64().unwrap();
+    {
+        // The organisation filled straight in the database file (hashing 1,000 passwords
+        // through the API would only slow the test).
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        for i in 0..1000 {
+            let login = LoginName::parse(&format!("u{i}")).unwrap();
+            users::add(
+                &conn,
+                org,
+                &login,
+                "x",
+                Role::Viewer,
+                &Numbers::default(),
+                0.0,
+            )
+            .unwrap();
+        }
+    }
+    let res = app
+        .send(
+            TOKEN_A,
+            Method::POST,
+            "/api/users",
+            Some(json!({"login": "one.more", "password": PASSWORD, "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("1000 users"));
+
+    for i in 0..50 {
+        let body = Some(json!({ "label": format!("TV {i}") }));
+        let res = app
+            .send(TOKEN_A, Method::POST, "/api/wall-links", body)
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let body = Some(json!({"label": "one more"}));
+    let res = app
+        .send(TOKEN_A, Method::POST, "/api/wall-links", body)
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        app.json("/api/wall-links", TOKEN_A).await["links"]
+            .as_array()
+            .unwrap()
+            .len(),
+        50
+    );
+}
