@@ -13,6 +13,7 @@
 use crate::clock::{SharedClock, UnixTime};
 use crate::engine::{Board, BoardParams, Change, Expiry, QueueLink};
 use crate::hooks;
+use crate::hooks::own_pops::OwnPops;
 use crate::hub::{frame, Hub, Update};
 use crate::normalise::Event;
 use crate::settings::Settings;
@@ -69,6 +70,7 @@ pub struct IngestHandle {
     tx: mpsc::Sender<Command>,
     outbox: Arc<Notify>,
     status: Arc<StoreStatus>,
+    own_pops: Arc<RwLock<OwnPops>>,
 }
 
 /// How often expiry, midnight resets and snapshots are checked.
@@ -123,6 +125,17 @@ impl IngestHandle {
     /// waits on it.
     pub fn outbox_signal(&self) -> Arc<Notify> {
         self.outbox.clone()
+    }
+
+    /// Users' own screen pops: the live stream asks who has one.
+    pub fn own_pops(&self) -> Arc<RwLock<OwnPops>> {
+        self.own_pops.clone()
+    }
+
+    /// Reads users' own screen pops again, after one was chosen or a user or an
+    /// organisation's tokens changed.
+    pub async fn reload_own_pops(&self) -> Result<(), IngestError> {
+        Ok(self.run(|i| i.reload_own_pops()).await??)
     }
 
     /// Whether the store is writing, for the health report.
@@ -195,6 +208,8 @@ pub struct Ingest {
     clock: SharedClock,
     expiry: Expiry,
     settings: HashMap<TokenId, Settings>,
+    /// Users' own screen pops, by token (shared with the live streams, which read who has one).
+    own_pops: Arc<RwLock<OwnPops>>,
     snapshots: HashMap<TokenId, SnapshotState>,
     /// Woken after a commit that queued screen pops or webhooks.
     outbox: Arc<Notify>,
@@ -216,6 +231,13 @@ pub fn start(
     let outbox = Arc::new(Notify::new());
     let status = Arc::new(StoreStatus::default());
     let (tx, rx) = mpsc::channel(1024);
+    // Unreadable now, they are read again at the next change; meanwhile everyone pops by
+    // the organisation's settings.
+    let own = OwnPops::load(writer.connection()).unwrap_or_else(|error| {
+        telemetry::StoreFailed { error: &error }.emit();
+        OwnPops::default()
+    });
+    let own_pops = Arc::new(RwLock::new(own));
     let ingest = Ingest {
         writer,
         boards,
@@ -223,6 +245,7 @@ pub fn start(
         clock,
         expiry,
         settings: HashMap::new(),
+        own_pops: own_pops.clone(),
         snapshots: HashMap::new(),
         outbox: outbox.clone(),
         status: status.clone(),
@@ -232,7 +255,15 @@ pub fn start(
         .name("ingest".into())
         .spawn(move || ingest.run(rx))
         .expect("spawn the ingest thread");
-    (IngestHandle { tx, outbox, status }, thread)
+    (
+        IngestHandle {
+            tx,
+            outbox,
+            status,
+            own_pops,
+        },
+        thread,
+    )
 }
 
 /// What one token's part of a commit changed, gathered for the hub.
@@ -290,6 +321,12 @@ impl Ingest {
             service_level_s: f64::from(settings.service_level_s),
             expiry: self.expiry,
         }
+    }
+
+    fn reload_own_pops(&mut self) -> Result<(), StoreError> {
+        let own = OwnPops::load(self.writer.connection());
+        *self.own_pops.write() = self.noted(own)?;
+        Ok(())
     }
 
     fn forget_token(&mut self, token: &TokenId, purge: bool) -> Result<(), StoreError> {
@@ -417,6 +454,8 @@ impl Ingest {
         let mut published: HashMap<TokenId, Published> = HashMap::new();
         let mut counts = Vec::with_capacity(batches.len());
         let mut enqueued = 0;
+        let own_pops = self.own_pops.clone();
+        let own_pops = own_pops.read();
         let result = (|| -> Result<(), StoreError> {
             let tx = self.writer.begin()?;
             for b in &batches {
@@ -463,6 +502,8 @@ impl Ingest {
                         hooks::on_event(tx.connection(), &b.token, settings, e, via.as_ref(), now)?;
                     enqueued += reaction.enqueued;
                     out.pops.extend(reaction.pop);
+                    out.pops
+                        .extend(own_pops.messages(&b.token, e, via.as_ref()));
                     out.events.push(EventRow::of(e, now));
                 }
                 if let (Some(snap), Some(seq)) = (snap, last_seq) {
@@ -480,6 +521,7 @@ impl Ingest {
             }
             tx.commit()
         })();
+        drop(own_pops);
         match self.noted(result) {
             Ok(()) => {
                 if !batches.is_empty() && self.status.committed() {

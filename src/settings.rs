@@ -91,6 +91,46 @@ impl Default for ScreenPop {
     }
 }
 
+impl ScreenPop {
+    /// Checks a screen pop as a whole; a refusal names its field under `field` (the
+    /// organisation's `screen_pop`, or a user's own).
+    pub fn validate(&self, field: &str) -> Result<(), SettingsError> {
+        if !self.url.is_empty() || self.enabled {
+            check_url(&self.url).map_err(|m| invalid(&format!("{field}.url"), m))?;
+        }
+        check_names(&format!("{field}.events"), &self.events, POP_EVENTS)?;
+        if self.directions.len() > 2 {
+            return Err(invalid(
+                &format!("{field}.directions"),
+                "expected incoming and/or outgoing, each at most once",
+            ));
+        }
+        for d in &self.directions {
+            if d != "incoming" && d != "outgoing" {
+                return Err(invalid(
+                    &format!("{field}.directions"),
+                    format!(
+                        "unknown direction {}; expected incoming and/or outgoing",
+                        limits::quoted(d)
+                    ),
+                ));
+            }
+        }
+        if let Some(numbers) = &self.numbers {
+            check_numbers(&format!("{field}.numbers"), numbers)?;
+        }
+        Ok(())
+    }
+
+    /// Applies `patch` (any part of a screen-pop object) onto `self`, returning the new screen
+    /// pop if the result is valid; refusals name their field under `field`.
+    pub fn merged(&self, patch: &Value, field: &str) -> Result<ScreenPop, SettingsError> {
+        let pop = patched(self, patch, field)?;
+        pop.validate(field)?;
+        Ok(pop)
+    }
+}
+
 /// A refused setting: which field, and why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -114,46 +154,13 @@ impl Settings {
     /// Applies `patch` (any part of the settings object) onto `self`, returning the new
     /// settings if the result is valid.
     pub fn merged(&self, patch: &Value) -> Result<Settings, SettingsError> {
-        if !patch.is_object() {
-            return Err(invalid("settings", "expected a JSON object"));
-        }
-        let mut current = serde_json::to_value(self).expect("settings serialise");
-        merge(&mut current, patch, "")?;
-        let settings: Settings = serde_path_to_error::deserialize(current).map_err(|e| {
-            // The path names the offending key itself, unknown keys included.
-            let field = e.path().to_string();
-            invalid(&field, e.into_inner().to_string())
-        })?;
+        let settings = patched(self, patch, "")?;
         settings.validate()?;
         Ok(settings)
     }
 
     pub fn validate(&self) -> Result<(), SettingsError> {
-        let pop = &self.screen_pop;
-        if !pop.url.is_empty() || pop.enabled {
-            check_url(&pop.url).map_err(|m| invalid("screen_pop.url", m))?;
-        }
-        check_names("screen_pop.events", &pop.events, POP_EVENTS)?;
-        if pop.directions.len() > 2 {
-            return Err(invalid(
-                "screen_pop.directions",
-                "expected incoming and/or outgoing, each at most once",
-            ));
-        }
-        for d in &pop.directions {
-            if d != "incoming" && d != "outgoing" {
-                return Err(invalid(
-                    "screen_pop.directions",
-                    format!(
-                        "unknown direction {}; expected incoming and/or outgoing",
-                        limits::quoted(d)
-                    ),
-                ));
-            }
-        }
-        if let Some(numbers) = &pop.numbers {
-            check_numbers("screen_pop.numbers", numbers)?;
-        }
+        self.screen_pop.validate("screen_pop")?;
         if !(1..=3600).contains(&self.service_level_s) {
             return Err(invalid(
                 "service_level_s",
@@ -273,6 +280,30 @@ pub(crate) fn check_url(url: &str) -> Result<reqwest::Url, String> {
 /// JSON merge: objects merge key by key, anything else replaces. A part of the settings that
 /// is an object (`screen_pop`, `display`) only takes an object: serde would read a list as
 /// the struct's fields in order, so `{"screen_pop": []}` would silently reset the screen pop.
+/// `current` with `patch` merged onto it, read back as a `T`: a refusal names the offending
+/// key under `field` (the path names it itself, unknown keys included).
+fn patched<T: Serialize + serde::de::DeserializeOwned>(
+    current: &T,
+    patch: &Value,
+    field: &str,
+) -> Result<T, SettingsError> {
+    let whole = if field.is_empty() { "settings" } else { field };
+    if !patch.is_object() {
+        return Err(invalid(whole, "expected a JSON object"));
+    }
+    let mut value = serde_json::to_value(current).expect("settings serialise");
+    merge(&mut value, patch, field)?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let at = match (field.is_empty(), path.as_str()) {
+            (true, _) => path.clone(),
+            (false, ".") => field.to_string(),
+            (false, _) => format!("{field}.{path}"),
+        };
+        invalid(&at, e.into_inner().to_string())
+    })
+}
+
 fn merge(target: &mut Value, patch: &Value, path: &str) -> Result<(), SettingsError> {
     match (target, patch) {
         (Value::Object(t), Value::Object(p)) => {

@@ -10,6 +10,7 @@
 
 pub mod guard;
 pub mod outbox;
+pub mod own_pops;
 pub mod sign;
 pub mod template;
 pub mod worker;
@@ -68,6 +69,45 @@ pub struct PopMessage {
     pub description: Option<String>,
     pub agent: Option<String>,
     pub at: String,
+    /// The user whose own screen pop this is (only their dashboards get it); `None`: the
+    /// organisation's, for everyone who follows it.
+    pub user: Option<i64>,
+}
+
+impl PopMessage {
+    /// The pop `pop` makes of `e` (which it matches), for `user` (`None`: the organisation's).
+    fn of(pop: &ScreenPop, e: &Event, via: Option<&QueueLink>, user: Option<i64>) -> PopMessage {
+        let (url, calling) = filled_url(pop, e, via);
+        PopMessage {
+            url,
+            mode: pop.mode,
+            event: e.name.clone(),
+            number: e.number.clone(),
+            calling: calling.map(str::to_string).or_else(|| e.calling.clone()),
+            called: e.called.clone(),
+            dialed: e.dialed.clone(),
+            call_id: e.call_id.clone(),
+            description: e.details.description.clone(),
+            agent: e.queue.agent.clone(),
+            at: rfc3339(e.at),
+            user,
+        }
+    }
+}
+
+/// The pop's URL filled from `e`, and the caller it was filled with when a queue's ring on an
+/// agent's line pops for the caller, not the queue's number.
+fn filled_url<'a>(
+    pop: &ScreenPop,
+    e: &'a Event,
+    via: Option<&'a QueueLink>,
+) -> (String, Option<&'a str>) {
+    let calling = via.and_then(|v| v.caller.as_deref());
+    let mut vars = template::Vars::of(e);
+    if let Some(c) = calling {
+        vars.calling = Some(c);
+    }
+    (template::fill(&pop.url, &vars), calling)
 }
 
 /// Whether a chosen event name covers `e` (either of OVH's spellings of the member count).
@@ -144,15 +184,9 @@ pub fn on_event(
         .map(|s| &s.screen_pop)
         .filter(|p| pop_matches(p, e, via))
     {
-        // A queue's ring on an agent's line pops for the caller, not the queue's number.
-        let calling = via.and_then(|v| v.caller.as_deref());
-        let mut vars = template::Vars::of(e);
-        if let Some(c) = calling {
-            vars.calling = Some(c);
-        }
-        let url = template::fill(&pop.url, &vars);
         match pop.mode {
             PopMode::Silent => {
+                let (url, _) = filled_url(pop, e, via);
                 let dedupe = format!("pop:{}:{fingerprint}", short_hash(&url));
                 let queued = outbox::enqueue(
                     conn,
@@ -169,20 +203,8 @@ pub fn on_event(
                 )?;
                 reaction.enqueued += usize::from(queued);
             }
-            mode => {
-                reaction.pop = Some(PopMessage {
-                    url,
-                    mode,
-                    event: e.name.clone(),
-                    number: e.number.clone(),
-                    calling: calling.map(str::to_string).or_else(|| e.calling.clone()),
-                    called: e.called.clone(),
-                    dialed: e.dialed.clone(),
-                    call_id: e.call_id.clone(),
-                    description: e.details.description.clone(),
-                    agent: e.queue.agent.clone(),
-                    at: rfc3339(e.at),
-                })
+            PopMode::Modal | PopMode::Popup => {
+                reaction.pop = Some(PopMessage::of(pop, e, via, None))
             }
         }
     }

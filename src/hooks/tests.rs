@@ -229,6 +229,46 @@ fn modal_and_popup_pops_go_to_the_dashboards() {
     assert!(pending(w.connection()).is_empty());
 }
 
+#[test]
+fn own_pops_are_made_per_user_of_the_token_s_organisation_and_never_silent_or_disabled() {
+    use crate::store::users::{self, LoginName, Numbers, Role};
+    let (_dir, w, _) = open_db();
+    let conn = w.connection();
+    let org = users::org_for(conn, &token(), 0.0).unwrap();
+    let add = |login: &str, mode: &str| {
+        let name = LoginName::parse(login).unwrap();
+        let id = users::add(conn, org, &name, "x", Role::Agent, &Numbers::default(), 0.0)
+            .unwrap()
+            .id;
+        let stored = pop(mode).screen_pop;
+        let json = serde_json::to_string(&stored).unwrap();
+        crate::store::own_pops::set(conn, id, Some(&json)).unwrap();
+        id
+    };
+    let (ann, _sil, dan) = (
+        add("ann", "popup"),
+        add("sil", "silent"),
+        add("dan", "modal"),
+    );
+    users::set_disabled(conn, dan, Some(1.0)).unwrap();
+    let own = own_pops::OwnPops::load(conn).unwrap();
+    assert!(own.has(ann) && !own.has(dan));
+    let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
+    let made = own.messages(&token(), &e, None);
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(made[0].user, Some(ann));
+    assert_eq!(made[0].mode, PopMode::Popup);
+    assert_eq!(
+        made[0].url,
+        "https://crm.example/?n=0033612345678&e=start_ringing"
+    );
+    // Another token's events are not her organisation's.
+    let other = crate::token::Token::parse("9B2D5A10-1C3E-4F5A-8B7C-0D1E2F3A4B5C")
+        .unwrap()
+        .id();
+    assert!(own.messages(&other, &e, None).is_empty());
+}
+
 /// An endpoint of the test token choosing one event type (or `*`).
 fn endpoint(conn: &Connection, url: &str, event: &str) -> outbox::Endpoint {
     outbox::create_endpoint(conn, &token(), url, "", &[event.into()], "whsec_AAAA", 0.0).unwrap()

@@ -300,6 +300,11 @@ ALTER TABLE users ADD COLUMN totp_secret TEXT;
 ALTER TABLE users ADD COLUMN totp_pending TEXT;
 ALTER TABLE users ADD COLUMN totp_step INTEGER;
 "#,
+    // A user's own screen pop (issue 10): an agent chooses how their calls pop, in place of
+    // the organisation's (NULL: they follow the organisation's).
+    r#"
+ALTER TABLE users ADD COLUMN screen_pop TEXT;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

@@ -12,6 +12,7 @@ mod extract;
 mod hooks;
 mod login;
 mod openapi;
+mod own_pop;
 mod params;
 mod people;
 mod reports;
@@ -94,6 +95,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(people::set_password),
         )
         .route("/me/password", axum::routing::put(people::own_password))
+        .route(
+            "/me/screen-pop",
+            get(own_pop::get).put(own_pop::put).delete(own_pop::delete),
+        )
         .route(
             "/me/totp",
             post(people::totp_begin)

@@ -411,6 +411,15 @@ fn people_paths() -> Value {
             "ownPassword", "Change one's own password; one's other sessions end", vec![],
             json!({"200": answer("Changed.", schema("Ok"))}), &[400, 401, 403, 409, 413, 503]),
             true, request(json!({"current": string(), "password": {"type": "string", "minLength": 10, "maxLength": 1024}})))},
+        "/api/me/screen-pop": {
+            "get": op("ownScreenPop", "One's own screen pop, if one chose it (agents and above, signed in with an account)", vec![],
+                json!({"200": answer("One's own screen pop, or null: one follows the organisation's.", schema("OwnScreenPop"))}), &[401, 403, 409]),
+            "put": with_body(op("putOwnScreenPop", "Choose one's own screen pop, in place of the organisation's: any part is merged onto one's own (or the defaults), then the whole is checked; modal or popup only", vec![],
+                json!({"200": answer("One's own screen pop now in force.", schema("OwnScreenPop"))}), &[400, 401, 403, 409, 413, 503]),
+                true, with_description(partial(screen_pop_fields()), "Any part of ScreenPop; mode silent is refused.")),
+            "delete": op("deleteOwnScreenPop", "Follow the organisation's screen pop again", vec![],
+                json!({"200": answer("Back to the organisation's.", schema("OwnScreenPop"))}), &[401, 403, 409, 503])
+        },
         "/api/org": {
             "get": op("org", "The caller's organisation (admins)", vec![],
                 json!({"200": answer("The organisation.", schema("Org"))}), &[401, 403, 404]),
@@ -902,6 +911,10 @@ fn wall_link_fields() -> Value {
 /// Users, their sessions and the audit log (issue 10).
 fn people_schemas() -> Value {
     json!({
+        "OwnScreenPop": object(json!({
+            "own": {"type": "boolean", "description": "Whether one chose one's own screen pop."},
+            "screen_pop": {"oneOf": [schema("ScreenPop"), {"type": "null"}], "description": "null: one follows the organisation's."}
+        })),
         "User": object(json!({
             "id": {"type": "integer"},
             "org_id": {"type": "integer"},

@@ -303,6 +303,8 @@ pub async fn update(
     .await?
     .ok_or_else(no_such_user)?;
     close(&state, ended);
+    // A disabled user's own screen pop is no longer made; an enabled one's is again.
+    state.service.ingest.reload_own_pops().await?;
     Ok(Json(user))
 }
 
@@ -330,6 +332,7 @@ pub async fn delete(
     .await?
     .ok_or_else(no_such_user)?;
     close(&state, ended);
+    state.service.ingest.reload_own_pops().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -765,6 +768,8 @@ pub async fn attach_token(
             "this token belongs to another organisation, with its own people: its admins keep it",
         ));
     }
+    // The organisation's users who chose their own screen pop get it for this token too.
+    state.service.ingest.reload_own_pops().await?;
     let org = org(&state, &caller).await?;
     Ok((
         StatusCode::CREATED,

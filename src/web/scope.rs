@@ -32,39 +32,61 @@ impl Scope {
         }
     }
 
-    /// A live-stream text (`event: …\ndata: …\n\n` messages and `:` comments) with what this
-    /// scope does not see left out: events, finished calls and pops of other numbers, journal
-    /// entries of other queues, and other lines, queues and calls in state messages.
+    /// A live-stream text with what this scope does not see left out: events, finished calls
+    /// and pops of other numbers, journal entries of other queues, and other lines, queues and
+    /// calls in state messages.
     pub fn stream(&self, sse: &str) -> String {
-        let mut out = String::with_capacity(sse.len());
-        for message in sse.split_inclusive("\n\n") {
-            let Some((kind, data)) = message
-                .strip_prefix("event: ")
-                .and_then(|m| m.split_once("\ndata: "))
-            else {
-                out.push_str(message);
-                continue;
-            };
-            let Ok(mut data) = serde_json::from_str::<Value>(data.trim_end()) else {
-                continue;
-            };
-            let keep = match kind {
-                "event" | "call" | "pop" => data["number"].as_str().is_some_and(|n| self.sees(n)),
-                "journal" => data["queue"].as_str().is_some_and(|n| self.sees(n)),
-                "state" | "resync" => {
-                    for list in ["lines", "queues", "calls"] {
-                        self.retain(&mut data[list], "number");
-                    }
-                    true
+        filter(sse, |kind, data| match kind {
+            "event" | "call" | "pop" => data["number"].as_str().is_some_and(|n| self.sees(n)),
+            "journal" => data["queue"].as_str().is_some_and(|n| self.sees(n)),
+            "state" | "resync" => {
+                for list in ["lines", "queues", "calls"] {
+                    self.retain(&mut data[list], "number");
                 }
-                _ => true,
-            };
-            if keep {
-                crate::hub::frame(&mut out, kind, &data);
+                true
             }
-        }
-        out
+            _ => true,
+        })
     }
+}
+
+/// A live-stream text with only the screen pops meant for `user` (`None`: a token or a wall
+/// screen): those marked for them when they chose their own screen pop (`own`), else the
+/// organisation's, unmarked ones (`hooks::own_pops`).
+pub fn pops_for(sse: String, user: Option<i64>, own: bool) -> String {
+    if !sse.contains("event: pop\n") {
+        return sse;
+    }
+    filter(&sse, |kind, data| {
+        kind != "pop"
+            || match data["user"].as_i64() {
+                // Exactly one of the two, even for an event made just before a change.
+                Some(for_user) => own && Some(for_user) == user,
+                None => !own,
+            }
+    })
+}
+
+/// A live-stream text (`event: …\ndata: …\n\n` messages and `:` comments) with the messages
+/// `keep` refuses left out (it may also trim a message's data).
+fn filter(sse: &str, mut keep: impl FnMut(&str, &mut Value) -> bool) -> String {
+    let mut out = String::with_capacity(sse.len());
+    for message in sse.split_inclusive("\n\n") {
+        let Some((kind, data)) = message
+            .strip_prefix("event: ")
+            .and_then(|m| m.split_once("\ndata: "))
+        else {
+            out.push_str(message);
+            continue;
+        };
+        let Ok(mut data) = serde_json::from_str::<Value>(data.trim_end()) else {
+            continue;
+        };
+        if keep(kind, &mut data) {
+            crate::hub::frame(&mut out, kind, &data);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -114,5 +136,29 @@ mod tests {
         assert!(kept.contains("0033600000000"));
         assert!(kept.contains("event: health"));
         assert_eq!(kept.matches("event: state").count(), 1);
+    }
+
+    #[test]
+    fn a_user_with_their_own_screen_pop_gets_theirs_and_not_the_organisation_s() {
+        let mut sse = String::new();
+        for user in [json!(null), json!(7), json!(8)] {
+            crate::hub::frame(&mut sse, "pop", &json!({"number": "1", "user": user}));
+        }
+        crate::hub::frame(&mut sse, "event", &json!({"number": "1"}));
+        let users = |kept: String| -> Vec<Value> {
+            kept.lines()
+                .filter_map(|l| l.strip_prefix("data: "))
+                .map(|d| serde_json::from_str::<Value>(d).unwrap())
+                .filter(|v| v.get("user").is_some())
+                .map(|v| v["user"].clone())
+                .collect()
+        };
+        assert_eq!(users(pops_for(sse.clone(), Some(7), true)), vec![json!(7)]);
+        assert_eq!(
+            users(pops_for(sse.clone(), Some(7), false)),
+            vec![json!(null)]
+        );
+        assert_eq!(users(pops_for(sse.clone(), None, false)), vec![json!(null)]);
+        assert!(pops_for(sse.clone(), Some(7), true).contains("event: event"));
     }
 }

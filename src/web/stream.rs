@@ -16,6 +16,7 @@ use super::auth::{Caller, Session};
 use super::scope::Scope;
 use super::stream_slots::{Full, StreamSlot};
 use super::{AppState, ClientAddr};
+use crate::hooks::own_pops::OwnPops;
 use crate::hub::frame;
 use crate::hub::Update;
 use crate::service::Closed;
@@ -24,6 +25,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use parking_lot::RwLock;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,6 +94,9 @@ struct Client {
     _slot: StreamSlot,
     /// An agent's numbers: every message is filtered down to them before it is written.
     scope: Option<Scope>,
+    /// The signed-in user, who gets the screen pops of their own choice if they made one.
+    user: Option<i64>,
+    own_pops: Arc<RwLock<OwnPops>>,
 }
 
 impl Client {
@@ -186,6 +191,8 @@ pub async fn stream(
         closed,
         session: caller.session,
         scope: caller.scope,
+        user: caller.user,
+        own_pops: state.service.ingest.own_pops(),
         check: tokio::time::interval(CHECK),
         health_sent: None,
         state,
@@ -199,6 +206,9 @@ pub async fn stream(
         if let Some(scope) = &client.scope {
             out = scope.stream(&out);
         }
+        // Read per write, so that a choice made or undone takes effect on open streams.
+        let own = client.user.is_some_and(|u| client.own_pops.read().has(u));
+        out = super::scope::pops_for(out, client.user, own);
         Some((
             Ok::<Bytes, std::convert::Infallible>(Bytes::from(out)),
             client,

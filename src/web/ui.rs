@@ -42,6 +42,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("pop.js", JS, include_str!("ui/pop.js")),
     ("webhooks.js", JS, include_str!("ui/webhooks.js")),
     ("people.js", JS, include_str!("ui/people.js")),
+    ("mypop.js", JS, include_str!("ui/mypop.js")),
     ("favicon.svg", SVG, include_str!("ui/favicon.svg")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
@@ -61,6 +62,7 @@ pub const PAGES: &[&str] = &[
     "/settings",
     "/webhooks",
     "/people",
+    "/my-screen-pop",
     "/help",
 ];
 

@@ -381,6 +381,28 @@ async fn the_service_s_answers_match_the_document() {
     )
     .await;
     run(&app, c, call(Method::DELETE, totp, 409).body(code(&app))).await;
+    // One's own screen pop: none, chosen, refused silent, back to the organisation's; a
+    // token has none.
+    let own = "/api/me/screen-pop";
+    run(&app, c, call(Method::GET, own, 200).cookie(&cookie)).await;
+    let choice =
+        json!({"enabled": true, "mode": "popup", "url": "https://crm.example/?n=*CALLING*"});
+    run(
+        &app,
+        c,
+        call(Method::PUT, own, 200).cookie(&cookie).body(choice),
+    )
+    .await;
+    run(&app, c, call(Method::GET, own, 200).cookie(&cookie)).await;
+    let silent = json!({"mode": "silent"});
+    run(
+        &app,
+        c,
+        call(Method::PUT, own, 400).cookie(&cookie).body(silent),
+    )
+    .await;
+    run(&app, c, call(Method::DELETE, own, 200).cookie(&cookie)).await;
+    run(&app, c, call(Method::GET, own, 409)).await;
     let sessions = run(&app, c, call(Method::GET, "/api/sessions", 200)).await;
     let session = sessions["sessions"][0]["id"].as_str().unwrap().to_string();
     let end = format!("/api/sessions/{session}");

@@ -180,6 +180,7 @@ async fn every_route_checks_the_role_on_the_server() {
     for (name, role) in [("ada", "admin"), ("sam", "supervisor"), ("vic", "viewer")] {
         add_user(&db, name, role, &[]);
     }
+    add_user(&db, "amy", "agent", &["--line", "0033972101011"]);
     let hook = json!({"url": "https://crm.example/hook"});
     // (method, path, body, least role allowed)
     let end_session = format!("/api/sessions/{}", "0".repeat(64));
@@ -286,6 +287,15 @@ async fn every_route_checks_the_role_on_the_server() {
             Some(json!({"current": "x", "password": "long enough now"})),
             "viewer",
         ),
+        // One's own screen pop: agents and above.
+        (Method::GET, "/api/me/screen-pop", None, "agent"),
+        (
+            Method::PUT,
+            "/api/me/screen-pop",
+            Some(json!({"enabled": false})),
+            "agent",
+        ),
+        (Method::DELETE, "/api/me/screen-pop", None, "agent"),
     ];
     let rank = |r: &str| {
         ["viewer", "agent", "supervisor", "admin"]
@@ -295,7 +305,12 @@ async fn every_route_checks_the_role_on_the_server() {
     };
     let mut wrong = Vec::new();
     // Viewers first: a refused write must change nothing the others then find.
-    for (login, role) in [("vic", "viewer"), ("sam", "supervisor"), ("ada", "admin")] {
+    for (login, role) in [
+        ("vic", "viewer"),
+        ("amy", "agent"),
+        ("sam", "supervisor"),
+        ("ada", "admin"),
+    ] {
         let cookie = cookie_of(&app, login).await;
         for (method, path, body, least) in &routes {
             let got = status(&app, &cookie, method.clone(), path, body.clone()).await;

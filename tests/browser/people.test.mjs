@@ -1,7 +1,8 @@
 // People, not tokens (issue 10): the first admin, made on the command line, signs in with a
 // password and adds a supervisor and an agent from the People view; each then sees what their
 // role allows — the agent only their own line, neither the admin's views; a wall link shows
-// the kiosk with no way out and nothing to change, and revoking it signs the screen out.
+// the kiosk with no way out and nothing to change, and revoking it signs the screen out. An
+// agent chooses her own screen pop, which pops for her alone.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -114,6 +115,51 @@ describe('people', () => {
     await admin.waitForSelector('#audit tbody tr');
     const audit = await admin.locator('#audit').textContent();
     assert.ok(audit.includes('user.create') && audit.includes('user ada'), audit);
+  });
+
+  it('lets an agent choose her own screen pop, which pops for her alone', async () => {
+    const made = spawnSync(BIN, ['users', 'add', 'zoe', '--role', 'agent', '--line', ACCUEIL, '--db', path.join(service.dir, 'test.db')], { input: `${PASSWORD}\n` });
+    assert.equal(made.status, 0, String(made.stderr));
+    const admin = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'ada');
+    // The organisation's pop, set by its admin: a dialog on every incoming ring.
+    const orgUrl = 'http://127.0.0.1:9/org?c=*CALLING*';
+    const status = await admin.evaluate(async (url) => (await fetch('/api/settings', {
+      method: 'PUT', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ screen_pop: { enabled: true, mode: 'modal', url, events: ['start_ringing'], directions: ['incoming'], numbers: null } }),
+    })).status, orgUrl);
+    assert.equal(status, 200);
+
+    const zoe = await signIn(await browser.newContext({ locale: 'en-GB' }), service.base, 'zoe');
+    assert.ok((await menu(zoe)).includes('/my-screen-pop'), 'an agent has her own screen pop');
+    await zoe.click('nav a[href="/my-screen-pop"]');
+    await zoe.waitForSelector('#my-pop-state:has-text("You follow the organisation\'s screen pop.")');
+    assert.equal(await zoe.locator('#mode-silent').count(), 0, 'a silent pop is not hers to choose');
+    await zoe.check('#pop-enabled');
+    await zoe.fill('#pop-url', 'http://127.0.0.1:9/zoe?c=*CALLING*');
+    await zoe.click('#my-pop-save');
+    await zoe.waitForSelector('#my-pop-state:has-text("You use your own screen pop.")');
+    await shot(zoe, '65-my-screen-pop');
+    await zoe.click('nav a[href="/overview"]');
+    await zoe.waitForSelector(`#lines tr[data-number="${ACCUEIL}"]`);
+
+    // A ring on her line: her CRM for her, the organisation's for the admin.
+    ovh.push(lineEvent('start_ringing', { number: ACCUEIL, callId: 'z1.', calling: '0033644444444', called: ACCUEIL }));
+    await zoe.locator('#pop-dialog[open]').waitFor();
+    assert.equal(await zoe.locator('#pop-frame').getAttribute('src'), 'http://127.0.0.1:9/zoe?c=0033644444444');
+    await admin.locator('#pop-dialog[open]').waitFor();
+    assert.equal(await admin.locator('#pop-frame').getAttribute('src'), 'http://127.0.0.1:9/org?c=0033644444444');
+    await zoe.click('#pop-close');
+
+    // Back to the organisation's.
+    await zoe.click('nav a[href="/my-screen-pop"]');
+    await zoe.click('#my-pop-follow');
+    await zoe.waitForSelector('#my-pop-state:has-text("You follow the organisation\'s screen pop.")');
+    ovh.push(lineEvent('start_ringing', { number: ACCUEIL, callId: 'z2.', calling: '0033655555555', called: ACCUEIL }));
+    await zoe.locator('#pop-frame[src="http://127.0.0.1:9/org?c=0033655555555"]').waitFor();
+    // The organisation's pop is off again for the tests that follow.
+    await admin.evaluate(() => fetch('/api/settings', {
+      method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ screen_pop: { enabled: false } }),
+    }));
   });
 
   it('shows a wall link as a kiosk with no way out, and signs the screen out when revoked', async () => {

@@ -16,10 +16,12 @@ import * as settings from './settings.js';
 import * as help from './help.js';
 import * as webhooks from './webhooks.js';
 import * as people from './people.js';
+import * as mypop from './mypop.js';
 
 /// Views in menu order; `live` views are redrawn whenever the state changes; a `kiosk` view
 /// (the wall screen) fills the screen with no header and no menu; `admin` views are for
-/// admins only (the server refuses the others anyway: the menu just does not offer them).
+/// admins only (the server refuses the others anyway: the menu just does not offer them); an
+/// `own` view is for a user signed in with an account, agent or above (their own screen pop).
 const VIEWS = [
   { path: '/overview', key: 'nav.overview', view: overview, live: true },
   { path: '/queues', key: 'nav.queues', view: queues, live: true },
@@ -29,6 +31,7 @@ const VIEWS = [
   { path: '/settings', key: 'nav.settings', view: settings, admin: true },
   { path: '/webhooks', key: 'nav.webhooks', view: webhooks, admin: true },
   { path: '/people', key: 'nav.people', view: people, admin: true },
+  { path: '/my-screen-pop', key: 'nav.mypop', view: mypop, own: true },
   { path: '/help', key: 'nav.help', view: help },
 ];
 
@@ -43,7 +46,9 @@ const MOVED = { '/wallboard': '/wall' };
 
 /// The views the signed-in caller's role may use.
 function views() {
-  return VIEWS.filter((v) => !v.admin || !live.me || live.me.role === 'admin');
+  const me = live.me;
+  const ownOk = me && me.user && me.role !== 'viewer';
+  return VIEWS.filter((v) => (!v.admin || !me || me.role === 'admin') && (!v.own || ownOk));
 }
 
 function currentView() {

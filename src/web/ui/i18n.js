@@ -8,6 +8,10 @@
 const en = {
   'app.name': 'OVH call dashboard',
   'skip': 'Skip to content',
+  'nav.mypop': 'My screen pop', 'mypop.title': 'My screen pop', 'mypop.form': 'My screen pop (customer record)',
+  'mypop.org': "You follow the organisation's screen pop.", 'mypop.own': 'You use your own screen pop.',
+  'mypop.intro': "Your own choice replaces the organisation's screen pop for you alone, on your dashboards, for your lines and queues. Silent pops stay the organisation's.",
+  'mypop.follow': "Follow the organisation's again", 'mypop.saved': 'Your screen pop is saved.', 'mypop.followed': "You follow the organisation's screen pop again.",
   'nav.people': 'People', 'account.user': 'Signed in as {login} ({role})', 'account.token_choice': 'Billing account shown',
   'people.change': 'Change…', 'people.change_title': 'Change {login}', 'people.new_password': 'New password (10 characters or more; empty: unchanged)',
   'people.changed': '{login} is changed; their sessions ended.', 'people.current_password': 'Current password', 'people.change_password': 'Change my password',
@@ -165,6 +169,10 @@ const en = {
 const fr = {
   'app.name': 'Tableau de bord des appels OVH',
   'skip': 'Aller au contenu',
+  'nav.mypop': 'Mon appel du CGI', 'mypop.title': 'Mon appel du CGI', 'mypop.form': 'Mon appel du CGI (fiche client)',
+  'mypop.org': "Vous suivez l'appel du CGI de l'organisation.", 'mypop.own': 'Vous utilisez votre propre appel du CGI.',
+  'mypop.intro': "Votre choix remplace l'appel du CGI de l'organisation pour vous seul, sur vos tableaux de bord, pour vos lignes et files. Les appels silencieux restent ceux de l'organisation.",
+  'mypop.follow': "Revenir à celui de l'organisation", 'mypop.saved': 'Votre appel du CGI est enregistré.', 'mypop.followed': "Vous suivez de nouveau l'appel du CGI de l'organisation.",
   'nav.people': 'Personnes', 'account.user': 'Connecté en tant que {login} ({role})', 'account.token_choice': 'Compte de facturation affiché',
   'people.change': 'Modifier…', 'people.change_title': 'Modifier {login}', 'people.new_password': 'Nouveau mot de passe (10 caractères ou plus ; vide : inchangé)',
   'people.changed': '{login} est modifié ; ses sessions ont pris fin.', 'people.current_password': 'Mot de passe actuel', 'people.change_password': 'Changer mon mot de passe',

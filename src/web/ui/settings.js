@@ -65,7 +65,7 @@ function numbersFieldset(chosen) {
 }
 
 /// The desktop-notification switch of this browser (not sent to the server).
-function notificationsField() {
+export function notificationsField() {
   const status = h('p', { id: 'pop-notify-status', class: 'hint', role: 'status' });
   const input = h('input', { type: 'checkbox', id: 'pop-notify', checked: notificationsOn(), disabled: !notificationsSupported() });
   input.addEventListener('change', async () => {
@@ -89,6 +89,76 @@ export function checkUrl(url) {
   } catch {
     return t('settings.url_bad');
   }
+}
+
+/// The screen-pop fieldset: on/off, mode (`modes`: a user's own pop has no silent mode), URL
+/// with its preview, events, directions, and which lines and queues. Read back by `readPop`.
+export function popFieldset(pop, modes = ['modal', 'popup', 'silent'], legend = t('settings.pop')) {
+  const url = h('input', { id: 'pop-url', name: 'pop-url', type: 'url', maxlength: 2048, value: pop.url, 'aria-describedby': 'pop-url-hint pop-url-error', size: 60, spellcheck: 'false' });
+  const preview = h('output', { id: 'pop-preview', for: 'pop-url', class: 'preview' });
+  const updatePreview = () => {
+    const v = url.value.trim();
+    const err = v ? checkUrl(v) : null;
+    const errorEl = document.getElementById('pop-url-error');
+    if (errorEl) errorEl.textContent = err || '';
+    url.setAttribute('aria-invalid', String(Boolean(err)));
+    preview.textContent = v && !err ? expand(v) : '—';
+  };
+  url.addEventListener('input', updatePreview);
+  updatePreview();
+  return h('fieldset', {}, h('legend', { text: legend }),
+    check('pop-enabled', t('settings.pop_enabled'), pop.enabled),
+    h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_mode') }),
+      modes.map((m) => h('div', { class: 'check' },
+        h('input', { type: 'radio', name: 'pop-mode', id: `mode-${m}`, value: m, checked: pop.mode === m }),
+        h('label', { for: `mode-${m}`, text: ` ${t(`mode.${m}`)}` })))),
+    field('pop-url', t('settings.pop_url'), url, t('settings.pop_url_hint')),
+    h('p', {}, h('span', { text: `${t('settings.preview')} : ` }), preview),
+    h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_events') }),
+      POP_EVENTS.map((e) => check(`ev-${e}`, eventLabel(e), pop.events.includes(e)))),
+    h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_directions') }),
+      ['incoming', 'outgoing'].map((d) => check(`dir-${d}`, t(`dir.${d}`), pop.directions.includes(d)))),
+    numbersFieldset(pop.numbers));
+}
+
+/// The screen pop of `popFieldset` in `form`, or null after showing why it cannot be saved.
+export function readPop(form) {
+  const el = (id) => document.getElementById(id);
+  const url = el('pop-url');
+  const urlValue = url.value.trim();
+  const enabled = el('pop-enabled').checked;
+  const urlErr = urlValue ? checkUrl(urlValue) : (enabled ? t('settings.url_needed') : null);
+  if (urlErr) {
+    el('pop-url-error').textContent = urlErr;
+    url.focus();
+    return null;
+  }
+  const someNumbers = el('pop-numbers-some').checked;
+  const numbers = someNumbers ? [...form.querySelectorAll('input[name=pop-number]:checked')].map((x) => x.value) : null;
+  if (someNumbers && !numbers.length) {
+    el('pop-numbers-error').textContent = t('settings.pop_numbers_empty');
+    el('pop-numbers-some').focus();
+    return null;
+  }
+  return {
+    enabled,
+    mode: form.querySelector('input[name=pop-mode]:checked')?.value || 'modal',
+    url: urlValue,
+    events: POP_EVENTS.filter((x) => el(`ev-${x}`).checked),
+    directions: ['incoming', 'outgoing'].filter((d) => el(`dir-${d}`).checked),
+    numbers,
+  };
+}
+
+/// Where a refusal of a `screen_pop` field is shown (the element ids of `popFieldset`).
+export const POP_FIELDS = { 'screen_pop.url': 'pop-url', 'screen_pop.numbers': 'pop-numbers', 'screen_pop.mode': 'pop-url' };
+
+/// Shows a refusal next to the field it names (`ids`: field → element id), else in `status`.
+export function showError(err, ids, status) {
+  const el = (id) => document.getElementById(id);
+  const target = ids[err.field] && el(`${ids[err.field]}-error`);
+  (target || status).textContent = t('settings.error', { msg: err.message });
+  if (ids[err.field]) (el(ids[err.field]) || el('pop-numbers-some'))?.focus();
 }
 
 function zones() {
@@ -164,16 +234,6 @@ export function render(root) {
   const pop = s.screen_pop;
   const status = h('p', { id: 'settings-status', role: 'status', class: 'status-line' });
   const dialog = resetDialog(status);
-  const url = h('input', { id: 'pop-url', name: 'pop-url', type: 'url', maxlength: 2048, value: pop.url, 'aria-describedby': 'pop-url-hint pop-url-error', size: 60, spellcheck: 'false' });
-  const preview = h('output', { id: 'pop-preview', for: 'pop-url', class: 'preview' });
-  const updatePreview = () => {
-    const v = url.value.trim();
-    const err = v ? checkUrl(v) : null;
-    document.getElementById('pop-url-error').textContent = err || '';
-    url.setAttribute('aria-invalid', String(Boolean(err)));
-    preview.textContent = v && !err ? expand(v) : '—';
-  };
-  url.addEventListener('input', updatePreview);
   const tz = h('input', { id: 'timezone', name: 'timezone', list: 'zones', maxlength: 64, value: s.timezone, autocomplete: 'off' });
   const form = h('form', { id: 'settings', class: 'settings', novalidate: true },
     h('fieldset', {}, h('legend', { text: t('settings.display') }),
@@ -188,19 +248,7 @@ export function render(root) {
       h('datalist', { id: 'zones' }, zones().map((z) => h('option', { value: z }))),
       field('settings-language', t('settings.language'), h('select', { id: 'settings-language' },
         ['auto', 'fr', 'en'].map((l) => h('option', { value: l, selected: l === s.language }, t(`lang.${l}`)))))),
-    h('fieldset', {}, h('legend', { text: t('settings.pop') }),
-      check('pop-enabled', t('settings.pop_enabled'), pop.enabled),
-      h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_mode') }),
-        ['modal', 'popup', 'silent'].map((m) => h('div', { class: 'check' },
-          h('input', { type: 'radio', name: 'pop-mode', id: `mode-${m}`, value: m, checked: pop.mode === m }),
-          h('label', { for: `mode-${m}`, text: ` ${t(`mode.${m}`)}` })))),
-      field('pop-url', t('settings.pop_url'), url, t('settings.pop_url_hint')),
-      h('p', {}, h('span', { text: `${t('settings.preview')} : ` }), preview),
-      h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_events') }),
-        POP_EVENTS.map((e) => check(`ev-${e}`, eventLabel(e), pop.events.includes(e)))),
-      h('fieldset', { class: 'inline' }, h('legend', { text: t('settings.pop_directions') }),
-        ['incoming', 'outgoing'].map((d) => check(`dir-${d}`, t(`dir.${d}`), pop.directions.includes(d)))),
-      numbersFieldset(pop.numbers)),
+    popFieldset(pop),
     notificationsField(),
     status,
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'settings-save' }, t('settings.save'))),
@@ -210,35 +258,15 @@ export function render(root) {
     e.preventDefault();
     const el = (id) => document.getElementById(id);
     for (const x of form.querySelectorAll('.error')) x.textContent = '';
-    const urlValue = url.value.trim();
-    const enabled = el('pop-enabled').checked;
-    const urlErr = urlValue ? checkUrl(urlValue) : (enabled ? t('settings.url_needed') : null);
-    if (urlErr) {
-      el('pop-url-error').textContent = urlErr;
-      url.focus();
-      return;
-    }
-    const someNumbers = el('pop-numbers-some').checked;
-    const numbers = someNumbers ? [...form.querySelectorAll('input[name=pop-number]:checked')].map((x) => x.value) : null;
-    if (someNumbers && !numbers.length) {
-      el('pop-numbers-error').textContent = t('settings.pop_numbers_empty');
-      el('pop-numbers-some').focus();
-      return;
-    }
+    const screenPop = readPop(form);
+    if (!screenPop) return;
     const body = {
       display: { only_active: el('only-active').checked, reset_at_midnight: el('reset-midnight').checked },
       service_level_s: Number(el('sl-s').value),
       service_level_target_pct: Number(el('sl-target').value),
       timezone: tz.value.trim(),
       language: el('settings-language').value,
-      screen_pop: {
-        enabled,
-        mode: form.querySelector('input[name=pop-mode]:checked')?.value || 'modal',
-        url: urlValue,
-        events: POP_EVENTS.filter((x) => el(`ev-${x}`).checked),
-        directions: ['incoming', 'outgoing'].filter((d) => el(`dir-${d}`).checked),
-        numbers,
-      },
+      screen_pop: screenPop,
     };
     try {
       const saved = await api('/api/settings', { method: 'PUT', body });
@@ -247,12 +275,11 @@ export function render(root) {
       document.getElementById('settings-status').textContent = t('settings.saved');
       document.getElementById('settings-save')?.focus();
     } catch (err) {
-      const ids = { service_level_s: 'sl-s', service_level_target_pct: 'sl-target', timezone: 'timezone', 'screen_pop.url': 'pop-url', 'screen_pop.numbers': 'pop-numbers' };
-      const target = ids[err.field] && el(`${ids[err.field]}-error`);
-      (target || status).textContent = t('settings.error', { msg: err.message });
-      if (ids[err.field]) (el(ids[err.field]) || el('pop-numbers-some'))?.focus();
+      const ids = { service_level_s: 'sl-s', service_level_target_pct: 'sl-target', timezone: 'timezone', ...POP_FIELDS };
+      showError(err, ids, status);
     }
   });
   replace(root, h('h1', { text: t('settings.title') }), form, tokenSection());
-  updatePreview();
+  // A saved address that no longer passes is said at once.
+  document.getElementById('pop-url')?.dispatchEvent(new Event('input'));
 }
