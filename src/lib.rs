@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod limits;
 pub mod net;
 pub mod normalise;
+pub mod ovh_api;
 pub mod password;
 pub mod retention;
 pub mod second_factor;
