@@ -45,6 +45,7 @@ fn busy_hint(reason: &str) -> &'static str {
 pub struct Application {
     listener: TcpListener,
     service: Arc<Service>,
+    supervision: Arc<crate::supervise::Supervision>,
     ingest_thread: std::thread::JoinHandle<()>,
     config: Config,
 }
@@ -154,9 +155,19 @@ impl Application {
                     .map_err(db_error)?;
             }
         }
+        // OVH's REST API, for the organisations that connected an account.
+        let supervision = crate::supervise::Supervision::start(
+            service.clone(),
+            &config.ovh_api,
+            config.ovh_api_rate,
+            config.ovh_keys.clone(),
+        )
+        .await
+        .map_err(db_error)?;
         Ok(Application {
             listener,
             service,
+            supervision,
             ingest_thread,
             config,
         })
@@ -180,6 +191,7 @@ impl Application {
         let Application {
             listener,
             service,
+            supervision,
             ingest_thread,
             config,
         } = self;
@@ -190,6 +202,7 @@ impl Application {
             sessions: Arc::default(),
             max_tokens: config.max_tokens,
             secure_cookies: config.secure_cookies,
+            supervision,
             streams: Arc::new(StreamSlots::new(
                 limits.streams_per_session,
                 limits.streams_per_address,

@@ -141,6 +141,41 @@ pub struct ServiceArgs {
     /// Live streams one client address may hold (default 64).
     #[arg(long, env = "OVH_CTI_MAX_STREAMS_PER_ADDRESS", value_name = "N")]
     pub max_streams_per_address: Option<u64>,
+    /// OVH's REST API base address, for agents, click-to-call and live-call control (default
+    /// https://eu.api.ovh.com/1.0).
+    #[arg(long = "ovh-api", env = "OVH_CTI_OVH_API", value_name = "URL")]
+    pub ovh_api: Option<String>,
+    /// The OVH application key of the installation's organisation (with the secret and the
+    /// consumer key; default: none, an admin connects the account in the dashboard).
+    #[arg(
+        long = "ovh-app-key",
+        env = "OVH_CTI_APP_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub ovh_app_key: Option<String>,
+    /// The OVH application secret (default: none; prefer the environment variable, a flag
+    /// shows in `ps`). Never logged or shown.
+    #[arg(
+        long = "ovh-app-secret",
+        env = "OVH_CTI_APP_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub ovh_app_secret: Option<String>,
+    /// The OVH consumer key, already validated (default: none; prefer the environment
+    /// variable). Never logged or shown.
+    #[arg(
+        long = "ovh-consumer-key",
+        env = "OVH_CTI_CONSUMER_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
+    pub ovh_consumer_key: Option<String>,
+    /// Requests a minute the service makes to OVH's REST API per consumer key (default 40;
+    /// OVH calls 60 safe).
+    #[arg(long = "ovh-api-rate", env = "OVH_CTI_OVH_API_RATE", value_name = "N")]
+    pub ovh_api_rate: Option<u32>,
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +251,14 @@ pub struct SimulateArgs {
     /// calm (half the calls) or outage (half the answers failing).
     #[arg(long, env = "OVH_CTI_SCENARIO", value_enum, default_value_t = Scenario::Normal)]
     pub scenario: Scenario,
+    /// Signed requests a consumer key may make to the simulated REST API in a minute before
+    /// it answers 429 (OVH's guidance: 60).
+    #[arg(
+        long = "rest-rate",
+        env = "OVH_CTI_SIM_REST_RATE",
+        default_value_t = 60
+    )]
+    pub rest_rate: usize,
 }
 
 /// Which database file a maintenance command works on: `--db`, else the `db` of `--config`,
@@ -269,6 +312,11 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.header_timeout_s = args.header_timeout_s;
     overrides.max_streams_per_session = args.max_streams_per_session;
     overrides.max_streams_per_address = args.max_streams_per_address;
+    overrides.ovh_api = overrides.ovh_api.take().or(args.ovh_api);
+    overrides.ovh_app_key = overrides.ovh_app_key.take().or(args.ovh_app_key);
+    overrides.ovh_app_secret = overrides.ovh_app_secret.take().or(args.ovh_app_secret);
+    overrides.ovh_consumer_key = overrides.ovh_consumer_key.take().or(args.ovh_consumer_key);
+    overrides.ovh_api_rate = args.ovh_api_rate;
     Config::layered(file, overrides)
 }
 
@@ -314,8 +362,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let tokens = sim.tokens();
             let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let upstream = format!("http://{}", sim_listener.local_addr()?);
+            // OVH's REST API is the simulator's too, its keys already validated: the demo
+            // shows the agent board and the actions without an OVH account.
+            let keys = sim.api_keys();
+            let own_api = args.service.ovh_api.is_none();
             let overrides = Overrides {
                 demo: true,
+                ovh_api: own_api.then(|| format!("{upstream}/1.0")),
+                ovh_app_key: own_api.then_some(keys.application_key),
+                ovh_app_secret: own_api.then_some(keys.application_secret),
+                ovh_consumer_key: own_api.then_some(keys.consumer_key),
                 upstream: Some(upstream),
                 tokens: tokens.iter().map(|t| t.token.clone()).collect(),
                 ..Overrides::default()
@@ -365,6 +421,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 hold: Duration::from_secs_f64(args.hold),
                 fault_rate,
                 scenario: args.scenario,
+                rest_rate: args.rest_rate.max(1),
                 ..SimConfig::default()
             });
             println!(
@@ -374,6 +431,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             for t in sim.tokens() {
                 println!("  token {} — {}", t.token, t.label);
             }
+            // The simulator's own made-up keys: nothing of anyone's.
+            let keys = sim.api_keys();
+            println!(
+                "  REST API http://{}/1.0 — application key {}, application secret {}, consumer key {} (validated)",
+                listener.local_addr()?,
+                keys.application_key,
+                keys.application_secret,
+                keys.consumer_key
+            );
             sim.serve(listener, shutdown_signal()).await?;
         }
         Command::Backup(args) => {

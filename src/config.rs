@@ -50,6 +50,12 @@ pub struct Config {
     pub login_checks_per_address: usize,
     /// Connections, header time-out and live-stream caps (`[server]`, `--max-connections`…).
     pub server: crate::net::Limits,
+    /// OVH's REST API (issue 11): its base address (`--ovh-api`), the keys of the
+    /// installation's organisation when configured rather than connected from the dashboard,
+    /// and the requests a minute each consumer key may make.
+    pub ovh_api: String,
+    pub ovh_keys: Option<crate::ovh_api::Keys>,
+    pub ovh_api_rate: u32,
 }
 
 pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
@@ -77,6 +83,9 @@ impl Default for Config {
             webhook_timeout: crate::hooks::worker::TIMEOUT,
             retention: Policy::default(),
             pause_after: crate::feed::PAUSE_AFTER,
+            ovh_api: crate::ovh_api::client::DEFAULT_BASE.into(),
+            ovh_keys: None,
+            ovh_api_rate: crate::ovh_api::budget::PER_MINUTE,
             trusted_proxies: Vec::new(),
             login_check_hold: crate::feed::check::HOLD,
             login_checks: 32,
@@ -110,6 +119,18 @@ pub struct FileConfig {
     /// CIDR ranges, as with `--trusted-proxy`.
     pub trusted_proxies: Option<Vec<String>>,
     pub server: Option<ServerFile>,
+    pub ovh_api: Option<OvhApiFile>,
+}
+
+/// `[ovh_api]`: OVH's REST API; see `docs/ovh-api.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OvhApiFile {
+    pub url: Option<String>,
+    pub application_key: Option<String>,
+    pub application_secret: Option<String>,
+    pub consumer_key: Option<String>,
+    pub rate_per_minute: Option<u32>,
 }
 
 /// `[server]`: what connections may hold; see `docs/security.md`.
@@ -259,6 +280,70 @@ pub struct Overrides {
     pub header_timeout_s: Option<f64>,
     pub max_streams_per_session: Option<u64>,
     pub max_streams_per_address: Option<u64>,
+    pub ovh_api: Option<String>,
+    pub ovh_app_key: Option<String>,
+    pub ovh_app_secret: Option<String>,
+    pub ovh_consumer_key: Option<String>,
+    pub ovh_api_rate: Option<u32>,
+}
+
+/// OVH's REST API settings: an absolute http(s) base address, the three keys together or
+/// none, a rate from 1 to 600 requests a minute.
+fn ovh_api(
+    file: Option<OvhApiFile>,
+    cli: &mut Overrides,
+    c: &mut Config,
+) -> Result<(), ConfigError> {
+    let file = file.unwrap_or_default();
+    if let Some(url) = cli.ovh_api.take().or(file.url) {
+        let ok = reqwest::Url::parse(&url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if ok.is_none() || url.len() > crate::limits::URL_BYTES {
+            return Err(ConfigError(
+                "ovh_api.url (--ovh-api) must be an http(s) address such as https://eu.api.ovh.com/1.0".into(),
+            ));
+        }
+        c.ovh_api = url.trim_end_matches('/').to_string();
+    }
+    let keys = [
+        cli.ovh_app_key.take().or(file.application_key),
+        cli.ovh_app_secret.take().or(file.application_secret),
+        cli.ovh_consumer_key.take().or(file.consumer_key),
+    ];
+    let given = keys.iter().filter(|k| k.is_some()).count();
+    if given != 0 && given != 3 {
+        return Err(ConfigError(
+            "give all three OVH API keys (OVH_CTI_APP_KEY, OVH_CTI_APP_SECRET, OVH_CTI_CONSUMER_KEY) or none".into(),
+        ));
+    }
+    if let [Some(ak), Some(secret), Some(ck)] = keys {
+        for (name, k) in [
+            ("application key", &ak),
+            ("application secret", &secret),
+            ("consumer key", &ck),
+        ] {
+            if k.is_empty() || k.len() > 128 || !k.chars().all(|ch| ch.is_ascii_graphic()) {
+                return Err(ConfigError(format!(
+                    "the OVH {name} must be 1 to 128 visible ASCII characters"
+                )));
+            }
+        }
+        c.ovh_keys = Some(crate::ovh_api::Keys {
+            application_key: ak,
+            application_secret: secret,
+            consumer_key: ck,
+        });
+    }
+    if let Some(rate) = cli.ovh_api_rate.or(file.rate_per_minute) {
+        if !(1..=600).contains(&rate) {
+            return Err(ConfigError(
+                "ovh_api.rate_per_minute (--ovh-api-rate) must be between 1 and 600".into(),
+            ));
+        }
+        c.ovh_api_rate = rate;
+    }
+    Ok(())
 }
 
 pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
@@ -324,11 +409,12 @@ fn days(setting: &str, flag: &str, v: f64) -> Result<f64, ConfigError> {
 
 impl Config {
     /// Defaults, then the file, then the command line.
-    pub fn layered(file: FileConfig, cli: Overrides) -> Result<Config, ConfigError> {
+    pub fn layered(file: FileConfig, mut cli: Overrides) -> Result<Config, ConfigError> {
         let mut c = Config {
             demo: cli.demo,
             ..Config::default()
         };
+        ovh_api(file.ovh_api, &mut cli, &mut c)?;
         let mut raw_tokens = file.tokens.unwrap_or_default();
         raw_tokens.extend(cli.tokens);
         c.tokens = parse_tokens(&raw_tokens)?;

@@ -31,6 +31,7 @@ pub mod settings;
 pub mod shutdown;
 pub mod simulate;
 pub mod store;
+pub mod supervise;
 pub mod tally;
 pub mod telemetry;
 #[cfg(test)]

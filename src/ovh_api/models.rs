@@ -21,7 +21,7 @@ impl AccessRule {
 }
 
 /// `POST /auth/credential`'s answer: the new consumer key and where its owner validates it.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialRequest {
     pub consumer_key: String,
@@ -49,7 +49,7 @@ pub struct Credential {
 }
 
 /// `GET /telephony/{ba}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingAccount {
     pub billing_account: String,
@@ -60,7 +60,7 @@ pub struct BillingAccount {
 }
 
 /// `GET /telephony/{ba}/line/{sn}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Line {
     pub service_name: String,
@@ -72,7 +72,7 @@ pub struct Line {
 }
 
 /// `GET /telephony/{ba}/easyHunting/{sn}` or `…/ovhPabx/{sn}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HuntingService {
     pub service_name: String,
@@ -85,7 +85,7 @@ pub struct HuntingService {
 }
 
 /// `GET HUNT/hunting/queue/{queueId}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Queue {
     pub queue_id: i64,
@@ -96,7 +96,7 @@ pub struct Queue {
 }
 
 /// `GET HUNT/hunting/agent/{agentId}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Agent {
     pub agent_id: i64,

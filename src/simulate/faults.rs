@@ -9,6 +9,12 @@
 //! measures how long after a fault ended each token got a good answer again
 //! ([`Faults::recovery`]) — the figures a fault suite compares with the client's store.
 //!
+//! The handle also steers the REST fake (`/1.0`): answers that fail on purpose
+//! ([`Faults::inject_rest`], [`Faults::refuse_signatures`]), a consumer key validated or expired
+//! without a browser ([`Faults::validate_credential`], [`Faults::expire_credential`]), and the
+//! simulator's clock moved ahead ([`Faults::advance_clock`]) so that what takes minutes happens
+//! at once.
+//!
 //! So that "nothing lost" stays measurable through faults that throw a session away, the
 //! simulator never drops an event it queued for a token, except on a client's own mistake:
 //! the events of a session it rejects wait in the token's mailbox, and its next session
@@ -21,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::rest::RestFault;
 use super::server::Hub;
 
 /// Something OVH does wrong, as the simulator can play it.
@@ -233,6 +240,13 @@ impl Faults {
 
     fn set_paused(&self, paused: bool) {
         self.0.state.lock().faults.paused = paused;
+        let mut pace = self.0.pace.lock();
+        if paused {
+            pace.pause();
+        } else {
+            pace.resume();
+        }
+        drop(pace);
         self.0.changed.notify_waiters();
     }
 
@@ -240,6 +254,18 @@ impl Faults {
     pub fn emitted(&self, token: &str) -> Vec<Value> {
         let state = self.0.state.lock();
         state.faults.emitted.get(token).cloned().unwrap_or_default()
+    }
+
+    /// The events queued for `token` from the `from`-th on (what [`Faults::emitted`] would
+    /// give past its first `from`), without copying the rest.
+    pub fn emitted_from(&self, token: &str, from: usize) -> Vec<Value> {
+        let state = self.0.state.lock();
+        state
+            .faults
+            .emitted
+            .get(token)
+            .map(|v| v.get(from..).unwrap_or_default().to_vec())
+            .unwrap_or_default()
     }
 
     pub fn emitted_count(&self, token: &str) -> usize {
@@ -312,5 +338,50 @@ impl Faults {
     /// (a poll comes or ends, an event is queued, a fault starts or ends): no polling loop.
     pub async fn wait_until(&self, mut check: impl FnMut(&Faults) -> bool) {
         self.0.watch(|| check(self)).await
+    }
+
+    // ---- the REST API -----------------------------------------------------------------------
+
+    /// The next `answers` REST answers (under `/1.0`, signed or not; not the validation page)
+    /// fail with `fault`, whatever the request.
+    pub fn inject_rest(&self, fault: RestFault, answers: u32) {
+        self.0.state.lock().rest.fault = Some((fault, answers.max(1)));
+    }
+
+    /// Ends a REST failure injected with [`Faults::inject_rest`].
+    pub fn clear_rest(&self) {
+        self.0.state.lock().rest.fault = None;
+    }
+
+    /// While on, every signed request is refused `400 INVALID_SIGNATURE`, as when the
+    /// application secret is wrong.
+    pub fn refuse_signatures(&self, on: bool) {
+        self.0.state.lock().rest.refuse_signatures = on;
+    }
+
+    /// Validates a consumer key pending validation, as its owner would on the validation page.
+    /// False if the key is unknown or not pending.
+    pub fn validate_credential(&self, consumer_key: &str) -> bool {
+        self.0.state.lock().rest.validate(consumer_key)
+    }
+
+    /// Expires a consumer key (validity over, or revoked): its requests are then refused
+    /// `403 INVALID_CREDENTIAL`. False if the key is unknown.
+    pub fn expire_credential(&self, consumer_key: &str) -> bool {
+        self.0.state.lock().rest.expire(consumer_key)
+    }
+
+    /// Moves the simulator's clocks `by` ahead: `/auth/time`, timestamps, the rate limit's
+    /// minute and token expirations count from the new time, and the traffic due in between
+    /// (calls the REST API placed included) is emitted at once. Keep the traffic rate low when
+    /// skipping far: every call of the time skipped is generated.
+    pub fn advance_clock(&self, by: Duration) {
+        self.0.pace.lock().skip(by);
+        self.0.changed.notify_waiters();
+    }
+
+    /// How many REST answers the simulator gave (each has its own `X-Ovh-Queryid`).
+    pub fn rest_answers(&self) -> u64 {
+        self.0.state.lock().rest.queries
     }
 }

@@ -18,18 +18,22 @@
 //!
 //! A poll that fails (random `fault_rate`, or a fault injected through [`Faults`]) leaves its
 //! events queued for the next one. [`Fault`] lists what can be injected.
+//!
+//! The same server answers OVH's REST API under `/1.0` (and `/v1`): see [`super::rest`]. The
+//! generator lives in the hub so that the REST API can steer it; an event token created there
+//! is accepted here like the account's own billing-account token.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use parking_lot::Mutex;
@@ -40,6 +44,8 @@ use tokio::sync::{watch, Notify};
 
 use super::account::{mask_token, normalize_token, SimAccount};
 use super::faults::{Fault, FaultState, Faults};
+use super::pace::{wall_ns, Pace};
+use super::rest::{self, RestState};
 use super::traffic::{SimEvent, TrafficGen};
 use super::wire::{Conn, FaultListener, Lines};
 use super::SimConfig;
@@ -166,6 +172,8 @@ pub(crate) struct Ledger {
     /// Sessions rejected by a fault: a client coming back with one is stale.
     forgotten: HashSet<String>,
     pub(crate) faults: FaultState,
+    /// The REST API's state: keys, agents, event token, live figures.
+    pub(crate) rest: RestState,
 }
 
 impl Ledger {
@@ -245,14 +253,21 @@ impl Ledger {
 }
 
 /// What the handlers, the generator task, the janitor and the [`Faults`] handle share.
+///
+/// Locks are taken in this order, never the other way: `traffic`, then `state`; `pace` and
+/// `rng` are leaves (nothing else is locked while one of them is held).
 pub(crate) struct Hub {
     config: SimConfig,
-    account: SimAccount,
+    pub(crate) account: SimAccount,
+    /// The traffic generator, from the moment the server runs: the emitter takes its events
+    /// and the REST API steers it.
+    pub(crate) traffic: Mutex<Option<TrafficGen>>,
+    pub(crate) pace: Mutex<Pace>,
     pub(crate) state: Mutex<Ledger>,
     /// Woken on every change of `state`: polls, the generator and tests wait on it.
     pub(crate) changed: Notify,
-    /// For session ids and fault rolls: these need not be reproducible.
-    rng: Mutex<StdRng>,
+    /// For session ids, fault rolls, keys and tokens: these need not be reproducible.
+    pub(crate) rng: Mutex<StdRng>,
     shutdown: watch::Receiver<bool>,
     pub(crate) lines: Arc<Lines>,
 }
@@ -383,13 +398,19 @@ impl Hub {
         }
     }
 
-    /// Hands out the generator's next event, unless the traffic is paused.
+    /// Hands out the generator's next event, unless the traffic is paused: to the REST API's
+    /// live view, and to the sessions of its tokens (the REST-created billing-account token
+    /// included).
     fn emit(&self, gen: &mut TrafficGen) -> bool {
+        let api_ns = self.pace.lock().api_ns();
         let mut state = self.state.lock();
         if state.faults.paused {
             return false;
         }
-        state.dispatch(&gen.next_event());
+        let mut ev = gen.next_event();
+        state.rest.observe(&ev, &self.account);
+        state.rest.widen(&mut ev.tokens, &self.account, api_ns);
+        state.dispatch(&ev);
         drop(state);
         self.changed.notify_waiters();
         true
@@ -654,9 +675,13 @@ pub(crate) fn start(
     let (tx, rx) = watch::channel(false);
     let mut state = Ledger::default();
     state.faults.recording = recording;
+    state.rest = RestState::new(&account, wall_ns());
+    state.rest.rate_limit = config.rest_rate;
     let hub = Arc::new(Hub {
         config: config.clone(),
         account: account.clone(),
+        traffic: Mutex::new(None),
+        pace: Mutex::default(),
         state: Mutex::new(state),
         changed: Notify::new(),
         rng: Mutex::new(StdRng::from_entropy()),
@@ -665,10 +690,11 @@ pub(crate) fn start(
     });
     let faults = Faults(hub.clone());
     let serve = async move {
-        let start_ns = unix_now_ns();
-        let start = tokio::time::Instant::now();
-        let gen = TrafficGen::with_account(account, &config, start_ns);
-        let generator = tokio::spawn(run_generator(hub.clone(), gen, start, start_ns));
+        let start_ns = wall_ns();
+        hub.pace.lock().start(start_ns);
+        *hub.traffic.lock() = Some(TrafficGen::with_account(account, &config, start_ns));
+        hub.state.lock().rest.started(start_ns);
+        let generator = tokio::spawn(run_generator(hub.clone()));
         let janitor = {
             let hub = hub.clone();
             tokio::spawn(async move {
@@ -715,24 +741,30 @@ pub(crate) fn start(
 }
 
 /// Emits the generated events on the wall clock: each one when its `Timestamp` comes, the
-/// schedule pushed back by the time the traffic was paused.
-async fn run_generator(
-    hub: Arc<Hub>,
-    mut gen: TrafficGen,
-    start: tokio::time::Instant,
-    start_ns: i64,
-) {
-    let mut paused_for = Duration::ZERO;
+/// schedule pushed back by the time the traffic was paused (see [`Pace`]). Woken by every
+/// change, so that an event the REST API planned sooner, or a skip of the clock, is not
+/// waited for behind the next one.
+async fn run_generator(hub: Arc<Hub>) {
     loop {
+        let changed = hub.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
         if hub.state.lock().faults.paused {
-            let from = tokio::time::Instant::now();
-            hub.watch(|| !hub.state.lock().faults.paused).await;
-            paused_for += from.elapsed();
+            changed.await;
+            continue;
         }
-        let at = gen.peek_time();
-        let offset = Duration::from_nanos(at.saturating_sub(start_ns).max(0) as u64);
-        tokio::time::sleep_until(start + paused_for + offset).await;
-        hub.emit(&mut gen);
+        let Some(at) = hub.traffic.lock().as_mut().map(TrafficGen::peek_time) else {
+            return;
+        };
+        let due = hub.pace.lock().due(at);
+        tokio::select! {
+            _ = tokio::time::sleep_until(due) => {
+                if let Some(gen) = hub.traffic.lock().as_mut() {
+                    hub.emit(gen);
+                }
+            }
+            _ = changed => {}
+        }
     }
 }
 
@@ -743,6 +775,8 @@ fn router(hub: Arc<Hub>) -> Router {
         .route("/v2/session/{id}", get(v2_info).delete(v2_delete))
         .route("/v2/session/{id}/subscribe/{token}", post(v2_subscribe))
         .route("/v2/session/{id}/events/poll", get(v2_poll))
+        .route("/1.0/{*path}", any(rest::handle))
+        .route("/v1/{*path}", any(rest::handle))
         .with_state(hub)
 }
 
@@ -778,7 +812,8 @@ fn check_token(hub: &Hub, raw: Option<&str>) -> Result<String, (StatusCode, &'st
     let Some(token) = normalize_token(raw) else {
         return Err((StatusCode::BAD_REQUEST, "invalid token"));
     };
-    if !hub.account.knows_token(&token) {
+    let api_ns = hub.pace.lock().api_ns();
+    if !hub.account.knows_token(&token) && !hub.state.lock().rest.knows_feed_token(&token, api_ns) {
         tracing::info!(token = %mask_token(&token), "refused unknown token");
         return Err((StatusCode::FORBIDDEN, "unknown token"));
     }
@@ -958,13 +993,6 @@ pub fn to_v2(event: Value) -> Value {
     }
 }
 
-fn unix_now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -981,6 +1009,8 @@ mod tests {
         Arc::new(Hub {
             account: SimAccount::from_seed(config.seed),
             config,
+            traffic: Mutex::new(None),
+            pace: Mutex::default(),
             state: Mutex::new(ledger),
             changed: Notify::new(),
             rng: Mutex::new(StdRng::seed_from_u64(9)),

@@ -15,9 +15,20 @@
 //! The `Scenario` sets the kind of day: how patient queue callers are and how fast an agent
 //! picks up (waits exponential around a mean). A caller meant to be answered while every agent
 //! is busy waits on until one is free, or gives up at the queue's longest wait.
+//!
+//! The REST fake (`super::rest`) can steer it: which agents each queue may offer callers to
+//! (`TrafficGen::set_away`, `TrafficGen::set_members`), and calls it places or changes
+//! (click-to-call, a supervisor listening in, a hang-up, a transfer: see `actions`). A queue
+//! caller's life is kept as a plan (`queue`) while the caller is in the queue, so that such a
+//! change re-plans what has not happened yet. Left alone, the output is the same as ever.
+
+mod actions;
+mod queue;
+#[cfg(test)]
+mod tests;
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use chrono::TimeZone;
 use rand::rngs::StdRng;
@@ -26,6 +37,8 @@ use serde_json::{json, Map, Value};
 
 use super::account::{uuid_from, SimAccount};
 use super::SimConfig;
+
+use queue::CallerPlan;
 
 /// Salt mixed into the seed for the traffic, distinct from the account's.
 const TRAFFIC_SALT: u64 = 0x7A_FF1C_0000_0002;
@@ -74,6 +87,10 @@ struct Pending {
     count: Option<CountOp>,
     /// A `registered` event: when handed out, the next registration of that line is planned.
     reregister: Option<usize>,
+    /// The queue caller's plan this event belongs to: a re-plan replaces its future events.
+    tag: Option<u64>,
+    /// The caller's `member-queue-end`: once it is handed out, the plan is over.
+    closes: bool,
 }
 
 impl PartialEq for Pending {
@@ -110,6 +127,21 @@ pub struct TrafficGen {
     /// Callers in each queue right now (between their member-queue-start and member-queue-end).
     waiting: Vec<i64>,
     scenario: super::Scenario,
+    /// Per queue, the lines of its agents in offering order (the account's, until the REST
+    /// API changes them).
+    members: Vec<Vec<usize>>,
+    /// Per line: logged out or on a break, so not offered queue callers.
+    away: Vec<bool>,
+    /// The queue callers still in a queue, by plan id (ordered: re-plans draw in a fixed order).
+    plans: BTreeMap<u64, CallerPlan>,
+    next_plan: u64,
+    /// While a plan is rendered: its id, for the events' `tag`.
+    tagging: Option<u64>,
+    /// While a plan is re-rendered: events at or before this time are not pushed again (they
+    /// are handed out already, or still pending unchanged).
+    floor: i64,
+    /// The time of the last event handed out: nothing new is planned before it.
+    last_out: i64,
 }
 
 /// Line-event fields shared by the events of one call leg.
@@ -133,6 +165,7 @@ impl TrafficGen {
         let mean_gap_ns = (rate.is_finite() && rate > 0.0).then(|| 60e9 / rate);
         let lines = account.lines.len();
         let queues = account.queues.len();
+        let members = account.queues.iter().map(|q| q.agents.clone()).collect();
         let mut gen = TrafficGen {
             account,
             rng,
@@ -143,6 +176,13 @@ impl TrafficGen {
             busy: vec![Vec::new(); lines],
             waiting: vec![0; queues],
             scenario: config.scenario,
+            members,
+            away: vec![false; lines],
+            plans: BTreeMap::new(),
+            next_plan: 0,
+            tagging: None,
+            floor: i64::MIN,
+            last_out: i64::MIN,
         };
         gen.next_arrival = match gen.mean_gap_ns {
             Some(_) => start_unix_ns + gen.arrival_gap(),
@@ -209,8 +249,14 @@ impl TrafficGen {
             mut event,
             count,
             reregister,
+            tag,
+            closes,
             ..
         } = p;
+        self.last_out = self.last_out.max(at);
+        if let (true, Some(id)) = (closes, tag) {
+            self.plans.remove(&id);
+        }
         if let Some(op) = count {
             let (q, d) = match op {
                 CountOp::Join(q) => (q, 1),
@@ -249,7 +295,11 @@ impl TrafficGen {
         count: Option<CountOp>,
         reregister: Option<usize>,
     ) {
+        if at <= self.floor {
+            return;
+        }
         self.seq += 1;
+        let closes = matches!(count, Some(CountOp::Leave(_)));
         self.heap.push(Reverse(Pending {
             at,
             seq: self.seq,
@@ -257,6 +307,8 @@ impl TrafficGen {
             event,
             count,
             reregister,
+            tag: self.tagging,
+            closes: closes && self.tagging.is_some(),
         }));
     }
 
@@ -397,242 +449,6 @@ impl TrafficGen {
             } else {
                 self.cancel_leg(leg, t0 + ring);
             }
-        }
-    }
-
-    /// A caller dials a queue: joins, is offered to the free agents all at once (ring-all), in
-    /// rounds of [`AGENT_RING_TIMEOUT`], until an agent answers, the caller hangs up, or the
-    /// queue's longest wait is reached.
-    fn queue_call(&mut self, t0: i64) {
-        let q = if self.rng.gen_bool(0.6) { 0 } else { 1 };
-        let queue = self.account.queues[q].clone();
-        let max_wait = queue.max_wait_s as i64 * S;
-        #[derive(PartialEq, Clone, Copy)]
-        enum Outcome {
-            Answered,
-            BreakOut,
-            Timeout,
-        }
-        // The scenario decides how patient callers are and how fast agents answer: waits are
-        // exponential around its mean (most short, a few long), as in a staffed call centre.
-        let (patience, mean_wait_s) = self.scenario.queue_patience();
-        let roll: f64 = self.rng.gen_range(0.0..1.0);
-        let mut outcome = match roll {
-            r if r < patience => Outcome::Answered,
-            r if r < patience + (1.0 - patience) * 0.6 => Outcome::BreakOut,
-            _ => Outcome::Timeout,
-        };
-        let talk = self.talk();
-        let answer_wait = |gen: &mut Self| {
-            let u: f64 = gen.rng.gen_range(0.0..1.0);
-            let wait = 2e9 + -(1.0 - u).ln() * mean_wait_s * 1e9;
-            t0 + (wait as i64).min(max_wait - 2 * S)
-        };
-        // The offer round an answer at `at` falls in starts here (rounds below: every
-        // AGENT_RING_TIMEOUT, two seconds apart, from a second after joining).
-        let round_start = |at: i64| {
-            let first = t0 + S;
-            let period = AGENT_RING_TIMEOUT + 2 * S;
-            first + (at - first).max(0) / period * period
-        };
-        let mut stop = match outcome {
-            Outcome::Answered => {
-                // All agents busy at that moment: the caller waits on until one is free (or
-                // the queue's longest wait), rather than being answered by nobody.
-                let mut at = answer_wait(self);
-                while at < t0 + max_wait - 5 * S
-                    && !queue
-                        .agents
-                        .iter()
-                        .any(|&l| self.is_free(l, round_start(at), at + talk))
-                {
-                    at += 5 * S;
-                }
-                at.min(t0 + max_wait - S)
-            }
-            Outcome::BreakOut => t0 + self.rng.gen_range(3 * S..max_wait - 2 * S),
-            Outcome::Timeout => t0 + max_wait,
-        };
-
-        // Plan the offer rounds: [start, end) with the agents free over it.
-        struct Round {
-            start: i64,
-            end: i64,
-            agents: Vec<usize>,
-        }
-        let mut rounds: Vec<Round> = Vec::new();
-        let mut start = t0 + S;
-        while start + S <= stop {
-            let last = start + AGENT_RING_TIMEOUT >= stop;
-            let end = if last {
-                stop
-            } else {
-                start + AGENT_RING_TIMEOUT
-            };
-            // The winner stays busy for the conversation: check over that span when answering.
-            let span_end = if last && outcome == Outcome::Answered {
-                stop + talk
-            } else {
-                end
-            };
-            let agents: Vec<usize> = queue
-                .agents
-                .iter()
-                .copied()
-                .filter(|&l| self.is_free(l, start, span_end))
-                .collect();
-            rounds.push(Round { start, end, agents });
-            start = end + 2 * S;
-        }
-        if outcome == Outcome::Answered && !rounds.last().is_some_and(|r| !r.agents.is_empty()) {
-            // Nobody could take the call: the caller gives up at the same moment instead.
-            outcome = Outcome::BreakOut;
-        }
-        if outcome != Outcome::Answered {
-            stop = stop.max(t0 + 2 * S);
-        }
-
-        let caller = self.external_number();
-        let member_uuid = uuid_from(&mut self.rng);
-        let session_uuid = uuid_from(&mut self.rng);
-        let base = |action: &str| -> Map<String, Value> {
-            let mut m = Map::new();
-            m.insert("QueueMemberUUID".into(), json!(member_uuid));
-            m.insert("QueueMemberSessionUUID".into(), json!(session_uuid));
-            m.insert("Calling".into(), json!(caller));
-            m.insert("QueueMemberCIDNumber".into(), json!(caller));
-            m.insert("QueueMemberCIDName".into(), json!(caller));
-            m.insert("QueueMemberDNIS".into(), json!(queue.number));
-            m.insert("Queue".into(), json!(format!("{}@queues", queue.number)));
-            m.insert("QueueMemberJoinedTime".into(), json!(epoch_s(t0)));
-            m.insert("Protocol".into(), json!("sip"));
-            m.insert("Action".into(), json!(action));
-            m.insert("Event".into(), json!(action));
-            m
-        };
-        let names: Vec<(usize, String)> = queue
-            .agents
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| {
-                (
-                    l,
-                    format!("agent_{}_{}", self.account.lines[l].number, i + 1),
-                )
-            })
-            .collect();
-        let agent_name = |line: usize| -> String {
-            names
-                .iter()
-                .find(|(l, _)| *l == line)
-                .map(|(_, n)| n.clone())
-                .unwrap_or_default()
-        };
-
-        self.push_queue(q, t0, base("member-queue-start"), Some(CountOp::Join(q)));
-        self.push_queue(q, t0 + MS, base("members-count"), Some(CountOp::Read(q)));
-
-        let nrounds = rounds.len();
-        for (i, round) in rounds.into_iter().enumerate() {
-            let last = i + 1 == nrounds;
-            let answered_round = last && outcome == Outcome::Answered;
-            let winner = answered_round.then(|| {
-                let k = self.rng.gen_range(0..round.agents.len());
-                round.agents[k]
-            });
-            let mut legs = Vec::new();
-            for (k, &line) in round.agents.iter().enumerate() {
-                let at = round.start + k as i64 * 10 * MS;
-                let mut d = base("agent-offering");
-                d.insert("QueueAgent".into(), json!(agent_name(line)));
-                d.insert("QueueAgentUUID".into(), json!(uuid_from(&mut self.rng)));
-                d.insert("QueueAgentSystem".into(), json!("single_box"));
-                d.insert("QueueAgentCalledTime".into(), json!(epoch_s(round.start)));
-                self.push_queue(q, at, d, None);
-                // The agent's own phone rings: a call from the queue number.
-                let call_id = self.call_id();
-                legs.push((line, call_id, at));
-            }
-            let fail_at = if answered_round {
-                round.end + 20 * MS
-            } else if last {
-                stop - 50 * MS
-            } else {
-                round.end
-            };
-            for (line, call_id, at) in &legs {
-                let number = self.account.lines[*line].number.clone();
-                let leg = Leg {
-                    line: *line,
-                    call_id,
-                    calling: &queue.number,
-                    called: &number,
-                };
-                self.ring_leg(&leg, *at);
-                let mut d = base("bridge-agent-fail");
-                d.insert("QueueAgent".into(), json!(agent_name(*line)));
-                d.insert("QueueAgentSystem".into(), json!("single_box"));
-                d.insert("QueueAgentCalledTime".into(), json!(epoch_s(round.start)));
-                if Some(*line) == winner {
-                    let answer = round.end;
-                    let end = answer + talk;
-                    self.occupy(*line, *at, end);
-                    let mut s = base("bridge-agent-start");
-                    s.insert("QueueAgentAnsweredTime".into(), json!(epoch_s(answer)));
-                    s.insert("QueueAgent".into(), json!(agent_name(*line)));
-                    s.insert("QueueAgentSystem".into(), json!("single_box"));
-                    s.insert("QueueAgentCalledTime".into(), json!(epoch_s(round.start)));
-                    self.push_queue(q, answer, s, None);
-                    self.answer_leg(&leg, answer, false);
-                    let mut e = base("bridge-agent-end");
-                    e.insert("QueueAgentAnsweredTime".into(), json!(epoch_s(answer)));
-                    e.insert("QueueBridgeTerminatedTime".into(), json!(epoch_s(end)));
-                    e.insert("QueueHangupCause".into(), json!("NORMAL_CLEARING"));
-                    e.insert("QueueAgent".into(), json!(agent_name(*line)));
-                    self.push_queue(q, end, e, None);
-                    self.hangup_leg(&leg, end);
-                    let mut m = base("member-queue-end");
-                    m.insert("QueueCause".into(), json!("Terminated"));
-                    m.insert("QueueMemberLeavingTime".into(), json!(epoch_s(end)));
-                    self.push_queue(q, end + 10 * MS, m, Some(CountOp::Leave(q)));
-                    self.push_queue(
-                        q,
-                        end + 20 * MS,
-                        base("members-count"),
-                        Some(CountOp::Read(q)),
-                    );
-                    continue;
-                }
-                let cause = if answered_round {
-                    "LOSE_RACE"
-                } else if last {
-                    "ORIGINATOR_CANCEL"
-                } else {
-                    "NO_ANSWER"
-                };
-                d.insert("QueueHangupCause".into(), json!(cause));
-                self.occupy(*line, *at, fail_at);
-                self.push_queue(q, fail_at, d, None);
-                self.cancel_leg(&leg, fail_at);
-            }
-        }
-        if outcome != Outcome::Answered {
-            let reason = if outcome == Outcome::Timeout {
-                "TIMEOUT"
-            } else {
-                "BREAK_OUT"
-            };
-            let mut m = base("member-queue-end");
-            m.insert("QueueCause".into(), json!("Cancel"));
-            m.insert("QueueCancelReason".into(), json!(reason));
-            m.insert("QueueMemberLeavingTime".into(), json!(epoch_s(stop)));
-            self.push_queue(q, stop, m, Some(CountOp::Leave(q)));
-            self.push_queue(
-                q,
-                stop + 10 * MS,
-                base("members-count"),
-                Some(CountOp::Read(q)),
-            );
         }
     }
 

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod backup;
 pub mod callbacks;
+pub mod ovh_access;
 pub mod own_pops;
 pub mod purpose;
 pub mod queries;

@@ -305,6 +305,21 @@ ALTER TABLE users ADD COLUMN totp_step INTEGER;
     r#"
 ALTER TABLE users ADD COLUMN screen_pop TEXT;
 "#,
+    // Access to OVH's REST API (issue 11), per organisation: the application key and secret
+    // and the consumer key, kept like tokens (in this file, never shown again), the key's
+    // state while its owner validates it at OVH, and what went wrong last.
+    r#"
+CREATE TABLE ovh_access (
+    org_id INTEGER PRIMARY KEY REFERENCES orgs (id),
+    application_key TEXT NOT NULL,
+    application_secret TEXT NOT NULL,
+    consumer_key TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'validated')),
+    validation_url TEXT,
+    created_at REAL NOT NULL,
+    validated_at REAL
+);
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

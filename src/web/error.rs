@@ -57,6 +57,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::supervise::actions::ActionError> for ApiError {
+    fn from(e: crate::supervise::actions::ActionError) -> ApiError {
+        use crate::supervise::actions::ActionError;
+        match e {
+            ActionError::NotReady => ApiError::new(StatusCode::CONFLICT, e.to_string()),
+            ActionError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            ActionError::Invalid { field, message } => ApiError::field(field, message),
+            // OVH refused or could not be reached: the gateway's answer, in words.
+            ActionError::Ovh(e) => ApiError::new(StatusCode::BAD_GATEWAY, e.to_string()),
+        }
+    }
+}
+
 impl From<crate::settings::SettingsError> for ApiError {
     fn from(e: crate::settings::SettingsError) -> Self {
         ApiError::field(e.field, e.message)

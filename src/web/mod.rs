@@ -2,6 +2,7 @@
 //! (`ui`), and the health and metrics endpoints, on axum. Handlers stay thin: they authenticate the caller, parse and check the
 //! input, and read the caller's board or the store.
 
+mod agents;
 mod api;
 mod auth;
 mod callbacks;
@@ -12,6 +13,7 @@ mod extract;
 mod hooks;
 mod login;
 mod openapi;
+mod ovh;
 mod own_pop;
 mod params;
 mod people;
@@ -51,6 +53,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Live streams open, against their caps.
     pub streams: Arc<StreamSlots>,
+    /// OVH's REST API: each organisation's supervisor (issue 11).
+    pub supervision: Arc<crate::supervise::Supervision>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -85,6 +89,27 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/calls", get(reports::calls))
         .route("/reports/queues", get(reports::queues))
         .route("/openapi.json", get(openapi::serve))
+        .route(
+            "/ovh",
+            get(ovh::get).post(ovh::connect).delete(ovh::disconnect),
+        )
+        .route("/ovh/refresh", post(ovh::refresh))
+        .route("/ovh/event-token", post(ovh::event_token))
+        .route("/agents", get(agents::board))
+        .route(
+            "/agents/{service}/{id}",
+            axum::routing::put(agents::set_status),
+        )
+        .route(
+            "/agents/{service}/{id}/queues/{queue}",
+            axum::routing::put(agents::join_queue).delete(agents::leave_queue),
+        )
+        .route("/click2call", post(agents::click2call))
+        .route("/live-calls", get(agents::live_calls))
+        .route(
+            "/live-calls/{service}/{queue}/{call}/{action}",
+            post(agents::call_action),
+        )
         .route("/users", get(people::list).post(people::create))
         .route(
             "/users/{id}",

@@ -39,6 +39,12 @@ impl Scope {
         filter(sse, |kind, data| match kind {
             "event" | "call" | "pop" => data["number"].as_str().is_some_and(|n| self.sees(n)),
             "journal" => data["queue"].as_str().is_some_and(|n| self.sees(n)),
+            "agents" => {
+                self.retain(&mut data["board"]["agents"], "number");
+                self.retain(&mut data["board"]["queues"], "service");
+                self.retain(&mut data["board"]["lines"], "number");
+                true
+            }
             "state" | "resync" => {
                 for list in ["lines", "queues", "calls"] {
                     self.retain(&mut data[list], "number");

@@ -43,6 +43,8 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("webhooks.js", JS, include_str!("ui/webhooks.js")),
     ("people.js", JS, include_str!("ui/people.js")),
     ("mypop.js", JS, include_str!("ui/mypop.js")),
+    ("agents.js", JS, include_str!("ui/agents.js")),
+    ("ovh.js", JS, include_str!("ui/ovh.js")),
     ("favicon.svg", SVG, include_str!("ui/favicon.svg")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
@@ -63,6 +65,7 @@ pub const PAGES: &[&str] = &[
     "/webhooks",
     "/people",
     "/my-screen-pop",
+    "/ovh",
     "/help",
 ];
 

@@ -433,6 +433,12 @@ pub struct Options {
     pub login_checks_per_address: usize,
     /// Connection limits, header time-out, stream caps.
     pub server: ovh_cti::net::Limits,
+    /// Another feed than the fake upstream's (the simulator's).
+    pub upstream: Option<String>,
+    /// OVH's REST API: its address, configured keys, and the requests a minute allowed.
+    pub ovh_api: Option<String>,
+    pub ovh_keys: Option<ovh_cti::ovh_api::Keys>,
+    pub ovh_api_rate: u32,
 }
 
 impl Default for Options {
@@ -451,6 +457,11 @@ impl Default for Options {
             login_checks: 32,
             login_checks_per_address: 2,
             server: ovh_cti::net::Limits::default(),
+            upstream: None,
+            ovh_api: None,
+            ovh_keys: None,
+            // Discovery at once, within the simulator's 60 a minute.
+            ovh_api_rate: 600,
         }
     }
 }
@@ -466,7 +477,7 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
     let config = Config {
         listen: "127.0.0.1:0".into(),
         db,
-        upstream: upstream.url.clone(),
+        upstream: opts.upstream.unwrap_or_else(|| upstream.url.clone()),
         api: opts.api,
         tokens: opts
             .tokens
@@ -495,6 +506,11 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
         login_checks: opts.login_checks,
         login_checks_per_address: opts.login_checks_per_address,
         server: opts.server,
+        ovh_api: opts
+            .ovh_api
+            .unwrap_or_else(|| ovh_cti::ovh_api::client::DEFAULT_BASE.into()),
+        ovh_keys: opts.ovh_keys,
+        ovh_api_rate: opts.ovh_api_rate,
         ..Config::default()
     };
     let app = Application::build(config, Arc::new(clock.clone()))

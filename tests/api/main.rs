@@ -17,6 +17,7 @@ mod feed_faults;
 mod generated;
 mod lines;
 mod openapi;
+mod ovh;
 mod own_screen_pop;
 mod queues;
 mod restart;

@@ -296,6 +296,38 @@ async fn every_route_checks_the_role_on_the_server() {
             "agent",
         ),
         (Method::DELETE, "/api/me/screen-pop", None, "agent"),
+        // OVH's REST API (no account connected here: 409 for those allowed).
+        (Method::GET, "/api/ovh", None, "admin"),
+        (Method::POST, "/api/ovh", Some(json!({})), "admin"),
+        (Method::DELETE, "/api/ovh", None, "admin"),
+        (Method::POST, "/api/ovh/refresh", None, "supervisor"),
+        (Method::POST, "/api/ovh/event-token", None, "admin"),
+        (Method::GET, "/api/agents", None, "viewer"),
+        (
+            Method::PUT,
+            "/api/agents/0033972100100/1",
+            Some(json!({"status": "available"})),
+            "agent",
+        ),
+        (
+            Method::PUT,
+            "/api/agents/0033972100100/1/queues/2",
+            None,
+            "supervisor",
+        ),
+        (
+            Method::POST,
+            "/api/click2call",
+            Some(json!({"number": "0033612345678", "line": "0033972101011"})),
+            "agent",
+        ),
+        (Method::GET, "/api/live-calls", None, "supervisor"),
+        (
+            Method::POST,
+            "/api/live-calls/0033972100100/1/2/hangup",
+            None,
+            "supervisor",
+        ),
     ];
     let rank = |r: &str| {
         ["viewer", "agent", "supervisor", "admin"]

@@ -119,9 +119,9 @@ export async function freePort() {
 /// Starts `ovh-cti serve` against `upstream` (on a free port unless `listen` is given, with a
 /// new database unless `dir` is given, with `args` added to its command line); resolves with
 /// its base URL. `stop({ keep: true })` leaves the database for a restart.
-export async function startService(upstream, { listen = '127.0.0.1:0', dir, args = [] } = {}) {
+export async function startService(upstream, { listen = '127.0.0.1:0', dir, args = [], token = TOKEN } = {}) {
   dir = dir || mkdtempSync(path.join(tmpdir(), 'ovh-cti-browser-'));
-  const child = spawn(BIN, ['serve', '--token', TOKEN, '--upstream', upstream, '--listen', listen, '--db', path.join(dir, 'test.db'), ...args], {
+  const child = spawn(BIN, ['serve', '--token', token, '--upstream', upstream, '--listen', listen, '--db', path.join(dir, 'test.db'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
   });
@@ -147,6 +147,35 @@ export async function startService(upstream, { listen = '127.0.0.1:0', dir, args
         await exited;
       }
       if (!keep) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/// `ovh-cti simulate` on a free port: the simulated account's feed and REST API. Its address,
+/// its account token and its REST API keys, read from what it prints.
+export async function startSimulator(args = []) {
+  const child = spawn(BIN, ['simulate', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const found = await new Promise((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const base = /event API on (http:\/\/[^/\s]+)\//.exec(out);
+      const token = /token ([0-9A-F-]{36}) — billing account/.exec(out);
+      const keys = /application key (\S+), application secret (\S+), consumer key (\S+) /.exec(out);
+      if (base && token && keys) ok({ base: base[1], token: token[1], applicationKey: keys[1], applicationSecret: keys[2] });
+    });
+    child.on('exit', (code) => fail(new Error(`ovh-cti simulate exited with ${code}: ${stderr}`)));
+  });
+  return {
+    ...found,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((ok) => child.once('exit', ok));
+        child.kill('SIGTERM');
+        await exited;
+      }
     },
   };
 }

@@ -17,6 +17,8 @@ import * as help from './help.js';
 import * as webhooks from './webhooks.js';
 import * as people from './people.js';
 import * as mypop from './mypop.js';
+import * as ovh from './ovh.js';
+import { loadAgents } from './agents.js';
 
 /// Views in menu order; `live` views are redrawn whenever the state changes; a `kiosk` view
 /// (the wall screen) fills the screen with no header and no menu; `admin` views are for
@@ -32,6 +34,7 @@ const VIEWS = [
   { path: '/webhooks', key: 'nav.webhooks', view: webhooks, admin: true },
   { path: '/people', key: 'nav.people', view: people, admin: true },
   { path: '/my-screen-pop', key: 'nav.mypop', view: mypop, own: true },
+  { path: '/ovh', key: 'nav.ovh', view: ovh, admin: true },
   { path: '/help', key: 'nav.help', view: help },
 ];
 
@@ -204,6 +207,7 @@ async function signIn() {
   signedIn = true;
   connect(signedOut);
   loadHealth();
+  loadAgents();
   if (me.wall) history_.replaceState(null, '', '/wall');
   else if (location.pathname === '/login' || location.pathname === '/') history_.replaceState(null, '', '/overview');
   render();

@@ -6,6 +6,7 @@
 // The tab and its filter live in the address (`/history?tab=journal&queue=…`), so a reload or
 // a bookmark shows the same list with the same filter filled in.
 
+import { callButton } from './agents.js';
 import { h, replace, num, named, time, fmtDuration, formatNumber, direction, row, zonedMidnight, nextDay, localDate } from './dom.js';
 import { t } from './i18n.js';
 import { live, api, nameOf } from './live.js';
@@ -142,7 +143,9 @@ function calledOf(c) {
 
 function callRows(calls) {
   return calls.map((c) => row(
-    time(c.started_at), named(c.number, nameOf(c.number)), direction(c.direction), callerOf(c), calledOf(c),
+    time(c.started_at), named(c.number, nameOf(c.number)), direction(c.direction),
+    h('span', {}, callerOf(c), c.direction === 'incoming' ? [' ', callButton(c.calling)] : null),
+    h('span', {}, calledOf(c), c.direction === 'outgoing' ? [' ', callButton(c.called)] : null),
     fmtDuration(c.ring_s), fmtDuration(c.talk_s), outcome(c.outcome)));
 }
 const CALL_HEADERS = () => [t('col.started'), t('col.line'), t('col.direction'), t('col.caller'), t('col.called'), t('col.ring'), t('col.talk'), t('col.outcome')];
@@ -226,7 +229,7 @@ function callbackRow(c) {
     }
   });
   const tr = row(num(c.number), String(c.attempts), time(c.last_attempt_at), where,
-    h('span', {}, done ? h('span', { class: 'muted' }, `${t('callbacks.done_at')} `, time(c.done_at), ' ') : null, toggle));
+    h('span', {}, done ? h('span', { class: 'muted' }, `${t('callbacks.done_at')} `, time(c.done_at), ' ') : null, toggle, ' ', callButton(c.number)));
   tr.dataset.number = c.number;
   if (done) tr.classList.add('done');
   return tr;

@@ -8,6 +8,35 @@
 const en = {
   'app.name': 'OVH call dashboard',
   'skip': 'Skip to content',
+  'nav.ovh': 'OVH account', 'ovh.title': 'OVH account (REST API)', 'ovh.working': 'Working…',
+  'ovh.state_off': 'No OVH account is connected: the dashboard shows what the event feed says; agents, click-to-call and live-call control need OVH\'s REST API.',
+  'ovh.state_pending': 'Waiting for the key to be validated at OVH.', 'ovh.state_discovering': 'Connected: reading the account…',
+  'ovh.state_connected': 'Connected.', 'ovh.state_failing': 'Connected, but OVH refuses or cannot be reached (below).',
+  'ovh.app_key': 'Application key: {key}', 'ovh.validate': 'Open OVH\'s page, sign in with the OVH account and accept:',
+  'ovh.validate_link': 'validate the access at OVH', 'ovh.validate_hint': 'Choose "unlimited" for the validity. This page notices the validation by itself.',
+  'ovh.discovered': 'Account read at {at}.', 'ovh.expires': 'OVH ends this access on {at}.',
+  'ovh.connect': 'Connect an OVH account', 'ovh.reconnect': 'Connect again (new keys)',
+  'ovh.connect_hint': 'Create an application at OVH (createApp) and type its key and secret: the secret is kept by the service and never shown again.',
+  'ovh.ak': 'Application key', 'ovh.as': 'Application secret', 'ovh.connect_button': 'Ask OVH for access',
+  'ovh.asked': 'OVH gave a validation link: open it below.', 'ovh.forget': 'Disconnect', 'ovh.forget_confirm': 'Forget this OVH account\'s keys? The agent board and the actions stop until an account is connected again.',
+  'ovh.forgotten': 'The keys are forgotten.', 'ovh.refresh': 'Discover again', 'ovh.refreshing': 'The account is being read again.',
+  'ovh.token': 'Follow the account\'s event token', 'ovh.token_done': '{n} event token(s) followed.',
+  'ovh.rotate': 'Rotate the event token', 'ovh.rotate_done': '{n} new event token(s) followed; the old ones are revoked at OVH.',
+  'ovh.configured': 'These keys come from the service\'s configuration (OVH_CTI_APP_KEY…): change them there.',
+  'ovh.rules': 'Access asked of OVH', 'ovh.rules_why': 'Reading the telephony routes; changing agents (PUT), calls, queue membership and event tokens (POST), leaving a queue and rotating a token (DELETE). OVH does not document narrower patterns.',
+  'agent.title': 'Agents (OVH)', 'agent.off': 'No OVH account is connected: ask an admin.', 'agent.off_admin': 'Connect an OVH account (OVH account, in the menu) to see and manage agents.',
+  'agent.pending': 'The OVH account waits for validation.', 'agent.discovering': 'Reading the OVH account…', 'agent.none': 'No agent in the account.',
+  'agent.available': 'available', 'agent.loggedOut': 'logged out', 'agent.onBreak': 'on a break', 'agent.on_break': 'on a break', 'agent.on_break_reason': 'on a break ({reason})',
+  'agent.live_waiting': 'waiting for a call', 'agent.live_receiving': 'receiving a call', 'agent.live_inAQueueCall': 'in a queue call', 'agent.live_onBreak': 'on a break', 'agent.live_loggedOut': 'logged out',
+  'agent.status': 'Status', 'agent.live': 'Now', 'agent.since_col': 'For', 'agent.answered': 'Answered today', 'agent.talk': 'Talk time today', 'agent.actions': 'Actions',
+  'agent.login': 'Log in', 'agent.logout': 'Log out', 'agent.break': 'Break', 'agent.reason': 'Break reason',
+  'agent.join': 'Join {queue}', 'agent.leave': 'Leave {queue}', 'agent.doing': '{what}…', 'agent.done': '{what}: done.', 'agent.error': 'Not done: {msg}',
+  'agent.ovh_counts': 'OVH counts {total} calls, {answered} answered, {lost} lost', 'agent.since': 'since {at}',
+  'agent.mismatch': 'OVH\'s figures and ours disagree: events may have been lost.',
+  'calls.title': 'Live calls (OVH)', 'calls.from': 'Listen from', 'calls.load': 'Show live calls', 'calls.none': 'No call in the queues.',
+  'calls.eavesdrop': 'Listen', 'calls.whisper': 'Whisper', 'calls.hangup': 'Hang up', 'calls.transfer': 'Transfer',
+  'calls.task': '{action}: OVH says {status} {message}', 'calls.call': 'Call', 'calls.call_title': 'Call {number} (OVH rings your line first)',
+  'calls.which_line': 'Call from which line? ({lines})', 'calls.calling': 'Calling…', 'calls.failed': 'Not called',
   'nav.mypop': 'My screen pop', 'mypop.title': 'My screen pop', 'mypop.form': 'My screen pop (customer record)',
   'mypop.org': "You follow the organisation's screen pop.", 'mypop.own': 'You use your own screen pop.',
   'mypop.intro': "Your own choice replaces the organisation's screen pop for you alone, on your dashboards, for your lines and queues. Silent pops stay the organisation's.",
@@ -169,6 +198,35 @@ const en = {
 const fr = {
   'app.name': 'Tableau de bord des appels OVH',
   'skip': 'Aller au contenu',
+  'nav.ovh': 'Compte OVH', 'ovh.title': 'Compte OVH (API REST)', 'ovh.working': 'En cours…',
+  'ovh.state_off': "Aucun compte OVH n'est connecté : le tableau de bord montre ce que dit le flux d'événements ; les agents, l'appel en un clic et le contrôle des appels demandent l'API REST d'OVH.",
+  'ovh.state_pending': "En attente de la validation de la clé chez OVH.", 'ovh.state_discovering': 'Connecté : lecture du compte…',
+  'ovh.state_connected': 'Connecté.', 'ovh.state_failing': "Connecté, mais OVH refuse ou ne répond pas (ci-dessous).",
+  'ovh.app_key': "Clé d'application : {key}", 'ovh.validate': "Ouvrez la page d'OVH, connectez-vous avec le compte OVH et acceptez :",
+  'ovh.validate_link': "valider l'accès chez OVH", 'ovh.validate_hint': "Choisissez « illimité » pour la validité. Cette page voit d'elle-même la validation.",
+  'ovh.discovered': 'Compte lu à {at}.', 'ovh.expires': 'OVH met fin à cet accès le {at}.',
+  'ovh.connect': 'Connecter un compte OVH', 'ovh.reconnect': 'Reconnecter (nouvelles clés)',
+  'ovh.connect_hint': "Créez une application chez OVH (createApp) et saisissez sa clé et son secret : le secret est gardé par le service et n'est plus jamais affiché.",
+  'ovh.ak': "Clé d'application", 'ovh.as': "Secret d'application", 'ovh.connect_button': "Demander l'accès à OVH",
+  'ovh.asked': 'OVH a donné un lien de validation : ouvrez-le ci-dessous.', 'ovh.forget': 'Déconnecter', 'ovh.forget_confirm': "Oublier les clés de ce compte OVH ? Le tableau des agents et les actions s'arrêtent jusqu'à une nouvelle connexion.",
+  'ovh.forgotten': 'Les clés sont oubliées.', 'ovh.refresh': 'Relire le compte', 'ovh.refreshing': 'Le compte est relu.',
+  'ovh.token': "Suivre le token d'événements du compte", 'ovh.token_done': "{n} token(s) d'événements suivi(s).",
+  'ovh.rotate': "Renouveler le token d'événements", 'ovh.rotate_done': "{n} nouveau(x) token(s) suivi(s) ; les anciens sont révoqués chez OVH.",
+  'ovh.configured': 'Ces clés viennent de la configuration du service (OVH_CTI_APP_KEY…) : changez-les là.',
+  'ovh.rules': "Accès demandé à OVH", 'ovh.rules_why': "Lire les routes de téléphonie ; modifier les agents (PUT), les appels, les files des agents et les tokens (POST), retirer un agent d'une file et renouveler un token (DELETE). OVH ne documente pas de motifs plus étroits.",
+  'agent.title': 'Agents (OVH)', 'agent.off': "Aucun compte OVH n'est connecté : demandez à un administrateur.", 'agent.off_admin': 'Connectez un compte OVH (Compte OVH, dans le menu) pour voir et gérer les agents.',
+  'agent.pending': 'Le compte OVH attend sa validation.', 'agent.discovering': 'Lecture du compte OVH…', 'agent.none': 'Aucun agent dans le compte.',
+  'agent.available': 'disponible', 'agent.loggedOut': 'déconnecté', 'agent.onBreak': 'en pause', 'agent.on_break': 'en pause', 'agent.on_break_reason': 'en pause ({reason})',
+  'agent.live_waiting': 'en attente d\'appel', 'agent.live_receiving': 'appel présenté', 'agent.live_inAQueueCall': 'en appel de file', 'agent.live_onBreak': 'en pause', 'agent.live_loggedOut': 'déconnecté',
+  'agent.status': 'Statut', 'agent.live': 'Maintenant', 'agent.since_col': 'Depuis', 'agent.answered': "Décrochés aujourd'hui", 'agent.talk': "Temps de parole aujourd'hui", 'agent.actions': 'Actions',
+  'agent.login': 'Connecter', 'agent.logout': 'Déconnecter', 'agent.break': 'Pause', 'agent.reason': 'Motif de pause',
+  'agent.join': 'Ajouter à {queue}', 'agent.leave': 'Retirer de {queue}', 'agent.doing': '{what}…', 'agent.done': '{what} : fait.', 'agent.error': 'Non fait : {msg}',
+  'agent.ovh_counts': 'OVH compte {total} appels, {answered} décrochés, {lost} perdus', 'agent.since': 'depuis {at}',
+  'agent.mismatch': "Les chiffres d'OVH et les nôtres diffèrent : des événements ont pu être perdus.",
+  'calls.title': 'Appels en cours (OVH)', 'calls.from': 'Écouter depuis', 'calls.load': 'Afficher les appels en cours', 'calls.none': 'Aucun appel dans les files.',
+  'calls.eavesdrop': 'Écouter', 'calls.whisper': 'Chuchoter', 'calls.hangup': 'Raccrocher', 'calls.transfer': 'Transférer',
+  'calls.task': '{action} : OVH indique {status} {message}', 'calls.call': 'Appeler', 'calls.call_title': "Appeler {number} (OVH fait d'abord sonner votre ligne)",
+  'calls.which_line': 'Appeler depuis quelle ligne ? ({lines})', 'calls.calling': 'Appel en cours…', 'calls.failed': 'Non appelé',
   'nav.mypop': 'Mon appel du CGI', 'mypop.title': 'Mon appel du CGI', 'mypop.form': 'Mon appel du CGI (fiche client)',
   'mypop.org': "Vous suivez l'appel du CGI de l'organisation.", 'mypop.own': 'Vous utilisez votre propre appel du CGI.',
   'mypop.intro': "Votre choix remplace l'appel du CGI de l'organisation pour vous seul, sur vos tableaux de bord, pour vos lignes et files. Les appels silencieux restent ceux de l'organisation.",
@@ -372,8 +430,10 @@ export function tValue(prefix, value) {
   return WORDS[current][key] ?? en[key] ?? value;
 }
 
-export function t(key, vars) {
-  let s = WORDS[current][key] ?? en[key] ?? key;
+/// The words for `key`, with `{name}` variables filled; `fallback` (else the key) when no
+/// language has it (a value OVH added since).
+export function t(key, vars, fallback) {
+  let s = WORDS[current][key] ?? en[key] ?? fallback ?? key;
   for (const [k, v] of Object.entries(vars || {})) s = s.split(`{${k}}`).join(String(v));
   return s;
 }

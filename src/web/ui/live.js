@@ -4,7 +4,7 @@
 // after a reconnection (the service restarted, the network dropped) the page simply replaces
 // what it had; later `state` messages carry only the lines and queues that changed. The call
 // log and the queue journal are fetched once, then grown from `event` and `journal` messages;
-// `pop` messages (screen pop) are handed to pop.js.
+// `pop` messages (screen pop) are handed to pop.js; `agents` messages replace the agent board.
 // Views subscribe with `onChange` and are redrawn at most once per animation frame.
 
 import { setLanguage } from './i18n.js';
@@ -21,6 +21,8 @@ export const live = {
   stream: 'connecting', // connecting | open | offline
   settings: null,
   me: null,
+  /// The agent board from OVH's REST API (`/api/agents`, then `agents` messages).
+  agents: null,
 };
 
 const EVENT_LOG_MAX = 200;
@@ -142,6 +144,7 @@ function open() {
     changed();
   });
   es.addEventListener('pop', (e) => popHandler(JSON.parse(e.data)));
+  es.addEventListener('agents', (e) => { live.agents = JSON.parse(e.data); changed(); });
   es.addEventListener('health', (e) => { live.health = JSON.parse(e.data); changed(); });
   // The store stopped or started writing: sent at once, between the 15 s health frames.
   es.addEventListener('store', (e) => { live.health = { ...(live.health || {}), store: JSON.parse(e.data) }; changed(); });

@@ -8,6 +8,7 @@
 // log survives the updates. While an older page of the log is shown, it stays still: new
 // events are counted above it instead of pushing its rows down.
 
+import { callButton } from './agents.js';
 import { h, replace, num, named, ownNumber, time, age, ticking, direction, eventDirection, row, patchRows } from './dom.js';
 import { t, tValue, lang } from './i18n.js';
 import { live, nameOf } from './live.js';
@@ -21,12 +22,19 @@ export function statusCell(status) {
     h('span', { class: 'light', 'aria-hidden': 'true' }), t(`status.${s}`));
 }
 
+/// The calls a line may carry at once: OVH's setting when its REST API is connected, else
+/// what the feed says.
+function allowed(l) {
+  const fromApi = live.agents?.board?.lines?.find((x) => x.number === l.number)?.simultaneous;
+  return fromApi ?? l.simultaneous_lines;
+}
+
 function lineRow(l) {
   return h('tr', { 'data-number': l.number },
     h('td', {}, statusCell(l.status)),
     h('td', {}, ownNumber(l.number)),
     h('td', { class: 'desc' }, l.description || ''),
-    h('td', { class: 'n' }, `${l.active_calls} / ${l.simultaneous_lines ?? '—'}`),
+    h('td', { class: 'n' }, `${l.active_calls} / ${allowed(l) ?? '—'}`),
     h('td', {}, age(l.last_registered_at)),
   );
 }
@@ -56,7 +64,7 @@ function eventRow(e) {
     h('span', { class: 'event', title: e.event, 'data-event': e.event, text: tValue('event', e.event) }),
     num(e.number, e.description || undefined),
     direction(eventDirection(e)),
-    h('span', {}, num(e.calling), ' → ', num(e.called)),
+    h('span', {}, num(e.calling), ' → ', num(e.called), ' ', callButton(eventDirection(e) === 'outgoing' ? e.called : e.calling)),
     h('span', { class: 'desc' }, e.description || ''),
     e.latency_ms === null || e.latency_ms === undefined ? '—' : `${Math.round(e.latency_ms)} ms`,
   );

@@ -1,12 +1,14 @@
 // The queue view and the wallboard. Per queue: its figures since the last reset, the service
 // level coloured against the target *and* said in words, the callers waiting (timer, agent
 // being offered), the conversations in progress (caller ⇒ agent, talk and wait times); then
-// the queue journal. The wallboard shows the same live figures in large type for a wall screen.
+// the agent board from OVH's REST API (agents.js), and the queue journal. The wallboard shows
+// the same live figures in large type for a wall screen, with the agents' states below.
 
 import { h, replace, num, named, ownNumber, time, ticking, clock, fmtDateTime, fmtDuration, fmtPct, table, row } from './dom.js';
 import { t, tValue } from './i18n.js';
 import { live, nameOf } from './live.js';
 import { feedState } from './health.js';
+import { agentsSection, wallAgents } from './agents.js';
 
 function target() {
   return live.settings?.service_level_target_pct ?? 80;
@@ -74,6 +76,7 @@ export function render(root) {
     h('h1', { text: t('queues.title') }),
     live.since ? h('p', { class: 'muted' }, t('overview.since', { at: '' }), time(live.since)) : null,
     queues.length ? queues.map(queueSection) : h('p', { class: 'note', text: t('queues.none') }),
+    agentsSection(),
     h('section', { 'aria-labelledby': 'h-journal' },
       h('h2', { id: 'h-journal', text: t('queues.journal') }),
       h('div', { class: 'scroll' }, table(null, JOURNAL_HEADERS(), journalRows(live.journal)))),
@@ -111,6 +114,7 @@ export function renderWallboard(root) {
         h('p', { class: 'large' }, serviceLevel(q)),
       );
     })) : h('p', { class: 'note', text: t('queues.none') }),
+    wallAgents(),
     // A screen signed in by a wall link has no way out to show.
     live.me?.wall ? null : h('p', { class: 'wall-exit', 'aria-hidden': 'true', text: t('wall.exit') }),
   );

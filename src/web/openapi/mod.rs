@@ -8,6 +8,8 @@
 //! Objects are closed (`additionalProperties: false`) and list every field as required: a
 //! field added to an answer without being documented here fails those tests.
 
+mod ovh;
+
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
@@ -154,6 +156,7 @@ fn op(id: &str, summary: &str, parameters: Vec<Value>, ok: Value, errors: &[u16]
             404 => "NotFound",
             409 => "Conflict",
             413 => "TooLarge",
+            502 => "OvhRefused",
             503 => "StoreUnavailable",
             _ => unreachable!("no shared answer for {status}"),
         };
@@ -380,7 +383,7 @@ fn paths() -> Value {
         paths[format!("{path}.csv")] = json!({"get": op(&format!("{id}Csv"), "The same rows as CSV", csv_params,
             csv("The same rows as CSV, under a header line written even when nothing matches."), FILTERED)});
     }
-    with_fields(paths, people_paths())
+    with_fields(with_fields(paths, people_paths()), ovh::paths())
 }
 
 /// Users, sessions, the audit log and wall-screen links (issue 10).
@@ -584,6 +587,7 @@ fn responses() -> Value {
         "Conflict": error("The change is not possible as things are (the message says why)."),
         "TooLarge": error("The request body is over 2 MiB."),
         "StoreUnavailable": error("The database cannot be written at the moment: nothing stored is lost, try again shortly."),
+        "OvhRefused": error("OVH's REST API refused the request or could not be reached: the message says what to do, with OVH's own words and query id."),
     })
 }
 
@@ -827,7 +831,7 @@ fn schemas() -> Value {
             })))
         })),
     });
-    with_fields(objects, people_schemas())
+    with_fields(with_fields(objects, people_schemas()), ovh::schemas())
 }
 
 /// What a call in progress and a finished one have in common.
