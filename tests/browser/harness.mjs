@@ -164,7 +164,7 @@ export async function startSimulator(args = []) {
       const base = /event API on (http:\/\/[^/\s]+)\//.exec(out);
       const token = /token ([0-9A-F-]{36}) — billing account/.exec(out);
       const keys = /application key (\S+), application secret (\S+), consumer key (\S+) /.exec(out);
-      if (base && token && keys) ok({ base: base[1], token: token[1], applicationKey: keys[1], applicationSecret: keys[2] });
+      if (base && token && keys) ok({ base: base[1], token: token[1], applicationKey: keys[1], applicationSecret: keys[2], consumerKey: keys[3] });
     });
     child.on('exit', (code) => fail(new Error(`ovh-cti simulate exited with ${code}: ${stderr}`)));
   });
