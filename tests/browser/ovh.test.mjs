@@ -17,7 +17,7 @@ async function sipLines(page) {
   });
 }
 
-describe('OVH REST API', () => {
+describe('OVH REST API', { timeout: 240000 }, () => {
   let sim, service, browser, page;
 
   before(async () => {
