@@ -14,6 +14,9 @@ use tokio::time::Instant;
 pub const PER_MINUTE: u32 = 40;
 /// The most requests sent back to back after a quiet spell.
 pub const BURST: u32 = 10;
+/// The longest a request waits for its place in the budget before it is refused: OVH's
+/// answers go to people and to the board, neither of which should hang on a spent budget.
+pub const WAIT: Duration = Duration::from_secs(8);
 /// The longest a refusal may make the budget wait, whatever OVH's `Retry-After` says.
 pub const MAX_BACK_OFF: Duration = Duration::from_secs(300);
 
@@ -68,11 +71,15 @@ impl Budget {
         }
     }
 
-    /// Waits for a request's place in the budget.
-    pub async fn take(&self) {
+    /// Waits for a request's place in the budget, at most `limit`: a person waiting on an
+    /// answer is told the budget is spent rather than kept waiting. `Err`: how long until a
+    /// place frees.
+    pub async fn take_within(&self, limit: Duration) -> Result<(), Duration> {
+        let deadline = Instant::now() + limit;
         loop {
             match self.try_take(Instant::now()) {
-                Ok(()) => return,
+                Ok(()) => return Ok(()),
+                Err(wait) if Instant::now() + wait > deadline => return Err(wait),
                 Err(wait) => tokio::time::sleep(wait).await,
             }
         }
@@ -94,15 +101,34 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
+    /// schemathesis found `GET /api/live-calls` answering after more than 10 s: it waited for
+    /// a budget its own requests had spent.
+    async fn a_caller_is_told_the_budget_is_spent_rather_than_kept_waiting() {
+        let budget = Budget::new(6);
+        for _ in 0..6 {
+            budget.take_within(WAIT).await.unwrap();
+        }
+        // One a minute... ten seconds apart: more than the wait allowed.
+        let start = Instant::now();
+        let wait = budget
+            .take_within(Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(start.elapsed(), Duration::ZERO, "said at once");
+        assert!(wait > Duration::from_secs(5), "{wait:?}");
+        budget.take_within(Duration::from_secs(11)).await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_burst_then_the_steady_rate() {
         let budget = Budget::new(60);
         let start = Instant::now();
         for _ in 0..BURST {
-            budget.take().await;
+            budget.take_within(WAIT).await.unwrap();
         }
         assert_eq!(start.elapsed(), Duration::ZERO, "the burst goes at once");
         for _ in 0..30 {
-            budget.take().await;
+            budget.take_within(WAIT).await.unwrap();
         }
         // Thirty more at one a second.
         let took = start.elapsed().as_secs_f64();
@@ -114,10 +140,10 @@ mod tests {
         let budget = Budget::new(PER_MINUTE);
         let start = Instant::now();
         budget.back_off(Duration::from_secs(7));
-        budget.take().await;
+        budget.take_within(MAX_BACK_OFF * 2).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(7));
         budget.back_off(Duration::from_secs(100_000));
-        budget.take().await;
+        budget.take_within(MAX_BACK_OFF * 2).await.unwrap();
         assert_eq!(start.elapsed(), Duration::from_secs(7) + MAX_BACK_OFF);
     }
 
@@ -127,7 +153,7 @@ mod tests {
         let start = Instant::now();
         let mut n = 0;
         while start.elapsed() < Duration::from_secs(60) {
-            budget.take().await;
+            budget.take_within(WAIT).await.unwrap();
             n += 1;
         }
         assert!(n <= PER_MINUTE + BURST, "{n} in a minute");

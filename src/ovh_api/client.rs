@@ -4,7 +4,7 @@
 //! tries again — after the wait OVH asks for — when OVH says to slow down or is briefly
 //! unavailable. Answers are read up to a cap; errors never carry a URL (`error`).
 
-use super::budget::Budget;
+use super::budget::{Budget, WAIT};
 use super::error::{Kind, OvhError, Refusal};
 use super::models::{AccessRule, CredentialRequest};
 use super::sign::{signature, Signed};
@@ -83,6 +83,14 @@ impl Client {
         }
     }
 
+    /// A place in the budget, or `Busy` when none frees soon.
+    async fn take(&self) -> Result<(), OvhError> {
+        self.budget
+            .take_within(WAIT)
+            .await
+            .map_err(|wait| OvhError::Busy(wait.as_secs().max(1)))
+    }
+
     pub fn keys(&self) -> &Keys {
         &self.keys
     }
@@ -94,7 +102,7 @@ impl Client {
                 return Ok(offset);
             }
         }
-        self.budget.take().await;
+        self.take().await?;
         let before = unix_now();
         let res = self
             .http
@@ -151,8 +159,8 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            self.take().await?;
             let timestamp = unix_now() + self.offset().await?;
-            self.budget.take().await;
             let sig = signature(&Signed {
                 application_secret: &self.keys.application_secret,
                 consumer_key: &self.keys.consumer_key,
@@ -202,7 +210,7 @@ impl Client {
         rules: &[AccessRule],
         redirection: Option<&str>,
     ) -> Result<CredentialRequest, OvhError> {
-        self.budget.take().await;
+        self.take().await?;
         let mut body = json!({ "accessRules": rules });
         if let Some(r) = redirection {
             body["redirection"] = json!(r);

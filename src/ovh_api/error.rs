@@ -22,6 +22,10 @@ pub enum OvhError {
     /// OVH answered something that is not what its API describes.
     #[error("OVH's API answered something unexpected: {0}")]
     Unexpected(String),
+    /// This consumer key's request budget is spent for now (the service's own limit, kept
+    /// under OVH's).
+    #[error("the service's budget of requests to OVH is spent for now (it stays under OVH's limit): try again in {0} s")]
+    Busy(u64),
     /// No application key, secret or consumer key is configured.
     #[error("no OVH API access is configured: connect the account first")]
     NotConnected,

@@ -427,6 +427,8 @@ async fn read_live(sup: &OrgSupervisor, stats: bool) -> bool {
                 Ok(status) => {
                     live.agents.insert((s.number.clone(), id), status);
                 }
+                // People's actions used the budget: this reading waits for the next round.
+                Err(OvhError::Busy(_)) => {}
                 Err(e) => error = Some(e),
             }
         }
@@ -437,6 +439,7 @@ async fn read_live(sup: &OrgSupervisor, stats: bool) -> bool {
                     Ok(st) => {
                         live.queues.insert((s.number.clone(), q.queue_id), st);
                     }
+                    Err(OvhError::Busy(_)) => {}
                     Err(e) => error = Some(e),
                 }
             }

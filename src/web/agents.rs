@@ -8,7 +8,7 @@
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Body;
-use super::ovh::supervisor;
+use super::ovh::{in_time, supervisor};
 use super::people::{json_object, record};
 use super::AppState;
 use crate::store::users::Role;
@@ -89,8 +89,7 @@ pub async fn set_status(
         )
     })?;
     may_act_on(&caller, &found.number)?;
-    sup.set_agent_status(&service, agent, &status, reason)
-        .await?;
+    in_time(sup.set_agent_status(&service, agent, &status, reason)).await?;
     record(
         &state,
         &caller,
@@ -134,7 +133,7 @@ async fn membership(
     caller.require(Role::Supervisor)?;
     let (agent, queue) = (id(&agent, "id")?, id(&queue, "queue")?);
     let sup = supervisor(&state, &caller).await?;
-    sup.set_agent_queue(&service, agent, queue, join).await?;
+    in_time(sup.set_agent_queue(&service, agent, queue, join)).await?;
     let action = if join {
         "agent.queue_join"
     } else {
@@ -184,7 +183,7 @@ pub async fn click2call(
         ));
     }
     let sup = supervisor(&state, &caller).await?;
-    sup.click2call(&line, &called).await?;
+    in_time(sup.click2call(&line, &called)).await?;
     record(
         &state,
         &caller,
@@ -211,7 +210,7 @@ pub async fn live_calls(
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Supervisor)?;
     let sup = supervisor(&state, &caller).await?;
-    Ok(Json(json!({"calls": sup.live_calls().await?})))
+    Ok(Json(json!({"calls": in_time(sup.live_calls()).await?})))
 }
 
 /// `POST /api/live-calls/{service}/{queue}/{call}/{action}` (supervisors): `eavesdrop`
@@ -252,7 +251,7 @@ pub async fn call_action(
         }
     };
     let sup = supervisor(&state, &caller).await?;
-    let task = sup.call_action(&service, queue, call, &act).await?;
+    let task = in_time(sup.call_action(&service, queue, call, &act)).await?;
     record(
         &state,
         &caller,

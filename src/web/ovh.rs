@@ -33,6 +33,24 @@ pub(super) async fn supervisor(
     })
 }
 
+/// The longest a person waits for OVH's answer to what they asked: their action or list is
+/// refused, said so, rather than left hanging (each request also waits for its place in the
+/// budget).
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(9);
+
+/// `work` (one or more requests to OVH), or `502` when it takes longer than `ANSWER_WITHIN`.
+pub(super) async fn in_time<T, E: Into<ApiError>>(
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(ANSWER_WITHIN, work).await {
+        Ok(done) => done.map_err(Into::into),
+        Err(_) => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "OVH's API did not answer in time (or the service's budget of requests to it is spent): try again in a moment",
+        )),
+    }
+}
+
 fn status(sup: Option<&OrgSupervisor>) -> Value {
     let Some(sup) = sup else {
         return json!({"state": "off", "source": null, "application_key": null,
@@ -171,7 +189,7 @@ pub async fn event_token(
         Some(_) => return Err(ApiError::field("rotate", "expected true or false")),
     };
     let sup = supervisor(&state, &caller).await?;
-    let made = sup.event_tokens(rotate).await?;
+    let made = in_time(sup.event_tokens(rotate)).await?;
     let mut answer = Vec::new();
     for (raw, old) in made {
         let token = crate::token::Token::parse(&raw).map_err(|_| {
