@@ -64,6 +64,13 @@ impl From<crate::supervise::actions::ActionError> for ApiError {
             ActionError::NotReady => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             ActionError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             ActionError::Invalid { field, message } => ApiError::field(field, message),
+            // Slow down: the service's own budget of requests to OVH is spent, or OVH asked.
+            ActionError::Ovh(e)
+                if matches!(e, crate::ovh_api::OvhError::Busy(_))
+                    || e.kind() == Some(crate::ovh_api::error::Kind::RateLimited) =>
+            {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
+            }
             // OVH refused or could not be reached: the gateway's answer, in words.
             ActionError::Ovh(e) => ApiError::new(StatusCode::BAD_GATEWAY, e.to_string()),
         }

@@ -38,15 +38,16 @@ pub(super) async fn supervisor(
 /// budget).
 const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(9);
 
-/// `work` (one or more requests to OVH), or `502` when it takes longer than `ANSWER_WITHIN`.
+/// `work` (one or more requests to OVH), or `429` when it takes longer than `ANSWER_WITHIN`.
 pub(super) async fn in_time<T, E: Into<ApiError>>(
     work: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, ApiError> {
     match tokio::time::timeout(ANSWER_WITHIN, work).await {
         Ok(done) => done.map_err(Into::into),
+        // Most often the budget, spent by other requests: the caller is asked to slow down.
         Err(_) => Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "OVH's API did not answer in time (or the service's budget of requests to it is spent): try again in a moment",
+            StatusCode::TOO_MANY_REQUESTS,
+            "OVH's API did not answer in time, or the service's budget of requests to it is spent: try again in a moment",
         )),
     }
 }
@@ -126,7 +127,7 @@ pub async fn connect(
         .supervision
         .connect(org, ak.clone(), secret, redirection)
         .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, e.to_string()))?;
+        .map_err(|e| ApiError::from(crate::supervise::actions::ActionError::Ovh(e)))?;
     record(
         &state,
         &caller,

@@ -156,6 +156,7 @@ fn op(id: &str, summary: &str, parameters: Vec<Value>, ok: Value, errors: &[u16]
             404 => "NotFound",
             409 => "Conflict",
             413 => "TooLarge",
+            429 => "SlowDown",
             502 => "OvhRefused",
             503 => "StoreUnavailable",
             _ => unreachable!("no shared answer for {status}"),
@@ -587,6 +588,7 @@ fn responses() -> Value {
         "Conflict": error("The change is not possible as things are (the message says why)."),
         "TooLarge": error("The request body is over 2 MiB."),
         "StoreUnavailable": error("The database cannot be written at the moment: nothing stored is lost, try again shortly."),
+        "SlowDown": error("The service's budget of requests to OVH's API is spent for now, or OVH asked to slow down: try again in a moment."),
         "OvhRefused": error("OVH's REST API refused the request or could not be reached: the message says what to do, with OVH's own words and query id."),
     })
 }

@@ -20,7 +20,7 @@ pub(super) fn paths() -> Value {
             "get": op("ovhAccess", "The organisation's access to OVH's REST API (admins)", vec![],
                 json!({"200": answer("Its state; never a secret.", schema("OvhAccess"))}), &[401, 403]),
             "post": with_body(op("connectOvh", "Connect an OVH account: the service asks OVH for a consumer key and answers OVH's validation link (admins)", vec![],
-                json!({"201": answer("Waiting for validation at OVH.", object(json!({"state": {"const": "pending"}, "validation_url": string()})))}), &[400, 401, 403, 409, 413, 502, 503]),
+                json!({"201": answer("Waiting for validation at OVH.", object(json!({"state": {"const": "pending"}, "validation_url": string()})))}), &[400, 401, 403, 409, 413, 429, 502, 503]),
                 true, request(json!({"application_key": {"type": "string", "minLength": 1, "maxLength": 128}, "application_secret": {"type": "string", "minLength": 1, "maxLength": 128}}))),
             "delete": op("disconnectOvh", "Forget the organisation's OVH keys (admins)", vec![],
                 json!({"200": answer("Forgotten.", schema("Ok"))}), &[401, 403, 404, 409, 503])
@@ -28,28 +28,28 @@ pub(super) fn paths() -> Value {
         "/api/ovh/refresh": {"post": op("refreshOvh", "Discover the OVH account again now (supervisors)", vec![],
             json!({"202": answer("Asked.", schema("Ok"))}), &[401, 403, 409])},
         "/api/ovh/event-token": {"post": with_body(op("ovhEventToken", "Each billing account's event token, made (or rotated) through OVH's API and followed (admins)", vec![],
-            json!({"200": answer("The tokens followed (never the tokens themselves).", object(json!({"tokens": array(object(json!({"id": string(), "hint": string_or_null()})))})))}), &[400, 401, 403, 409, 413, 502, 503]),
+            json!({"200": answer("The tokens followed (never the tokens themselves).", object(json!({"tokens": array(object(json!({"id": string(), "hint": string_or_null()})))})))}), &[400, 401, 403, 409, 413, 429, 502, 503]),
             false, partial(json!({"rotate": {"type": ["boolean", "null"]}})))},
         "/api/agents": {"get": op("agents", "The agent board: each agent's status and OVH's live status, the queues' own counters (an agent sees their own rows)", vec![],
             json!({"200": answer("The board, or state off without an OVH account.", schema("AgentView"))}), READ)},
         "/api/agents/{service}/{id}": {
             "parameters": agent_params,
             "put": with_body(op("setAgentStatus", "Log an agent in or out, or put them on a break (supervisors; an agent for themselves)", vec![],
-                json!({"200": answer("The board as now.", schema("AgentView"))}), &[400, 401, 403, 404, 409, 413, 502, 503]),
+                json!({"200": answer("The board as now.", schema("AgentView"))}), &[400, 401, 403, 404, 409, 413, 429, 502, 503]),
                 true, request(json!({"status": one_of(&["available", "onBreak", "loggedOut"]), "reason": int_or_null()})))
         },
         "/api/agents/{service}/{id}/queues/{queue}": {
             "parameters": queue_params,
             "put": op("joinQueue", "Add an agent to a queue (supervisors)", vec![],
-                json!({"200": answer("The board as now.", schema("AgentView"))}), &[400, 401, 403, 404, 409, 502, 503]),
+                json!({"200": answer("The board as now.", schema("AgentView"))}), &[400, 401, 403, 404, 409, 429, 502, 503]),
             "delete": op("leaveQueue", "Take an agent out of a queue (supervisors)", vec![],
-                json!({"200": answer("The board as now.", schema("AgentView"))}), &[400, 401, 403, 404, 409, 502, 503])
+                json!({"200": answer("The board as now.", schema("AgentView"))}), &[400, 401, 403, 404, 409, 429, 502, 503])
         },
         "/api/click2call": {"post": with_body(op("click2call", "Call a number from a line of the account: OVH rings the line, then dials (agents from their own line)", vec![],
-            json!({"200": answer("OVH is calling.", object(json!({"ok": {"const": true}, "line": string(), "number": string()})))}), &[400, 401, 403, 404, 409, 413, 502, 503]),
+            json!({"200": answer("OVH is calling.", object(json!({"ok": {"const": true}, "line": string(), "number": string()})))}), &[400, 401, 403, 404, 409, 413, 429, 502, 503]),
             true, request(json!({"number": string(), "line": string()})))},
         "/api/live-calls": {"get": op("liveCalls", "The calls in the queues, as OVH lists them (supervisors)", vec![],
-            json!({"200": answer("The calls.", object(json!({"calls": array(schema("QueueCall"))})))}), &[401, 403, 409, 502])},
+            json!({"200": answer("The calls.", object(json!({"calls": array(schema("QueueCall"))})))}), &[401, 403, 409, 429, 502])},
         "/api/live-calls/{service}/{queue}/{call}/{action}": {
             "parameters": [
                 {"name": "service", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 32}},
@@ -58,7 +58,7 @@ pub(super) fn paths() -> Value {
                 {"name": "action", "in": "path", "required": true, "schema": one_of(&["eavesdrop", "whisper", "transfer", "hangup"])}
             ],
             "post": with_body(op("callAction", "Listen in, whisper, transfer or hang up a live queue call (supervisors)", vec![],
-                json!({"200": answer("OVH's task.", object(json!({"task": schema("OvhTask")})))}), &[400, 401, 403, 404, 409, 413, 502, 503]),
+                json!({"200": answer("OVH's task.", object(json!({"task": schema("OvhTask")})))}), &[400, 401, 403, 404, 409, 413, 429, 502, 503]),
                 false, partial(json!({"number": string(), "all": {"type": "boolean"}})))
         }
     })
