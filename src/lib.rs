@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod limits;
 pub mod net;
 pub mod normalise;
+pub mod outbound;
 pub mod ovh_api;
 pub mod password;
 pub mod retention;

@@ -90,15 +90,7 @@ pub struct Transport {
 fn network(e: reqwest::Error) -> PollError {
     // reqwest puts the URL — and so the token — in its messages: drop it.
     let e = e.without_url();
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "connection cut while reading the answer"
-    } else {
-        "request failed"
-    };
+    let kind = crate::outbound::failure_kind(&e);
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {

@@ -157,17 +157,7 @@ impl OvhError {
 
     /// From a reqwest error, without its URL.
     pub fn network(e: reqwest::Error) -> OvhError {
-        let e = e.without_url();
-        let kind = if e.is_timeout() {
-            "timed out"
-        } else if e.is_connect() {
-            "could not connect"
-        } else if e.is_body() || e.is_decode() {
-            "the answer was cut"
-        } else {
-            "the request failed"
-        };
-        OvhError::Unreachable(kind.to_string())
+        OvhError::Unreachable(crate::outbound::failure_kind(&e.without_url()).to_string())
     }
 }
 
