@@ -83,7 +83,7 @@ pub struct OrgSupervisor {
     pub client: Client,
     pub known: RwLock<Known>,
     /// Wakes the loop: discover again now.
-    rediscover: Notify,
+    rediscover: Arc<Notify>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -173,7 +173,7 @@ impl Supervision {
                 validation_url,
                 ..Known::default()
             }),
-            rediscover: Notify::new(),
+            rediscover: Arc::new(Notify::new()),
             task: Mutex::new(None),
         });
         let task = tokio::spawn(run(self.clone(), Arc::downgrade(&sup)));
@@ -313,12 +313,17 @@ async fn run(sup_all: Arc<Supervision>, me: std::sync::Weak<OrgSupervisor>) {
     loop {
         let Some(sup) = me.upgrade() else { return };
         let wait = step(&sup_all, &sup, &mut last_stats).await;
-        let woken = async {
-            sup.rediscover.notified().await;
-        };
+        let rediscover = sup.rediscover.clone();
+        // Not held while waiting: a supervisor replaced or disconnected meanwhile is dropped
+        // at once (its task aborted), and never reads or publishes with its old keys again.
+        drop(sup);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = woken => { sup.known.write().discovered_at = None; }
+            _ = rediscover.notified() => {
+                if let Some(sup) = me.upgrade() {
+                    sup.known.write().discovered_at = None;
+                }
+            }
             _ = crate::shutdown::stopped(&mut stop) => return,
         }
     }

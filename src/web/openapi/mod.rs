@@ -105,15 +105,19 @@ fn array(items: Value) -> Value {
     json!({"type": "array", "items": items})
 }
 
-/// A closed object whose every field is always present (`null` where it has no value).
-fn object(fields: Value) -> Value {
-    let required: Vec<&String> = fields
+/// The names of an object's fields, every one of them required.
+fn names(fields: &Value) -> Vec<&String> {
+    fields
         .as_object()
         .map(Map::keys)
         .into_iter()
         .flatten()
-        .collect();
-    json!({"type": "object", "additionalProperties": false, "required": required, "properties": fields})
+        .collect()
+}
+
+/// A closed object whose every field is always present (`null` where it has no value).
+fn object(fields: Value) -> Value {
+    json!({"type": "object", "additionalProperties": false, "required": names(&fields), "properties": fields})
 }
 
 fn with_description(mut v: Value, description: &str) -> Value {
@@ -858,13 +862,7 @@ fn with_fields(mut fields: Value, more: Value) -> Value {
 
 /// A request body: these fields required, others ignored.
 fn request(fields: Value) -> Value {
-    let required: Vec<&String> = fields
-        .as_object()
-        .map(Map::keys)
-        .into_iter()
-        .flatten()
-        .collect();
-    json!({"type": "object", "required": required, "properties": fields})
+    json!({"type": "object", "required": names(&fields), "properties": fields})
 }
 
 /// An object of which any part may be sent.
