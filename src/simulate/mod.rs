@@ -113,6 +113,7 @@
 //!   `totalCallDuration` are today's.
 
 pub mod account;
+mod control;
 pub mod faults;
 mod pace;
 pub mod rest;

@@ -777,6 +777,7 @@ fn router(hub: Arc<Hub>) -> Router {
         .route("/v2/session/{id}/events/poll", get(v2_poll))
         .route("/1.0/{*path}", any(rest::handle))
         .route("/v1/{*path}", any(rest::handle))
+        .route("/_sim/queue-call", post(super::control::queue_call))
         .with_state(hub)
 }
 

@@ -39,6 +39,7 @@ use super::account::{uuid_from, SimAccount};
 use super::SimConfig;
 
 use queue::CallerPlan;
+pub(crate) use queue::PlacedCaller;
 
 /// Salt mixed into the seed for the traffic, distinct from the account's.
 const TRAFFIC_SALT: u64 = 0x7A_FF1C_0000_0002;

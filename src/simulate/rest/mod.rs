@@ -199,7 +199,7 @@ impl ApiError {
         )
     }
 
-    fn into_response(self) -> Response {
+    pub(crate) fn into_response(self) -> Response {
         let body = json!({
             "class": self.class,
             "errorCode": self.code,
@@ -245,7 +245,7 @@ impl Ctx<'_> {
 
 /// Runs `change` with the traffic generator and the REST state locked (in that order, the
 /// hub's), at the traffic's time now; then wakes the generator for the events it planned.
-fn steer<T>(
+pub(crate) fn steer<T>(
     hub: &Hub,
     change: impl FnOnce(&mut TrafficGen, &mut RestState, i64) -> Result<T, ApiError>,
 ) -> Result<T, ApiError> {

@@ -42,7 +42,7 @@ impl ActionError {
 
 impl TrafficGen {
     /// Nothing is planned before the last event handed out, so that timestamps never go back.
-    fn now_floor(&self, now: i64) -> i64 {
+    pub(super) fn now_floor(&self, now: i64) -> i64 {
         now.max(self.last_out)
     }
 

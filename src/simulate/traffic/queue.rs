@@ -84,6 +84,22 @@ impl CallerPlan {
     }
 }
 
+/// A caller placed in a queue on demand rather than drawn at random, so that a test (or a
+/// demo) can act on a live queue call that is sure to be there.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PlacedCaller {
+    /// The queue, by its rank in the account (0 or 1).
+    #[serde(default)]
+    pub(crate) queue: usize,
+    /// Answered (after about 3 s, by a free agent not away), or left waiting.
+    #[serde(default)]
+    pub(crate) answered: bool,
+    /// Answered: how long the conversation lasts. Not: how long the caller waits before
+    /// hanging up (the queue's longest wait at most, then it times out).
+    pub(crate) seconds: u32,
+}
+
 #[derive(PartialEq, Clone, Copy)]
 enum Outcome {
     Answered,
@@ -117,22 +133,52 @@ impl TrafficGen {
     /// queue's longest wait is reached.
     pub(super) fn queue_call(&mut self, t0: i64) {
         let q = if self.rng.gen_bool(0.6) { 0 } else { 1 };
+        self.plan_caller(t0, q, None);
+    }
+
+    /// A caller placed on demand (the simulator's `POST /_sim/queue-call`), from a moment after
+    /// now: answered after about 3 s by one of the queue's free agents not away, or waiting
+    /// without an answer. Returns the caller's number and its member id in the queue.
+    pub(crate) fn place_caller(&mut self, placed: PlacedCaller, now: i64) -> (String, String) {
+        let t0 = self.now_floor(now) + 200 * MS;
+        let q = placed.queue.min(self.account.queues.len() - 1);
+        let id = self.plan_caller(t0, q, Some(placed));
+        let plan = &self.plans[&id];
+        (plan.caller.clone(), plan.member_uuid.clone())
+    }
+
+    /// Plans one caller of queue `q` joining at `t0` (see [`Self::queue_call`]), drawn at
+    /// random or as `placed` says; returns the plan's id.
+    fn plan_caller(&mut self, t0: i64, q: usize, placed: Option<PlacedCaller>) -> u64 {
         let queue = self.account.queues[q].clone();
         // Only the members not away are offered callers (all of the account's agents unless
         // the REST API said otherwise).
         let agents = self.offerable(q);
         let max_wait = queue.max_wait_s as i64 * S;
-        // The scenario decides how patient callers are and how fast agents answer: waits are
-        // exponential around its mean (most short, a few long), as in a staffed call centre.
-        let (patience, mean_wait_s) = self.scenario.queue_patience();
-        let roll: f64 = self.rng.gen_range(0.0..1.0);
-        let mut outcome = match roll {
-            r if r < patience => Outcome::Answered,
-            r if r < patience + (1.0 - patience) * 0.6 => Outcome::BreakOut,
-            _ => Outcome::Timeout,
+        let seconds = placed.map(|p| i64::from(p.seconds.max(1)) * S);
+        let (mut outcome, talk) = match placed {
+            None => {
+                // The scenario decides how patient callers are and how fast agents answer:
+                // waits are exponential around its mean (most short, a few long), as in a
+                // staffed call centre.
+                let (patience, _) = self.scenario.queue_patience();
+                let roll: f64 = self.rng.gen_range(0.0..1.0);
+                let outcome = match roll {
+                    r if r < patience => Outcome::Answered,
+                    r if r < patience + (1.0 - patience) * 0.6 => Outcome::BreakOut,
+                    _ => Outcome::Timeout,
+                };
+                (outcome, self.talk())
+            }
+            Some(p) if p.answered => (Outcome::Answered, seconds.unwrap_or(S)),
+            Some(_) if seconds.is_some_and(|w| w < max_wait) => (Outcome::BreakOut, 30 * S),
+            Some(_) => (Outcome::Timeout, 30 * S),
         };
-        let talk = self.talk();
         let answer_wait = |gen: &mut Self| {
+            if placed.is_some() {
+                return t0 + 3 * S;
+            }
+            let (_, mean_wait_s) = gen.scenario.queue_patience();
             let u: f64 = gen.rng.gen_range(0.0..1.0);
             let wait = 2e9 + -(1.0 - u).ln() * mean_wait_s * 1e9;
             t0 + (wait as i64).min(max_wait - 2 * S)
@@ -158,7 +204,10 @@ impl TrafficGen {
                 }
                 at.min(t0 + max_wait - S)
             }
-            Outcome::BreakOut => t0 + self.rng.gen_range(3 * S..max_wait - 2 * S),
+            Outcome::BreakOut => match seconds {
+                Some(w) => t0 + w,
+                None => t0 + self.rng.gen_range(3 * S..max_wait - 2 * S),
+            },
             Outcome::Timeout => t0 + max_wait,
         };
 
@@ -255,7 +304,9 @@ impl TrafficGen {
             }
         }
         self.render_caller(&plan, i64::MIN);
-        self.plans.insert(plan.id, plan);
+        let id = plan.id;
+        self.plans.insert(id, plan);
+        id
     }
 
     /// Pushes the events of `plan` later than `after` (all of them for `i64::MIN`), tagged

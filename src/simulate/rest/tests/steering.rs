@@ -468,3 +468,79 @@ async fn live_statistics_agree_with_what_the_feed_said() {
     assert_eq!(live["answeredCalls"], answered as u64);
     sim.stop().await;
 }
+
+/// `POST /_sim/queue-call`.
+async fn place(sim: &Sim, body: Value) -> super::Answer {
+    let url = format!("{}/_sim/queue-call", sim.base);
+    sim.send_to(&url, "POST", &body.to_string(), &[]).await
+}
+
+#[tokio::test]
+async fn a_caller_placed_on_demand_is_answered_or_waits_offered_to_agents_not_away() {
+    let sim = Sim::start(quiet()).await;
+    let account = sim.sim.account().clone();
+    for (body, why) in [
+        (json!({"queue": 9, "seconds": 5}), "no queue 9"),
+        (json!({"queue": 0}), "missing field `seconds`"),
+        (json!({"seconds": 5, "agent": 1}), "unknown field `agent`"),
+    ] {
+        let a = place(&sim, body).await;
+        assert_eq!(a.status, 400);
+        assert!(a.body.as_str().unwrap().contains(why), "{}", a.body);
+    }
+
+    // Answered, and still talking long after.
+    let a = place(&sim, json!({"queue": 0, "answered": true, "seconds": 600})).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.body["queue"], account.queues[0].number.as_str());
+    let caller = a.body["caller"].as_str().unwrap().to_string();
+    sim.advance(Duration::from_secs(60)).await;
+    let path = sim.hunt(0, &format!("/queue/{}/liveCalls", sim.queue_id(0)));
+    let ids = sim.get(&path).await;
+    let ids = ids.as_array().unwrap();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let call = sim.get(&format!("{path}/{}", ids[0])).await;
+    assert_eq!(call["state"], "Answered", "{call}");
+    assert!(caller.ends_with(
+        call["callerIdNumber"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches('0')
+    ));
+
+    // Waiting: offered to the queue's agents, but not to one on a break.
+    let away = account.queues[1].agents[0];
+    let away_number = account.lines[away].number.clone();
+    let agent = sim.hunt(1, &format!("/agent/{}", sim.agent_id(away)));
+    let a = sim
+        .call(
+            "PUT",
+            &agent,
+            Some(json!({"status": "onBreak", "breakStatus": 1001})),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let from = sim.feed().len();
+    let a = place(&sim, json!({"queue": 1, "seconds": 10})).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let member = a.body["member"].as_str().unwrap().to_string();
+    sim.advance(Duration::from_secs(15)).await;
+    let left = sim
+        .feed_shows(|e| e["Event"] == "member-queue-end" && data(e, "QueueMemberUUID") == member)
+        .await;
+    assert_eq!(data(&left, "QueueCancelReason"), "BREAK_OUT", "{left}");
+    let after = &sim.feed()[from..];
+    let offered: Vec<&Value> = after
+        .iter()
+        .filter(|e| e["Event"] == "agent-offering")
+        .collect();
+    assert!(
+        !offered.is_empty(),
+        "the other agents are offered the caller"
+    );
+    assert!(
+        offered.iter().all(|e| !is_agent(e, &away_number)),
+        "{offered:?}"
+    );
+    sim.stop().await;
+}
