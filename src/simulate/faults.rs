@@ -91,6 +91,10 @@ pub(crate) struct FaultState {
     pub(crate) paused: bool,
     /// An answer's events are dropped as soon as it is made: never sent again.
     pub(crate) no_resend: bool,
+    /// OVH's feed loses events: those generated are sent to nobody (its REST API still
+    /// counts the calls), and only counted here.
+    pub(crate) losing: bool,
+    pub(crate) lost: u64,
     /// Whether `emitted` is kept (a long-running demo must not grow it for ever).
     pub(crate) recording: bool,
     /// Every event queued for a token (in a session or its mailbox), in order.
@@ -226,6 +230,18 @@ impl Faults {
     /// drops the answer loses them. Off by default: events wait until acknowledged.
     pub fn set_no_resend(&self, on: bool) {
         self.0.state.lock().faults.no_resend = on;
+    }
+
+    /// While on, OVH's feed loses every event it makes: no session or mailbox gets it (nor
+    /// [`Faults::emitted`]), while the REST API's live statistics still count its calls —
+    /// what the OVH cross-check is there to notice. [`Faults::lost`] counts them.
+    pub fn lose_events(&self, on: bool) {
+        self.0.state.lock().faults.losing = on;
+    }
+
+    /// How many events were lost by [`Faults::lose_events`].
+    pub fn lost(&self) -> u64 {
+        self.0.state.lock().faults.lost
     }
 
     /// Stops the traffic: no event is generated until [`Faults::resume_traffic`], and the

@@ -410,7 +410,11 @@ impl Hub {
         let mut ev = gen.next_event();
         state.rest.observe(&ev, &self.account);
         state.rest.widen(&mut ev.tokens, &self.account, api_ns);
-        state.dispatch(&ev);
+        if state.faults.losing {
+            state.faults.lost += 1;
+        } else {
+            state.dispatch(&ev);
+        }
         drop(state);
         self.changed.notify_waiters();
         true

@@ -7,7 +7,7 @@ use crate::clock::{as_rfc3339, UnixTime};
 use crate::engine::{CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome};
 use crate::token::TokenId;
 use rusqlite::types::Value as Sql;
-use rusqlite::{params_from_iter, Connection, Row};
+use rusqlite::{params, params_from_iter, Connection, Row};
 use serde::Serialize;
 
 /// Where the previous page stopped: the sort key and row id of its last row.
@@ -464,4 +464,33 @@ pub struct LoginSession {
 pub struct WallSession {
     pub id: i64,
     pub allow: Option<String>,
+}
+
+/// The callers of `queue` the journal holds who joined at `since` or later, and of them those
+/// answered: our side of the OVH cross-check (`supervise::cross_check`).
+pub fn journal_counts_since(
+    conn: &Connection,
+    token: &TokenId,
+    queue: &str,
+    since: UnixTime,
+) -> Result<(u64, u64), StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT count(*), coalesce(sum(outcome = 'answered'), 0) FROM queue_journal
+         WHERE token_id = ?1 AND queue = ?2 AND joined_at >= ?3",
+    )?;
+    Ok(stmt.query_row(params![token.as_str(), queue, since], |r| {
+        Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+    })?)
+}
+
+/// When the token's first stored event happened (OVH's time), if it has any.
+pub fn first_event_at(conn: &Connection, token: &TokenId) -> Result<Option<UnixTime>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row(
+            "SELECT at FROM events WHERE token_id = ?1 ORDER BY seq LIMIT 1",
+            [token.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?)
 }

@@ -11,6 +11,7 @@
 
 pub mod actions;
 pub mod board;
+pub mod cross_check;
 pub mod directory;
 
 use crate::clock::UnixTime;
@@ -18,7 +19,9 @@ use crate::ovh_api::models::{AccessRule, AgentLiveStatus, Credential, QueueLiveS
 use crate::ovh_api::{Budget, Client, Keys, OvhError};
 use crate::service::Service;
 use crate::store::ovh_access::{self, Access};
+use crate::token::TokenId;
 use board::{Board, Live};
+use cross_check::{Counts, QueueCheck, Verdict};
 use directory::Directory;
 use parking_lot::{Mutex, RwLock};
 use serde_json::json;
@@ -74,6 +77,8 @@ pub struct Known {
     pub discovered_at: Option<UnixTime>,
     pub live: Live,
     pub board: Board,
+    /// The cross-check of OVH's queue counters against ours, by token (each sees its queues).
+    pub checks: HashMap<TokenId, Vec<QueueCheck>>,
 }
 
 /// One organisation's supervisor.
@@ -262,27 +267,34 @@ impl Supervision {
             .read(move |c| crate::store::users::org_tokens(c, org))
             .await
             .unwrap_or_default();
-        let mut sse = String::new();
-        crate::hub::frame(&mut sse, "agents", &sup.view());
         for token in tokens {
+            let mut sse = String::new();
+            crate::hub::frame(&mut sse, "agents", &sup.view(&token));
             self.service.hub.publish(crate::hub::Update {
                 token,
-                sse: sse.clone().into(),
+                sse: sse.into(),
             });
         }
     }
 }
 
 impl OrgSupervisor {
-    /// The board and the state of the connection, as the API and the stream show them.
-    pub fn view(&self) -> serde_json::Value {
+    /// The board and the state of the connection, as the API and the stream show them to
+    /// `token`'s dashboards, with the cross-check of its queues.
+    pub fn view(&self, token: &TokenId) -> serde_json::Value {
         let k = self.known.read();
         json!({
             "state": self.state_name(&k),
             "board": k.board,
             "discovered_at": k.discovered_at.map(crate::clock::rfc3339),
             "last_error": k.last_error,
+            "cross_check": k.checks.get(token).map(cross_check::summary),
         })
+    }
+
+    /// The state of the connection (`pending`, `discovering`, `connected`, `failing`).
+    pub fn state(&self) -> &'static str {
+        self.state_name(&self.known.read())
     }
 
     fn state_name(&self, k: &Known) -> &'static str {
@@ -319,10 +331,12 @@ async fn run(sup_all: Arc<Supervision>, me: std::sync::Weak<OrgSupervisor>) {
         drop(sup);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
+            // Everything is read again now: the directory, live statuses and counters.
             _ = rediscover.notified() => {
                 if let Some(sup) = me.upgrade() {
                     sup.known.write().discovered_at = None;
                 }
+                last_stats = None;
             }
             _ = crate::shutdown::stopped(&mut stop) => return,
         }
@@ -403,13 +417,138 @@ async fn step(
         all.publish(sup).await;
     }
     let read_stats = last_stats.map_or(true, |t| t.elapsed() >= STATS_EVERY);
-    if read_live(sup, read_stats).await {
-        all.publish(sup).await;
-    }
+    let changed = read_live(sup, read_stats).await;
     if read_stats {
         *last_stats = Some(tokio::time::Instant::now());
+        // Before publishing: whoever the new board wakes finds the verdicts of its counters.
+        cross_check(all, sup).await;
+    }
+    if changed {
+        all.publish(sup).await;
     }
     LIVE_EVERY
+}
+
+/// Checks OVH's queue counters just read against ours over the same period, for each token
+/// of the organisation, and keeps the verdicts for `/api/health`; a queue turning `differ`
+/// is logged.
+async fn cross_check(all: &Supervision, sup: &OrgSupervisor) {
+    let read: Vec<(String, Counts, Option<UnixTime>)> = sup
+        .known
+        .read()
+        .board
+        .queues
+        .iter()
+        .filter_map(|q| {
+            let o = q.ovh.as_ref()?;
+            let reset = o
+                .last_reset
+                .as_deref()
+                .and_then(crate::clock::parse_rfc3339);
+            Some((q.service.clone(), cross_check::ovh_counts(o), reset))
+        })
+        .collect();
+    if read.is_empty() {
+        return;
+    }
+    let org = sup.org;
+    let tokens = all
+        .service
+        .readers
+        .read(move |c| crate::store::users::org_tokens(c, org))
+        .await
+        .unwrap_or_default();
+    let mut checks = HashMap::new();
+    for token in tokens {
+        let Some(board) = all.service.boards.get(&token) else {
+            continue;
+        };
+        // The queues this token sees, and our callers in each now who joined since the reset.
+        let mut seen: Vec<(String, Counts, Option<UnixTime>, Counts)> = Vec::new();
+        {
+            let b = board.lock();
+            let ours = b.queues();
+            for (queue, ovh, reset) in &read {
+                let Some(q) = ours.iter().find(|q| &q.number == queue) else {
+                    continue;
+                };
+                let mut now = Counts::default();
+                for c in q
+                    .callers
+                    .iter()
+                    .filter(|c| reset.is_some_and(|r| c.joined_at >= r))
+                {
+                    now.total += 1;
+                    now.answered += u64::from(c.answered_at.is_some());
+                }
+                seen.push((queue.clone(), *ovh, *reset, now));
+            }
+        }
+        if seen.is_empty() {
+            continue;
+        }
+        let t = token.clone();
+        let queues: Vec<(String, Option<UnixTime>)> =
+            seen.iter().map(|(q, _, r, _)| (q.clone(), *r)).collect();
+        let stored = all
+            .service
+            .readers
+            .read(move |c| {
+                let from = crate::store::queries::first_event_at(c, &t)?;
+                let mut counts = Vec::new();
+                for (queue, reset) in &queues {
+                    counts.push(match reset {
+                        Some(r) => crate::store::queries::journal_counts_since(c, &t, queue, *r)?,
+                        None => (0, 0),
+                    });
+                }
+                Ok((from, counts))
+            })
+            .await;
+        let Ok((from, counts)) = stored else {
+            continue;
+        };
+        let list: Vec<QueueCheck> = seen
+            .into_iter()
+            .zip(counts)
+            .map(|((queue, ovh, reset, now), (total, answered))| {
+                let ours = Counts {
+                    total: total + now.total,
+                    answered: answered + now.answered,
+                };
+                QueueCheck {
+                    verdict: cross_check::verdict(ovh, ours, reset, from),
+                    queue,
+                    since: reset,
+                    ovh,
+                    ours,
+                }
+            })
+            .collect();
+        checks.insert(token, list);
+    }
+    let mut k = sup.known.write();
+    for (token, list) in &checks {
+        for c in list.iter().filter(|c| c.verdict == Verdict::Differ) {
+            let was = k
+                .checks
+                .get(token)
+                .and_then(|l| l.iter().find(|p| p.queue == c.queue))
+                .map(|p| p.verdict);
+            if was != Some(Verdict::Differ) {
+                tracing::warn!(
+                    org,
+                    queue = %c.queue,
+                    ovh_total = c.ovh.total,
+                    ours_total = c.ours.total,
+                    ovh_answered = c.ovh.answered,
+                    ours_answered = c.ours.answered,
+                    "OVH's queue counters and ours differ beyond the tolerance: events may have been lost"
+                );
+            }
+        }
+    }
+    k.checks = checks;
 }
 
 /// Reads every agent's live status (and the queues' counters when `stats`); whether the board

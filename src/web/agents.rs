@@ -13,6 +13,7 @@ use super::people::{json_object, record};
 use super::AppState;
 use crate::store::users::Role;
 use crate::supervise::actions::{number, CallAction};
+use crate::supervise::OrgSupervisor;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -23,16 +24,20 @@ pub async fn board(State(state): State<AppState>, caller: Caller) -> Result<Json
     let org = super::people::org(&state, &caller).await?;
     let Some(sup) = state.supervision.get(org) else {
         return Ok(Json(
-            json!({"state": "off", "board": null, "discovered_at": null, "last_error": null}),
+            json!({"state": "off", "board": null, "discovered_at": null, "last_error": null, "cross_check": null}),
         ));
     };
-    let mut view = sup.view();
+    Ok(Json(scoped_view(&sup, &caller)))
+}
+
+/// The board as `caller` may see it: an agent (or a wall limited to some numbers) sees only
+/// their own rows and queues, in every answer as on the stream.
+fn scoped_view(sup: &OrgSupervisor, caller: &Caller) -> Value {
+    let mut view = sup.view(&caller.token);
     if let Some(scope) = &caller.scope {
-        scope.retain(&mut view["board"]["agents"], "number");
-        scope.retain(&mut view["board"]["queues"], "service");
-        scope.retain(&mut view["board"]["lines"], "number");
+        scope.agents(&mut view);
     }
-    Ok(Json(view))
+    view
 }
 
 /// Supervisors act on anyone; an agent on their own rows (their line is the agent's number).
@@ -102,7 +107,7 @@ pub async fn set_status(
     )
     .await?;
     state.supervision.published(&sup).await;
-    Ok(Json(sup.view()))
+    Ok(Json(scoped_view(&sup, &caller)))
 }
 
 /// `PUT /api/agents/{service}/{id}/queues/{queue}` (join) and `DELETE` (leave): supervisors.
@@ -147,7 +152,7 @@ async fn membership(
     )
     .await?;
     state.supervision.published(&sup).await;
-    Ok(Json(sup.view()))
+    Ok(Json(scoped_view(&sup, &caller)))
 }
 
 /// `POST /api/click2call` `{number, line}`: OVH rings `line` (for an agent: their own, the

@@ -279,12 +279,36 @@ pub async fn health(
         .and_then(|f| f["state"].as_str())
         .unwrap_or("unknown")
         .to_string();
+    let cross_check = ovh_cross_check(&state, &caller).await?;
     Ok(Json(json!({
         "status": status,
         "feeds": feed.into_iter().collect::<Vec<_>>(),
         "store": store,
+        "ovh_cross_check": cross_check,
         "now": rfc3339(now),
     })))
+}
+
+/// OVH's queue counters against ours for the caller's token (`supervise::cross_check`):
+/// `null` while no OVH account is connected or before the first reading, else the verdict
+/// of each queue the token sees and `state`: `differ` when any queue does.
+async fn ovh_cross_check(state: &AppState, caller: &Caller) -> Result<Value, ApiError> {
+    let (user, token) = (caller.user, caller.token.clone());
+    let org = read(state, move |c| match user {
+        Some(id) => Ok(crate::store::users::by_id(c, id)?.map(|u| u.org_id)),
+        None => crate::store::users::org_of_token(c, &token),
+    })
+    .await?;
+    let Some(sup) = org.and_then(|o| state.supervision.get(o)) else {
+        return Ok(Value::Null);
+    };
+    let known = sup.known.read();
+    let Some(queues) = known.checks.get(&caller.token) else {
+        return Ok(Value::Null);
+    };
+    Ok(crate::supervise::cross_check::summary(
+        queues.iter().filter(|q| caller.sees(&q.queue)),
+    ))
 }
 
 /// A token's feed health with the store's beside it (`store`): while the store cannot write,

@@ -58,15 +58,15 @@ fn status(sup: Option<&OrgSupervisor>) -> Value {
             "validation_url": null, "last_error": null, "discovered_at": null,
             "expiration": null, "problems": [], "rules": access_rules()});
     };
-    let view = sup.view();
+    let state = sup.state();
     let k = sup.known.read();
     json!({
-        "state": view["state"],
+        "state": state,
         "source": sup.source,
         "application_key": sup.client.keys().application_key,
         "validation_url": k.validation_url,
         "last_error": k.last_error,
-        "discovered_at": view["discovered_at"],
+        "discovered_at": k.discovered_at.map(crate::clock::rfc3339),
         "expiration": k.credential.as_ref().and_then(|c| c.expiration.clone()),
         "problems": k.directory.as_ref().map(|d| d.problems.clone()).unwrap_or_default(),
         "rules": access_rules(),

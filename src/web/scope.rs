@@ -32,6 +32,18 @@ impl Scope {
         }
     }
 
+    /// The agent board (`GET /api/agents`, `event: agents`) with only this scope's agents,
+    /// queues, lines and cross-checked queues.
+    pub fn agents(&self, view: &mut Value) {
+        self.retain(&mut view["board"]["agents"], "number");
+        self.retain(&mut view["board"]["queues"], "service");
+        self.retain(&mut view["board"]["lines"], "number");
+        // (Indexing a null would make it an object: only a cross-check that is there.)
+        if let Some(check) = view.get_mut("cross_check").filter(|c| c.is_object()) {
+            self.retain(&mut check["queues"], "queue");
+        }
+    }
+
     /// A live-stream text with what this scope does not see left out: events, finished calls
     /// and pops of other numbers, journal entries of other queues, and other lines, queues and
     /// calls in state messages.
@@ -40,9 +52,7 @@ impl Scope {
             "event" | "call" | "pop" => data["number"].as_str().is_some_and(|n| self.sees(n)),
             "journal" => data["queue"].as_str().is_some_and(|n| self.sees(n)),
             "agents" => {
-                self.retain(&mut data["board"]["agents"], "number");
-                self.retain(&mut data["board"]["queues"], "service");
-                self.retain(&mut data["board"]["lines"], "number");
+                self.agents(data);
                 true
             }
             "state" | "resync" => {

@@ -231,6 +231,15 @@ async fn agents_are_put_on_a_break_by_a_supervisor_or_by_themselves_and_the_boar
     let ann = cookie_of(&app, "ann").await;
     let res = put(ann.clone(), json!({"status": "available"})).await;
     assert_eq!(res.status(), 200);
+    // The board in the answer to her action is hers alone too (regression: it was the whole
+    // organisation's, every agent's status included).
+    let answer: Value = res.json().await.unwrap();
+    let rows = answer["board"]["agents"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{answer}");
+    assert!(
+        rows.iter().all(|a| a["number"] == number.as_str()),
+        "{answer}"
+    );
     let vic = cookie_of(&app, "vic").await;
     assert_eq!(put(vic, json!({"status": "loggedOut"})).await.status(), 403);
     let other = board["board"]["agents"]
@@ -528,4 +537,99 @@ async fn the_account_s_event_token_is_made_followed_and_rotated() {
         .follows(&ovh_cti::token::TokenId::from_stored(first)));
     // Never the token itself in the answers.
     assert!(!rotated.to_string().contains('-'), "{rotated}");
+}
+
+/// Places a caller in one of the simulator's queues (`POST /_sim/queue-call`).
+async fn place_caller(sim: &Sim, body: Value) -> Value {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_sim/queue-call", sim.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// Asks the supervisor to read everything again now, then waits until `/api/health`'s
+/// cross-check satisfies `check`.
+async fn cross_check_until(app: &TestApp, token: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let mut rx = app.service.hub.subscribe();
+    let r = app
+        .send(token, Method::POST, "/api/ovh/refresh", None)
+        .await;
+    assert!(r.status().is_success(), "{}", r.status());
+    let last = std::sync::Mutex::new(Value::Null);
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let health = app.json("/api/health", token).await;
+            if check(&health["ovh_cross_check"]) {
+                return health["ovh_cross_check"].clone();
+            }
+            *last.lock().unwrap() = health["ovh_cross_check"].clone();
+            let _ = rx.recv().await;
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("the cross-check never got there: {}", last.lock().unwrap()))
+}
+
+#[tokio::test]
+async fn health_flags_ovh_counts_beyond_ours_when_the_feed_lost_events() {
+    let sim = start_sim().await;
+    let (app, _db, token) = app_on(&sim, Some(sim.keys())).await;
+    board_until(&app, token, settled).await;
+    let queue = sim.simulator.account().queues[0].number.clone();
+    let of = |c: &Value| -> Value {
+        c["queues"]
+            .as_array()
+            .and_then(|qs| qs.iter().find(|q| q["queue"] == queue.as_str()))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+
+    // A caller seen by both: OVH's counters and ours agree.
+    let placed = place_caller(&sim, json!({"queue": 0, "seconds": 3})).await;
+    sim.faults.advance_clock(Duration::from_secs(10));
+    let caller = placed["caller"].as_str().unwrap().to_string();
+    let mut rx = app.service.hub.subscribe();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !app.json("/api/queue-journal", token).await["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["caller"] == caller.as_str())
+        {
+            let _ = rx.recv().await;
+        }
+    })
+    .await
+    .expect("the caller reaches the journal");
+    let check = cross_check_until(&app, token, |c| of(c)["ovh"]["total"] == 1).await;
+    assert_eq!(
+        of(&check)["ours"],
+        json!({"total": 1, "answered": 0}),
+        "{check}"
+    );
+    assert_eq!(of(&check)["verdict"], "agree", "{check}");
+    assert_eq!(check["state"], "agree");
+    assert_eq!(check["tolerance"], 2);
+
+    // Three callers whose events OVH's feed loses (its REST API counts them): OVH counted
+    // them, we could not.
+    sim.faults.lose_events(true);
+    for _ in 0..3 {
+        place_caller(&sim, json!({"queue": 0, "seconds": 2})).await;
+    }
+    sim.faults.advance_clock(Duration::from_secs(10));
+    // Eight events at least for each (joins, a ring, leaves, counts).
+    let lost = sim.faults.wait_until(|f| f.lost() >= 3 * 8);
+    tokio::time::timeout(Duration::from_secs(20), lost)
+        .await
+        .expect("the simulator made the three callers' events");
+    sim.faults.lose_events(false);
+    let check = cross_check_until(&app, token, |c| of(c)["ovh"]["total"] == 4).await;
+    assert_eq!(of(&check)["ours"]["total"], 1, "{check}");
+    assert_eq!(of(&check)["verdict"], "differ", "{check}");
+    assert_eq!(check["state"], "differ");
 }

@@ -180,6 +180,20 @@ export async function startSimulator(args = []) {
   };
 }
 
+/// Waits until `fn`, run in the page (it may be async: read the API, say), gives a truthy
+/// value, and returns it. Playwright's `waitForFunction` does not await a promise — an async
+/// predicate passes at once, whatever it would say — so every check that reads the API goes
+/// through here. `polling`: milliseconds between tries.
+export async function until(page, fn, arg, { timeout = 20000, polling = 250 } = {}) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const value = await page.evaluate(fn, arg);
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`still false after ${timeout} ms: ${fn.toString().slice(0, 300)}`);
+    await new Promise((ok) => setTimeout(ok, polling));
+  }
+}
+
 export async function launchBrowser() {
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({

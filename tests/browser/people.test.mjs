@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
-import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, BIN, TOKEN } from './harness.mjs';
+import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, BIN, TOKEN, until } from './harness.mjs';
 
 const ACCUEIL = '0033972101010';
 const COMPTA = '0033972101012';
@@ -106,7 +106,7 @@ describe('people', () => {
     assert.ok(!(await menu(ann)).includes('/people'));
     // What arrives afterwards on another line never reaches her page either.
     ovh.push(lineEvent('start_ringing', { number: COMPTA, callId: 'c2.', calling: '0033633333333', called: COMPTA, description: 'Compta' }));
-    await sam.waitForFunction(async () => JSON.stringify(await (await fetch('/api/calls')).json()).includes('0033633333333'));
+    await until(sam, async () => JSON.stringify(await (await fetch('/api/calls')).json()).includes('0033633333333'));
     assert.ok(!(await ann.content()).includes('0033633333333'));
     await shot(ann, '62-people-agent');
 

@@ -6,7 +6,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, TOKEN } from './harness.mjs';
+import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, TOKEN, until } from './harness.mjs';
 
 const ACCUEIL = '0033972101010';
 const COMPTA = '0033972101011';
@@ -58,7 +58,7 @@ describe('queue offers', () => {
     );
 
     // Both agent calls stored before the history is read (it shows what is stored when opened).
-    await page.waitForFunction(async () => (await (await fetch('/api/history')).json()).calls.length === 2);
+    await until(page, async () => (await (await fetch('/api/history')).json()).calls.length === 2);
     await page.click('nav a[href="/history"]');
     const rows = page.locator('#results tbody tr');
     await page.waitForFunction(() => document.querySelectorAll('#results tbody tr').length === 2);

@@ -6,7 +6,7 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, TOKEN } from './harness.mjs';
+import { fakeOvh, startService, launchBrowser, lineEvent, queueEvent, shot, TOKEN, until } from './harness.mjs';
 
 const ACCUEIL = '0033972101010';
 const QUEUE = '0033972100100';
@@ -60,7 +60,7 @@ describe('screens', () => {
       ...queueCaller('0033644444444', 'q2', -4),
       ...queueCaller('0033655555555', 'q3', -5, { cancel: 'TIMEOUT' }),
     );
-    await page.waitForFunction(async () => ((await (await fetch('/api/queue-journal')).json()).entries || []).length === 3);
+    await until(page, async () => ((await (await fetch('/api/queue-journal')).json()).entries || []).length === 3);
   });
 
   after(async () => {
@@ -105,7 +105,7 @@ describe('screens', () => {
     const top = await page.locator('#log tbody tr').first().getAttribute('data-key');
     ovh.push(lineEvent('end_ringing', { number: ACCUEIL, callId: 'late.', calling: '0033699999998', called: ACCUEIL }));
     await page.waitForFunction(() => document.querySelectorAll('[data-event]').length && /Page 2 of/.test(document.getElementById('log-page').textContent));
-    await page.waitForFunction(async () => ((await (await fetch('/api/events?limit=1')).json()).events || [])[0]?.event === 'end_ringing');
+    await until(page, async () => ((await (await fetch('/api/events?limit=1')).json()).events || [])[0]?.event === 'end_ringing');
     assert.equal(await page.locator('#log tbody tr').first().getAttribute('data-key'), top);
     await shot(page, '50-overview-log-paged');
     await page.click('#log-newest');

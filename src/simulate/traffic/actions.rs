@@ -158,13 +158,40 @@ impl TrafficGen {
         change: impl FnOnce(&mut Self, &mut CallerPlan) -> Result<(), ActionError>,
     ) -> Result<(), ActionError> {
         let mut plan = self.plans.remove(&id).ok_or(ActionError::Gone)?;
+        let before = plan.held();
         let result = change(self, &mut plan);
         if result.is_ok() {
             self.heap.retain(|p| p.0.tag != Some(id) || p.0.at <= t);
             self.render_caller(&plan, t);
+            self.give_back(&before, &plan.held());
         }
         self.plans.insert(id, plan);
         result
+    }
+
+    /// Gives back the channels a changed plan holds no more: a span held `before` ends when
+    /// it ends `after` (a call hung up, a listener's call ended with it), or is dropped when
+    /// the plan no longer rings that line then (a round that will not happen). Spans new in
+    /// `after` were taken by the change itself.
+    fn give_back(&mut self, before: &[(usize, i64, i64)], after: &[(usize, i64, i64)]) {
+        for &(line, from, until) in before {
+            let now_until = after
+                .iter()
+                .find(|&&(l, f, _)| l == line && f == from)
+                .map(|&(_, _, u)| u);
+            if now_until == Some(until) {
+                continue;
+            }
+            let Some(i) = self.busy[line].iter().position(|&s| s == (from, until)) else {
+                continue; // already past and forgotten
+            };
+            match now_until {
+                Some(u) => self.busy[line][i].1 = u,
+                None => {
+                    self.busy[line].swap_remove(i);
+                }
+            }
+        }
     }
 
     fn plan_of(&self, member_uuid: &str) -> Option<u64> {
@@ -264,8 +291,8 @@ impl TrafficGen {
             if let Some(line) = line {
                 let ring_at = t + 300 * MS;
                 let answer_at = ring_at + gen.rng.gen_range(S..4 * S);
-                // Busy until the call ends as planned now (a hang-up later does not give the
-                // channel back early: the generator only ever adds busy spans).
+                // Busy until the call ends as planned now; a hang-up or transfer later gives
+                // the channel back then (`give_back`).
                 p.followers
                     .push(gen.side_leg(line, ring_at, answer_at, ends, None)?);
             }

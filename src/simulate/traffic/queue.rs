@@ -78,6 +78,31 @@ impl CallerPlan {
         self.answer.map_or(self.stop, |a| a.end)
     }
 
+    /// The channels the plan holds: `(line, from, until)` for each phone rung for the caller
+    /// (the one that answers until the end of the talk), each supervisor listening in (until
+    /// the caller's call ends) and where the caller was sent.
+    pub(super) fn held(&self) -> Vec<(usize, i64, i64)> {
+        let mut spans = Vec::new();
+        for (i, round) in self.rounds.iter().enumerate() {
+            let fail_at = fail_time(self, i);
+            for (k, offer) in round.offers.iter().enumerate() {
+                let until = match self.answer {
+                    Some(a) if a.round == i && a.offer == k => a.end,
+                    _ => fail_at,
+                };
+                spans.push((offer.line, offer.at, until));
+            }
+        }
+        let ends = self.queue_end();
+        for f in &self.followers {
+            spans.push((f.line, f.ring_at, f.end.unwrap_or(ends)));
+        }
+        if let Some(o) = &self.onward {
+            spans.push((o.line, o.ring_at, o.end.unwrap_or(ends)));
+        }
+        spans
+    }
+
     /// When an agent answers (or answered), if one does.
     pub(super) fn answered_at(&self) -> Option<i64> {
         self.answer.map(|a| self.rounds[a.round].end)
@@ -293,15 +318,8 @@ impl TrafficGen {
             onward: None,
         };
         // Each agent's line is busy while it rings, and the winner's for the conversation.
-        for (i, round) in plan.rounds.iter().enumerate() {
-            let fail_at = fail_time(&plan, i);
-            for (k, offer) in round.offers.iter().enumerate() {
-                let until = match plan.answer {
-                    Some(a) if a.round == i && a.offer == k => a.end,
-                    _ => fail_at,
-                };
-                self.occupy(offer.line, offer.at, until);
-            }
+        for (line, from, until) in plan.held() {
+            self.occupy(line, from, until);
         }
         self.render_caller(&plan, i64::MIN);
         let id = plan.id;

@@ -365,7 +365,16 @@ fn a_supervisor_listens_until_the_call_ends_and_a_hang_up_ends_it_now() {
     g.supervise(&uuid, Some(supervisor), t).unwrap();
     let hang_at = t + 10 * S;
     evs.extend(run_until(&mut g, hang_at));
+    let planned_end = g
+        .plans
+        .values()
+        .find(|p| p.member_uuid == uuid)
+        .unwrap()
+        .queue_end();
     g.hang_up(&uuid, hang_at).unwrap();
+    // The supervisor's channel is given back with the hang-up, not when the call would have
+    // ended (regression: the line stayed "busy" for a click-to-call until then).
+    assert!(g.is_free(supervisor, hang_at + 2 * S, planned_end));
     evs.extend(run_until(&mut g, t + 900 * S));
     // Once the caller has left the queue, there is nothing left to act on.
     assert_eq!(g.hang_up(&uuid, t + 900 * S), Err(ActionError::Gone));

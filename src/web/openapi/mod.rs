@@ -758,6 +758,8 @@ fn schemas() -> Value {
             "status": with_description(one_of(&["starting", "connected", "silent", "stalled", "failing", "paused", "unknown"]), "The caller's feed's state."),
             "feeds": array(schema("Feed")),
             "store": schema("Store"),
+            "ovh_cross_check": with_description(json!({"oneOf": [{"type": "null"}, schema("CrossCheck")]}),
+                "OVH's queue counters against ours since OVH's last reset; null without an OVH account or before its first reading."),
             "now": time()
         })),
         "Feed": object(json!({

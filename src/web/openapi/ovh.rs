@@ -66,6 +66,18 @@ pub(super) fn paths() -> Value {
 
 pub(super) fn schemas() -> Value {
     json!({
+        "CrossCheck": object(json!({
+            "state": with_description(one_of(&["agree", "differ", "incomplete", "unknown"]), "The worst of the queues' verdicts: differ means events were lost."),
+            "tolerance": count(),
+            "queues": array(object(json!({
+                "queue": string(),
+                "since": time_or_null(),
+                "ovh": schema("CrossCounts"),
+                "ours": schema("CrossCounts"),
+                "verdict": one_of(&["agree", "differ", "incomplete", "unknown"])
+            })))
+        })),
+        "CrossCounts": object(json!({"total": count(), "answered": count()})),
         "OvhAccess": object(json!({
             "state": with_description(one_of(&["off", "pending", "discovering", "connected", "failing"]), "off: no account; pending: the consumer key waits for its owner's validation at OVH."),
             "source": {"type": ["string", "null"], "enum": ["config", "dashboard", null]},
@@ -81,7 +93,9 @@ pub(super) fn schemas() -> Value {
             "state": one_of(&["off", "pending", "discovering", "connected", "failing"]),
             "board": {"oneOf": [schema("AgentBoard"), {"type": "null"}]},
             "discovered_at": time_or_null(),
-            "last_error": string_or_null()
+            "last_error": string_or_null(),
+            "cross_check": with_description(json!({"oneOf": [{"type": "null"}, schema("CrossCheck")]}),
+                "OVH's queue counters against ours, as GET /api/health gives them.")
         })),
         "AgentBoard": object(json!({
             "agents": array(schema("BoardAgent")),

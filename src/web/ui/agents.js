@@ -13,10 +13,6 @@ import { h, replace, num, named, ticking, fmtDuration, fmtDateTime, table, row }
 import { t } from './i18n.js';
 import { live, api, nameOf, changed } from './live.js';
 
-/// OVH's count and ours may differ by this much before the queue view says so: events in
-/// flight, a reset at a different moment.
-const TOLERANCE = 2;
-
 const role = () => live.me?.role || 'viewer';
 const supervisor = () => role() === 'supervisor' || role() === 'admin';
 
@@ -45,6 +41,9 @@ function liveWords(a) {
   return h('span', { class: `live live-${a.live}` }, h('span', { 'aria-hidden': 'true', text: `${LIVE_MARK[a.live] || '?'} ` }), t(`agent.live_${a.live}`, {}, a.live));
 }
 
+/// The break reason chosen on each agent's row (by service and agent), kept across redraws.
+const chosenReason = new Map();
+
 /// The actions on an agent's row the caller may use.
 function agentActions(a, status) {
   const mine = role() === 'agent' && (live.me?.lines || []).includes(a.number);
@@ -58,8 +57,10 @@ function agentActions(a, status) {
     } catch (e) { status.textContent = t('agent.error', { msg: e.message }); }
   };
   const reasons = live.agents?.board?.breaks?.[a.service] || [];
+  const key = `${a.service}/${a.id}`;
   const select = h('select', { class: 'break-reason', 'aria-label': t('agent.reason'), 'data-agent': String(a.id) },
-    reasons.map((r) => h('option', { value: String(r.id) }, r.name)));
+    reasons.map((r) => h('option', { value: String(r.id), selected: String(r.id) === chosenReason.get(key) }, r.name)));
+  select.addEventListener('change', () => chosenReason.set(key, select.value));
   const buttons = [];
   if (a.status !== 'available') buttons.push(h('button', { type: 'button', class: 'agent-login', 'data-agent': String(a.id), onclick: () => act({ status: 'available' }, t('agent.login')) }, t('agent.login')));
   if (a.status !== 'onBreak' && reasons.length) {
@@ -86,16 +87,21 @@ function agentActions(a, status) {
   return h('span', { class: 'actions' }, buttons);
 }
 
-/// OVH's counters for a queue and whether ours agree.
+/// OVH's counters for a queue, and the service's cross-check of them against ours over the
+/// same period (since OVH's reset): a difference beyond the tolerance over a period followed
+/// whole means events were lost; when the service started later, only that ours are partial.
 export function ovhFigures(q) {
-  const ours = live.queues.get(q.service);
   const o = q.ovh;
   if (!o) return null;
-  const off = ours && (Math.abs(ours.entered - o.callsTotal) > TOLERANCE || Math.abs(ours.answered - o.callsAnswered) > TOLERANCE);
-  return h('p', { class: `ovh-figures${off ? ' mismatch' : ''}`, 'data-service': q.service, 'data-mismatch': String(Boolean(off)) },
+  const check = live.agents?.cross_check?.queues?.find((c) => c.queue === q.service);
+  const verdict = check?.verdict || 'unknown';
+  const off = verdict === 'differ';
+  return h('p', { class: `ovh-figures${off ? ' mismatch' : ''}`, 'data-service': q.service, 'data-mismatch': String(off), 'data-verdict': verdict },
     t('agent.ovh_counts', { total: o.callsTotal, answered: o.callsAnswered, lost: o.callsLost }),
     o.lastReset ? ` ${t('agent.since', { at: fmtDateTime(o.lastReset) })}` : '',
-    off ? h('strong', { role: 'note', text: ` ${t('agent.mismatch')}` }) : '');
+    check ? ` ${t('agent.ours_counts', { total: check.ours.total, answered: check.ours.answered })}` : '',
+    off ? h('strong', { role: 'note', text: ` ${t('agent.mismatch')}` }) : '',
+    verdict === 'incomplete' ? h('span', { class: 'muted', text: ` ${t('agent.incomplete')}` }) : '');
 }
 
 /// The agent board for the queue view.
@@ -126,33 +132,62 @@ export function agentsSection() {
     supervisor() && connected() ? liveCallsBox() : null);
 }
 
-/// The live calls OVH lists, fetched on demand, with a supervisor's actions.
+/// What the supervisor chose and loaded in the live-calls box. The queue view is drawn again
+/// on every change of the live state, so the box is drawn from here, not from its last DOM.
+const callsBox = { from: '', to: '', calls: null, status: '' };
+
+/// The live calls OVH lists, fetched on demand, with a supervisor's actions: listening and
+/// whispering ring the line chosen in "Listen from"; a transfer sends the caller to the number
+/// typed in "Transfer to" (or to that line when none is typed).
 function liveCallsBox() {
   const box = h('div', { id: 'live-calls' });
-  const status = h('p', { id: 'live-calls-status', role: 'status', class: 'status-line' });
+  const status = h('p', { id: 'live-calls-status', role: 'status', class: 'status-line', text: callsBox.status });
+  const say = (text) => { callsBox.status = text; status.textContent = text; };
   const lines = [...live.lines.values()];
-  const from = h('select', { id: 'supervisor-line', 'aria-label': t('calls.from') }, lines.map((l) => h('option', { value: l.number }, `${l.description || ''} ${l.number}`)));
+  if (!lines.some((l) => l.number === callsBox.from)) callsBox.from = lines[0]?.number || '';
+  const from = h('select', { id: 'supervisor-line', 'aria-label': t('calls.from') },
+    lines.map((l) => h('option', { value: l.number, selected: l.number === callsBox.from }, `${l.description || ''} ${l.number}`)));
+  from.addEventListener('change', () => { callsBox.from = from.value; });
+  const to = h('input', { id: 'transfer-to', type: 'tel', maxlength: '32', autocomplete: 'off', placeholder: t('calls.transfer_hint'), value: callsBox.to });
+  to.addEventListener('input', () => { callsBox.to = to.value; });
+  // Read when the button is pressed, not when the list was loaded.
+  const bodies = {
+    eavesdrop: () => ({ number: callsBox.from }),
+    whisper: () => ({ number: callsBox.from }),
+    transfer: () => ({ number: callsBox.to.trim() || callsBox.from }),
+    hangup: () => undefined,
+  };
+  const draw = () => {
+    if (!callsBox.calls) return;
+    replace(box, table(null, [t('col.queue'), t('col.caller'), t('col.state'), t('col.agent'), t('agent.actions')], callsBox.calls.map((c) => {
+      const path = `/api/live-calls/${encodeURIComponent(c.service)}/${c.queue_id}/${c.id}`;
+      const act = (action) => h('button', {
+        type: 'button', class: `call-${action}`, 'data-call': String(c.id),
+        onclick: async () => {
+          try {
+            const { task } = await api(`${path}/${action}`, { method: 'POST', body: bodies[action]() });
+            say(t('calls.task', { action: t(`calls.${action}`), status: task.status, message: task.message || '' }));
+          } catch (e) { say(t('agent.error', { msg: e.message })); }
+        },
+      }, t(`calls.${action}`));
+      const tr = row(named(c.service, nameOf(c.service)), num(c.callerIdNumber || ''), c.state, c.agent || '—',
+        h('span', { class: 'actions' }, Object.keys(bodies).map(act)));
+      tr.dataset.call = String(c.id);
+      tr.dataset.caller = c.callerIdNumber || '';
+      tr.dataset.state = c.state || '';
+      return tr;
+    }), t('calls.none')));
+  };
   const load = async () => {
     try {
-      const { calls } = await api('/api/live-calls');
-      replace(box, table(null, [t('col.queue'), t('col.caller'), t('col.state'), t('col.agent'), t('agent.actions')], calls.map((c) => {
-        const path = `/api/live-calls/${encodeURIComponent(c.service)}/${c.queue_id}/${c.id}`;
-        const act = (action, body) => h('button', {
-          type: 'button', class: `call-${action}`, 'data-call': String(c.id),
-          onclick: async () => {
-            try {
-              const { task } = await api(`${path}/${action}`, { method: 'POST', body });
-              status.textContent = t('calls.task', { action: t(`calls.${action}`), status: task.status, message: task.message || '' });
-            } catch (e) { status.textContent = t('agent.error', { msg: e.message }); }
-          },
-        }, t(`calls.${action}`));
-        return row(named(c.service, nameOf(c.service)), num(c.callerIdNumber || ''), c.state, c.agent || '—',
-          h('span', { class: 'actions' }, act('eavesdrop', { number: from.value }), act('whisper', { number: from.value }), act('hangup')));
-      }), t('calls.none')));
-    } catch (e) { status.textContent = t('agent.error', { msg: e.message }); }
+      callsBox.calls = (await api('/api/live-calls')).calls;
+      draw();
+    } catch (e) { say(t('agent.error', { msg: e.message })); }
   };
+  draw();
   return h('div', { class: 'live-calls' }, h('h3', { text: t('calls.title') }),
     h('p', {}, h('label', { for: 'supervisor-line', text: `${t('calls.from')} ` }), from, ' ',
+      h('label', { for: 'transfer-to', text: `${t('calls.transfer_to')} ` }), to, ' ',
       h('button', { type: 'button', id: 'live-calls-load', onclick: load }, t('calls.load'))),
     box, status);
 }
@@ -167,8 +202,10 @@ export function wallAgents() {
 
 /// A "Call" button for `number` (History, callbacks, overview): OVH rings the caller's line,
 /// then dials. An agent calls from their own line; others choose one of the account's lines.
+/// None for one of the account's queues (a queue's ring on an agent's line: the caller to call
+/// back is the queue's caller, which History gives).
 export function callButton(number) {
-  if (!connected() || role() === 'viewer' || !number || number === 'anonymous') return null;
+  if (!connected() || role() === 'viewer' || !number || number === 'anonymous' || live.queues.has(number)) return null;
   const button = h('button', { type: 'button', class: 'click2call', 'data-number': number, title: t('calls.call_title', { number }) }, t('calls.call'));
   button.addEventListener('click', async () => {
     const body = { number };

@@ -144,7 +144,7 @@ function calledOf(c) {
 function callRows(calls) {
   return calls.map((c) => row(
     time(c.started_at), named(c.number, nameOf(c.number)), direction(c.direction),
-    h('span', {}, callerOf(c), c.direction === 'incoming' ? [' ', callButton(c.calling)] : null),
+    h('span', {}, callerOf(c), c.direction === 'incoming' ? [' ', callButton(c.queue_caller || c.calling)] : null),
     h('span', {}, calledOf(c), c.direction === 'outgoing' ? [' ', callButton(c.called)] : null),
     fmtDuration(c.ring_s), fmtDuration(c.talk_s), outcome(c.outcome)));
 }
