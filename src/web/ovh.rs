@@ -121,8 +121,7 @@ pub async fn connect(
     let redirection = headers
         .get("origin")
         .and_then(|o| o.to_str().ok())
-        .filter(|o| o.starts_with("http://") || o.starts_with("https://"))
-        .map(|o| format!("{o}/ovh"));
+        .and_then(dashboard_after_validation);
     let url = state
         .supervision
         .connect(org, ak.clone(), secret, redirection)
@@ -231,4 +230,49 @@ pub async fn event_token(
         answer.push(json!({"id": id.as_str(), "hint": state.service.hint(&id)}));
     }
     Ok(Json(json!({"tokens": answer})))
+}
+
+/// Where OVH sends the account's owner back after validating: this dashboard's OVH view, from
+/// the request's `Origin` — only a plain `http(s)://host[:port]` of reasonable length (it is
+/// forwarded to OVH and shown on its page), else nowhere.
+fn dashboard_after_validation(origin: &str) -> Option<String> {
+    if origin.len() > 200 {
+        return None;
+    }
+    let url = reqwest::Url::parse(origin).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.host_str().is_some()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    plain.then(|| format!("{}/ovh", url.origin().ascii_serialization()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dashboard_after_validation as back;
+
+    #[test]
+    fn only_a_plain_origin_becomes_the_way_back_from_ovh_s_validation_page() {
+        assert_eq!(
+            back("https://cti.example.com").as_deref(),
+            Some("https://cti.example.com/ovh")
+        );
+        assert_eq!(
+            back("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080/ovh")
+        );
+        for bad in [
+            "null",
+            "javascript:alert(1)",
+            "https://user:pw@cti.example.com",
+            "https://cti.example.com/x?y",
+            "ftp://cti.example.com",
+            &format!("https://{}.com", "a".repeat(250)),
+        ] {
+            assert_eq!(back(bad), None, "{bad}");
+        }
+    }
 }

@@ -173,6 +173,9 @@ describe('OVH REST API', { timeout: 240000 }, () => {
     await page.click('nav a[href="/overview"]');
     await page.waitForFunction((n) => document.querySelector(`#lines tr[data-number="${n}"] .status`)?.dataset.status === 'in_call', listener);
     await shot(page, '76-listening');
+    // The agent board says so at once, from the feed, without waiting for OVH's next reading.
+    await page.click('nav a[href="/queues"]');
+    await page.locator(`#agents tbody tr[data-number="${listener}"] .status[data-status="in_call"]`).first().waitFor();
 
     // The second caller transferred to another line: that line rings.
     await page.click('nav a[href="/queues"]');

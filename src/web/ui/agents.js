@@ -1,15 +1,15 @@
 // What the dashboard shows and does through OVH's REST API (docs/ovh-api.md): the agent board
 // in the queue view — each agent's status (available, on a break and why, logged out), OVH's
-// live status and since when, calls answered and talk time today, with buttons to log in,
-// put on a break (choosing the reason) and log out (supervisors for anyone, an agent for
-// themselves) and to take an agent in or out of a queue (supervisors); OVH's own counters
+// live status and since when, the agent's line as the event feed says it now, calls answered
+// and talk time today, with buttons to log in, put on a break (choosing the reason) and log
+// out (supervisors for anyone, an agent for themselves) and to take an agent in or out of a queue (supervisors); OVH's own counters
 // beside each queue, with a warning when they disagree with ours; the live calls OVH lists,
 // with listen, whisper, transfer and hang up (supervisors), each answered by OVH's task; a
 // compact agent strip for the wall; and the click-to-call button used by History, the
 // callback list and the overview. The board arrives on the stream (`event: agents`); every
 // value from OVH is set as text.
 
-import { h, replace, num, named, ticking, fmtDuration, fmtDateTime, table, row } from './dom.js';
+import { h, replace, num, named, ticking, fmtDuration, fmtDateTime, table, row, statusCell } from './dom.js';
 import { t } from './i18n.js';
 import { live, api, nameOf, changed } from './live.js';
 
@@ -115,11 +115,15 @@ export function agentsSection() {
   else {
     body = [
       a.last_error ? h('p', { class: 'error', role: 'alert', text: a.last_error }) : null,
-      table(null, [t('col.agent'), t('col.queue'), t('agent.status'), t('agent.live'), t('agent.since_col'), t('agent.answered'), t('agent.talk'), t('agent.actions')],
+      table(null, [t('col.agent'), t('col.queue'), t('agent.status'), t('agent.live'), t('agent.line_now'), t('agent.since_col'), t('agent.answered'), t('agent.talk'), t('agent.actions')],
         a.board.agents.map((x) => {
+          // OVH's live status is read every 20 s; the agent's line as the feed says it now
+          // (ringing, in a call) shows beside it at once.
           const tr = row(named(x.number, x.description || nameOf(x.number)), named(x.service, nameOf(x.service)), statusWords(x), liveWords(x),
+            statusCell(live.lines.get(x.number)?.status),
             x.since ? ticking(x.since) : '—', x.answered_calls ?? '—', x.talk_time_s == null ? '—' : fmtDuration(x.talk_time_s), agentActions(x, status));
           tr.dataset.agent = String(x.id);
+          tr.dataset.number = x.number;
           tr.dataset.service = x.service;
           tr.dataset.status = x.status;
           return tr;

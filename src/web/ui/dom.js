@@ -277,3 +277,10 @@ export function patchRows(tbody, items, key, build, empty, columns) {
   if (!items.length) tbody.append(h('tr', {}, h('td', { colspan: columns, class: 'muted empty', text: empty || t('none') })));
   return tbody;
 }
+
+/// A line's status as a light and a word (free, ringing, in a call), from the event feed.
+export function statusCell(status) {
+  const s = status || 'unknown';
+  return h('span', { class: `status status-${s}`, 'data-status': s },
+    h('span', { class: 'light', 'aria-hidden': 'true' }), t(`status.${s}`));
+}

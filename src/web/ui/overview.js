@@ -9,18 +9,12 @@
 // events are counted above it instead of pushing its rows down.
 
 import { callButton } from './agents.js';
-import { h, replace, num, named, ownNumber, time, age, ticking, direction, eventDirection, row, patchRows } from './dom.js';
+import { h, replace, num, named, ownNumber, time, age, ticking, direction, eventDirection, row, patchRows, statusCell } from './dom.js';
 import { t, tValue, lang } from './i18n.js';
 import { live, nameOf } from './live.js';
 
 /// Rows per page of the call log.
 export const LOG_PAGE = 25;
-
-export function statusCell(status) {
-  const s = status || 'unknown';
-  return h('span', { class: `status status-${s}`, 'data-status': s },
-    h('span', { class: 'light', 'aria-hidden': 'true' }), t(`status.${s}`));
-}
 
 /// The calls a line may carry at once: OVH's setting when its REST API is connected, else
 /// what the feed says.
