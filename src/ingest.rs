@@ -167,6 +167,12 @@ impl IngestHandle {
         Ok(self.run(move |i| i.forget_token(&token, purge)).await??)
     }
 
+    /// Files `from`'s history, settings, webhooks, wall links and sessions under `to` (an
+    /// event token rotated), and gives `to`'s board `from`'s settings.
+    pub async fn carry_over(&self, from: TokenId, to: TokenId) -> Result<(), IngestError> {
+        Ok(self.run(move |i| i.carry_over(&from, &to)).await??)
+    }
+
     pub async fn reset(&self, token: TokenId) -> Result<(), IngestError> {
         Ok(self.run(move |i| i.reset(&token, "requested")).await??)
     }
@@ -326,6 +332,14 @@ impl Ingest {
     fn reload_own_pops(&mut self) -> Result<(), StoreError> {
         let own = OwnPops::load(self.writer.connection());
         *self.own_pops.write() = self.noted(own)?;
+        Ok(())
+    }
+
+    fn carry_over(&mut self, from: &TokenId, to: &TokenId) -> Result<(), StoreError> {
+        crate::store::tokens::carry_over(self.writer.connection_mut(), from, to)?;
+        if let Some(settings) = self.settings.get(from).cloned() {
+            self.save_settings(to, settings)?;
+        }
         Ok(())
     }
 

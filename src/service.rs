@@ -335,6 +335,18 @@ impl Service {
         Ok(true)
     }
 
+    /// An event token rotated at OVH: `to` (followed already) takes over what was stored
+    /// under `from` — history, settings, webhooks, wall links, people's sessions (they stay
+    /// signed in, now on `to`) — then `from` is removed. Today's live figures start again on
+    /// `to`'s board.
+    pub async fn carry_over(&self, from: &TokenId, to: &TokenId) -> Result<(), IngestError> {
+        self.ingest.carry_over(from.clone(), to.clone()).await?;
+        // Sessions checked before now are looked up again: they belong to `to` now.
+        self.sessions_epoch.fetch_add(1, Ordering::SeqCst);
+        self.remove(from, false).await?;
+        Ok(())
+    }
+
     /// Removes a token: its follower stops, its board, sessions and live streams go, and its
     /// secret is wiped; its stored history stays unless `purge`. False when unknown.
     pub async fn remove(&self, id: &TokenId, purge: bool) -> Result<bool, IngestError> {

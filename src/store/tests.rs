@@ -577,3 +577,63 @@ fn the_search_box_matches_what_was_typed_literally() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_rotated_token_carries_on_with_the_old_one_s_history_settings_and_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, readers) = open(&dir.path().join("t.db")).unwrap();
+    writer.add_token(&token(), "config", 0.0).unwrap();
+    let mut board = Board::default();
+    let events = fixture_events("lines.v1.jsonl");
+    ingest(&mut writer, &mut board, &events);
+    let old = token().id();
+    let new = Token::parse("00000000-0000-4000-8000-000000000001")
+        .unwrap()
+        .id();
+    writer.save_settings(&old, r#"{"from":"old"}"#).unwrap();
+    // The new token was followed a moment before: its own settings, and one event both got.
+    writer.save_settings(&new, r#"{"from":"new"}"#).unwrap();
+    let conn = writer.connection_mut();
+    conn.execute(
+        "INSERT INTO events (token_id, fingerprint, received_at, at, event, number, service, raw)
+         SELECT ?2, fingerprint, received_at, at, event, number, service, raw FROM events
+         WHERE token_id = ?1 ORDER BY seq LIMIT 1",
+        [old.as_str(), new.as_str()],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO orgs (id, name, created_at) VALUES (1, 'Acme', 0)",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO wall_links (org_id, token_id, key_hash, label, allow, created_at)
+         VALUES (1, ?1, 'h', 'TV', NULL, 0)",
+        [old.as_str()],
+    )
+    .unwrap();
+    tokens::carry_over(conn, &old, &new).unwrap();
+    readers
+        .with(|c| {
+            let count = |table: &str, id: &crate::token::TokenId| -> i64 {
+                c.query_row(
+                    &format!("SELECT count(*) FROM {table} WHERE token_id = ?1"),
+                    [id.as_str()],
+                    |r| r.get(0),
+                )
+                .unwrap()
+            };
+            assert_eq!(count("calls", &new), 8);
+            assert_eq!(count("calls", &old), 0);
+            assert_eq!(count("wall_links", &new), 1);
+            // Every event once under the new token; the one both got stays behind.
+            assert_eq!(count("events", &new) as usize, events.len());
+            assert_eq!(count("events", &old), 1);
+            assert_eq!(
+                queries::settings_json(c, &new)?.as_deref(),
+                Some(r#"{"from":"old"}"#)
+            );
+            Ok(())
+        })
+        .unwrap();
+}

@@ -185,6 +185,45 @@ pub fn finish_removal(conn: &mut Connection, id: &TokenId) -> Result<(), StoreEr
     Ok(())
 }
 
+/// What a token recorded and was set up with: kept when it is removed (unless purged), and
+/// carried over to the token that replaces it.
+const KEPT: [&str; 8] = [
+    "events",
+    "calls",
+    "queue_journal",
+    "callback_done",
+    "settings",
+    "webhooks",
+    "outbox",
+    "deliveries",
+];
+
+/// Files everything stored under `from` under `to` instead — history (events, calls, the queue
+/// journal, callbacks done), settings, webhooks and their deliveries, wall links and login
+/// sessions — for an event token rotated at OVH: the new token carries on where the old one
+/// stopped. A row `to` already has the same of (an event both received while both were
+/// followed) stays under `from` and goes with it; `to`'s own settings give way to `from`'s.
+pub fn carry_over(conn: &mut Connection, from: &TokenId, to: &TokenId) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    let ids = params![from.as_str(), to.as_str()];
+    if tx.query_row(
+        "SELECT count(*) FROM settings WHERE token_id = ?1",
+        [from.as_str()],
+        |r| r.get::<_, i64>(0),
+    )? > 0
+    {
+        tx.execute("DELETE FROM settings WHERE token_id = ?1", [to.as_str()])?;
+    }
+    for table in KEPT.iter().chain(&["wall_links", "sessions"]) {
+        tx.execute(
+            &format!("UPDATE OR IGNORE {table} SET token_id = ?2 WHERE token_id = ?1"),
+            ids,
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// The ids of tokens whose removal is to be finished.
 pub fn removed(conn: &Connection) -> Result<Vec<TokenId>, StoreError> {
     let mut stmt = conn.prepare("SELECT id FROM tokens WHERE state = 'removed'")?;
@@ -199,16 +238,7 @@ pub fn removed(conn: &Connection) -> Result<Vec<TokenId>, StoreError> {
 fn forget(conn: &Connection, id: &TokenId, purge: bool) -> Result<(), StoreError> {
     let mut tables = vec!["sessions", "snapshots"];
     if purge {
-        tables.extend([
-            "events",
-            "calls",
-            "queue_journal",
-            "callback_done",
-            "settings",
-            "webhooks",
-            "outbox",
-            "deliveries",
-        ]);
+        tables.extend(KEPT);
     }
     for table in tables {
         conn.execute(

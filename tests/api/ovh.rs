@@ -497,7 +497,7 @@ async fn ovh_s_refusals_are_said_clearly_and_slow_downs_are_waited_out() {
 #[tokio::test]
 async fn the_account_s_event_token_is_made_followed_and_rotated() {
     let sim = start_sim().await;
-    let (app, _db, token) = app_on(&sim, Some(sim.keys())).await;
+    let (app, db, token) = app_on(&sim, Some(sim.keys())).await;
     board_until(&app, token, connected).await;
     let res = app
         .send(token, Method::POST, "/api/ovh/event-token", Some(json!({})))
@@ -516,6 +516,28 @@ async fn the_account_s_event_token_is_made_followed_and_rotated() {
         .await
         .unwrap();
     assert_eq!(again["tokens"][0]["id"], first.as_str());
+    // It records a queue caller.
+    let placed = place_caller(&sim, json!({"queue": 0, "seconds": 2})).await;
+    sim.faults.advance_clock(Duration::from_secs(10));
+    let journal_of = |id: &str| -> Vec<String> {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT caller FROM queue_journal WHERE token_id = ?1")
+            .unwrap();
+        stmt.query_map([id], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let caller = placed["caller"].as_str().unwrap().to_string();
+    let mut rx = app.service.hub.subscribe();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !journal_of(&first).contains(&caller) {
+            let _ = rx.recv().await;
+        }
+    })
+    .await
+    .expect("the made token records the caller");
     let rotated: Value = app
         .send(
             token,
@@ -531,10 +553,14 @@ async fn the_account_s_event_token_is_made_followed_and_rotated() {
     assert_ne!(second, first);
     assert!(app
         .service
-        .follows(&ovh_cti::token::TokenId::from_stored(second)));
+        .follows(&ovh_cti::token::TokenId::from_stored(second.clone())));
     assert!(!app
         .service
-        .follows(&ovh_cti::token::TokenId::from_stored(first)));
+        .follows(&ovh_cti::token::TokenId::from_stored(first.clone())));
+    // The new token carries on with the old one's history (regression: it stayed filed under
+    // the revoked token, out of every view).
+    assert!(journal_of(&second).contains(&caller), "carried over");
+    assert!(journal_of(&first).is_empty());
     // Never the token itself in the answers.
     assert!(!rotated.to_string().contains('-'), "{rotated}");
 }
