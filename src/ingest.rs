@@ -365,12 +365,7 @@ impl Ingest {
         if self.boards.get(&id).is_none() {
             self.restore(&id, now)?;
         }
-        let stored = self
-            .writer
-            .tokens()?
-            .into_iter()
-            .find(|t| t.token.id() == id);
-        Ok(stored)
+        self.writer.token(&id)
     }
 
     /// Rebuilds a board: its last snapshot, then every event stored after it, replayed with

@@ -637,3 +637,23 @@ fn a_rotated_token_carries_on_with_the_old_one_s_history_settings_and_links() {
         })
         .unwrap();
 }
+
+/// Following a token reads its own row only (regression: it read and parsed every token, so
+/// starting with 10,000 configured tokens took over a minute before the first answer).
+#[test]
+fn one_token_is_read_by_its_id_and_a_removed_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut writer, _readers) = open(&dir.path().join("t.db")).unwrap();
+    let other = Token::parse("00000000-0000-4000-8000-000000000002").unwrap();
+    writer.add_token(&token(), "config", 0.0).unwrap();
+    writer.add_token(&other, "login", 1.0).unwrap();
+    let found = writer.token(&other.id()).unwrap().expect("stored");
+    assert_eq!(found.token.id(), other.id());
+    assert_eq!(found.source, "login");
+    tokens::mark_removed(writer.connection_mut(), &other.id(), false, 2.0).unwrap();
+    assert!(writer.token(&other.id()).unwrap().is_none());
+    assert_eq!(
+        writer.token(&token().id()).unwrap().unwrap().source,
+        "config"
+    );
+}

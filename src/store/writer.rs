@@ -72,12 +72,28 @@ impl Writer {
         super::purpose::claim(&self.conn, path, purpose, demo_tokens)
     }
 
+    /// Every token not removed, in the order they were added.
     pub fn tokens(&self) -> Result<Vec<StoredToken>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT secret, source, session, state, refused_since, state_at, state_reason FROM tokens
-             WHERE state != 'removed' ORDER BY added_at, id",
-        )?;
-        let rows = stmt.query_map([], |r| {
+        self.select_tokens("WHERE state != 'removed' ORDER BY added_at, id", &[])
+    }
+
+    /// One token not removed, by its id: what following it needs (its OVH session, its state).
+    /// A single indexed row — reading every token here made starting with n tokens cost n².
+    pub fn token(&self, id: &TokenId) -> Result<Option<StoredToken>, StoreError> {
+        Ok(self
+            .select_tokens("WHERE id = ?1 AND state != 'removed'", &[&id.as_str()])?
+            .pop())
+    }
+
+    fn select_tokens(
+        &self,
+        filter: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<StoredToken>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT secret, source, session, state, refused_since, state_at, state_reason FROM tokens {filter}"
+        ))?;
+        let rows = stmt.query_map(args, |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get(1)?,
