@@ -340,11 +340,16 @@ impl Service {
     /// signed in, now on `to`) — then `from` is removed. Today's live figures start again on
     /// `to`'s board.
     pub async fn carry_over(&self, from: &TokenId, to: &TokenId) -> Result<(), IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        if !self.follows(from) {
+            return Ok(());
+        }
+        // Stopped first, so that nothing it receives is filed under it after the move.
+        self.stop_follower(from).await;
         self.ingest.carry_over(from.clone(), to.clone()).await?;
         // Sessions checked before now are looked up again: they belong to `to` now.
         self.sessions_epoch.fetch_add(1, Ordering::SeqCst);
-        self.remove(from, false).await?;
-        Ok(())
+        self.remove_locked(from, false, "rotated").await
     }
 
     /// Removes a token: its follower stops, its board, sessions and live streams go, and its

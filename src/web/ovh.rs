@@ -226,9 +226,7 @@ pub async fn event_token(
         if let Some(old) = old.and_then(|o| crate::token::Token::parse(&o).ok()) {
             // OVH revoked it: the new one carries on with what it recorded, and it is no
             // longer followed.
-            if state.service.follows(&old.id()) {
-                state.service.carry_over(&old.id(), &id).await?;
-            }
+            state.service.carry_over(&old.id(), &id).await?;
         }
         answer.push(json!({"id": id.as_str(), "hint": state.service.hint(&id)}));
     }

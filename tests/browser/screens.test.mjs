@@ -172,7 +172,8 @@ describe('screens', () => {
       assert.equal(found && found[0], null, `${path}: "${found && text.slice(Math.max(0, found.index - 60), found.index + 40)}"`);
     };
     await visit('/overview', '#log tbody tr[data-key]');
-    await visit('/queues', '#h-journal + .scroll tbody tr');
+    // A journal row with its reason, not the "nothing yet" row drawn before the journal loads.
+    await visit('/queues', '#h-journal + .scroll tbody tr .reason');
     const reasons = await fr.locator('#h-journal + .scroll .reason').allTextContents();
     assert.deepEqual(new Set(reasons), new Set(['après une conversation', "l'appelant a raccroché", 'attente maximale atteinte']));
     await shot(fr, '52-queues-fr');

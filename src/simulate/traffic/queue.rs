@@ -109,6 +109,9 @@ impl CallerPlan {
     }
 }
 
+/// The longest a placed caller talks or waits: a day.
+const MAX_PLACED_S: u32 = 86_400;
+
 /// A caller placed in a queue on demand rather than drawn at random, so that a test (or a
 /// demo) can act on a live queue call that is sure to be there.
 #[derive(Debug, Clone, Copy, serde::Deserialize)]
@@ -120,8 +123,8 @@ pub(crate) struct PlacedCaller {
     /// Answered (after about 3 s, by a free agent not away), or left waiting.
     #[serde(default)]
     pub(crate) answered: bool,
-    /// Answered: how long the conversation lasts. Not: how long the caller waits before
-    /// hanging up (the queue's longest wait at most, then it times out).
+    /// Answered: how long the conversation lasts (a day at most). Not: how long the caller
+    /// waits before hanging up (the queue's longest wait at most, then it times out).
     pub(crate) seconds: u32,
 }
 
@@ -180,7 +183,7 @@ impl TrafficGen {
         // the REST API said otherwise).
         let agents = self.offerable(q);
         let max_wait = queue.max_wait_s as i64 * S;
-        let seconds = placed.map(|p| i64::from(p.seconds.max(1)) * S);
+        let seconds = placed.map(|p| i64::from(p.seconds.clamp(1, MAX_PLACED_S)) * S);
         let (mut outcome, talk) = match placed {
             None => {
                 // The scenario decides how patient callers are and how fast agents answer:

@@ -21,12 +21,23 @@ export function connected() {
   return live.agents?.state === 'connected';
 }
 
+let loading = Promise.resolve();
+
 /// The board once at sign-in; then the stream keeps it.
-export async function loadAgents() {
-  try {
-    live.agents = await api('/api/agents');
-    changed();
-  } catch { /* shown as not connected */ }
+export function loadAgents() {
+  loading = (async () => {
+    try {
+      live.agents = await api('/api/agents');
+      changed();
+    } catch { /* shown as not connected */ }
+  })();
+  return loading;
+}
+
+/// Settles once the board asked for at sign-in has come (or failed): views drawn once, such as
+/// History, wait for it before their rows, so that their Call buttons are there after a reload.
+export function agentsLoaded() {
+  return loading;
 }
 
 function statusWords(a) {

@@ -6,7 +6,7 @@
 // The tab and its filter live in the address (`/history?tab=journal&queue=…`), so a reload or
 // a bookmark shows the same list with the same filter filled in.
 
-import { callButton } from './agents.js';
+import { callButton, agentsLoaded } from './agents.js';
 import { h, replace, num, named, time, fmtDuration, formatNumber, direction, row, zonedMidnight, nextDay, localDate } from './dom.js';
 import { t } from './i18n.js';
 import { live, api, nameOf } from './live.js';
@@ -173,6 +173,8 @@ function paged({ path, key, params, headers, rows, id, onShown }) {
     more.disabled = true;
     try {
       const page = await api(`${path}?${p}`);
+      // The Call buttons need to know whether an OVH account is connected.
+      await agentsLoaded();
       const items = page[key];
       tbody.append(...rows(items));
       shown += items.length;
