@@ -258,16 +258,18 @@ impl Supervision {
         self.publish(sup).await
     }
 
-    /// Publishes an organisation's board to the dashboards of its tokens.
-    async fn publish(&self, sup: &OrgSupervisor) {
-        let org = sup.org;
-        let tokens = self
-            .service
+    /// The organisation's tokens (none when the store cannot say: the next round asks again).
+    async fn org_tokens(&self, org: i64) -> Vec<TokenId> {
+        self.service
             .readers
             .read(move |c| crate::store::users::org_tokens(c, org))
             .await
-            .unwrap_or_default();
-        for token in tokens {
+            .unwrap_or_default()
+    }
+
+    /// Publishes an organisation's board to the dashboards of its tokens.
+    async fn publish(&self, sup: &OrgSupervisor) {
+        for token in self.org_tokens(sup.org).await {
             let mut sse = String::new();
             crate::hub::frame(&mut sse, "agents", &sup.view(&token));
             self.service.hub.publish(crate::hub::Update {
@@ -452,14 +454,8 @@ async fn cross_check(all: &Supervision, sup: &OrgSupervisor) {
         return;
     }
     let org = sup.org;
-    let tokens = all
-        .service
-        .readers
-        .read(move |c| crate::store::users::org_tokens(c, org))
-        .await
-        .unwrap_or_default();
     let mut checks = HashMap::new();
-    for token in tokens {
+    for token in all.org_tokens(org).await {
         let Some(board) = all.service.boards.get(&token) else {
             continue;
         };
