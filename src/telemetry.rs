@@ -57,6 +57,7 @@ counters! {
     token_checks_unreachable_total: "Token checks that could not reach OVH.",
     tokens_paused_total: "Followed tokens paused (OVH refused them for days, or an operator).",
     tokens_removed_total: "Followed tokens removed.",
+    ovh_counts_differ_total: "Queues whose counters at OVH came to differ from ours beyond the tolerance over a period followed whole: events lost.",
 }
 
 pub static COUNTERS: std::sync::LazyLock<Counters> = std::sync::LazyLock::new(Counters::default);
@@ -394,5 +395,29 @@ impl TokenChanged<'_> {
             "removed" => COUNTERS.tokens_removed_total.fetch_add(1, Relaxed),
             _ => 0,
         };
+    }
+}
+
+/// A queue's counters at OVH came to differ from ours over a period the service followed
+/// whole (`supervise::cross_check`): events were lost on the way.
+pub struct OvhCountsDiffer<'a> {
+    pub org: i64,
+    pub queue: &'a str,
+    pub ovh: (u64, u64),
+    pub ours: (u64, u64),
+}
+
+impl OvhCountsDiffer<'_> {
+    pub fn emit(self) {
+        tracing::warn!(
+            org = self.org,
+            queue = self.queue,
+            ovh_total = self.ovh.0,
+            ovh_answered = self.ovh.1,
+            ours_total = self.ours.0,
+            ours_answered = self.ours.1,
+            "OVH's queue counters and ours differ beyond the tolerance: events may have been lost"
+        );
+        COUNTERS.ovh_counts_differ_total.fetch_add(1, Relaxed);
     }
 }

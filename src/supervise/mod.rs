@@ -502,6 +502,10 @@ async fn cross_check(all: &Supervision, sup: &OrgSupervisor) {
             })
             .await;
         let Ok((from, counts)) = stored else {
+            // The store could not say this time: the last verdicts stand until it can.
+            if let Some(last) = sup.known.read().checks.get(&token).cloned() {
+                checks.insert(token, last);
+            }
             continue;
         };
         let list: Vec<QueueCheck> = seen
@@ -532,15 +536,13 @@ async fn cross_check(all: &Supervision, sup: &OrgSupervisor) {
                 .and_then(|l| l.iter().find(|p| p.queue == c.queue))
                 .map(|p| p.verdict);
             if was != Some(Verdict::Differ) {
-                tracing::warn!(
+                crate::telemetry::OvhCountsDiffer {
                     org,
-                    queue = %c.queue,
-                    ovh_total = c.ovh.total,
-                    ours_total = c.ours.total,
-                    ovh_answered = c.ovh.answered,
-                    ours_answered = c.ours.answered,
-                    "OVH's queue counters and ours differ beyond the tolerance: events may have been lost"
-                );
+                    queue: &c.queue,
+                    ovh: (c.ovh.total, c.ovh.answered),
+                    ours: (c.ours.total, c.ours.answered),
+                }
+                .emit();
             }
         }
     }

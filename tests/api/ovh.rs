@@ -643,6 +643,7 @@ async fn health_flags_ovh_counts_beyond_ours_when_the_feed_lost_events() {
 
     // Three callers whose events OVH's feed loses (its REST API counts them): OVH counted
     // them, we could not.
+    let differ_before = app.counter("ovh_counts_differ_total").await;
     sim.faults.lose_events(true);
     for _ in 0..3 {
         place_caller(&sim, json!({"queue": 0, "seconds": 2})).await;
@@ -658,4 +659,6 @@ async fn health_flags_ovh_counts_beyond_ours_when_the_feed_lost_events() {
     assert_eq!(of(&check)["ours"]["total"], 1, "{check}");
     assert_eq!(of(&check)["verdict"], "differ", "{check}");
     assert_eq!(check["state"], "differ");
+    // Logged and counted once, as it starts.
+    assert!(app.counter("ovh_counts_differ_total").await > differ_before);
 }
