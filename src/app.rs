@@ -1,7 +1,8 @@
 //! Wiring: `Application::build` binds the listener first (so a busy port fails at once), opens
-//! the store, starts the ingest thread and rebuilds every known token's board; `run` then
-//! follows the feeds, ticks, and serves HTTP until told to stop, and stops cleanly: the
-//! followers finish committing what they received, the ingest thread drains and snapshots.
+//! the store, starts the ingest thread and sets the tokens known at start to be followed in
+//! the background (`startup`: the listener answers at once, whatever their number); `run`
+//! then ticks and serves HTTP until told to stop, and stops cleanly: the followers finish
+//! committing what they received, the ingest thread drains and snapshots.
 
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -47,6 +48,8 @@ pub struct Application {
     service: Arc<Service>,
     supervision: Arc<crate::supervise::Supervision>,
     ingest_thread: std::thread::JoinHandle<()>,
+    /// Following the tokens known at start (see `startup`).
+    starting: tokio::task::JoinHandle<()>,
     config: Config,
 }
 
@@ -119,42 +122,35 @@ impl Application {
             feed,
             checker,
         ));
-        // Configured tokens first, then those added at the login page in earlier runs. A
-        // failure here is the database's (it is written as each token is added): name it.
+        // A failure here is the database's: name it.
         let db_error = |e: IngestError| match e {
             IngestError::Store(e) => StartError::Store(store::open_error(&config.db, e)),
             other => StartError::Ingest(other),
         };
         service.finish_removals().await.map_err(db_error)?;
-        for token in &config.tokens {
-            service
-                .follow(token.clone(), "config")
-                .await
-                .map_err(db_error)?;
-        }
-        // The configured tokens are the installation's organisation: the one its users, made
-        // with `ovh-cti users add`, belong to.
-        let configured: Vec<_> = config.tokens.iter().map(|t| t.id()).collect();
-        let now = service.clock.now();
-        service
-            .ingest
-            .write(move |w| {
-                let org = store::users::installation_org(w.connection(), now)?;
-                for id in &configured {
-                    store::users::attach_token(w.connection(), org, id)?;
-                }
-                Ok(())
-            })
-            .await
-            .map_err(db_error)?;
-        for stored in stored {
-            if stored.source == "login" && !config.no_new_tokens {
-                service
-                    .follow(stored.token, "login")
-                    .await
-                    .map_err(db_error)?;
+        // Configured tokens first, then those added at the login page in earlier runs: followed
+        // in the background, so that the listener answers at once whatever their number.
+        // Tokens an operator added (`ovh-cti tokens add`, the admin API) are followed too.
+        let mut tokens: Vec<_> = config
+            .tokens
+            .iter()
+            .map(|t| (t.clone(), "config"))
+            .collect();
+        for s in stored {
+            if s.source == crate::service::OPERATOR {
+                tokens.push((s.token, crate::service::OPERATOR));
+            } else if s.source == "login" && !config.no_new_tokens {
+                tokens.push((s.token, "login"));
             }
         }
+        service.set_configured(config.tokens.iter().map(|t| t.id()));
+        let starting = crate::startup::spawn(
+            service.clone(),
+            crate::startup::Plan {
+                tokens,
+                installation: config.tokens.iter().map(|t| t.id()).collect(),
+            },
+        );
         // OVH's REST API, for the organisations that connected an account.
         let supervision = crate::supervise::Supervision::start(
             service.clone(),
@@ -169,6 +165,7 @@ impl Application {
             service,
             supervision,
             ingest_thread,
+            starting,
             config,
         })
     }
@@ -193,6 +190,7 @@ impl Application {
             service,
             supervision,
             ingest_thread,
+            starting,
             config,
         } = self;
         let limits = server_limits(&config);
@@ -202,6 +200,7 @@ impl Application {
             sessions: Arc::default(),
             max_tokens: config.max_tokens,
             secure_cookies: config.secure_cookies,
+            metrics_per_token: config.metrics_per_token,
             supervision,
             streams: Arc::new(StreamSlots::new(
                 limits.streams_per_session,
@@ -241,6 +240,7 @@ impl Application {
         .await;
         // Followers finish committing the poll in hand; then the ingest thread drains.
         service.stop();
+        let _ = starting.await;
         for f in service.take_followers() {
             let _ = f.await;
         }

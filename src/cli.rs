@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod reload;
 mod tokens;
 mod users;
 
@@ -45,7 +46,7 @@ pub enum Command {
 }
 
 /// Flags that `demo` and `serve` share.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServiceArgs {
     /// Address to serve the dashboard and API on (default 127.0.0.1:8080).
     #[arg(long, env = "OVH_CTI_LISTEN", value_name = "ADDR")]
@@ -69,6 +70,10 @@ pub struct ServiceArgs {
     /// Mark session cookies Secure (when the dashboard is served over HTTPS, e.g. behind a proxy).
     #[arg(long, env = "OVH_CTI_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Also give /metrics a few series per token (its feed's state, polls, events): with
+    /// thousands of tokens that is thousands of series, so only counts by state by default.
+    #[arg(long, env = "OVH_CTI_METRICS_PER_TOKEN")]
+    pub metrics_per_token: bool,
     /// Let screen pops and webhooks reach this non-public range, e.g. a CRM on the LAN
     /// (repeatable; CIDR such as 192.168.1.0/24, or one address; default: none, only public
     /// addresses).
@@ -299,6 +304,7 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.listen = args.listen;
     overrides.db = args.db;
     overrides.secure_cookies = args.secure_cookies;
+    overrides.metrics_per_token = args.metrics_per_token;
     overrides.ringing_timeout_s = args.ringing_timeout;
     overrides.waiting_timeout_s = args.waiting_timeout;
     overrides.talking_timeout_s = args.talking_timeout;
@@ -342,13 +348,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 no_new_tokens: args.no_new_tokens,
                 ..Overrides::default()
             };
+            // Kept to read the configuration again on SIGHUP, with the same flags.
+            let again = (args.service.clone(), overrides.clone());
             let config = service_config(args.service, overrides)?;
             if config.tokens.is_empty() && config.no_new_tokens {
                 anyhow::bail!("no token to follow: give --token (or OVH_CTI_TOKENS), or allow logins with new tokens");
             }
             let app = Application::build(config, Arc::new(SystemClock)).await?;
             println!("ovh-cti: serving on http://{}/", app.address());
+            let hangups = tokio::spawn(reload::on_hangup(app.service(), move || {
+                service_config(again.0.clone(), again.1.clone())
+            }));
             app.run(shutdown_signal()).await?;
+            let _ = hangups.await;
         }
         Command::Demo(args) => {
             check_rate(args.rate)?;

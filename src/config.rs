@@ -28,6 +28,8 @@ pub struct Config {
     pub max_answer_bytes: usize,
     pub tick: Duration,
     pub secure_cookies: bool,
+    /// Series per token at `/metrics` (`--metrics-per-token`).
+    pub metrics_per_token: bool,
     pub login_burst: u32,
     pub login_per_minute: u32,
     /// Tokens typed at the login page are followed until the service follows this many.
@@ -76,6 +78,7 @@ impl Default for Config {
             max_answer_bytes: MAX_ANSWER_BYTES,
             tick: crate::ingest::TICK,
             secure_cookies: false,
+            metrics_per_token: false,
             login_burst: 10,
             login_per_minute: 10,
             max_tokens: 100,
@@ -111,6 +114,7 @@ pub struct FileConfig {
     pub tokens: Option<Vec<String>>,
     pub no_new_tokens: Option<bool>,
     pub secure_cookies: Option<bool>,
+    pub metrics_per_token: Option<bool>,
     pub expiry: Option<ExpiryFile>,
     pub feed: Option<FeedFile>,
     pub login: Option<LoginFile>,
@@ -256,7 +260,7 @@ fn redact_values(message: &str) -> String {
 
 /// What the command line (flags or their environment variables) says; `None` where it is
 /// silent.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Overrides {
     pub demo: bool,
     pub listen: Option<String>,
@@ -267,6 +271,7 @@ pub struct Overrides {
     pub tokens: Vec<String>,
     pub no_new_tokens: bool,
     pub secure_cookies: bool,
+    pub metrics_per_token: bool,
     pub ringing_timeout_s: Option<f64>,
     pub waiting_timeout_s: Option<f64>,
     pub talking_timeout_s: Option<f64>,
@@ -424,6 +429,7 @@ impl Config {
         c.api = cli.api.or(file.api).unwrap_or(c.api);
         c.no_new_tokens = cli.no_new_tokens || file.no_new_tokens.unwrap_or(false);
         c.secure_cookies = cli.secure_cookies || file.secure_cookies.unwrap_or(false);
+        c.metrics_per_token = cli.metrics_per_token || file.metrics_per_token.unwrap_or(false);
         let expiry = file.expiry.unwrap_or_default();
         if let Some(v) = cli.ringing_timeout_s.or(expiry.ringing_s) {
             c.expiry.ringing_s = positive("the ringing time-out", v)?;

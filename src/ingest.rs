@@ -161,6 +161,15 @@ impl IngestHandle {
         Ok(self.run(move |i| i.add_token(&token, source)).await??)
     }
 
+    /// `add_token` for a batch of tokens, in one command and one insert transaction (see
+    /// `startup`); their stored rows, in the same order.
+    pub async fn add_tokens(
+        &self,
+        tokens: Vec<(Token, &'static str)>,
+    ) -> Result<Vec<Option<StoredToken>>, IngestError> {
+        Ok(self.run(move |i| i.add_tokens(&tokens)).await??)
+    }
+
     /// Forgets a removed token: its board, its login sessions and snapshot, its row (and
     /// everything stored under it when `purge`, or when its removal asked for a purge).
     pub async fn forget_token(&self, token: TokenId, purge: bool) -> Result<(), IngestError> {
@@ -359,13 +368,24 @@ impl Ingest {
         token: &Token,
         source: &str,
     ) -> Result<Option<StoredToken>, StoreError> {
-        let id = token.id();
+        Ok(self.add_tokens(&[(token.clone(), source)])?.pop().flatten())
+    }
+
+    fn add_tokens(
+        &mut self,
+        tokens: &[(Token, &str)],
+    ) -> Result<Vec<Option<StoredToken>>, StoreError> {
         let now = self.clock.now();
-        self.writer.add_token(token, source, now)?;
-        if self.boards.get(&id).is_none() {
-            self.restore(&id, now)?;
+        self.writer.add_tokens(tokens, now)?;
+        let mut stored = Vec::with_capacity(tokens.len());
+        for (token, _) in tokens {
+            let id = token.id();
+            if self.boards.get(&id).is_none() {
+                self.restore(&id, now)?;
+            }
+            stored.push(self.writer.token(&id)?);
         }
-        self.writer.token(&id)
+        Ok(stored)
     }
 
     /// Rebuilds a board: its last snapshot, then every event stored after it, replayed with

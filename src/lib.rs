@@ -6,7 +6,7 @@
 //! one writer that ties the engine and the store together; `hooks` sends screen pops and
 //! webhooks through a durable outbox; `retention` prunes old rows in the background. `service`
 //! is what every part shares while running, `app` wires everything up (and nothing depends on
-//! it), `shutdown` is the signal every task waits for; `limits` holds the size caps on what
+//! it) and `startup` follows the tokens known at start in the background, `shutdown` is the signal every task waits for; `limits` holds the size caps on what
 //! users store; `cli` and `config` read what the operator asked for; `simulate` fakes OVH for
 //! demos and tests.
 
@@ -31,6 +31,7 @@ pub mod service;
 pub mod settings;
 pub mod shutdown;
 pub mod simulate;
+pub mod startup;
 pub mod store;
 pub mod supervise;
 pub mod tally;

@@ -26,8 +26,21 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-/// How often the token table is read for changes made by `ovh-cti tokens`.
-pub const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+/// How often the token table's change counter is read for changes made by `ovh-cti tokens`
+/// (the whole table is read only when it moved): a removed token stops within a second.
+pub const RECONCILE_EVERY: Duration = Duration::from_millis(500);
+
+/// The source of a token an operator added (`ovh-cti tokens add`, the admin API).
+pub const OPERATOR: &str = "operator";
+
+/// A stored source as the `'static` name `follow` takes.
+fn source_name(stored: &str) -> &'static str {
+    match stored {
+        "config" => "config",
+        OPERATOR => OPERATOR,
+        _ => "login",
+    }
+}
 
 /// What live streams must end at once.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +98,13 @@ pub struct Service {
     /// Moves whenever login sessions are deleted other than one by one (a token removed), so
     /// that cached sessions are checked against the store again.
     sessions_epoch: AtomicU64,
+    /// Tokens known at start whose follower is not started yet (see `startup`).
+    pending: watch::Sender<usize>,
+    /// The tokens of the configuration in force (reloaded on SIGHUP): a `config` token of the
+    /// table is followed only while it is one of them.
+    configured: Mutex<std::collections::HashSet<TokenId>>,
+    /// The token table's change counter when `reconcile` last read the table.
+    reconciled: Mutex<Option<i64>>,
 }
 
 impl Service {
@@ -117,7 +137,45 @@ impl Service {
             shutdown: watch::channel(false).0,
             closed: broadcast::channel(256).0,
             sessions_epoch: AtomicU64::new(0),
+            pending: watch::channel(0).0,
+            configured: Mutex::default(),
+            reconciled: Mutex::new(None),
         }
+    }
+
+    /// The tokens of the configuration in force.
+    pub fn set_configured(&self, tokens: impl IntoIterator<Item = TokenId>) {
+        *self.configured.lock() = tokens.into_iter().collect();
+    }
+
+    pub fn is_configured(&self, id: &TokenId) -> bool {
+        self.configured.lock().contains(id)
+    }
+
+    /// `n` more tokens are to be followed at start: not ready until they are.
+    pub fn expect(&self, n: usize) {
+        self.pending.send_modify(|p| *p += n);
+    }
+
+    /// `n` of the tokens expected at start have their follower (or are paused, as stored).
+    pub fn started(&self, n: usize) {
+        self.pending.send_modify(|p| *p = p.saturating_sub(n));
+    }
+
+    /// How many tokens known at start are not followed yet: `/readyz` is 503 until none.
+    pub fn pending(&self) -> usize {
+        *self.pending.borrow()
+    }
+
+    /// Resolves once every token known at start is followed.
+    pub async fn ready(&self) {
+        let mut pending = self.pending.subscribe();
+        let _ = pending.wait_for(|p| *p == 0).await;
+    }
+
+    /// Whether the service was told to stop.
+    pub fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
     }
 
     /// Raises the shutdown signal: followers, streams and workers wind down.
@@ -193,6 +251,82 @@ impl Service {
         let stored = self.ingest.add_token(token.clone(), source).await?;
         self.start_known(token, stored, None);
         Ok(())
+    }
+
+    /// `follow` for a batch of tokens (see `startup`): their rows written in one transaction,
+    /// then their followers started. A token already known, or twice in the batch, is left alone.
+    pub async fn follow_batch(&self, batch: Vec<(Token, &'static str)>) -> Result<(), IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        self.follow_batch_locked(batch).await
+    }
+
+    async fn follow_batch_locked(
+        &self,
+        batch: Vec<(Token, &'static str)>,
+    ) -> Result<(), IngestError> {
+        let mut seen = std::collections::HashSet::new();
+        let batch: Vec<_> = batch
+            .into_iter()
+            .filter(|(t, _)| !self.follows(&t.id()) && seen.insert(t.id()))
+            .collect();
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let tokens: Vec<Token> = batch.iter().map(|(t, _)| t.clone()).collect();
+        let stored = self.ingest.add_tokens(batch).await?;
+        for (token, stored) in tokens.into_iter().zip(stored) {
+            self.start_known(token, stored, None);
+        }
+        Ok(())
+    }
+
+    /// Follows a token an operator added (the admin API): its own organisation, as a token
+    /// typed at the login page, but not checked with OVH first (its health shows a refusal).
+    /// False when it was known already.
+    pub async fn add_by_operator(&self, token: Token) -> Result<bool, IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        if self.follows(&token.id()) {
+            return Ok(false);
+        }
+        self.follow_batch_locked(vec![(token, OPERATOR)]).await?;
+        Ok(true)
+    }
+
+    /// Applies a reloaded configuration's tokens (SIGHUP): new ones are followed, in the
+    /// installation's organisation; those no longer in it are removed, their history kept.
+    /// How many were added and removed.
+    pub async fn configure(&self, tokens: Vec<Token>) -> Result<(usize, usize), IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        let wanted: std::collections::HashSet<TokenId> = tokens.iter().map(Token::id).collect();
+        let dropped: Vec<TokenId> = self
+            .configured
+            .lock()
+            .iter()
+            .filter(|id| !wanted.contains(*id))
+            .cloned()
+            .collect();
+        let mut removed = 0;
+        for id in &dropped {
+            if self.follows(id) {
+                self.remove_locked(id, false, "no longer configured")
+                    .await?;
+                removed += 1;
+            }
+        }
+        let added: Vec<Token> = tokens
+            .into_iter()
+            .filter(|t| !self.follows(&t.id()))
+            .collect();
+        let count = added.len();
+        let ids: Vec<TokenId> = added.iter().map(Token::id).collect();
+        let now = self.clock.now();
+        self.ingest
+            .write(move |w| crate::store::users::attach_to_installation(w, &ids, now))
+            .await?;
+        self.follow_batch_locked(added.into_iter().map(|t| (t, "config")).collect())
+            .await?;
+        self.set_configured(wanted);
+        Ok((count, removed))
     }
 
     /// Follows a token OVH just accepted at the login page, carrying on from what its check
@@ -393,10 +527,25 @@ impl Service {
         Ok(())
     }
 
-    /// Catches up with the token table, which `ovh-cti tokens` may have changed: a token
-    /// removed or paused there is removed or paused here, one resumed there is followed again.
+    /// Catches up with the token table, which `ovh-cti tokens` or another part of the service
+    /// may have changed: a token removed or paused there is removed or paused here, one resumed
+    /// there is followed again, one added there (by an operator; or a configured one, a login
+    /// one when new tokens are allowed) is followed. Cheap when nothing changed: one counter.
     pub async fn reconcile(&self) -> Result<(), IngestError> {
+        // The tokens known at start are still being followed, batch by batch: the table
+        // moves with each batch, and acting on it now would start thousands at once.
+        if self.pending() > 0 {
+            return Ok(());
+        }
         let _one_at_a_time = self.lifecycle.lock().await;
+        let version = self
+            .readers
+            .read(tokens::version)
+            .await
+            .map_err(IngestError::Store)?;
+        if *self.reconciled.lock() == Some(version) {
+            return Ok(());
+        }
         let rows = self
             .readers
             .read(tokens::list)
@@ -427,13 +576,35 @@ impl Service {
                 _ => {}
             }
         }
-        // Removals of tokens this service does not follow (e.g. with --no-new-tokens).
+        let mut added = Vec::new();
         for row in rows.values() {
+            // Removals of tokens this service does not follow (e.g. with --no-new-tokens).
             if row.state == State::Removed && !self.follows(&row.id) {
                 self.ingest.forget_token(row.id.clone(), row.purge).await?;
+            } else if row.state != State::Removed && !self.follows(&row.id) && self.wants(row) {
+                let id = row.id.clone();
+                let token = self
+                    .readers
+                    .read(move |c| tokens::followable(c, &id))
+                    .await
+                    .map_err(IngestError::Store)?;
+                added.extend(token.map(|t| (t, source_name(&row.source))));
             }
         }
+        if !added.is_empty() {
+            self.follow_batch_locked(added).await?;
+        }
+        *self.reconciled.lock() = Some(version);
         Ok(())
+    }
+
+    /// Whether a stored token this service does not know yet is to be followed.
+    fn wants(&self, row: &tokens::TokenRow) -> bool {
+        match row.source.as_str() {
+            OPERATOR => true,
+            "config" => self.is_configured(&row.id),
+            _ => self.allow_new_tokens,
+        }
     }
 
     /// Reconciles every `RECONCILE_EVERY` until the service stops.

@@ -421,3 +421,59 @@ impl OvhCountsDiffer<'_> {
         COUNTERS.ovh_counts_differ_total.fetch_add(1, Relaxed);
     }
 }
+
+/// The followed tokens' feeds by state (`failing` ones are backing off), how many OVH refuses,
+/// and how many tokens known at start are not followed yet: a few series whatever the number
+/// of tokens.
+pub fn render_feeds(out: &mut String, counts: &crate::feed::health::Counts, pending: usize) {
+    let _ = writeln!(out, "# HELP ovh_cti_feeds Followed tokens' feeds by state (failing: backing off before the next try).");
+    let _ = writeln!(out, "# TYPE ovh_cti_feeds gauge");
+    for (state, n) in &counts.by_state {
+        let _ = writeln!(out, "ovh_cti_feeds{{state=\"{state}\"}} {n}");
+    }
+    let _ = writeln!(out, "# HELP ovh_cti_feeds_refused Feeds OVH refuses now (a 4xx: the token expired or was deleted).");
+    let _ = writeln!(out, "# TYPE ovh_cti_feeds_refused gauge");
+    let _ = writeln!(out, "ovh_cti_feeds_refused {}", counts.refused);
+    let _ = writeln!(out, "# HELP ovh_cti_tokens_pending Tokens known at start not followed yet (/readyz is 503 until 0).");
+    let _ = writeln!(out, "# TYPE ovh_cti_tokens_pending gauge");
+    let _ = writeln!(out, "ovh_cti_tokens_pending {pending}");
+}
+
+/// Series per token (`--metrics-per-token`), labelled with the token's one-way id.
+pub fn render_per_token(out: &mut String, feeds: &[(TokenId, crate::feed::FeedHealth)]) {
+    let series = [
+        (
+            "feed_up",
+            "gauge",
+            "1 while the token's feed is connected or silent, 0 otherwise.",
+        ),
+        (
+            "feed_polls_total",
+            "counter",
+            "Successful polls of the token's feed.",
+        ),
+        (
+            "feed_events_total",
+            "counter",
+            "Events the token's feed brought.",
+        ),
+        (
+            "feed_failures",
+            "gauge",
+            "Consecutive failed polls of the token's feed.",
+        ),
+    ];
+    for (name, kind, help) in series {
+        let _ = writeln!(out, "# HELP ovh_cti_{name} {help}");
+        let _ = writeln!(out, "# TYPE ovh_cti_{name} {kind}");
+        for (id, h) in feeds {
+            let value = match name {
+                "feed_up" => u64::from(matches!(h.state, "connected" | "silent")),
+                "feed_polls_total" => h.polls,
+                "feed_events_total" => h.events_received,
+                _ => u64::from(h.consecutive_failures),
+            };
+            let _ = writeln!(out, "ovh_cti_{name}{{token_id=\"{id}\"}} {value}");
+        }
+    }
+}

@@ -210,6 +210,8 @@ impl Running {
             .await
             .unwrap();
         });
+        // The tokens known at start are followed in the background: wait for them.
+        service.ready().await;
         Running {
             service,
             base,

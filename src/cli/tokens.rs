@@ -1,7 +1,8 @@
-//! `ovh-cti tokens list|pause|resume|remove`: the operator's hand on the followed tokens,
-//! working on the database file — whether the service runs or not. A running service reads
-//! the token table every two seconds and follows suit (see `service::Service::reconcile`); a
-//! stopped one finds the change at its next start.
+//! `ovh-cti tokens list|add|disable|enable|remove`: the operator's hand on the followed
+//! tokens, working on the database file — whether the service runs or not. A running service
+//! notices within a second (it reads the table's change counter twice a second, see
+//! `service::Service::reconcile`) and follows suit; a stopped one finds the change at its next
+//! start. The admin API (`/api/admin/tokens`) does the same over HTTP.
 //!
 //! Tokens are named by the id `list` shows (a one-way digest, safe to paste in a ticket) or
 //! by the token itself; nothing printed ever shows a token, only its first four characters.
@@ -24,14 +25,24 @@ pub struct TokensArgs {
 pub enum TokensAction {
     /// Every token: id, hint, where it comes from, state, last successful poll (never the token).
     List,
+    /// Follow a token from now on, without a restart: read from standard input when TOKEN is
+    /// `-` (kept out of the shell's history and the process list). It is its own organisation,
+    /// as one typed at the login page.
+    Add {
+        /// The OVH event token, or `-` to read it from standard input.
+        #[arg(value_name = "TOKEN")]
+        token: String,
+    },
     /// Stop polling a token; its users can still sign in and read what is stored.
-    Pause {
+    #[command(visible_alias = "pause")]
+    Disable {
         /// The token's id (as `list` shows it) or the token itself.
         #[arg(value_name = "ID")]
         token: String,
     },
-    /// Poll a paused token again.
-    Resume {
+    /// Poll a disabled token again.
+    #[command(visible_alias = "resume")]
+    Enable {
         /// The token's id (as `list` shows it) or the token itself.
         #[arg(value_name = "ID")]
         token: String,
@@ -71,20 +82,36 @@ pub fn run(action: TokensAction, db: &Path) -> anyhow::Result<String> {
         })?;
         row(conn, &id)
     };
-    const LATER: &str = "a running service follows suit within a few seconds";
+    const LATER: &str = "a running service follows suit within a second";
     Ok(match action {
         TokensAction::List => table(&tokens::list(&conn)?),
-        TokensAction::Pause { token } => {
+        TokensAction::Add { token } => {
+            let token = read_token(&token)?;
+            let (id, hint) = (token.id(), token.hint());
+            match tokens::add(&conn, &token, crate::service::OPERATOR, now)? {
+                tokens::Added::New => format!("added {hint} ({id}); {LATER}"),
+                tokens::Added::Known(State::Active) => {
+                    format!("{hint} ({id}) is followed already")
+                }
+                tokens::Added::Known(State::Paused) => format!(
+                    "{hint} ({id}) is known and disabled: `ovh-cti tokens enable {id}` follows it again"
+                ),
+                tokens::Added::Known(State::Removed) => anyhow::bail!(
+                    "{hint} ({id}) is being removed: try again in a few seconds"
+                ),
+            }
+        }
+        TokensAction::Disable { token } => {
             let row = named(&conn, &token)?;
             refuse_removed(&row)?;
-            tokens::pause(&conn, &row.id, now, "paused by an operator")?;
-            format!("paused {} ({}); {LATER}", row.hint, row.id)
+            tokens::pause(&conn, &row.id, now, "disabled by an operator")?;
+            format!("disabled {} ({}); {LATER}", row.hint, row.id)
         }
-        TokensAction::Resume { token } => {
+        TokensAction::Enable { token } => {
             let row = named(&conn, &token)?;
             refuse_removed(&row)?;
             tokens::resume(&conn, &row.id)?;
-            format!("resumed {} ({}); {LATER}", row.hint, row.id)
+            format!("enabled {} ({}); {LATER}", row.hint, row.id)
         }
         TokensAction::Remove { token, purge } => {
             let row = named(&conn, &token)?;
@@ -107,6 +134,18 @@ pub fn run(action: TokensAction, db: &Path) -> anyhow::Result<String> {
             out
         }
     })
+}
+
+/// The token given, or read from standard input (one line) when `-`. The error never repeats
+/// what was typed.
+fn read_token(given: &str) -> anyhow::Result<crate::token::Token> {
+    let mut line = given.to_string();
+    if given == "-" {
+        line.clear();
+        std::io::stdin().read_line(&mut line)?;
+    }
+    crate::token::Token::parse(line.trim())
+        .map_err(|e| anyhow::anyhow!("not an OVH event token: {e}"))
 }
 
 fn row(conn: &rusqlite::Connection, id: &TokenId) -> anyhow::Result<TokenRow> {

@@ -134,8 +134,52 @@ impl HealthBoard {
     }
 
     pub fn get(&self, token: &TokenId, now: UnixTime) -> Option<FeedHealth> {
+        Some(self.0.read().get(token)?.health(now))
+    }
+
+    /// Every token's health: the operator's view of an instance with thousands of tokens.
+    pub fn all(&self, now: UnixTime) -> Vec<(TokenId, FeedHealth)> {
         let map = self.0.read();
-        let r = map.get(token)?;
+        map.iter()
+            .map(|(id, r)| (id.clone(), r.health(now)))
+            .collect()
+    }
+
+    /// How many feeds are in each state, for `/metrics` (no series per token).
+    pub fn counts(&self, now: UnixTime) -> Counts {
+        let mut counts = Counts {
+            by_state: STATES.iter().map(|s| (*s, 0)).collect(),
+            refused: 0,
+        };
+        for r in self.0.read().values() {
+            *counts.by_state.entry(r.state(now).0).or_default() += 1;
+            counts.refused += usize::from(r.refused_since.is_some() && r.paused.is_none());
+        }
+        counts
+    }
+}
+
+/// The feeds by state, and how many OVH refuses now (they are failing, backing off, too).
+#[derive(Debug, PartialEq)]
+pub struct Counts {
+    pub by_state: std::collections::BTreeMap<&'static str, usize>,
+    pub refused: usize,
+}
+
+/// Every state a feed can be in, worst first (the order the operator's list sorts by).
+pub const STATES: [&str; 6] = [
+    "failing",
+    "stalled",
+    "paused",
+    "starting",
+    "silent",
+    "connected",
+];
+
+impl Record {
+    /// The state, with how long the feed has been quiet and the poll in progress has run.
+    fn state(&self, now: UnixTime) -> (&'static str, f64, Option<f64>) {
+        let r = self;
         let quiet_since = r.last_event_at.unwrap_or(r.started_at);
         let silent_for = now - quiet_since;
         let polling_for = r.polling_since.map(|t| now - t);
@@ -153,7 +197,13 @@ impl HealthBoard {
         } else {
             "connected"
         };
-        Some(FeedHealth {
+        (state, silent_for, stalled)
+    }
+
+    fn health(&self, now: UnixTime) -> FeedHealth {
+        let r = self;
+        let (state, silent_for, stalled) = r.state(now);
+        FeedHealth {
             token_hint: r.hint.clone(),
             api: r.api,
             state,
@@ -170,7 +220,7 @@ impl HealthBoard {
             refused_since: r.refused_since,
             paused_at: r.paused.as_ref().map(|(at, _)| *at),
             paused_reason: r.paused.as_ref().map(|(_, why)| why.clone()),
-        })
+        }
     }
 }
 

@@ -320,6 +320,23 @@ CREATE TABLE ovh_access (
     validated_at REAL
 );
 "#,
+    // Issue 15: a running service notices changes to the token table (`ovh-cti tokens`, the
+    // admin API) within a second by reading one counter, rather than every row of ten
+    // thousand tokens. Only what changes a token's life moves it, not its session or its
+    // last success, which are written on every poll.
+    r#"
+CREATE TABLE token_changes (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO token_changes (id, version) VALUES (1, 0);
+CREATE TRIGGER token_added AFTER INSERT ON tokens
+    BEGIN UPDATE token_changes SET version = version + 1; END;
+CREATE TRIGGER token_deleted AFTER DELETE ON tokens
+    BEGIN UPDATE token_changes SET version = version + 1; END;
+CREATE TRIGGER token_state_changed AFTER UPDATE OF state, purge, secret ON tokens
+    BEGIN UPDATE token_changes SET version = version + 1; END;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

@@ -86,6 +86,60 @@ pub fn list(conn: &Connection) -> Result<Vec<TokenRow>, StoreError> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Moves whenever a token is added, deleted, paused, resumed or removed (a trigger keeps it):
+/// the running service reads the whole table only when it moved.
+pub fn version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT version FROM token_changes WHERE id = 1")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// A token to follow, with its secret: one an operator added, or resumed, while the service
+/// ran. None when it is not there, removed, or its secret is wiped.
+pub fn followable(conn: &Connection, id: &TokenId) -> Result<Option<Token>, StoreError> {
+    let secret: Option<String> = conn
+        .query_row(
+            "SELECT secret FROM tokens WHERE id = ?1 AND state != 'removed'",
+            params![id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(secret.and_then(|s| Token::parse(&s).ok()))
+}
+
+/// What `add` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Added {
+    New,
+    /// Known already, in this state.
+    Known(State),
+}
+
+/// Adds a token an operator asked to follow (`ovh-cti tokens add`); one known already is left
+/// as it is.
+pub fn add(
+    conn: &Connection,
+    token: &Token,
+    source: &str,
+    now: UnixTime,
+) -> Result<Added, StoreError> {
+    let state: Option<String> = conn
+        .query_row(
+            "SELECT state FROM tokens WHERE id = ?1",
+            params![token.id().as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(state) = state {
+        return Ok(Added::Known(State::parse(&state)));
+    }
+    conn.execute(
+        "INSERT INTO tokens (id, secret, source, added_at) VALUES (?1, ?2, ?3, ?4)",
+        params![token.id().as_str(), token.expose(), source, now],
+    )?;
+    Ok(Added::New)
+}
+
 /// The id of the token an operator named: its id as `list` shows it, or the token itself.
 pub fn resolve(conn: &Connection, named: &str) -> Result<Option<TokenId>, StoreError> {
     let id = match Token::parse(named) {

@@ -139,6 +139,21 @@ pub fn installation_org(conn: &Connection, now: UnixTime) -> Result<i64, StoreEr
     Ok(conn.last_insert_rowid())
 }
 
+/// Puts configured tokens in the installation's organisation, in one transaction.
+pub fn attach_to_installation(
+    w: &mut super::Writer,
+    tokens: &[TokenId],
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    let tx = w.connection_mut().transaction()?;
+    let org = installation_org(&tx, now)?;
+    for id in tokens {
+        attach_token(&tx, org, id)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// The organisation a token belongs to, if any.
 pub fn org_of_token(conn: &Connection, token: &TokenId) -> Result<Option<i64>, StoreError> {
     Ok(conn

@@ -193,6 +193,17 @@ pub(super) fn same_origin(method: &Method, headers: &HeaderMap) -> bool {
     }
 }
 
+/// Why a token the service does not follow is refused: not signed in (`401`) — unless the
+/// service is still starting to follow the tokens it knew (`503`, try again in a moment), so
+/// that dashboards reconnecting after a restart are not signed out.
+fn not_followed(service: &crate::service::Service) -> ApiError {
+    if service.pending() > 0 {
+        ApiError::starting()
+    } else {
+        ApiError::unauthorized()
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -222,7 +233,7 @@ impl FromRequestParts<AppState> for Caller {
                     wall: false,
                 })
             } else {
-                Err(ApiError::unauthorized())
+                Err(not_followed(service))
             };
         }
         let session = cookie_value(&parts.headers, COOKIE).ok_or_else(ApiError::unauthorized)?;
@@ -265,7 +276,7 @@ impl FromRequestParts<AppState> for Caller {
         }
         if !service.follows(&token) {
             state.sessions.forget(&key);
-            return Err(ApiError::unauthorized());
+            return Err(not_followed(service));
         }
         if !same_origin(&parts.method, &parts.headers) {
             return Err(ApiError::new(

@@ -35,6 +35,14 @@ impl ApiError {
             "sign in first: send 'Authorization: Bearer TOKEN' or log in with POST /api/login",
         )
     }
+    /// A token the service is still starting to follow (see `startup`): not a reason to sign
+    /// the caller out, a moment to wait.
+    pub fn starting() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the service is starting and does not follow this token yet: try again in a moment",
+        )
+    }
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "request failed");
         ApiError::new(
@@ -53,7 +61,14 @@ impl IntoResponse for ApiError {
             Some(f) => json!({"error": message, "field": clip(&f, API_MESSAGE_BYTES)}),
             None => json!({"error": message}),
         };
-        (self.status, Json(body)).into_response()
+        let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        res
     }
 }
 

@@ -2,6 +2,7 @@
 //! (`ui`), and the health and metrics endpoints, on axum. Handlers stay thin: they authenticate the caller, parse and check the
 //! input, and read the caller's board or the store.
 
+mod admin;
 mod agents;
 mod api;
 mod auth;
@@ -51,6 +52,8 @@ pub struct AppState {
     /// Add `Secure` to cookies and send `Strict-Transport-Security` (when served over HTTPS,
     /// e.g. behind a proxy).
     pub secure_cookies: bool,
+    /// Series per token at `/metrics`.
+    pub metrics_per_token: bool,
     /// Live streams open, against their caps.
     pub streams: Arc<StreamSlots>,
     /// OVH's REST API: each organisation's supervisor (issue 11).
@@ -141,6 +144,10 @@ pub fn router(state: AppState) -> Router {
         .route("/me/token", axum::routing::put(people::switch_token))
         .route("/audit.csv", get(people::audit_csv))
         .route("/wall-links", get(walls::list).post(walls::create))
+        .route("/admin/tokens", get(admin::list).post(admin::add))
+        .route("/admin/tokens/{id}", axum::routing::delete(admin::remove))
+        .route("/admin/tokens/{id}/disable", post(admin::disable))
+        .route("/admin/tokens/{id}/enable", post(admin::enable))
         .route("/wall-links/{id}", axum::routing::delete(walls::revoke))
         .fallback(api::not_found);
     let mut router = Router::new()
@@ -148,15 +155,47 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes())
         .route("/wall/{key}", get(walls::open))
         .route("/healthz", get(|| async { "ok" }))
-        .route(
-            "/metrics",
-            get(|| async { crate::telemetry::COUNTERS.render() }),
-        )
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(middleware::from_fn(security_headers));
     if state.secure_cookies {
         router = router.layer(middleware::from_fn(strict_transport));
     }
     router.with_state(state)
+}
+
+/// Readiness, for a load balancer or systemd: 200 once every token known at start has its
+/// follower; 503 with how many are pending before, and while the service stops. (`/healthz`
+/// is liveness: 200 as long as the process serves.)
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    use axum::response::IntoResponse;
+    let service = &state.service;
+    let (pending, stopping) = (service.pending(), service.stopping());
+    let ready = pending == 0 && !stopping;
+    let status = if ready {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "ready": ready, "pending": pending, "stopping": stopping,
+        "tokens": service.followed_count(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// The counters, then gauges of the followed tokens' feeds: counts by state (what stays small
+/// with ten thousand tokens), and series per token only when asked for.
+async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> String {
+    let service = &state.service;
+    let mut out = crate::telemetry::COUNTERS.render();
+    let now = service.clock.now();
+    let counts = service.health.counts(now);
+    crate::telemetry::render_feeds(&mut out, &counts, service.pending());
+    if state.metrics_per_token {
+        crate::telemetry::render_per_token(&mut out, &service.health.all(now));
+    }
+    out
 }
 
 /// With `--secure-cookies` the dashboard is served over HTTPS: browsers are told to come back

@@ -22,12 +22,7 @@ pub async fn remove(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Admin)?;
-    // A map, not a struct: a repeated or odd parameter is ours to refuse, in JSON.
-    let purge = match q.get("purge").map(String::as_str) {
-        None | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(_) => return Err(ApiError::field("purge", "expected true or false")),
-    };
+    let purge = purge_param(&q)?;
     let service = &state.service;
     if service.source(&caller.token).as_deref() == Some("config") {
         return Err(ApiError::new(
@@ -51,4 +46,14 @@ pub async fn remove(
         Json(json!({"ok": true, "purged": purge})),
     )
         .into_response())
+}
+
+/// `?purge=`: whether a removal also deletes the token's history. (A map, not a struct: a
+/// repeated or odd parameter is ours to refuse, in JSON.)
+pub(super) fn purge_param(q: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match q.get("purge").map(String::as_str) {
+        None | Some("false") | Some("0") => Ok(false),
+        Some("true") | Some("1") => Ok(true),
+        Some(_) => Err(ApiError::field("purge", "expected true or false")),
+    }
 }

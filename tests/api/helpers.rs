@@ -439,6 +439,8 @@ pub struct Options {
     pub ovh_api: Option<String>,
     pub ovh_keys: Option<ovh_cti::ovh_api::Keys>,
     pub ovh_api_rate: u32,
+    /// Whether `spawn_app` waits until every token known at start is followed.
+    pub wait_until_ready: bool,
 }
 
 impl Default for Options {
@@ -462,6 +464,7 @@ impl Default for Options {
             ovh_keys: None,
             // Discovery at once, within the simulator's 60 a minute.
             ovh_api_rate: 600,
+            wait_until_ready: true,
         }
     }
 }
@@ -522,6 +525,10 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
     let task = tokio::spawn(app.run(async move {
         let _ = stopped.await;
     }));
+    // The tokens known at start are followed in the background: wait for them.
+    if opts.wait_until_ready {
+        service.ready().await;
+    }
     TestApp {
         base: format!("http://{address}"),
         http: reqwest::Client::builder()

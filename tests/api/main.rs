@@ -24,5 +24,6 @@ mod restart;
 mod search;
 mod settings;
 mod stream;
+mod token_admin;
 mod tokens;
 mod users;

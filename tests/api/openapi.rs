@@ -244,6 +244,7 @@ async fn the_service_s_answers_match_the_document() {
     for (template, query) in [
         ("/api/openapi.json", ""),
         ("/healthz", ""),
+        ("/readyz", ""),
         ("/metrics", ""),
         ("/api/me", ""),
         ("/api/lines", ""),
@@ -560,6 +561,50 @@ async fn the_service_s_answers_match_the_document() {
         call(Method::DELETE, "/api/token", 200).token(Some(TOKEN_B)),
     )
     .await;
+
+    // The installation operator's token management, by an admin signed in as a person.
+    let ops = json!({"login": "ops", "password": crate::users::PASSWORD, "role": "admin"});
+    run(&app, c, call(Method::POST, "/api/users", 201).body(ops)).await;
+    let res = crate::users::sign_in(&app, "ops", crate::users::PASSWORD).await;
+    let ops = session_cookie(&res);
+    let admin = "/api/admin/tokens";
+    run(
+        &app,
+        c,
+        call(Method::GET, admin, 200)
+            .cookie(&ops)
+            .at(format!("{admin}?limit=1")),
+    )
+    .await;
+    let added = run(
+        &app,
+        c,
+        call(Method::POST, admin, 201)
+            .cookie(&ops)
+            .body(json!({"token": "C0FFEE00-1C3E-4F5A-8B7C-0D1E2F3A4B5C"})),
+    )
+    .await;
+    let one = |rest: &str| format!("{admin}/{}{rest}", added["id"].as_str().unwrap());
+    for (template, rest) in [
+        ("/api/admin/tokens/{id}/disable", "/disable"),
+        ("/api/admin/tokens/{id}/enable", "/enable"),
+    ] {
+        run(
+            &app,
+            c,
+            call(Method::POST, template, 200).cookie(&ops).at(one(rest)),
+        )
+        .await;
+    }
+    run(
+        &app,
+        c,
+        call(Method::DELETE, "/api/admin/tokens/{id}", 200)
+            .cookie(&ops)
+            .at(one("")),
+    )
+    .await;
+    run(&app, c, call(Method::GET, admin, 403)).await;
 
     // Refusals of reads.
     run(&app, c, call(Method::GET, "/api/lines", 401).token(None)).await;

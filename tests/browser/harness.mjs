@@ -116,6 +116,18 @@ export async function freePort() {
   return port;
 }
 
+/// Waits until `/readyz` says 200: the tokens known at start are followed in the background,
+/// after the listener answers.
+export async function ready(base) {
+  for (let i = 0; i < 3000; i++) {
+    try {
+      if ((await fetch(`${base}/readyz`)).status === 200) return;
+    } catch { /* not listening yet */ }
+    await new Promise((ok) => setTimeout(ok, 10));
+  }
+  throw new Error(`${base} never became ready`);
+}
+
 /// Starts `ovh-cti serve` against `upstream` (on a free port unless `listen` is given, with a
 /// new database unless `dir` is given, with `args` added to its command line); resolves with
 /// its base URL. `stop({ keep: true })` leaves the database for a restart.
@@ -137,6 +149,7 @@ export async function startService(upstream, { listen = '127.0.0.1:0', dir, args
     child.on('exit', (code) => fail(new Error(`ovh-cti exited with ${code} before serving: ${stderr}`)));
     child.on('error', fail);
   });
+  await ready(base);
   return {
     base,
     dir,

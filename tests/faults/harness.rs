@@ -238,6 +238,8 @@ impl InProcess {
         let task = tokio::spawn(app.run(async move {
             let _ = stopped.await;
         }));
+        // The tokens known at start are followed in the background: wait for them.
+        service.ready().await;
         InProcess {
             base,
             db,

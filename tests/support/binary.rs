@@ -43,5 +43,32 @@ pub fn serve(upstream: &str, token: &str, db: &Path, extra: &[&str]) -> Served {
         .unwrap_or_else(|| panic!("not the address line: {first:?}"))
         .trim_end_matches('/')
         .to_string();
+    wait_ready(&base);
     Served { child, base }
+}
+
+/// Waits until `/readyz` says every token known at start is followed (they are followed in
+/// the background: the listener answers first).
+pub fn wait_ready(base: &str) {
+    let address = base.trim_start_matches("http://").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(&address) {
+            use std::io::{Read, Write};
+            let _ = write!(
+                s,
+                "GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+            );
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1 200") {
+                return;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{base} never became ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }

@@ -351,6 +351,12 @@ fn paths() -> Value {
         "/healthz": {"get": public(op(
             "healthz", "Liveness: 200 while the service runs", vec![],
             json!({"200": {"description": "Running.", "content": {"text/plain": {"schema": {"const": "ok"}}}}}), &[]))},
+        "/readyz": {"get": public(op(
+            "readyz", "Readiness: 200 once every token known at start has its follower, 503 before and while stopping", vec![],
+            json!({
+                "200": answer("Ready.", schema("Readiness")),
+                "503": answer("Not ready yet (tokens pending), or stopping.", schema("Readiness")),
+            }), &[]))},
         "/metrics": {"get": public(op(
             "metrics", "The internal counters in Prometheus' text format (no token or number in them)", vec![],
             json!({"200": {"description": "The counters.", "content": {"text/plain": {"schema": string()}}}}), &[]))},
@@ -388,7 +394,8 @@ fn paths() -> Value {
         paths[format!("{path}.csv")] = json!({"get": op(&format!("{id}Csv"), "The same rows as CSV", csv_params,
             csv("The same rows as CSV, under a header line written even when nothing matches."), FILTERED)});
     }
-    with_fields(with_fields(paths, people_paths()), ovh::paths())
+    let paths = with_fields(with_fields(paths, people_paths()), ovh::paths());
+    with_fields(paths, operator_paths())
 }
 
 /// Users, sessions, the audit log and wall-screen links (issue 10).
@@ -762,25 +769,7 @@ fn schemas() -> Value {
                 "OVH's queue counters against ours since OVH's last reset; null without an OVH account or before its first reading."),
             "now": time()
         })),
-        "Feed": object(json!({
-            "token_hint": string(),
-            "api": one_of(&["v1", "v2"]),
-            "state": one_of(&["starting", "connected", "silent", "stalled", "failing", "paused"]),
-            "silent_for_s": number_or_null(),
-            "stalled_for_s": number_or_null(),
-            "last_event_at": time_or_null(),
-            "last_poll_at": time_or_null(),
-            "last_error": string_or_null(),
-            "last_error_at": time_or_null(),
-            "consecutive_failures": count(),
-            "reconnects": count(),
-            "polls": count(),
-            "events_received": count(),
-            "refused_since": with_description(time_or_null(), "Since when OVH refuses the token, while it does."),
-            "paused_at": time_or_null(),
-            "paused_reason": string_or_null(),
-            "store": schema("Store")
-        })),
+        "Feed": object(with_fields(feed_fields(), json!({"store": schema("Store")}))),
         "Store": object(json!({
             "state": one_of(&["ok", "failing"]),
             "last_error": string_or_null(),
@@ -839,7 +828,100 @@ fn schemas() -> Value {
             })))
         })),
     });
-    with_fields(with_fields(objects, people_schemas()), ovh::schemas())
+    let objects = with_fields(with_fields(objects, people_schemas()), ovh::schemas());
+    with_fields(objects, operator_schemas())
+}
+
+/// The installation operator's token management (`/api/admin/tokens`).
+fn operator_paths() -> Value {
+    let id = json!({"name": "id", "in": "path", "required": true,
+        "schema": {"type": "string", "maxLength": 128}, "description": "The token's id, as the list shows it."});
+    let done = |what: &str| json!({"200": answer(what, object(json!({"id": string(), "state": one_of(&["active", "paused"])})))});
+    const ADMIN: &[u16] = &[400, 401, 403, 404, 503];
+    json!({
+        "/api/admin/tokens": {
+            "get": op("adminTokens", "Every followed token's feed health, worst first, a page at a time (installation admins)",
+                vec![
+                    query("state", one_of(&crate::feed::health::STATES), "Only the feeds in this state."),
+                    query("limit", json!({"type": "integer", "minimum": 1, "maximum": crate::web::admin::MAX_PAGE, "default": 100}), "Tokens per page."),
+                    query("offset", json!({"type": "integer", "minimum": 0, "default": 0}), "Where the page starts (`next_offset` of the previous one)."),
+                ],
+                json!({"200": answer("A page of tokens.", schema("AdminTokens"))}), &[400, 401, 403]),
+            "post": with_body(op("adminAddToken", "Follow a token from now on, without a restart (installation admins)", vec![],
+                json!({
+                    "200": answer("Followed already.", schema("AddedToken")),
+                    "201": answer("Followed from now on.", schema("AddedToken")),
+                }), &[400, 401, 403, 413, 503]),
+                true, request(json!({"token": with_description(string(), "An OVH event token.")})))
+        },
+        "/api/admin/tokens/{id}": {
+            "parameters": [id.clone()],
+            "delete": op("adminRemoveToken", "Forget a token: its follower stops at once; its history stays unless purge (installation admins)",
+                params(&["purge"]),
+                json!({"200": answer("Removed.", object(json!({"id": string(), "removed": {"type": "boolean"}, "purged": {"type": "boolean"}})))}),
+                &[400, 401, 403, 404, 409, 503])
+        },
+        "/api/admin/tokens/{id}/disable": {
+            "parameters": [id.clone()],
+            "post": with_body(op("adminDisableToken", "Stop polling a token; its users may still read what is stored (installation admins)", vec![],
+                done("Disabled."), ADMIN), false, request(json!({"reason": {"type": "string", "maxLength": 200}})))
+        },
+        "/api/admin/tokens/{id}/enable": {
+            "parameters": [id],
+            "post": op("adminEnableToken", "Poll a disabled token again (installation admins)", vec![], done("Enabled."), ADMIN)
+        },
+    })
+}
+
+/// A token's feed health, as `/api/health` and the operator's list show it.
+fn feed_fields() -> Value {
+    json!({
+        "token_hint": string(),
+        "api": one_of(&["v1", "v2"]),
+        "state": one_of(&["starting", "connected", "silent", "stalled", "failing", "paused"]),
+        "silent_for_s": number_or_null(),
+        "stalled_for_s": number_or_null(),
+        "last_event_at": time_or_null(),
+        "last_poll_at": time_or_null(),
+        "last_error": string_or_null(),
+        "last_error_at": time_or_null(),
+        "consecutive_failures": count(),
+        "reconnects": count(),
+        "polls": count(),
+        "events_received": count(),
+        "refused_since": with_description(time_or_null(), "Since when OVH refuses the token, while it does."),
+        "paused_at": time_or_null(),
+        "paused_reason": string_or_null()
+    })
+}
+
+/// What the operator's probes and token management answer.
+fn operator_schemas() -> Value {
+    json!({
+        "Readiness": object(json!({
+            "ready": {"type": "boolean"},
+            "pending": with_description(count(), "Tokens known at start whose follower is not started yet."),
+            "stopping": {"type": "boolean"},
+            "tokens": with_description(count(), "Tokens followed or paused now.")
+        })),
+        "AdminTokens": object(json!({
+            "tokens": array(object(json!({
+                "id": with_description(string(), "The token's one-way id (never the token)."),
+                "source": with_description(json!({"oneOf": [{"type": "null"}, one_of(&["config", "login", "operator"])]}), "Where it comes from."),
+                "configured": {"type": "boolean"},
+                "health": object(feed_fields())
+            }))),
+            "total": with_description(count(), "Tokens matching the filter."),
+            "next_offset": with_description(json!({"oneOf": [{"type": "null"}, count()]}), "Where the next page starts; null on the last."),
+            "counts": with_description(json!({"type": "object", "additionalProperties": count()}), "Tokens by feed state, whatever the filter."),
+            "pending": with_description(count(), "Tokens known at start not followed yet.")
+        })),
+        "AddedToken": object(json!({
+            "id": string(),
+            "hint": with_description(string(), "The token's first characters."),
+            "added": {"type": "boolean"}
+        })),
+    })
 }
 
 /// What a call in progress and a finished one have in common.

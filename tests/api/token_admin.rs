@@ -1,0 +1,404 @@
+//! An integrator's instance (issue 15): thousands of tokens followed in the background while
+//! `/healthz` answers at once and `/readyz` says when all are followed; tokens added, disabled
+//! and removed at run time — command line, admin API, SIGHUP — with nothing lost for the
+//! others; the operator's paginated list of feeds, and `/metrics` by state.
+
+use crate::binary;
+use crate::helpers::*;
+use crate::users::{add_user, cookie_of};
+use ovh_cti::token::Token;
+use parking_lot::Mutex;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN_C: &str = "C0FFEE00-1C3E-4F5A-8B7C-0D1E2F3A4B5C";
+
+fn id(token: &str) -> String {
+    Token::parse(token).unwrap().id().to_string()
+}
+
+/// `n` distinct tokens, leaked: the test options take `&'static str`.
+fn many_tokens(n: usize) -> Vec<&'static str> {
+    (0..n)
+        .map(|i| &*format!("{i:08X}-0000-4000-8000-{i:012X}").leak())
+        .collect()
+}
+
+/// A fake OVH that accepts no connection until `open` (so that nothing can have polled it),
+/// then records which tokens polled and holds every poll, as OVH holds an empty one.
+struct GatedUpstream {
+    url: String,
+    gate: tokio::sync::watch::Sender<bool>,
+    polled: Arc<Mutex<HashSet<String>>>,
+}
+
+impl GatedUpstream {
+    async fn start() -> GatedUpstream {
+        let polled: Arc<Mutex<HashSet<String>>> = Arc::default();
+        let seen = polled.clone();
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(
+                move |axum::extract::Query(q): axum::extract::Query<
+                    std::collections::HashMap<String, String>,
+                >| {
+                    let seen = seen.clone();
+                    async move {
+                        seen.lock()
+                            .insert(q.get("token").cloned().unwrap_or_default());
+                        // Held for longer than the test: OVH holds an empty poll 25 s.
+                        tokio::time::sleep(Duration::from_secs(600)).await;
+                        axum::Json(json!({"Session": "S1", "Message": "", "Events": []}))
+                    }
+                },
+            ),
+        );
+        // Room for every follower's connection in the queue while the gate is shut.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(4096).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let gate = tokio::sync::watch::channel(false).0;
+        let mut open = gate.subscribe();
+        tokio::spawn(async move {
+            let _ = open.wait_for(|o| *o).await;
+            axum::serve(listener, app).await.unwrap();
+        });
+        GatedUpstream { url, gate, polled }
+    }
+
+    fn polled(&self) -> usize {
+        self.polled.lock().len()
+    }
+}
+
+/// Polls `probe` until it returns `Some`, giving up after a minute.
+async fn until<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut probe: impl FnMut() -> F,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_tokens_healthz_answers_before_any_poll_and_readyz_once_all_are_followed() {
+    let up = GatedUpstream::start().await;
+    let fake = FakeUpstream::start().await;
+    let tokens = many_tokens(2000);
+    let app = spawn_app(
+        &fake,
+        Options {
+            tokens: tokens.clone(),
+            upstream: Some(up.url.clone()),
+            wait_until_ready: false,
+            ..Options::default()
+        },
+    )
+    .await;
+    // Liveness does not wait for the followers: OVH has not been reached at all yet.
+    let healthz = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(healthz.status(), 200);
+    assert_eq!(up.polled(), 0);
+    // Readiness says how many are still to be followed, then 200 once none is.
+    let ready = until("/readyz says 200", || async {
+        let res = app.http.get(app.url("/readyz")).send().await.unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        if status == 503 {
+            let pending = body["pending"].as_u64().unwrap();
+            assert!((1..=2000).contains(&pending), "{body}");
+            assert_eq!(body["ready"], false);
+            return None;
+        }
+        assert_eq!(status, 200, "{body}");
+        Some(body)
+    })
+    .await;
+    assert_eq!(
+        ready,
+        json!({"ready": true, "pending": 0, "stopping": false, "tokens": 2000})
+    );
+    up.gate.send_replace(true);
+    until("every token polled OVH", || async {
+        (up.polled() == 2000).then_some(())
+    })
+    .await;
+    let metrics = app.metrics().await;
+    assert!(metrics.contains("ovh_cti_tokens_pending 0"), "{metrics}");
+    let by_state: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("ovh_cti_feeds{state="))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(by_state, 2000, "every feed counted once");
+    assert!(
+        !metrics.contains("token_id="),
+        "no series per token by default"
+    );
+    app.stop().await;
+}
+
+/// The number of events `answers` carry.
+fn events_in(answers: &[String]) -> usize {
+    answers
+        .iter()
+        .map(|a| {
+            serde_json::from_str::<Value>(a).unwrap()["Events"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+        .sum()
+}
+
+fn tokens_cmd(db: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
+        .arg("tokens")
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .env_remove("OVH_CTI_DB")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", one_line_error(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn operators_add_disable_enable_and_remove_tokens_at_run_time_by_api_and_command_line() {
+    let up = FakeUpstream::start().await;
+    let db = temp_db();
+    let app = spawn_app(
+        &up,
+        Options {
+            db: Some(db.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    add_user(&db, "ops", "admin", &[]);
+    let cookie = cookie_of(&app, "ops").await;
+    let call = |method: Method, path: &str, body: Option<Value>| {
+        let mut req = app
+            .http
+            .request(method, app.url(path))
+            .header("cookie", cookie.clone());
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+                text,
+            )
+        }
+    };
+    // A token's own bearer is its organisation's admin, not the installation's operator.
+    let res = app.get("/api/admin/tokens", TOKEN_A).await;
+    assert_eq!(res.status(), 403);
+
+    // Added over the API: followed at once, without a restart.
+    let (status, body, text) = call(
+        Method::POST,
+        "/api/admin/tokens",
+        Some(json!({"token": TOKEN_B})),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    assert_eq!(body["id"], id(TOKEN_B));
+    assert!(
+        !text.to_ascii_uppercase().contains(TOKEN_B),
+        "never the token: {text}"
+    );
+    let b = Token::parse(TOKEN_B).unwrap().id();
+    assert!(app.service.follows(&b));
+    let (status, _, _) = call(
+        Method::POST,
+        "/api/admin/tokens",
+        Some(json!({"token": TOKEN_B})),
+    )
+    .await;
+    assert_eq!(status, 200, "known already");
+    let (status, body, _) = call(
+        Method::POST,
+        "/api/admin/tokens",
+        Some(json!({"token": "nope"})),
+    )
+    .await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("token")));
+
+    // The others lose nothing meanwhile: Token A's feed goes on through every change below.
+    let lines = answers("lines.v1.jsonl");
+    up.push(TOKEN_A, lines.clone());
+
+    let (status, _, _) = call(
+        Method::POST,
+        &format!("/api/admin/tokens/{b}/disable"),
+        Some(json!({"reason": "customer left"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(app.service.is_paused(&b));
+    let (_, list, text) = call(Method::GET, "/api/admin/tokens?state=paused", None).await;
+    assert_eq!(list["total"], 1, "{text}");
+    assert_eq!(
+        list["tokens"][0]["health"]["paused_reason"],
+        "customer left"
+    );
+    let (status, _, _) = call(Method::POST, &format!("/api/admin/tokens/{b}/enable"), None).await;
+    assert_eq!(status, 200);
+    assert!(!app.service.is_paused(&b));
+
+    // On the command line, with the running service following suit by itself.
+    let said = tokens_cmd(&db, &["add", TOKEN_C]);
+    assert!(said.starts_with("added C0FF…"), "{said}");
+    assert!(
+        !said.to_ascii_uppercase().contains(TOKEN_C),
+        "never the token: {said}"
+    );
+    let c = Token::parse(TOKEN_C).unwrap().id();
+    until("the CLI's token is followed", || async {
+        app.service.follows(&c).then_some(())
+    })
+    .await;
+    until("it polls OVH", || async {
+        (up.polls(TOKEN_C) > 0).then_some(())
+    })
+    .await;
+    tokens_cmd(&db, &["disable", &c.to_string()]);
+    until("the CLI's token is disabled", || async {
+        app.service.is_paused(&c).then_some(())
+    })
+    .await;
+    tokens_cmd(&db, &["remove", &c.to_string()]);
+    until("the CLI's token is removed", || async {
+        (!app.service.follows(&c)).then_some(())
+    })
+    .await;
+
+    // The list: worst first, a page at a time, filtered; never a token.
+    let (_, page, text) = call(Method::GET, "/api/admin/tokens?limit=1", None).await;
+    assert_eq!(
+        (page["total"].as_u64(), page["next_offset"].as_u64()),
+        (Some(2), Some(1)),
+        "{text}"
+    );
+    let (_, rest, _) = call(Method::GET, "/api/admin/tokens?limit=1&offset=1", None).await;
+    assert_eq!(rest["next_offset"], Value::Null);
+    let mut ids = vec![
+        page["tokens"][0]["id"].clone(),
+        rest["tokens"][0]["id"].clone(),
+    ];
+    ids.sort_by_key(|v| v.to_string());
+    let mut want = vec![json!(id(TOKEN_A)), json!(id(TOKEN_B))];
+    want.sort_by_key(|v| v.to_string());
+    assert_eq!(ids, want);
+    let (status, body, _) = call(Method::GET, "/api/admin/tokens?state=asleep", None).await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("state")));
+    for t in [TOKEN_A, TOKEN_B] {
+        assert!(
+            !text.to_ascii_uppercase().contains(t),
+            "never the token: {text}"
+        );
+    }
+
+    // A configured token is removed where it is configured; the others over the API.
+    let (status, _, _) = call(
+        Method::DELETE,
+        &format!("/api/admin/tokens/{}", id(TOKEN_A)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (status, body, _) = call(Method::DELETE, &format!("/api/admin/tokens/{b}"), None).await;
+    assert_eq!((status, body["purged"].as_bool()), (200, Some(false)));
+    assert!(!app.service.follows(&b));
+    let (status, _, _) = call(Method::DELETE, &format!("/api/admin/tokens/{b}"), None).await;
+    assert_eq!(status, 404);
+
+    up.idle(TOKEN_A).await;
+    let events = app.json("/api/events?limit=1000", TOKEN_A).await;
+    assert_eq!(
+        events["events"].as_array().unwrap().len(),
+        events_in(&lines)
+    );
+    app.stop().await;
+}
+
+#[test]
+fn sighup_applies_the_configuration_s_tokens_without_a_restart() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let up = runtime.block_on(FakeUpstream::start());
+    let dir = tempfile::tempdir().unwrap();
+    let (db, config) = (
+        dir.path().join("ovh-cti.db"),
+        dir.path().join("ovh-cti.toml"),
+    );
+    std::fs::write(&config, format!("tokens = [\"{TOKEN_B}\"]\n")).unwrap();
+    let mut served = binary::serve(
+        &up.url,
+        TOKEN_A,
+        &db,
+        &["--config", config.to_str().unwrap()],
+    );
+    let pid = served.child.id() as i32;
+    let listed = |want: &[&str], not: &[&str]| {
+        runtime.block_on(until(
+            "the token table follows the configuration",
+            || async {
+                let list = tokens_cmd(&db, &["list"]);
+                let rows: Vec<&str> = list.lines().filter(|l| l.contains("active")).collect();
+                let has = |t: &str| rows.iter().any(|l| l.contains(&id(t)));
+                (want.iter().all(|t| has(t)) && !not.iter().any(|t| has(t))).then_some(())
+            },
+        ))
+    };
+    listed(&[TOKEN_A, TOKEN_B], &[TOKEN_C]);
+
+    // Token C replaces Token B in the file; Token A, given as a flag, stays.
+    std::fs::write(&config, format!("tokens = [\"{TOKEN_C}\"]\n")).unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    listed(&[TOKEN_A, TOKEN_C], &[TOKEN_B]);
+    runtime.block_on(until("Token C polls OVH", || async {
+        (up.polls(TOKEN_C) > 0).then_some(())
+    }));
+
+    // A file that does not parse changes nothing, and the service keeps running.
+    std::fs::write(&config, "tokens = [\"not a token\"]\n").unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    let health = runtime.block_on(async {
+        reqwest::get(format!("{}/readyz", served.base))
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(health, 200);
+    // Signals are handled in order: once the next good file is applied, the bad one was read.
+    std::fs::write(
+        &config,
+        format!("tokens = [\"{TOKEN_C}\", \"{TOKEN_B}\"]\n"),
+    )
+    .unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    listed(&[TOKEN_A, TOKEN_B, TOKEN_C], &[]);
+
+    // Token A's feed went on through it all.
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    runtime.block_on(up.idle(TOKEN_A));
+    let _ = served.child.kill();
+    let _ = served.child.wait();
+}
