@@ -381,6 +381,20 @@ pub async fn login(
         }
         return start_session(&state, &id, None, remember, now).await;
     }
+    // While the tokens known at start are being followed, this one may be one of them: it is
+    // not a new token to check with OVH (and to count against the cap), only a moment early.
+    if service.pending() > 0 {
+        let mut res = refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting",
+            "the service is starting and does not follow this token yet: try again in a moment",
+        );
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+        return Ok(res);
+    }
     match follow_new(&state, token, ip, now).await? {
         Ok(()) => start_session(&state, &id, None, remember, now).await,
         Err(refused) => Ok(refused),

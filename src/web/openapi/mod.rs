@@ -186,9 +186,10 @@ fn with_body(mut o: Value, required: bool, schema: Value) -> Value {
 }
 
 /// Refusals an authenticated read may answer.
-const READ: &[u16] = &[401];
+/// (503: the service is still starting to follow the caller's token, after a restart.)
+const READ: &[u16] = &[401, 503];
 /// Refusals an authenticated read with filters may answer.
-const FILTERED: &[u16] = &[400, 401];
+const FILTERED: &[u16] = &[400, 401, 503];
 /// Refusals an authenticated write may answer.
 const WRITE: &[u16] = &[401, 403, 503];
 
@@ -252,7 +253,7 @@ fn paths() -> Value {
                 "415": refusal("The body is not declared application/json (reason not_json)."),
                 "429": refusal("Too many failed logins from this address, or another new token from it is being checked (reason rate_limited, checks_busy); see Retry-After."),
                 "502": refusal("OVH could not be asked about a new token (reason ovh_unreachable): try again."),
-                "503": refusal("Too many new tokens are being checked at once (reason busy); see Retry-After.")
+                "503": refusal("Too many new tokens are being checked at once (reason busy), or the service is still starting to follow the tokens it knew (reason starting); see Retry-After.")
             }),
             &[],
         )), true, schema("Login"))},
@@ -598,7 +599,7 @@ fn responses() -> Value {
         "NotFound": error("No such item (or API route)."),
         "Conflict": error("The change is not possible as things are (the message says why)."),
         "TooLarge": error("The request body is over 2 MiB."),
-        "StoreUnavailable": error("The database cannot be written at the moment: nothing stored is lost, try again shortly."),
+        "StoreUnavailable": error("The database cannot be written at the moment (nothing stored is lost), or the service is still starting to follow the caller's token after a restart: try again shortly (Retry-After)."),
         "SlowDown": error("The service's budget of requests to OVH's API is spent for now, or OVH asked to slow down: try again in a moment."),
         "OvhRefused": error("OVH's REST API refused the request or could not be reached: the message says what to do, with OVH's own words and query id."),
     })
@@ -653,7 +654,7 @@ fn schemas() -> Value {
         },
         "Me": object(json!({
             "token_hint": string(),
-            "source": with_description(one_of(&["config", "login"]), "config: set by the operator; login: typed at the login page."),
+            "source": with_description(one_of(&["config", "login", "operator"]), "config: in the service's configuration; login: typed at the login page; operator: added with ovh-cti tokens add or the admin API."),
             "lines": array(number()),
             "queues": array(number()),
             "user": with_description(json!({"type": ["object", "null"], "additionalProperties": false, "required": ["login", "role"], "properties": {"login": string(), "role": role()}}), "The signed-in user, or null when the caller is the token itself (bearer, or a login with the token)."),
