@@ -228,6 +228,9 @@ impl Application {
             })
         };
         let deliveries = tokio::spawn(service.hooks.clone().run(service.shutdown_signal()));
+        let successes = service
+            .successes()
+            .spawn_writer(service.ingest.clone(), service.shutdown_signal());
         let mut stop = service.shutdown_signal();
         let signal_service = service.clone();
         let served = crate::net::serve(listener, web::router(state), limits, async move {
@@ -244,6 +247,9 @@ impl Application {
         for f in service.take_followers() {
             let _ = f.await;
         }
+        // After the followers: their last successes are in.
+        let _ = successes.await;
+        service.successes().write(&service.ingest).await;
         let _ = ticker.await;
         let _ = reconciler.await;
         let _ = deliveries.await;

@@ -233,7 +233,12 @@ pub struct Ingest {
     /// store. They stay served, read-only, and are rebuilt from the store before they take
     /// anything else — so events retried after the failure are applied exactly once.
     stale: HashSet<TokenId>,
+    /// The quarter hour of UTC in which each board was last looked at for a midnight reset.
+    midnight_checked: HashMap<TokenId, i64>,
 }
+
+/// Local midnights fall on a quarter hour of UTC.
+const MIDNIGHT_SLOT_S: f64 = 900.0;
 
 /// Starts the ingest thread.
 pub fn start(
@@ -265,6 +270,7 @@ pub fn start(
         outbox: outbox.clone(),
         status: status.clone(),
         stale: HashSet::new(),
+        midnight_checked: HashMap::new(),
     };
     let thread = std::thread::Builder::new()
         .name("ingest".into())
@@ -358,6 +364,7 @@ impl Ingest {
         crate::store::tokens::finish_removal(self.writer.connection_mut(), token)?;
         self.boards.0.write().remove(token);
         self.settings.remove(token);
+        self.midnight_checked.remove(token);
         self.snapshots.remove(token);
         self.stale.remove(token);
         Ok(())
@@ -396,6 +403,7 @@ impl Ingest {
             None => Settings::default(),
         };
         self.settings.insert(id.clone(), settings);
+        self.midnight_checked.remove(id);
         let params = self.params(id);
         let (mut seq, mut board, fresh) = match self.writer.snapshot(id)? {
             Some((seq, board)) => (seq, board, false),
@@ -700,6 +708,8 @@ impl Ingest {
         self.writer
             .save_settings(token, &serde_json::to_string(&settings)?)?;
         self.settings.insert(token.clone(), settings);
+        // Another time zone may put the board's day behind it at once.
+        self.midnight_checked.remove(token);
         let params = self.params(token);
         if let Some(board) = self.boards.get(token) {
             board.lock().set_params(params);
@@ -712,6 +722,8 @@ impl Ingest {
         let now = self.clock.now();
         let mut published: HashMap<TokenId, Published> = HashMap::new();
         let mut due_resets = Vec::new();
+        let slot = (now / MIDNIGHT_SLOT_S).floor() as i64;
+        let default_settings = Settings::default();
         let recorded = (|| -> Result<(), StoreError> {
             let batch = self.writer.begin()?;
             for token in self.boards.tokens() {
@@ -725,11 +737,18 @@ impl Ingest {
                 };
                 let mut board = board.lock();
                 let changes = board.tick(now);
-                let settings = self.settings.get(&token).cloned().unwrap_or_default();
-                if settings.display.reset_at_midnight
-                    && crosses_midnight(board.since(), now, settings.tz())
-                {
-                    due_resets.push(token.clone());
+                // A local date changes only on a quarter hour of UTC (every time zone's offset
+                // is a whole number of quarter hours): each board is looked at once in each,
+                // not every second — with ten thousand tokens that was most of an idle tick.
+                if self.midnight_checked.get(&token) != Some(&slot) {
+                    let settings = self.settings.get(&token).unwrap_or(&default_settings);
+                    if settings.display.reset_at_midnight
+                        && crosses_midnight(board.since(), now, settings.tz())
+                    {
+                        due_resets.push(token.clone());
+                    } else {
+                        self.midnight_checked.insert(token.clone(), slot);
+                    }
                 }
                 if changes.is_empty() {
                     continue;

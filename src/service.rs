@@ -186,6 +186,11 @@ impl Service {
         }
     }
 
+    /// Each token's last successful poll, noted by the followers.
+    pub fn successes(&self) -> Arc<feed::successes::Successes> {
+        self.feed.successes.clone()
+    }
+
     /// The followers' tasks, to wait for once stopped.
     pub fn take_followers(&self) -> Vec<JoinHandle<Ended>> {
         self.known

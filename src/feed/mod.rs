@@ -20,6 +20,7 @@ pub mod backoff;
 pub mod check;
 pub mod health;
 mod standing;
+pub mod successes;
 pub mod transport;
 
 pub use backoff::{Backoff, Trouble};
@@ -53,6 +54,8 @@ pub struct FeedContext {
     pub reachable: Arc<Notify>,
     /// A token OVH refuses for this long is paused.
     pub pause_after: Duration,
+    /// Each token's last successful poll, written once a minute for all.
+    pub successes: Arc<successes::Successes>,
 }
 
 impl FeedContext {
@@ -71,6 +74,7 @@ impl FeedContext {
             clock,
             reachable: Arc::new(Notify::new()),
             pause_after: PAUSE_AFTER,
+            successes: Arc::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! A token's standing with OVH, as its follower sees it: since when OVH refuses it (kept in
 //! the store, so that "refused for N days" survives restarts), its last successful poll (for
-//! `ovh-cti tokens list`, written at most once a minute), and the decision to pause it.
+//! `ovh-cti tokens list`, noted for `successes` to write once a minute), and the decision to
+//! pause it.
 //!
 //! The store is written through the one writer; a write that fails is logged and tried again
 //! at the next change — a token's standing is worth less than the feed, which goes on.
@@ -13,13 +14,12 @@ use crate::telemetry;
 use crate::token::TokenId;
 use rusqlite::Connection;
 
-/// The last successful poll is written at most this often (seconds).
-const SAVE_SUCCESS_EVERY: f64 = 60.0;
-
 pub(super) struct Standing {
     id: TokenId,
     refused_since: Option<UnixTime>,
-    success_saved_at: Option<UnixTime>,
+    /// Whether a success of this follower was written (the first is written at once, so that
+    /// the list shows it; later ones are noted for `successes`).
+    success_written: bool,
 }
 
 impl Standing {
@@ -32,7 +32,7 @@ impl Standing {
         Standing {
             id: id.clone(),
             refused_since,
-            success_saved_at: None,
+            success_written: false,
         }
     }
 
@@ -53,13 +53,13 @@ impl Standing {
         if streak_over {
             ctx.health.refused(&self.id, None);
         }
-        let due = self
-            .success_saved_at
-            .map_or(true, |at| now - at >= SAVE_SUCCESS_EVERY);
-        if streak_over || due {
-            self.success_saved_at = Some(now);
+        // Written at once after a refusal (it must not outlive a restart) and the first time.
+        if streak_over || !self.success_written {
+            self.success_written = true;
             self.save(ctx, move |c, id| tokens::succeeded(c, id, now))
                 .await;
+        } else {
+            ctx.successes.note(&self.id, now);
         }
     }
 
