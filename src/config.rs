@@ -353,10 +353,13 @@ fn ovh_api(
 
 pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
     let mut tokens: Vec<Token> = Vec::new();
+    // A set, not `tokens.contains`: 10,000 configured tokens were 50 million comparisons,
+    // most of the time to the first `/healthz`.
+    let mut seen = std::collections::HashSet::new();
     for (i, t) in raw.iter().enumerate() {
         let token = Token::parse(t)
             .map_err(|e| ConfigError(format!("token #{} is invalid: {e}", i + 1)))?;
-        if !tokens.contains(&token) {
+        if seen.insert(token.expose().to_string()) {
             tokens.push(token);
         }
     }
