@@ -441,6 +441,8 @@ pub struct Options {
     pub ovh_api_rate: u32,
     /// Whether `spawn_app` waits until every token known at start is followed.
     pub wait_until_ready: bool,
+    /// Series per token at `/metrics`.
+    pub metrics_per_token: bool,
 }
 
 impl Default for Options {
@@ -465,6 +467,7 @@ impl Default for Options {
             // Discovery at once, within the simulator's 60 a minute.
             ovh_api_rate: 600,
             wait_until_ready: true,
+            metrics_per_token: false,
         }
     }
 }
@@ -499,6 +502,7 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
         login_burst: opts.login_burst,
         max_tokens: opts.max_tokens,
         secure_cookies: opts.secure_cookies,
+        metrics_per_token: opts.metrics_per_token,
         login_check_hold: opts.check_hold,
         pause_after: opts.pause_after,
         trusted_proxies: opts

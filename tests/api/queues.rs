@@ -190,6 +190,36 @@ async fn the_board_resets_at_midnight_in_the_tokens_time_zone() {
     app.stop().await;
 }
 
+/// Boards are looked at for midnight once per quarter hour of UTC (when a local date can
+/// change); a new time zone can put the day behind at once, and must not wait for the next.
+#[tokio::test]
+async fn a_time_zone_change_resets_at_the_next_tick_not_the_next_quarter_hour() {
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(&up, Options::default()).await;
+    let settings = |tz: &str| {
+        app.http
+            .put(app.url("/api/settings"))
+            .bearer_auth(TOKEN_A)
+            .json(&json!({"display": {"reset_at_midnight": true}, "timezone": tz}))
+            .send()
+    };
+    assert_eq!(settings("Europe/Paris").await.unwrap().status(), 200);
+    up.push(TOKEN_A, answers("queue.v1.jsonl"));
+    up.idle(TOKEN_A).await;
+    // 23:50 in Paris, the day the board began: nothing to reset.
+    app.clock.set(1732661400.0);
+    app.service.ingest.tick().await.unwrap();
+    assert_eq!(
+        support(&app.json("/api/queues", TOKEN_A).await)["entered"],
+        4
+    );
+    // The same instant is 07:50 the next day in Tokyo.
+    assert_eq!(settings("Asia/Tokyo").await.unwrap().status(), 200);
+    app.service.ingest.tick().await.unwrap();
+    assert_eq!(app.json("/api/queues", TOKEN_A).await["queues"], json!([]));
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_service_level_threshold_is_a_per_token_setting() {
     let up = FakeUpstream::start().await;

@@ -402,3 +402,94 @@ fn sighup_applies_the_configuration_s_tokens_without_a_restart() {
     let _ = served.child.kill();
     let _ = served.child.wait();
 }
+
+/// The rows of the token table, as `ovh-cti tokens list` reads them.
+fn last_success(db: &std::path::Path, token: &str) -> Option<f64> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let rows = ovh_cti::store::tokens::list(&conn).unwrap();
+    let id = Token::parse(token).unwrap().id();
+    rows.into_iter()
+        .find(|r| r.id == id)
+        .unwrap()
+        .last_success_at
+}
+
+#[tokio::test]
+async fn last_successes_are_written_together_once_a_minute_and_at_shutdown_not_one_write_each() {
+    let up = FakeUpstream::start().await;
+    let db = temp_db();
+    let app = spawn_app(
+        &up,
+        Options {
+            db: Some(db.clone()),
+            tokens: vec![TOKEN_A, TOKEN_B],
+            ..Options::default()
+        },
+    )
+    .await;
+    let lines = answers("lines.v1.jsonl");
+    // A follower's first success is written at once: the list shows it.
+    for t in [TOKEN_A, TOKEN_B] {
+        up.push(t, lines[..1].to_vec());
+        up.idle(t).await;
+    }
+    let first = T0;
+    until("the first successes are written", || async {
+        (last_success(&db, TOKEN_A) == Some(first) && last_success(&db, TOKEN_B) == Some(first))
+            .then_some(())
+    })
+    .await;
+    // Later ones are noted, not written one by one...
+    app.clock.advance(120.0);
+    for t in [TOKEN_A, TOKEN_B] {
+        up.push(t, lines[1..2].to_vec());
+        up.idle(t).await;
+    }
+    assert_eq!(last_success(&db, TOKEN_A), Some(first));
+    // ...and written together at shutdown, after the followers stopped.
+    app.stop().await;
+    for t in [TOKEN_A, TOKEN_B] {
+        assert_eq!(last_success(&db, t), Some(first + 120.0), "{t}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_feeds_by_state_and_give_series_per_token_only_when_asked() {
+    let up = FakeUpstream::start().await;
+    up.refuse_unknown_tokens();
+    up.accept(TOKEN_A);
+    let app = spawn_app(
+        &up,
+        Options {
+            tokens: vec![TOKEN_A, TOKEN_B],
+            metrics_per_token: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    up.idle(TOKEN_A).await;
+    // Token B is refused by OVH: failing (backing off), and counted as refused.
+    let metrics = until("Token B is counted as refused", || async {
+        let m = app.metrics().await;
+        m.contains("ovh_cti_feeds_refused 1").then_some(m)
+    })
+    .await;
+    assert!(
+        metrics.contains("ovh_cti_feeds{state=\"failing\"} 1"),
+        "{metrics}"
+    );
+    let (a, b) = (id(TOKEN_A), id(TOKEN_B));
+    assert!(
+        metrics.contains(&format!("ovh_cti_feed_up{{token_id=\"{a}\"}} 1")),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!("ovh_cti_feed_up{{token_id=\"{b}\"}} 0")),
+        "{metrics}"
+    );
+    for t in [TOKEN_A, TOKEN_B] {
+        assert!(!metrics.to_ascii_uppercase().contains(t), "never the token");
+    }
+    app.stop().await;
+}
