@@ -84,6 +84,7 @@ fn main() {
         Hub::new(1024),
         clock,
         Expiry::default(),
+        Default::default(),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

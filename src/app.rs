@@ -50,6 +50,8 @@ pub struct Application {
     ingest_thread: std::thread::JoinHandle<()>,
     /// Following the tokens known at start (see `startup`).
     starting: tokio::task::JoinHandle<()>,
+    /// Publishing to NATS, when configured (see `publish`).
+    publisher: Option<tokio::task::JoinHandle<()>>,
     config: Config,
 }
 
@@ -73,14 +75,17 @@ impl Application {
         let stored = writer.tokens()?;
         let boards = Arc::new(Boards::default());
         let hub = Hub::new(1024);
+        let readers = Arc::new(readers);
+        // Integrators' NATS stream: connected in the background, never in the way of a start.
+        let (outlet, publisher) = crate::publish::start(config.nats.clone(), readers.clone());
         let (ingest, ingest_thread) = ingest::start(
             writer,
             boards.clone(),
             hub.clone(),
             clock.clone(),
             config.expiry,
+            outlet,
         );
-        let readers = Arc::new(readers);
         let hooks = Hooks::new(
             readers.clone(),
             ingest.clone(),
@@ -166,6 +171,7 @@ impl Application {
             supervision,
             ingest_thread,
             starting,
+            publisher,
             config,
         })
     }
@@ -191,6 +197,7 @@ impl Application {
             supervision,
             ingest_thread,
             starting,
+            publisher,
             config,
         } = self;
         let limits = server_limits(&config);
@@ -256,10 +263,24 @@ impl Application {
         let _ = retention.await;
         service.ingest.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
+        // The ingest thread has handed over its last batches: they are published if NATS
+        // answers soon, and dropped (counted) otherwise.
+        if let Some(mut publisher) = publisher {
+            if tokio::time::timeout(PUBLISH_GRACE, &mut publisher)
+                .await
+                .is_err()
+            {
+                publisher.abort();
+                tracing::warn!("stopped before NATS acknowledged everything");
+            }
+        }
         tracing::info!("stopped cleanly");
         served
     }
 }
+
+/// How long a stop waits for the last messages to reach NATS.
+const PUBLISH_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The connection limits in force: the open-files limit raised as far as it goes, then the
 /// caps sized below it (`net::Limits::resolve`), said once in the log.

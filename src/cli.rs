@@ -181,6 +181,16 @@ pub struct ServiceArgs {
     /// OVH calls 60 safe).
     #[arg(long = "ovh-api-rate", env = "OVH_CTI_OVH_API_RATE", value_name = "N")]
     pub ovh_api_rate: Option<u32>,
+    /// Publish the events and states of the organisations that ask for it to this NATS
+    /// server's JetStream, e.g. nats://127.0.0.1:4222 (default: none).
+    #[arg(long, env = "OVH_CTI_NATS", value_name = "URL", hide_env_values = true)]
+    pub nats: Option<String>,
+    /// The first token of the published subjects (default ovhcti: ovhcti.<org>.line.<number>).
+    #[arg(long, env = "OVH_CTI_NATS_PREFIX", value_name = "NAME")]
+    pub nats_prefix: Option<String>,
+    /// The JetStream stream holding them, created if missing (default OVHCTI).
+    #[arg(long, env = "OVH_CTI_NATS_STREAM", value_name = "NAME")]
+    pub nats_stream: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +333,9 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.ovh_app_secret = overrides.ovh_app_secret.take().or(args.ovh_app_secret);
     overrides.ovh_consumer_key = overrides.ovh_consumer_key.take().or(args.ovh_consumer_key);
     overrides.ovh_api_rate = args.ovh_api_rate;
+    overrides.nats = args.nats;
+    overrides.nats_prefix = args.nats_prefix;
+    overrides.nats_stream = args.nats_stream;
     Config::layered(file, overrides)
 }
 

@@ -58,6 +58,8 @@ pub struct Config {
     pub ovh_api: String,
     pub ovh_keys: Option<crate::ovh_api::Keys>,
     pub ovh_api_rate: u32,
+    /// Where integrators' events are published (`--nats`), if anywhere.
+    pub nats: Option<crate::publish::nats::NatsConfig>,
 }
 
 pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
@@ -89,6 +91,7 @@ impl Default for Config {
             ovh_api: crate::ovh_api::client::DEFAULT_BASE.into(),
             ovh_keys: None,
             ovh_api_rate: crate::ovh_api::budget::PER_MINUTE,
+            nats: None,
             trusted_proxies: Vec::new(),
             login_check_hold: crate::feed::check::HOLD,
             login_checks: 32,
@@ -124,6 +127,7 @@ pub struct FileConfig {
     pub trusted_proxies: Option<Vec<String>>,
     pub server: Option<ServerFile>,
     pub ovh_api: Option<OvhApiFile>,
+    pub nats: Option<NatsFile>,
 }
 
 /// `[ovh_api]`: OVH's REST API; see `docs/ovh-api.md`.
@@ -290,6 +294,63 @@ pub struct Overrides {
     pub ovh_app_secret: Option<String>,
     pub ovh_consumer_key: Option<String>,
     pub ovh_api_rate: Option<u32>,
+    pub nats: Option<String>,
+    pub nats_prefix: Option<String>,
+    pub nats_stream: Option<String>,
+}
+
+/// `[nats]`: publishing for integrators; see `docs/publish.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsFile {
+    pub url: Option<String>,
+    pub prefix: Option<String>,
+    pub stream: Option<String>,
+}
+
+/// NATS: a `nats://` or `tls://` address, and names NATS takes as one subject token / a
+/// stream name (letters, digits, `-`, `_`; 1 to 32).
+fn nats(file: Option<NatsFile>, cli: &mut Overrides, c: &mut Config) -> Result<(), ConfigError> {
+    let file = file.unwrap_or_default();
+    let Some(url) = cli.nats.take().or(file.url) else {
+        return Ok(());
+    };
+    let scheme_ok = ["nats://", "tls://"].iter().any(|s| url.starts_with(s));
+    if !scheme_ok || url.len() > 1024 {
+        // The address may hold credentials: never repeated.
+        return Err(ConfigError(
+            "nats.url (--nats) must be a nats:// or tls:// address, e.g. nats://127.0.0.1:4222"
+                .into(),
+        ));
+    }
+    let name = |value: Option<String>, default: &str, what: &str| {
+        let value = value.unwrap_or_else(|| default.to_string());
+        let ok = (1..=32).contains(&value.len())
+            && value
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+        if ok {
+            Ok(value)
+        } else {
+            Err(ConfigError(format!(
+                "{what} must be 1 to 32 letters, digits, '-' or '_'"
+            )))
+        }
+    };
+    c.nats = Some(crate::publish::nats::NatsConfig {
+        url,
+        prefix: name(
+            cli.nats_prefix.take().or(file.prefix),
+            "ovhcti",
+            "nats.prefix (--nats-prefix)",
+        )?,
+        stream: name(
+            cli.nats_stream.take().or(file.stream),
+            "OVHCTI",
+            "nats.stream (--nats-stream)",
+        )?,
+    });
+    Ok(())
 }
 
 /// OVH's REST API settings: an absolute http(s) base address, the three keys together or
@@ -423,6 +484,7 @@ impl Config {
             ..Config::default()
         };
         ovh_api(file.ovh_api, &mut cli, &mut c)?;
+        nats(file.nats, &mut cli, &mut c)?;
         let mut raw_tokens = file.tokens.unwrap_or_default();
         raw_tokens.extend(cli.tokens);
         c.tokens = parse_tokens(&raw_tokens)?;
@@ -572,6 +634,42 @@ mod tests {
         assert_eq!(c.expiry.ringing_s, 30.0);
         assert_eq!(c.tokens.len(), 1, "the same token twice is followed once");
         assert_eq!(c.upstream, DEFAULT_UPSTREAM);
+    }
+
+    #[test]
+    fn nats_settings_are_checked_and_the_address_is_never_repeated() {
+        let file: FileConfig =
+            toml::from_str("[nats]\nurl = \"nats://127.0.0.1:4222\"\nstream = \"CTI\"\n").unwrap();
+        let c = Config::layered(file, Overrides::default()).unwrap();
+        let nats = c.nats.unwrap();
+        assert_eq!(
+            (nats.prefix.as_str(), nats.stream.as_str()),
+            ("ovhcti", "CTI")
+        );
+        assert!(
+            !format!("{nats:?}").contains("4222"),
+            "no address in the debug form"
+        );
+        let cli = Overrides {
+            nats: Some("http://user:secret@host".into()),
+            ..Overrides::default()
+        };
+        let e = Config::layered(FileConfig::default(), cli).unwrap_err().0;
+        assert!(
+            e.starts_with("nats.url (--nats) must be") && !e.contains("secret"),
+            "{e}"
+        );
+        let cli = Overrides {
+            nats: Some("nats://h:4222".into()),
+            nats_prefix: Some("a.b".into()),
+            ..Overrides::default()
+        };
+        let e = Config::layered(FileConfig::default(), cli).unwrap_err().0;
+        assert!(e.starts_with("nats.prefix (--nats-prefix) must be"), "{e}");
+        assert!(Config::layered(FileConfig::default(), Overrides::default())
+            .unwrap()
+            .nats
+            .is_none());
     }
 
     #[test]

@@ -235,6 +235,8 @@ pub struct Ingest {
     stale: HashSet<TokenId>,
     /// The quarter hour of UTC in which each board was last looked at for a midnight reset.
     midnight_checked: HashMap<TokenId, i64>,
+    /// What is published to NATS for integrators (see `publish`).
+    outlet: crate::publish::Outlet,
 }
 
 /// Local midnights fall on a quarter hour of UTC.
@@ -247,6 +249,7 @@ pub fn start(
     hub: Hub,
     clock: SharedClock,
     expiry: Expiry,
+    outlet: crate::publish::Outlet,
 ) -> (IngestHandle, std::thread::JoinHandle<()>) {
     let outbox = Arc::new(Notify::new());
     let status = Arc::new(StoreStatus::default());
@@ -271,6 +274,7 @@ pub fn start(
         status: status.clone(),
         stale: HashSet::new(),
         midnight_checked: HashMap::new(),
+        outlet,
     };
     let thread = std::thread::Builder::new()
         .name("ingest".into())
@@ -291,6 +295,8 @@ pub fn start(
 #[derive(Default)]
 struct Published {
     events: Vec<EventRow>,
+    /// Each event's fingerprint, in the same order (what the publisher names it by).
+    fingerprints: Vec<String>,
     changes: Vec<Change>,
     /// Screen pops for the dashboards (modal and popup modes).
     pops: Vec<hooks::PopMessage>,
@@ -542,6 +548,7 @@ impl Ingest {
                     out.pops
                         .extend(own_pops.messages(&b.token, e, via.as_ref()));
                     out.events.push(EventRow::of(e, now));
+                    out.fingerprints.push(e.fingerprint.clone());
                 }
                 if let (Some(snap), Some(seq)) = (snap, last_seq) {
                     snap.last_seq = seq;
@@ -592,9 +599,10 @@ impl Ingest {
             expired: 0,
         };
         let render = self.hub.has_subscribers();
+        let outgoing = self.outlet.wanted();
         for (token, p) in published {
             written.count(&p.changes);
-            if !render
+            if !(render || outgoing)
                 || (p.events.is_empty() && p.changes.is_empty() && p.pops.is_empty() && !p.reset)
             {
                 continue;
@@ -603,6 +611,15 @@ impl Ingest {
                 continue;
             };
             let board = board.lock();
+            if outgoing {
+                let batch = outgoing_batch(&token, &p, &board);
+                if !batch.is_empty() {
+                    self.outlet.offer(batch);
+                }
+            }
+            if !render {
+                continue;
+            }
             let mut sse = String::new();
             for e in &p.events {
                 frame(&mut sse, "event", e);
@@ -793,6 +810,36 @@ impl Ingest {
 }
 
 /// Whether local midnight in `tz` has passed since `since`.
+/// What a committed batch changed, for the publisher: the events, and the new state of each
+/// line and queue they touched, the calls finished and the queue callers who left.
+fn outgoing_batch(token: &TokenId, p: &Published, board: &Board) -> crate::publish::message::Batch {
+    let mut batch = crate::publish::message::Batch {
+        token: token.clone(),
+        events: p
+            .events
+            .iter()
+            .zip(&p.fingerprints)
+            .map(|(e, f)| (e.clone(), board.queue(&e.number).is_some(), f.clone()))
+            .collect(),
+        lines: Vec::new(),
+        queues: Vec::new(),
+        calls: Vec::new(),
+        journal: Vec::new(),
+    };
+    for change in &p.changes {
+        match change {
+            Change::Line(n) => batch.lines.extend(board.line(n)),
+            Change::Queue(n) => batch.queues.extend(board.queue(n)),
+            Change::CallFinished(c) => batch.calls.push(c.clone()),
+            Change::CallerLeft(j) => batch.journal.push(j.clone()),
+            Change::CallReopened { .. } => {}
+        }
+    }
+    batch.lines.dedup_by(|a, b| a.number == b.number);
+    batch.queues.dedup_by(|a, b| a.number == b.number);
+    batch
+}
+
 fn crosses_midnight(since: Option<UnixTime>, now: UnixTime, tz: chrono_tz::Tz) -> bool {
     let local_date = |t: UnixTime| {
         chrono::DateTime::from_timestamp(t as i64, 0).map(|d| d.with_timezone(&tz).date_naive())

@@ -4,7 +4,8 @@
 //! `normalise` (loose JSON into typed events) → `engine` (pure live state and figures) →
 //! `store` (SQLite) and `hub` (live updates) → `web` (the HTTP API and stream). `ingest` is the
 //! one writer that ties the engine and the store together; `hooks` sends screen pops and
-//! webhooks through a durable outbox; `retention` prunes old rows in the background. `service`
+//! webhooks through a durable outbox; `retention` prunes old rows in the background; `publish` sends events and states to NATS for
+//! integrators. `service`
 //! is what every part shares while running, `app` wires everything up (and nothing depends on
 //! it) and `startup` follows the tokens known at start in the background, `shutdown` is the signal every task waits for; `limits` holds the size caps on what
 //! users store; `cli` and `config` read what the operator asked for; `simulate` fakes OVH for
@@ -25,6 +26,7 @@ pub mod normalise;
 pub mod outbound;
 pub mod ovh_api;
 pub mod password;
+pub mod publish;
 pub mod retention;
 pub mod second_factor;
 pub mod service;

@@ -116,6 +116,7 @@ mod tests {
             Hub::new(16),
             clock.clone(),
             Expiry::default(),
+            Default::default(),
         );
         (dir, ingest, clock)
     }

@@ -57,6 +57,9 @@ counters! {
     token_checks_unreachable_total: "Token checks that could not reach OVH.",
     tokens_paused_total: "Followed tokens paused (OVH refused them for days, or an operator).",
     tokens_removed_total: "Followed tokens removed.",
+    published_total: "Messages published to NATS JetStream for integrators (acknowledged).",
+    publish_failed_total: "Messages NATS did not acknowledge after a few tries (dropped, logged).",
+    publish_dropped_total: "Batches dropped before publishing: the publisher's queue was full (NATS slow or unreachable).",
     ovh_counts_differ_total: "Queues whose counters at OVH came to differ from ours beyond the tolerance over a period followed whole: events lost.",
 }
 
@@ -474,6 +477,45 @@ pub fn render_per_token(out: &mut String, feeds: &[(TokenId, crate::feed::FeedHe
                 _ => u64::from(h.consecutive_failures),
             };
             let _ = writeln!(out, "ovh_cti_{name}{{token_id=\"{id}\"}} {value}");
+        }
+    }
+}
+
+/// Messages published to NATS, and those it did not acknowledge (each logged by the sink).
+pub struct Published {
+    pub messages: usize,
+    pub failed: usize,
+}
+
+impl Published {
+    pub fn emit(self) {
+        tracing::debug!(messages = self.messages, failed = self.failed, "published");
+        COUNTERS
+            .published_total
+            .fetch_add(self.messages as u64, Relaxed);
+        COUNTERS
+            .publish_failed_total
+            .fetch_add(self.failed as u64, Relaxed);
+    }
+}
+
+/// A batch dropped before publishing: the queue to the publisher was full.
+pub struct PublishDropped {
+    pub batches: usize,
+}
+
+impl PublishDropped {
+    pub fn emit(self) {
+        // Counted every time, logged at most once a minute: a NATS outage drops many.
+        static LOGGED: AtomicU64 = AtomicU64::new(0);
+        COUNTERS
+            .publish_dropped_total
+            .fetch_add(self.batches as u64, Relaxed);
+        let minute = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 60);
+        if LOGGED.swap(minute, Relaxed) != minute {
+            tracing::warn!("publishing to NATS falls behind: batches are dropped (ovh_cti_publish_dropped_total)");
         }
     }
 }

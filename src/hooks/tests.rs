@@ -451,6 +451,7 @@ fn rig_timing_out_after(allow: Vec<ipnet::IpNet>, timeout: std::time::Duration) 
         crate::hub::Hub::new(8),
         Arc::new(clock.clone()),
         Default::default(),
+        Default::default(),
     );
     let hooks = Hooks::new(
         Arc::new(r),

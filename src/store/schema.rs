@@ -337,6 +337,11 @@ CREATE TRIGGER token_deleted AFTER DELETE ON tokens
 CREATE TRIGGER token_state_changed AFTER UPDATE OF state, purge, secret ON tokens
     BEGIN UPDATE token_changes SET version = version + 1; END;
 "#,
+    // Issue 12: an organisation publishes its events and states to NATS JetStream for
+    // integrators only when its admin asked for it.
+    r#"
+ALTER TABLE orgs ADD COLUMN publish_nats INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

@@ -496,21 +496,44 @@ pub struct Org {
     pub name: String,
     /// Whether its tokens may sign in (the login page, and as bearer) as its admin.
     pub token_login: bool,
+    /// Whether its events and states are published to NATS (`--nats`).
+    pub publish_nats: bool,
 }
 
 pub fn org(conn: &Connection, id: i64) -> Result<Option<Org>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT id, name, token_login FROM orgs WHERE id = ?1",
+            "SELECT id, name, token_login, publish_nats FROM orgs WHERE id = ?1",
             params![id],
             |r| {
                 Ok(Org {
                     id: r.get(0)?,
                     name: r.get(1)?,
                     token_login: r.get::<_, i64>(2)? != 0,
+                    publish_nats: r.get::<_, i64>(3)? != 0,
                 })
             },
         )
+        .optional()?)
+}
+
+/// Turns publishing to NATS on or off for an organisation.
+pub fn set_publish_nats(conn: &Connection, org: i64, on: bool) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE orgs SET publish_nats = ?2 WHERE id = ?1",
+        params![org, on as i64],
+    )?;
+    Ok(())
+}
+
+/// The organisation of `token`, when it publishes to NATS.
+pub fn publishing_org(conn: &Connection, token: &TokenId) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT o.id FROM org_tokens t JOIN orgs o ON o.id = t.org_id
+             WHERE t.token_id = ?1 AND o.publish_nats = 1",
+        )?
+        .query_row(params![token.as_str()], |r| r.get(0))
         .optional()?)
 }
 
@@ -578,6 +601,33 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
         conn
+    }
+
+    #[test]
+    fn only_an_organisation_that_asked_publishes_and_a_token_without_one_does_not() {
+        let conn = db();
+        let org = installation_org(&conn, 1.0).unwrap();
+        let id = |s: &str| crate::token::Token::parse(s).unwrap().id();
+        let (a, b) = (
+            id("3F2504E0-4F89-11D3-9A0C-0305E82C3301"),
+            id("9B2D5C1E-1C3E-4F5A-8B7C-0D1E2F3A4B5C"),
+        );
+        attach_token(&conn, org, &a).unwrap();
+        assert_eq!(publishing_org(&conn, &a).unwrap(), None, "off by default");
+        set_publish_nats(&conn, org, true).unwrap();
+        assert_eq!(publishing_org(&conn, &a).unwrap(), Some(org));
+        assert!(org_of(&conn, org).publish_nats);
+        assert_eq!(
+            publishing_org(&conn, &b).unwrap(),
+            None,
+            "no organisation yet"
+        );
+        set_publish_nats(&conn, org, false).unwrap();
+        assert_eq!(publishing_org(&conn, &a).unwrap(), None);
+    }
+
+    fn org_of(conn: &Connection, id: i64) -> Org {
+        super::org(conn, id).unwrap().unwrap()
     }
 
     #[test]

@@ -443,6 +443,8 @@ pub struct Options {
     pub wait_until_ready: bool,
     /// Series per token at `/metrics`.
     pub metrics_per_token: bool,
+    /// Publishing to NATS.
+    pub nats: Option<ovh_cti::publish::nats::NatsConfig>,
 }
 
 impl Default for Options {
@@ -468,6 +470,7 @@ impl Default for Options {
             ovh_api_rate: 600,
             wait_until_ready: true,
             metrics_per_token: false,
+            nats: None,
         }
     }
 }
@@ -503,6 +506,7 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
         max_tokens: opts.max_tokens,
         secure_cookies: opts.secure_cookies,
         metrics_per_token: opts.metrics_per_token,
+        nats: opts.nats,
         login_check_hold: opts.check_hold,
         pause_after: opts.pause_after,
         trusted_proxies: opts

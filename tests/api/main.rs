@@ -19,6 +19,7 @@ mod lines;
 mod openapi;
 mod ovh;
 mod own_screen_pop;
+mod publish;
 mod queues;
 mod restart;
 mod search;

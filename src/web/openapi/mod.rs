@@ -443,7 +443,8 @@ fn people_paths() -> Value {
                 json!({"200": answer("The organisation as changed.", schema("Org"))}), &[400, 401, 403, 404, 409, 413, 503]),
                 true, json!({"type": "object", "properties": {
                     "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
-                    "token_login": {"type": ["boolean", "null"]}
+                    "token_login": {"type": ["boolean", "null"]},
+                    "publish_nats": {"type": ["boolean", "null"]}
                 }}))
         },
         "/api/me/totp": {
@@ -896,9 +897,32 @@ fn feed_fields() -> Value {
     })
 }
 
-/// What the operator's probes and token management answer.
+/// What the operator's probes and token management answer, and what is published to NATS
+/// for integrators (`docs/publish.md`): not an answer of this API, described here so that
+/// one document holds every shape the service gives out.
 fn operator_schemas() -> Value {
+    let published = |kind: &str, field: &str, item: &str, scope: &str| {
+        let mut properties = json!({
+            "v": {"const": crate::publish::message::VERSION, "description": "The shape's version."},
+            "kind": {"const": kind},
+            "org": {"type": "integer", "description": "The organisation (also in the subject)."},
+            "number": {"type": "string", "maxLength": 64, "description": format!("The {scope}'s number.")}
+        });
+        properties[field] = schema(item);
+        json!({"type": "object", "additionalProperties": false,
+            "required": ["v", "kind", "org", "number", field], "properties": properties})
+    };
     json!({
+        "PublishedMessage": {
+            "description": "A message published to NATS JetStream under <prefix>.<org>.line.<number> or <prefix>.<org>.queue.<number>.",
+            "oneOf": [
+                published("event", "event", "Event", "line's or queue's"),
+                published("line", "line", "Line", "line"),
+                published("queue", "queue", "Queue", "queue"),
+                published("call", "call", "Call", "line"),
+                published("journal", "entry", "JournalEntry", "queue"),
+            ]
+        },
         "Readiness": object(json!({
             "ready": {"type": "boolean"},
             "pending": with_description(count(), "Tokens known at start whose follower is not started yet."),
@@ -1043,7 +1067,8 @@ fn people_schemas() -> Value {
         "Org": object(json!({
             "id": {"type": "integer"},
             "name": string(),
-            "token_login": with_description(json!({"type": "boolean"}), "Whether its tokens may sign in (the login page, and as bearer) as its admin.")
+            "token_login": with_description(json!({"type": "boolean"}), "Whether its tokens may sign in (the login page, and as bearer) as its admin."),
+            "publish_nats": with_description(json!({"type": "boolean"}), "Whether its events and states are published to the service's NATS JetStream (--nats; docs/publish.md).")
         })),
         "Session": object(json!({
             "id": with_description(string(), "The SHA-256 of the session's cookie (never the cookie)."),

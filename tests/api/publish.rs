@@ -1,0 +1,173 @@
+//! Publishing for integrators (issue 12): an organisation that asked for it has its events and
+//! states in a NATS JetStream stream, under `<prefix>.<org>.line.<number>` and
+//! `<prefix>.<org>.queue.<number>`, each message once, never a token. Against the machine's
+//! NATS server (127.0.0.1:4222, JetStream on); where there is none, the test says it was
+//! skipped.
+
+use crate::helpers::*;
+use futures::StreamExt;
+use ovh_cti::publish::nats::NatsConfig;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::time::Duration;
+
+const NATS: &str = "nats://127.0.0.1:4222";
+
+async fn nats_or_skip(test: &str) -> Option<async_nats::Client> {
+    match tokio::time::timeout(
+        Duration::from_secs(3),
+        async_nats::connect("127.0.0.1:4222"),
+    )
+    .await
+    {
+        Ok(Ok(client)) => Some(client),
+        _ => {
+            eprintln!("{test}: skipped: no NATS server at 127.0.0.1:4222");
+            None
+        }
+    }
+}
+
+fn events_in(answers: &[String]) -> usize {
+    answers
+        .iter()
+        .map(|a| {
+            serde_json::from_str::<Value>(a).unwrap()["Events"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn an_organisation_that_asked_has_its_events_and_states_in_jetstream_once_and_no_token() {
+    let test = "publish::an_organisation_that_asked…";
+    let Some(client) = nats_or_skip(test).await else {
+        return;
+    };
+    // A stream and subjects of this run's own: tests and other runs share the server.
+    let run = format!("{:08x}", rand::random::<u32>());
+    let config = NatsConfig {
+        url: NATS.into(),
+        prefix: format!("t{run}"),
+        stream: format!("T{run}"),
+    };
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(
+        &up,
+        Options {
+            tokens: vec![TOKEN_A, TOKEN_B],
+            nats: Some(config.clone()),
+            ..Options::default()
+        },
+    )
+    .await;
+    let turned_on = app
+        .send(
+            TOKEN_A,
+            reqwest::Method::PUT,
+            "/api/org",
+            Some(json!({"publish_nats": true})),
+        )
+        .await;
+    assert_eq!(turned_on.status(), 200);
+    let org: Value = turned_on.json().await.unwrap();
+    assert_eq!(org["publish_nats"], true);
+    let org = org["id"].as_i64().unwrap();
+
+    let lines = answers("lines.v1.jsonl");
+    up.push(TOKEN_A, lines.clone());
+    // Token B is in the same installation organisation as configured: published too. Its
+    // queue's events go under `.queue.`.
+    let queue = answers("queue.v1.jsonl");
+    up.push(TOKEN_B, queue.clone());
+    up.idle(TOKEN_A).await;
+    up.idle(TOKEN_B).await;
+
+    let js = async_nats::jetstream::new(client);
+    let stream = js
+        .get_stream(&config.stream)
+        .await
+        .expect("the service made the stream");
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config::default())
+        .await
+        .unwrap();
+    let mut messages = consumer.messages().await.unwrap();
+    // Every event stored is published (an event OVH delivered twice is stored, and
+    // published, once).
+    let mut want_events = 0;
+    for t in [TOKEN_A, TOKEN_B] {
+        let stored = app.json("/api/events?limit=1000", t).await;
+        want_events += stored["events"].as_array().unwrap().len();
+    }
+    assert!(want_events > 0 && want_events <= events_in(&lines) + events_in(&queue));
+    // Each message as the OpenAPI document's PublishedMessage says (docs/publish.md).
+    let doc = ovh_cti::web::openapi_document();
+    let schema = jsonschema::draft202012::options()
+        .build(&json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "components": doc["components"],
+            "allOf": [{"$ref": "#/components/schemas/PublishedMessage"}],
+        }))
+        .unwrap();
+    let mut seen = HashSet::new();
+    let (mut events, mut kinds) = (0, HashSet::new());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while events < want_events {
+        let next = tokio::time::timeout_at(deadline, messages.next()).await;
+        let m = next
+            .unwrap_or_else(|_| {
+                panic!("every event was published: {events} of {want_events}, {kinds:?}")
+            })
+            .unwrap()
+            .unwrap();
+        let subject = m.subject.to_string();
+        let payload = String::from_utf8(m.payload.to_vec()).unwrap();
+        for t in [TOKEN_A, TOKEN_B] {
+            assert!(!subject.to_ascii_uppercase().contains(t), "{subject}");
+            assert!(!payload.to_ascii_uppercase().contains(t), "{payload}");
+        }
+        let body: Value = serde_json::from_str(&payload).unwrap();
+        let errors: Vec<String> = schema.iter_errors(&body).map(|e| e.to_string()).collect();
+        assert!(
+            errors.is_empty(),
+            "{body} is not a PublishedMessage: {errors:?}"
+        );
+        assert_eq!(
+            (body["v"].as_u64(), body["org"].as_i64()),
+            (Some(1), Some(org)),
+            "{body}"
+        );
+        let kind = body["kind"].as_str().unwrap().to_string();
+        let scope = if matches!(kind.as_str(), "queue" | "journal") {
+            "queue"
+        } else {
+            "line"
+        };
+        let number = body["number"].as_str().unwrap();
+        if kind != "event" {
+            assert_eq!(subject, format!("{}.{org}.{scope}.{number}", config.prefix));
+        }
+        // Each message once: JetStream keeps one per id, and each id is one message.
+        let id = m
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(async_nats::header::NATS_MESSAGE_ID));
+        let id = id.expect("every message has its id").to_string();
+        assert!(seen.insert(id), "published once: {subject} {payload}");
+        events += usize::from(kind == "event");
+        kinds.insert(kind);
+        m.ack().await.unwrap();
+    }
+    for kind in ["event", "line", "queue", "call", "journal"] {
+        assert!(kinds.contains(kind), "{kind} in {kinds:?}");
+    }
+    let metrics = app.metrics().await;
+    assert!(
+        !metrics.contains("ovh_cti_published_total 0\n"),
+        "{metrics}"
+    );
+    app.stop().await;
+    js.delete_stream(&config.stream).await.unwrap();
+}
