@@ -50,8 +50,8 @@ pub struct Application {
     ingest_thread: std::thread::JoinHandle<()>,
     /// Following the tokens known at start (see `startup`).
     starting: tokio::task::JoinHandle<()>,
-    /// Publishing to NATS, when configured (see `publish`).
-    publisher: Option<tokio::task::JoinHandle<()>>,
+    /// Publishing for integrators, when configured (see `publish`).
+    publishers: Vec<tokio::task::JoinHandle<()>>,
     config: Config,
 }
 
@@ -76,8 +76,10 @@ impl Application {
         let boards = Arc::new(Boards::default());
         let hub = Hub::new(1024);
         let readers = Arc::new(readers);
-        // Integrators' NATS stream: connected in the background, never in the way of a start.
-        let (outlet, publisher) = crate::publish::start(config.nats.clone(), readers.clone());
+        // Integrators' NATS stream and MQTT broker: connected in the background, never in the
+        // way of a start.
+        let (outlet, publishers) =
+            crate::publish::start(config.nats.clone(), config.mqtt.clone(), readers.clone());
         let (ingest, ingest_thread) = ingest::start(
             writer,
             boards.clone(),
@@ -171,7 +173,7 @@ impl Application {
             supervision,
             ingest_thread,
             starting,
-            publisher,
+            publishers,
             config,
         })
     }
@@ -197,7 +199,7 @@ impl Application {
             supervision,
             ingest_thread,
             starting,
-            publisher,
+            publishers,
             config,
         } = self;
         let limits = server_limits(&config);
@@ -263,15 +265,15 @@ impl Application {
         let _ = retention.await;
         service.ingest.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
-        // The ingest thread has handed over its last batches: they are published if NATS
-        // answers soon, and dropped (counted) otherwise.
-        if let Some(mut publisher) = publisher {
+        // The ingest thread has handed over its last batches: they are published if the
+        // brokers answer soon, and dropped (counted) otherwise.
+        for mut publisher in publishers {
             if tokio::time::timeout(PUBLISH_GRACE, &mut publisher)
                 .await
                 .is_err()
             {
                 publisher.abort();
-                tracing::warn!("stopped before NATS acknowledged everything");
+                tracing::warn!("stopped before every message was published");
             }
         }
         tracing::info!("stopped cleanly");
@@ -279,7 +281,7 @@ impl Application {
     }
 }
 
-/// How long a stop waits for the last messages to reach NATS.
+/// How long a stop waits for the last messages to reach each broker.
 const PUBLISH_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The connection limits in force: the open-files limit raised as far as it goes, then the

@@ -191,6 +191,13 @@ pub struct ServiceArgs {
     /// The JetStream stream holding them, created if missing (default OVHCTI).
     #[arg(long, env = "OVH_CTI_NATS_STREAM", value_name = "NAME")]
     pub nats_stream: Option<String>,
+    /// Publish the events and states of the organisations that ask for it to this MQTT
+    /// broker, e.g. mqtt://127.0.0.1:1883 (default: none).
+    #[arg(long, env = "OVH_CTI_MQTT", value_name = "URL", hide_env_values = true)]
+    pub mqtt: Option<String>,
+    /// The topics' first level (default ovhcti: ovhcti/<org>/line/<number>/state).
+    #[arg(long, env = "OVH_CTI_MQTT_PREFIX", value_name = "NAME")]
+    pub mqtt_prefix: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -336,6 +343,8 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.nats = args.nats;
     overrides.nats_prefix = args.nats_prefix;
     overrides.nats_stream = args.nats_stream;
+    overrides.mqtt = args.mqtt;
+    overrides.mqtt_prefix = args.mqtt_prefix;
     Config::layered(file, overrides)
 }
 

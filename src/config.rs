@@ -58,8 +58,9 @@ pub struct Config {
     pub ovh_api: String,
     pub ovh_keys: Option<crate::ovh_api::Keys>,
     pub ovh_api_rate: u32,
-    /// Where integrators' events are published (`--nats`), if anywhere.
+    /// Where integrators' events are published (`--nats`, `--mqtt`), if anywhere.
     pub nats: Option<crate::publish::nats::NatsConfig>,
+    pub mqtt: Option<crate::publish::mqtt::MqttConfig>,
 }
 
 pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
@@ -92,6 +93,7 @@ impl Default for Config {
             ovh_keys: None,
             ovh_api_rate: crate::ovh_api::budget::PER_MINUTE,
             nats: None,
+            mqtt: None,
             trusted_proxies: Vec::new(),
             login_check_hold: crate::feed::check::HOLD,
             login_checks: 32,
@@ -128,6 +130,7 @@ pub struct FileConfig {
     pub server: Option<ServerFile>,
     pub ovh_api: Option<OvhApiFile>,
     pub nats: Option<NatsFile>,
+    pub mqtt: Option<MqttFile>,
 }
 
 /// `[ovh_api]`: OVH's REST API; see `docs/ovh-api.md`.
@@ -297,6 +300,16 @@ pub struct Overrides {
     pub nats: Option<String>,
     pub nats_prefix: Option<String>,
     pub nats_stream: Option<String>,
+    pub mqtt: Option<String>,
+    pub mqtt_prefix: Option<String>,
+}
+
+/// `[mqtt]`: publishing for home automation and small integrations; see `docs/publish.md`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttFile {
+    pub url: Option<String>,
+    pub prefix: Option<String>,
 }
 
 /// `[nats]`: publishing for integrators; see `docs/publish.md`.
@@ -323,31 +336,57 @@ fn nats(file: Option<NatsFile>, cli: &mut Overrides, c: &mut Config) -> Result<(
                 .into(),
         ));
     }
-    let name = |value: Option<String>, default: &str, what: &str| {
-        let value = value.unwrap_or_else(|| default.to_string());
-        let ok = (1..=32).contains(&value.len())
-            && value
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
-        if ok {
-            Ok(value)
-        } else {
-            Err(ConfigError(format!(
-                "{what} must be 1 to 32 letters, digits, '-' or '_'"
-            )))
-        }
-    };
     c.nats = Some(crate::publish::nats::NatsConfig {
         url,
-        prefix: name(
+        prefix: broker_name(
             cli.nats_prefix.take().or(file.prefix),
             "ovhcti",
             "nats.prefix (--nats-prefix)",
         )?,
-        stream: name(
+        stream: broker_name(
             cli.nats_stream.take().or(file.stream),
             "OVHCTI",
             "nats.stream (--nats-stream)",
+        )?,
+    });
+    Ok(())
+}
+
+/// A name the brokers take as one subject token or topic level, a stream name: 1 to 32
+/// letters, digits, `-` or `_` (`default` when not given).
+fn broker_name(value: Option<String>, default: &str, what: &str) -> Result<String, ConfigError> {
+    let value = value.unwrap_or_else(|| default.to_string());
+    let ok = (1..=32).contains(&value.len())
+        && value
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    if ok {
+        Ok(value)
+    } else {
+        Err(ConfigError(format!(
+            "{what} must be 1 to 32 letters, digits, '-' or '_'"
+        )))
+    }
+}
+
+/// MQTT: an `mqtt://` address (TLS is not built in), and the topics' first level.
+fn mqtt(file: Option<MqttFile>, cli: &mut Overrides, c: &mut Config) -> Result<(), ConfigError> {
+    let file = file.unwrap_or_default();
+    let Some(url) = cli.mqtt.take().or(file.url) else {
+        return Ok(());
+    };
+    if !url.starts_with("mqtt://") || url.len() > 1024 {
+        // The address may hold credentials: never repeated.
+        return Err(ConfigError(
+            "mqtt.url (--mqtt) must be an mqtt:// address, e.g. mqtt://127.0.0.1:1883".into(),
+        ));
+    }
+    c.mqtt = Some(crate::publish::mqtt::MqttConfig {
+        url,
+        prefix: broker_name(
+            cli.mqtt_prefix.take().or(file.prefix),
+            "ovhcti",
+            "mqtt.prefix (--mqtt-prefix)",
         )?,
     });
     Ok(())
@@ -485,6 +524,7 @@ impl Config {
         };
         ovh_api(file.ovh_api, &mut cli, &mut c)?;
         nats(file.nats, &mut cli, &mut c)?;
+        mqtt(file.mqtt, &mut cli, &mut c)?;
         let mut raw_tokens = file.tokens.unwrap_or_default();
         raw_tokens.extend(cli.tokens);
         c.tokens = parse_tokens(&raw_tokens)?;
@@ -637,7 +677,7 @@ mod tests {
     }
 
     #[test]
-    fn nats_settings_are_checked_and_the_address_is_never_repeated() {
+    fn broker_settings_are_checked_and_the_address_is_never_repeated() {
         let file: FileConfig =
             toml::from_str("[nats]\nurl = \"nats://127.0.0.1:4222\"\nstream = \"CTI\"\n").unwrap();
         let c = Config::layered(file, Overrides::default()).unwrap();
@@ -670,6 +710,25 @@ mod tests {
             .unwrap()
             .nats
             .is_none());
+        let cli = Overrides {
+            mqtt: Some("mqtts://user:secret@broker".into()),
+            ..Overrides::default()
+        };
+        let e = Config::layered(FileConfig::default(), cli).unwrap_err().0;
+        assert!(
+            e.starts_with("mqtt.url (--mqtt) must be") && !e.contains("secret"),
+            "{e}"
+        );
+        let file: FileConfig = toml::from_str("[mqtt]\nurl = \"mqtt://u:p@127.0.0.1\"\n").unwrap();
+        let mqtt = Config::layered(file, Overrides::default())
+            .unwrap()
+            .mqtt
+            .unwrap();
+        assert_eq!(mqtt.prefix, "ovhcti");
+        assert!(
+            !format!("{mqtt:?}").contains("u:p"),
+            "no address in the debug form"
+        );
     }
 
     #[test]

@@ -57,9 +57,9 @@ counters! {
     token_checks_unreachable_total: "Token checks that could not reach OVH.",
     tokens_paused_total: "Followed tokens paused (OVH refused them for days, or an operator).",
     tokens_removed_total: "Followed tokens removed.",
-    published_total: "Messages published to NATS JetStream for integrators (acknowledged).",
-    publish_failed_total: "Messages NATS did not acknowledge after a few tries (dropped, logged).",
-    publish_dropped_total: "Batches dropped before publishing: the publisher's queue was full (NATS slow or unreachable).",
+    published_total: "Messages published for integrators, to NATS JetStream (acknowledged) or MQTT (handed to the client).",
+    publish_failed_total: "Messages that could not be published after a few tries (dropped, logged).",
+    publish_dropped_total: "Batches dropped before publishing: a publisher's queue was full (its broker slow or unreachable).",
     ovh_counts_differ_total: "Queues whose counters at OVH came to differ from ours beyond the tolerance over a period followed whole: events lost.",
 }
 
@@ -481,15 +481,21 @@ pub fn render_per_token(out: &mut String, feeds: &[(TokenId, crate::feed::FeedHe
     }
 }
 
-/// Messages published to NATS, and those it did not acknowledge (each logged by the sink).
+/// Messages published, and those that could not be (each logged by the sink).
 pub struct Published {
+    pub target: crate::publish::Target,
     pub messages: usize,
     pub failed: usize,
 }
 
 impl Published {
     pub fn emit(self) {
-        tracing::debug!(messages = self.messages, failed = self.failed, "published");
+        tracing::debug!(
+            target_name = self.target.as_str(),
+            messages = self.messages,
+            failed = self.failed,
+            "published"
+        );
         COUNTERS
             .published_total
             .fetch_add(self.messages as u64, Relaxed);
@@ -499,23 +505,24 @@ impl Published {
     }
 }
 
-/// A batch dropped before publishing: the queue to the publisher was full.
+/// A batch dropped before publishing: the queue to a publisher was full.
 pub struct PublishDropped {
-    pub batches: usize,
+    pub target: crate::publish::Target,
 }
 
 impl PublishDropped {
     pub fn emit(self) {
         // Counted every time, logged at most once a minute: a NATS outage drops many.
         static LOGGED: AtomicU64 = AtomicU64::new(0);
-        COUNTERS
-            .publish_dropped_total
-            .fetch_add(self.batches as u64, Relaxed);
+        COUNTERS.publish_dropped_total.fetch_add(1, Relaxed);
         let minute = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() / 60);
         if LOGGED.swap(minute, Relaxed) != minute {
-            tracing::warn!("publishing to NATS falls behind: batches are dropped (ovh_cti_publish_dropped_total)");
+            tracing::warn!(
+                target_name = self.target.as_str(),
+                "publishing falls behind: batches are dropped (ovh_cti_publish_dropped_total)"
+            );
         }
     }
 }

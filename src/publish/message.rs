@@ -27,20 +27,61 @@ pub struct Batch {
     pub journal: Vec<JournalEntry>,
 }
 
-/// One message: its subject after the prefix (`<org>.line.<number>`), its JSON payload, and
-/// the id JetStream deduplicates it by.
+/// One message: where it goes (its organisation, line or queue, number, kind), its JSON
+/// payload, and the id JetStream deduplicates it by.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Message {
-    pub subject: String,
+    pub org: i64,
+    pub scope: Scope,
+    /// The number as one subject token (`subject_token`).
+    pub number: String,
+    pub kind: &'static str,
     pub payload: Vec<u8>,
     pub id: String,
 }
 
 /// Whether a message is about a line or a queue.
-#[derive(Clone, Copy)]
-enum Scope {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
     Line,
     Queue,
+}
+
+impl Scope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Scope::Line => "line",
+            Scope::Queue => "queue",
+        }
+    }
+}
+
+impl Message {
+    /// NATS: `<prefix>.<org>.<line|queue>.<number>`.
+    pub fn subject(&self, prefix: &str) -> String {
+        format!(
+            "{prefix}.{}.{}.{}",
+            self.org,
+            self.scope.as_str(),
+            self.number
+        )
+    }
+
+    /// MQTT: `<prefix>/<org>/<line|queue>/<number>/<state|event|call|journal>`.
+    pub fn topic(&self, prefix: &str) -> String {
+        let leaf = if self.is_state() { "state" } else { self.kind };
+        format!(
+            "{prefix}/{}/{}/{}/{leaf}",
+            self.org,
+            self.scope.as_str(),
+            self.number
+        )
+    }
+
+    /// A line's or a queue's state: retained on MQTT, so that a new subscriber gets it.
+    pub fn is_state(&self) -> bool {
+        matches!(self.kind, "line" | "queue")
+    }
 }
 
 impl Batch {
@@ -112,23 +153,22 @@ fn message(
     org: i64,
     scope: Scope,
     number: &str,
-    kind: &str,
+    kind: &'static str,
     field: &str,
     data: &impl Serialize,
 ) -> Message {
-    let scope_name = match scope {
-        Scope::Line => "line",
-        Scope::Queue => "queue",
-    };
-    let subject = format!("{org}.{scope_name}.{}", subject_token(number));
+    let token = subject_token(number);
     let number: String = number.chars().take(MAX_NUMBER).collect();
     let mut body = json!({"v": VERSION, "kind": kind, "org": org, "number": number});
     body[field] = serde_json::to_value(data).unwrap_or_default();
     let payload = serde_json::to_vec(&body).unwrap_or_default();
     // The same message sent again (a lost acknowledgement) is the same id: stored once.
-    let id = message_id(org, &[subject.as_bytes(), &[0], &payload].concat());
+    let id = message_id(org, &[payload.as_slice(), &[0], token.as_bytes()].concat());
     Message {
-        subject,
+        org,
+        scope,
+        number: token,
+        kind,
         payload,
         id,
     }
@@ -166,6 +206,29 @@ pub fn subject_token(number: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subjects_and_topics_name_the_organisation_and_number_and_states_are_retained() {
+        let state = message(7, Scope::Line, "0033 972", "line", "line", &json!({}));
+        assert_eq!(state.subject("ovhcti"), "ovhcti.7.line.0033_972");
+        assert_eq!(state.topic("home"), "home/7/line/0033_972/state");
+        assert!(state.is_state());
+        let left = message(
+            7,
+            Scope::Queue,
+            "0033972100100",
+            "journal",
+            "entry",
+            &json!({}),
+        );
+        assert_eq!(left.topic("home"), "home/7/queue/0033972100100/journal");
+        assert!(!left.is_state());
+        let body: serde_json::Value = serde_json::from_slice(&state.payload).unwrap();
+        assert_eq!(
+            body["number"], "0033 972",
+            "the payload keeps the number as OVH wrote it"
+        );
+    }
 
     #[test]
     fn numbers_cannot_escape_their_subject_token() {

@@ -4,7 +4,7 @@
 //! answer. The client reconnects by itself; what could not be sent is counted and logged.
 
 use super::message::Message;
-use super::Sink;
+use super::{Sink, Target};
 use async_nats::jetstream;
 use std::time::Duration;
 
@@ -72,7 +72,7 @@ impl NatsSink {
     async fn send_one(&self, m: &Message) -> Result<(), String> {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert(async_nats::header::NATS_MESSAGE_ID, m.id.as_str());
-        let subject = format!("{}.{}", self.prefix, m.subject);
+        let subject = m.subject(&self.prefix);
         let ack = self
             .js
             .publish_with_headers(subject, headers, m.payload.clone().into())
@@ -83,6 +83,8 @@ impl NatsSink {
 }
 
 impl Sink for NatsSink {
+    const TARGET: Target = Target::Nats;
+
     async fn send(&mut self, messages: Vec<Message>) -> Vec<Message> {
         let mut failed = Vec::new();
         for m in messages {
@@ -100,7 +102,7 @@ impl Sink for NatsSink {
                 }
             }
             if let Some(error) = last {
-                tracing::warn!(error, subject = %m.subject, "could not publish to NATS");
+                tracing::warn!(error, subject = %m.subject(&self.prefix), "could not publish to NATS");
                 failed.push(m);
             }
         }

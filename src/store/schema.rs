@@ -342,6 +342,10 @@ CREATE TRIGGER token_state_changed AFTER UPDATE OF state, purge, secret ON token
     r#"
 ALTER TABLE orgs ADD COLUMN publish_nats INTEGER NOT NULL DEFAULT 0;
 "#,
+    // ...and to MQTT.
+    r#"
+ALTER TABLE orgs ADD COLUMN publish_mqtt INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// How many migrations there are: the `user_version` of an up-to-date database.

@@ -498,12 +498,14 @@ pub struct Org {
     pub token_login: bool,
     /// Whether its events and states are published to NATS (`--nats`).
     pub publish_nats: bool,
+    /// Whether they are published to MQTT (`--mqtt`).
+    pub publish_mqtt: bool,
 }
 
 pub fn org(conn: &Connection, id: i64) -> Result<Option<Org>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT id, name, token_login, publish_nats FROM orgs WHERE id = ?1",
+            "SELECT id, name, token_login, publish_nats, publish_mqtt FROM orgs WHERE id = ?1",
             params![id],
             |r| {
                 Ok(Org {
@@ -511,28 +513,48 @@ pub fn org(conn: &Connection, id: i64) -> Result<Option<Org>, StoreError> {
                     name: r.get(1)?,
                     token_login: r.get::<_, i64>(2)? != 0,
                     publish_nats: r.get::<_, i64>(3)? != 0,
+                    publish_mqtt: r.get::<_, i64>(4)? != 0,
                 })
             },
         )
         .optional()?)
 }
 
-/// Turns publishing to NATS on or off for an organisation.
-pub fn set_publish_nats(conn: &Connection, org: i64, on: bool) -> Result<(), StoreError> {
+/// The column that says whether an organisation publishes to `target`.
+fn publish_column(target: crate::publish::Target) -> &'static str {
+    match target {
+        crate::publish::Target::Nats => "publish_nats",
+        crate::publish::Target::Mqtt => "publish_mqtt",
+    }
+}
+
+/// Turns publishing to `target` on or off for an organisation.
+pub fn set_publish(
+    conn: &Connection,
+    org: i64,
+    target: crate::publish::Target,
+    on: bool,
+) -> Result<(), StoreError> {
+    let column = publish_column(target);
     conn.execute(
-        "UPDATE orgs SET publish_nats = ?2 WHERE id = ?1",
+        &format!("UPDATE orgs SET {column} = ?2 WHERE id = ?1"),
         params![org, on as i64],
     )?;
     Ok(())
 }
 
-/// The organisation of `token`, when it publishes to NATS.
-pub fn publishing_org(conn: &Connection, token: &TokenId) -> Result<Option<i64>, StoreError> {
+/// The organisation of `token`, when it publishes to `target`.
+pub fn publishing_org(
+    conn: &Connection,
+    token: &TokenId,
+    target: crate::publish::Target,
+) -> Result<Option<i64>, StoreError> {
+    let column = publish_column(target);
     Ok(conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT o.id FROM org_tokens t JOIN orgs o ON o.id = t.org_id
-             WHERE t.token_id = ?1 AND o.publish_nats = 1",
-        )?
+             WHERE t.token_id = ?1 AND o.{column} = 1"
+        ))?
         .query_row(params![token.as_str()], |r| r.get(0))
         .optional()?)
 }
@@ -605,6 +627,7 @@ mod tests {
 
     #[test]
     fn only_an_organisation_that_asked_publishes_and_a_token_without_one_does_not() {
+        use crate::publish::Target;
         let conn = db();
         let org = installation_org(&conn, 1.0).unwrap();
         let id = |s: &str| crate::token::Token::parse(s).unwrap().id();
@@ -613,17 +636,26 @@ mod tests {
             id("9B2D5C1E-1C3E-4F5A-8B7C-0D1E2F3A4B5C"),
         );
         attach_token(&conn, org, &a).unwrap();
-        assert_eq!(publishing_org(&conn, &a).unwrap(), None, "off by default");
-        set_publish_nats(&conn, org, true).unwrap();
-        assert_eq!(publishing_org(&conn, &a).unwrap(), Some(org));
+        assert_eq!(
+            publishing_org(&conn, &a, Target::Nats).unwrap(),
+            None,
+            "off by default"
+        );
+        set_publish(&conn, org, Target::Nats, true).unwrap();
+        assert_eq!(publishing_org(&conn, &a, Target::Nats).unwrap(), Some(org));
         assert!(org_of(&conn, org).publish_nats);
         assert_eq!(
-            publishing_org(&conn, &b).unwrap(),
+            publishing_org(&conn, &a, Target::Mqtt).unwrap(),
+            None,
+            "each target its own"
+        );
+        assert_eq!(
+            publishing_org(&conn, &b, Target::Nats).unwrap(),
             None,
             "no organisation yet"
         );
-        set_publish_nats(&conn, org, false).unwrap();
-        assert_eq!(publishing_org(&conn, &a).unwrap(), None);
+        set_publish(&conn, org, Target::Nats, false).unwrap();
+        assert_eq!(publishing_org(&conn, &a, Target::Nats).unwrap(), None);
     }
 
     fn org_of(conn: &Connection, id: i64) -> Org {

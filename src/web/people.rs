@@ -570,24 +570,29 @@ pub async fn put_org(
                 .ok_or_else(|| ApiError::field("token_login", "expected true or false"))?,
         ),
     };
-    let publish_nats = match v.get("publish_nats") {
-        None | Some(Value::Null) => None,
-        Some(b) => Some(
-            b.as_bool()
-                .ok_or_else(|| ApiError::field("publish_nats", "expected true or false"))?,
-        ),
+    let switch = |field: &str| match v.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(b) => b
+            .as_bool()
+            .map(Some)
+            .ok_or_else(|| ApiError::field(field, "expected true or false")),
     };
+    let publish_nats = switch("publish_nats")?;
+    let publish_mqtt = switch("publish_mqtt")?;
     let done = audited(&state, &caller, "org.change", move |c, org| {
         if token_login == Some(false) && !users::has_active_admin(c, org)? {
             return Ok((None, None));
         }
         let ended = users::set_org(c, org, name.as_deref(), token_login)?;
-        if let Some(on) = publish_nats {
-            users::set_publish_nats(c, org, on)?;
+        use crate::publish::Target;
+        for (target, on) in [(Target::Nats, publish_nats), (Target::Mqtt, publish_mqtt)] {
+            if let Some(on) = on {
+                users::set_publish(c, org, target, on)?;
+            }
         }
         let on_off = |on: bool| if on { "on" } else { "off" };
         let detail = format!(
-            "{}{}{}",
+            "{}{}{}{}",
             name.as_deref()
                 .map(|n| format!("name {n} "))
                 .unwrap_or_default(),
@@ -595,7 +600,10 @@ pub async fn put_org(
                 .map(|on| format!("token login {} ", on_off(on)))
                 .unwrap_or_default(),
             publish_nats
-                .map(|on| format!("publish to NATS {}", on_off(on)))
+                .map(|on| format!("publish to NATS {} ", on_off(on)))
+                .unwrap_or_default(),
+            publish_mqtt
+                .map(|on| format!("publish to MQTT {}", on_off(on)))
                 .unwrap_or_default()
         );
         Ok((Some((org, ended)), Some(detail)))

@@ -443,8 +443,9 @@ pub struct Options {
     pub wait_until_ready: bool,
     /// Series per token at `/metrics`.
     pub metrics_per_token: bool,
-    /// Publishing to NATS.
+    /// Publishing to NATS, to MQTT.
     pub nats: Option<ovh_cti::publish::nats::NatsConfig>,
+    pub mqtt: Option<ovh_cti::publish::mqtt::MqttConfig>,
 }
 
 impl Default for Options {
@@ -471,6 +472,7 @@ impl Default for Options {
             wait_until_ready: true,
             metrics_per_token: false,
             nats: None,
+            mqtt: None,
         }
     }
 }
@@ -507,6 +509,7 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
         secure_cookies: opts.secure_cookies,
         metrics_per_token: opts.metrics_per_token,
         nats: opts.nats,
+        mqtt: opts.mqtt,
         login_check_hold: opts.check_hold,
         pause_after: opts.pause_after,
         trusted_proxies: opts

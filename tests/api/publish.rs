@@ -171,3 +171,152 @@ async fn an_organisation_that_asked_has_its_events_and_states_in_jetstream_once_
     app.stop().await;
     js.delete_stream(&config.stream).await.unwrap();
 }
+
+/// A subscriber on the machine's Mosquitto, or `None` (the test says it was skipped).
+async fn mqtt_or_skip(
+    test: &str,
+    id: &str,
+    filter: &str,
+) -> Option<(rumqttc::AsyncClient, rumqttc::EventLoop)> {
+    let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", 1883);
+    options.set_keep_alive(Duration::from_secs(30));
+    let (client, mut events) = rumqttc::AsyncClient::new(options, 1024);
+    client
+        .subscribe(filter, rumqttc::QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    // Connected and subscribed, or no broker.
+    let subscribed = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            match events.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    })
+    .await;
+    if subscribed == Ok(true) {
+        Some((client, events))
+    } else {
+        eprintln!("{test}: skipped: no MQTT broker at 127.0.0.1:1883");
+        None
+    }
+}
+
+/// The next message published to the subscriber: topic, payload, retained.
+async fn next_publish(events: &mut rumqttc::EventLoop) -> (String, Vec<u8>, bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.poll())
+            .await
+            .expect("a message in time")
+            .unwrap();
+        if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) = event {
+            return (p.topic, p.payload.to_vec(), p.retain);
+        }
+    }
+}
+
+#[tokio::test]
+async fn mqtt_has_each_event_and_retains_each_line_s_state_for_a_new_subscriber() {
+    let test = "publish::mqtt_has_each_event…";
+    let prefix = format!("t{:08x}", rand::random::<u32>());
+    let Some((_live_client, mut live)) =
+        mqtt_or_skip(test, &format!("{prefix}-live"), &format!("{prefix}/#")).await
+    else {
+        return;
+    };
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(
+        &up,
+        Options {
+            mqtt: Some(ovh_cti::publish::mqtt::MqttConfig {
+                url: "mqtt://127.0.0.1:1883".into(),
+                prefix: prefix.clone(),
+            }),
+            ..Options::default()
+        },
+    )
+    .await;
+    let turned_on = app
+        .send(
+            TOKEN_A,
+            reqwest::Method::PUT,
+            "/api/org",
+            Some(json!({"publish_mqtt": true})),
+        )
+        .await;
+    assert_eq!(turned_on.status(), 200);
+    let org: Value = turned_on.json().await.unwrap();
+    assert_eq!(
+        (org["publish_mqtt"].as_bool(), org["publish_nats"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let org = org["id"].as_i64().unwrap();
+    up.push(TOKEN_A, answers("lines.v1.jsonl"));
+    up.idle(TOKEN_A).await;
+    let stored = app.json("/api/events?limit=1000", TOKEN_A).await["events"]
+        .as_array()
+        .unwrap()
+        .len();
+    let (mut events, mut lines) = (0, HashSet::new());
+    while events < stored {
+        let (topic, payload, _) = next_publish(&mut live).await;
+        let text = String::from_utf8(payload).unwrap();
+        assert!(
+            !topic.to_ascii_uppercase().contains(TOKEN_A)
+                && !text.to_ascii_uppercase().contains(TOKEN_A)
+        );
+        let body: Value = serde_json::from_str(&text).unwrap();
+        let number = body["number"].as_str().unwrap();
+        let leaf = match body["kind"].as_str().unwrap() {
+            "line" | "queue" => "state",
+            other => other,
+        };
+        let scope = if matches!(body["kind"].as_str(), Some("queue" | "journal")) {
+            "queue"
+        } else {
+            "line"
+        };
+        if body["kind"] != "event" {
+            assert_eq!(topic, format!("{prefix}/{org}/{scope}/{number}/{leaf}"));
+        }
+        events += usize::from(body["kind"] == "event");
+        if body["kind"] == "line" {
+            lines.insert(topic);
+        }
+    }
+    assert!(!lines.is_empty());
+    // A subscriber coming now gets each line's state at once, retained.
+    let (late_client, mut late) = mqtt_or_skip(
+        test,
+        &format!("{prefix}-late"),
+        &format!("{prefix}/+/line/+/state"),
+    )
+    .await
+    .expect("the broker is still there");
+    let mut retained = HashSet::new();
+    while retained.len() < lines.len() {
+        let (topic, _, retain) = next_publish(&mut late).await;
+        assert!(retain, "{topic} retained");
+        retained.insert(topic);
+    }
+    assert_eq!(retained, lines);
+    app.stop().await;
+    // The broker forgets this run's retained states.
+    for topic in retained {
+        late_client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, true, Vec::new())
+            .await
+            .unwrap();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) = late.poll().await {
+                continue;
+            }
+        }
+    })
+    .await;
+}

@@ -444,7 +444,8 @@ fn people_paths() -> Value {
                 true, json!({"type": "object", "properties": {
                     "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
                     "token_login": {"type": ["boolean", "null"]},
-                    "publish_nats": {"type": ["boolean", "null"]}
+                    "publish_nats": {"type": ["boolean", "null"]},
+                    "publish_mqtt": {"type": ["boolean", "null"]}
                 }}))
         },
         "/api/me/totp": {
@@ -914,7 +915,7 @@ fn operator_schemas() -> Value {
     };
     json!({
         "PublishedMessage": {
-            "description": "A message published to NATS JetStream under <prefix>.<org>.line.<number> or <prefix>.<org>.queue.<number>.",
+            "description": "A message published to NATS JetStream under <prefix>.<org>.line.<number> or <prefix>.<org>.queue.<number>, and to MQTT under <prefix>/<org>/<line|queue>/<number>/<state|event|call|journal>.",
             "oneOf": [
                 published("event", "event", "Event", "line's or queue's"),
                 published("line", "line", "Line", "line"),
@@ -1068,7 +1069,8 @@ fn people_schemas() -> Value {
             "id": {"type": "integer"},
             "name": string(),
             "token_login": with_description(json!({"type": "boolean"}), "Whether its tokens may sign in (the login page, and as bearer) as its admin."),
-            "publish_nats": with_description(json!({"type": "boolean"}), "Whether its events and states are published to the service's NATS JetStream (--nats; docs/publish.md).")
+            "publish_nats": with_description(json!({"type": "boolean"}), "Whether its events and states are published to the service's NATS JetStream (--nats; docs/publish.md)."),
+            "publish_mqtt": with_description(json!({"type": "boolean"}), "Whether they are published to the service's MQTT broker (--mqtt; docs/publish.md).")
         })),
         "Session": object(json!({
             "id": with_description(string(), "The SHA-256 of the session's cookie (never the cookie)."),
