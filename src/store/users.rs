@@ -126,10 +126,7 @@ pub enum AddError {
 /// The installation's own organisation — the one the `ovh-cti users` command and the tokens
 /// of the service's configuration belong to — created on first use.
 pub fn installation_org(conn: &Connection, now: UnixTime) -> Result<i64, StoreError> {
-    let existing: Option<i64> = conn
-        .query_row("SELECT id FROM orgs ORDER BY id LIMIT 1", [], |r| r.get(0))
-        .optional()?;
-    if let Some(id) = existing {
+    if let Some(id) = installation_org_id(conn)? {
         return Ok(id);
     }
     conn.execute(
@@ -137,6 +134,13 @@ pub fn installation_org(conn: &Connection, now: UnixTime) -> Result<i64, StoreEr
         params![now],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+/// The installation's organisation (the first made), if there is one yet.
+pub fn installation_org_id(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .query_row("SELECT id FROM orgs ORDER BY id LIMIT 1", [], |r| r.get(0))
+        .optional()?)
 }
 
 /// Puts configured tokens in the installation's organisation, in one transaction.

@@ -43,12 +43,7 @@ async fn operator(state: &AppState, caller: &Caller) -> Result<(), ApiError> {
         .readers
         .read(move |c| {
             let org = users::by_id(c, user)?.map(|u| u.org_id);
-            let first: Option<i64> = rusqlite::OptionalExtension::optional(c.query_row(
-                "SELECT id FROM orgs ORDER BY id LIMIT 1",
-                [],
-                |r| r.get(0),
-            ))?;
-            Ok(org.is_some() && org == first)
+            Ok(org.is_some() && org == users::installation_org_id(c)?)
         })
         .await
         .map_err(ApiError::internal)?;

@@ -237,6 +237,9 @@ impl LoginGuard {
     }
 }
 
+/// How long a login waits for the tokens known at start to be followed.
+const START_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A refusal with a machine-readable `reason` beside the message, for the login page.
 fn refusal(status: StatusCode, reason: &'static str, message: &str) -> Response {
     telemetry::LoginAttempt {
@@ -363,6 +366,11 @@ pub async fn login(
         }
     };
     let id = token.id();
+    // Just after a start, the tokens known then are still being followed: the login waits for
+    // them (10,000 take about two seconds) rather than failing.
+    if !service.follows(&id) && service.pending() > 0 {
+        let _ = tokio::time::timeout(START_WAIT, service.ready()).await;
+    }
     if service.follows(&id) && !auth::token_login_allowed(&state, &id).await? {
         return Ok(refusal(
             StatusCode::UNAUTHORIZED,

@@ -212,6 +212,18 @@ impl FakeUpstream {
     }
 }
 
+/// The number of events `answers` (poll bodies) carry.
+pub fn events_in(answers: &[String]) -> usize {
+    answers
+        .iter()
+        .map(|a| {
+            serde_json::from_str::<Value>(a).unwrap()["Events"]
+                .as_array()
+                .map_or(0, Vec::len)
+        })
+        .sum()
+}
+
 /// Keeps, from each poll answer, only the events about `number` (what a token covering
 /// just that line would receive), dropping answers left empty.
 pub fn only_number(answers: &[String], number: &str) -> Vec<String> {

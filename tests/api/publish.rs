@@ -28,17 +28,6 @@ async fn nats_or_skip(test: &str) -> Option<async_nats::Client> {
     }
 }
 
-fn events_in(answers: &[String]) -> usize {
-    answers
-        .iter()
-        .map(|a| {
-            serde_json::from_str::<Value>(a).unwrap()["Events"]
-                .as_array()
-                .map_or(0, Vec::len)
-        })
-        .sum()
-}
-
 #[tokio::test]
 async fn an_organisation_that_asked_has_its_events_and_states_in_jetstream_once_and_no_token() {
     let test = "publish::an_organisation_that_asked…";
