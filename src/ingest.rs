@@ -611,45 +611,36 @@ impl Ingest {
                 continue;
             };
             let board = board.lock();
-            if outgoing {
-                let batch = outgoing_batch(&token, &p, &board);
-                if !batch.is_empty() {
-                    self.outlet.offer(batch);
+            // What changed, read once from the board: for the dashboards and for integrators.
+            let batch = outgoing_batch(&token, &p, &board);
+            if render {
+                let mut sse = String::new();
+                for (e, _, _) in &batch.events {
+                    frame(&mut sse, "event", e);
                 }
-            }
-            if !render {
-                continue;
-            }
-            let mut sse = String::new();
-            for e in &p.events {
-                frame(&mut sse, "event", e);
-            }
-            for pop in &p.pops {
-                frame(&mut sse, "pop", pop);
-            }
-            let mut lines = Vec::new();
-            let mut queues = Vec::new();
-            for change in &p.changes {
-                match change {
-                    Change::Line(n) => lines.extend(board.line(n)),
-                    Change::Queue(n) => queues.extend(board.queue(n)),
-                    Change::CallFinished(c) => frame(&mut sse, "call", c),
-                    Change::CallerLeft(j) => frame(&mut sse, "journal", j),
-                    Change::CallReopened { .. } => {}
+                for pop in &p.pops {
+                    frame(&mut sse, "pop", pop);
                 }
+                for c in &batch.calls {
+                    frame(&mut sse, "call", c);
+                }
+                for j in &batch.journal {
+                    frame(&mut sse, "journal", j);
+                }
+                let state = if p.reset {
+                    serde_json::json!({"reset": true, "lines": board.lines(), "queues": board.queues(), "calls": board.calls(), "since": board.since().map(crate::clock::rfc3339)})
+                } else {
+                    serde_json::json!({"lines": batch.lines, "queues": batch.queues, "calls": board.calls()})
+                };
+                frame(&mut sse, "state", &state);
+                self.hub.publish(Update {
+                    token,
+                    sse: sse.into(),
+                });
             }
-            lines.dedup_by(|a, b| a.number == b.number);
-            queues.dedup_by(|a, b| a.number == b.number);
-            let state = if p.reset {
-                serde_json::json!({"reset": true, "lines": board.lines(), "queues": board.queues(), "calls": board.calls(), "since": board.since().map(crate::clock::rfc3339)})
-            } else {
-                serde_json::json!({"lines": lines, "queues": queues, "calls": board.calls()})
-            };
-            frame(&mut sse, "state", &state);
-            self.hub.publish(Update {
-                token,
-                sse: sse.into(),
-            });
+            if outgoing && !batch.is_empty() {
+                self.outlet.offer(batch);
+            }
         }
         written.emit();
     }
@@ -810,8 +801,9 @@ impl Ingest {
 }
 
 /// Whether local midnight in `tz` has passed since `since`.
-/// What a committed batch changed, for the publisher: the events, and the new state of each
-/// line and queue they touched, the calls finished and the queue callers who left.
+/// What a committed batch changed, for the dashboards' stream and for the publisher: the
+/// events, and the new state of each line and queue they touched, the calls finished and the
+/// queue callers who left.
 fn outgoing_batch(token: &TokenId, p: &Published, board: &Board) -> crate::publish::message::Batch {
     let mut batch = crate::publish::message::Batch {
         token: token.clone(),
