@@ -13,6 +13,20 @@ use std::time::Duration;
 
 const NATS: &str = "nats://127.0.0.1:4222";
 
+/// Token A's admin turns a publishing switch of its organisation on: the organisation.
+async fn turn_on(app: &TestApp, switch: &str) -> Value {
+    let res = app
+        .send(
+            TOKEN_A,
+            reqwest::Method::PUT,
+            "/api/org",
+            Some(json!({switch: true})),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
 async fn nats_or_skip(test: &str) -> Option<async_nats::Client> {
     match tokio::time::timeout(
         Duration::from_secs(3),
@@ -51,16 +65,7 @@ async fn an_organisation_that_asked_has_its_events_and_states_in_jetstream_once_
         },
     )
     .await;
-    let turned_on = app
-        .send(
-            TOKEN_A,
-            reqwest::Method::PUT,
-            "/api/org",
-            Some(json!({"publish_nats": true})),
-        )
-        .await;
-    assert_eq!(turned_on.status(), 200);
-    let org: Value = turned_on.json().await.unwrap();
+    let org = turn_on(&app, "publish_nats").await;
     assert_eq!(org["publish_nats"], true);
     let org = org["id"].as_i64().unwrap();
 
@@ -228,16 +233,7 @@ async fn mqtt_has_each_event_and_retains_each_line_s_state_for_a_new_subscriber(
         },
     )
     .await;
-    let turned_on = app
-        .send(
-            TOKEN_A,
-            reqwest::Method::PUT,
-            "/api/org",
-            Some(json!({"publish_mqtt": true})),
-        )
-        .await;
-    assert_eq!(turned_on.status(), 200);
-    let org: Value = turned_on.json().await.unwrap();
+    let org = turn_on(&app, "publish_mqtt").await;
     assert_eq!(
         (org["publish_mqtt"].as_bool(), org["publish_nats"].as_bool()),
         (Some(true), Some(false))

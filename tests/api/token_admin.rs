@@ -11,7 +11,6 @@ use parking_lot::Mutex;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -152,15 +151,9 @@ async fn two_thousand_tokens_healthz_answers_before_any_poll_and_readyz_once_all
     app.stop().await;
 }
 
+/// `ovh-cti tokens …` on `db`, which must succeed: what it printed.
 fn tokens_cmd(db: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
-        .arg("tokens")
-        .args(args)
-        .arg("--db")
-        .arg(db)
-        .env_remove("OVH_CTI_DB")
-        .output()
-        .unwrap();
+    let out = crate::tokens::tokens_cmd(db, args);
     assert!(out.status.success(), "{}", one_line_error(&out));
     String::from_utf8(out.stdout).unwrap()
 }

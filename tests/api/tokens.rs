@@ -22,12 +22,13 @@ fn stored(db: &std::path::Path) -> Vec<ovh_cti::store::tokens::TokenRow> {
     ovh_cti::store::tokens::list(&conn).unwrap()
 }
 
-fn tokens_cmd(db: &std::path::Path, args: &[&str]) -> std::process::Output {
+pub(crate) fn tokens_cmd(db: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
         .arg("tokens")
         .args(args)
         .arg("--db")
         .arg(db)
+        .env_remove("OVH_CTI_DB")
         .output()
         .unwrap()
 }
