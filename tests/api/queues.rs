@@ -154,28 +154,39 @@ async fn reset_clears_the_live_board_but_keeps_history() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn the_board_resets_at_midnight_in_the_tokens_time_zone() {
-    let up = FakeUpstream::start().await;
-    let app = spawn_app(&up, Options::default()).await;
-    let put = app
-        .http
+/// Turns the midnight reset on, in `tz`: the answer's status.
+async fn reset_at_midnight(app: &TestApp, tz: &str) -> u16 {
+    app.http
         .put(app.url("/api/settings"))
         .bearer_auth(TOKEN_A)
-        .json(&json!({"display": {"reset_at_midnight": true}, "timezone": "Europe/Paris"}))
+        .json(&json!({"display": {"reset_at_midnight": true}, "timezone": tz}))
         .send()
         .await
-        .unwrap();
-    assert_eq!(put.status(), 200);
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The queue fixture's board, reset at midnight in Paris, ticked at 23:50 there (22:50 UTC):
+/// still the same day, nothing reset.
+async fn midnight_board(up: &FakeUpstream) -> TestApp {
+    let app = spawn_app(up, Options::default()).await;
+    assert_eq!(reset_at_midnight(&app, "Europe/Paris").await, 200);
     up.push(TOKEN_A, answers("queue.v1.jsonl"));
     up.idle(TOKEN_A).await;
-    // 23:50 in Paris (22:50 UTC): still the same day.
     app.clock.set(1732661400.0);
     app.service.ingest.tick().await.unwrap();
     assert_eq!(
         support(&app.json("/api/queues", TOKEN_A).await)["entered"],
         4
     );
+    app
+}
+
+#[tokio::test]
+async fn the_board_resets_at_midnight_in_the_tokens_time_zone() {
+    let up = FakeUpstream::start().await;
+    let app = midnight_board(&up).await;
     // 00:10 in Paris.
     app.clock.set(1732662600.0);
     app.service.ingest.tick().await.unwrap();
@@ -195,26 +206,9 @@ async fn the_board_resets_at_midnight_in_the_tokens_time_zone() {
 #[tokio::test]
 async fn a_time_zone_change_resets_at_the_next_tick_not_the_next_quarter_hour() {
     let up = FakeUpstream::start().await;
-    let app = spawn_app(&up, Options::default()).await;
-    let settings = |tz: &str| {
-        app.http
-            .put(app.url("/api/settings"))
-            .bearer_auth(TOKEN_A)
-            .json(&json!({"display": {"reset_at_midnight": true}, "timezone": tz}))
-            .send()
-    };
-    assert_eq!(settings("Europe/Paris").await.unwrap().status(), 200);
-    up.push(TOKEN_A, answers("queue.v1.jsonl"));
-    up.idle(TOKEN_A).await;
-    // 23:50 in Paris, the day the board began: nothing to reset.
-    app.clock.set(1732661400.0);
-    app.service.ingest.tick().await.unwrap();
-    assert_eq!(
-        support(&app.json("/api/queues", TOKEN_A).await)["entered"],
-        4
-    );
+    let app = midnight_board(&up).await;
     // The same instant is 07:50 the next day in Tokyo.
-    assert_eq!(settings("Asia/Tokyo").await.unwrap().status(), 200);
+    assert_eq!(reset_at_midnight(&app, "Asia/Tokyo").await, 200);
     app.service.ingest.tick().await.unwrap();
     assert_eq!(app.json("/api/queues", TOKEN_A).await["queues"], json!([]));
     app.stop().await;

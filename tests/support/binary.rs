@@ -55,6 +55,8 @@ pub fn wait_ready(base: &str) {
     loop {
         if let Ok(mut s) = std::net::TcpStream::connect(&address) {
             use std::io::{Read, Write};
+            // An answer that never comes is a try that failed, not a test that hangs.
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(1)));
             let _ = write!(
                 s,
                 "GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
