@@ -30,8 +30,8 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -40,6 +40,12 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+
+mod support;
+use support::{
+    clock_ticks_per_second, cpu_ticks, duration, generate_tokens, min_median,
+    raise_open_files_limit, rss_kb, spawn, spawn_service, Child,
+};
 
 /// How long the fake OVH holds a poll before answering "no events".
 const HOLD: Duration = Duration::from_secs(25);
@@ -168,28 +174,6 @@ async fn one_run(run: usize, runs: usize, n: usize, idle: Duration) -> (Figures,
     (service, minimal)
 }
 
-/// Tokens in OVH's format, upper-case hex 8-4-4-4-12, all different.
-fn generate_tokens(n: usize) -> Vec<String> {
-    let mut rng = rand::thread_rng();
-    let mut seen = std::collections::HashSet::new();
-    let mut tokens = Vec::with_capacity(n);
-    while tokens.len() < n {
-        let h = format!("{:032X}", rng.gen::<u128>());
-        let token = format!(
-            "{}-{}-{}-{}-{}",
-            &h[..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..]
-        );
-        if seen.insert(token.clone()) {
-            tokens.push(token);
-        }
-    }
-    tokens
-}
-
 /// How long start-up may take before a figure is given up on: generous, as the point is to
 /// see how long it takes.
 fn startup_limit(tokens: usize) -> Duration {
@@ -201,7 +185,7 @@ async fn measure(subject: Subject, tokens: &[String], idle: Duration, dir: &Path
     let overflows_before = listen_overflows();
     let spawned = Instant::now();
     let mut child = match subject {
-        Subject::OvhCti => spawn_service(&fake.url, tokens, dir),
+        Subject::OvhCti => spawn_service(&fake.url, tokens, dir, ""),
         Subject::Minimal => spawn_minimal(&fake.url, tokens, dir),
     };
     let limit = startup_limit(tokens.len());
@@ -554,136 +538,12 @@ fn event(token: &str, n: u64) -> Value {
 // ---------------------------------------------------------------------------------------------
 // The children: the service, and this binary as the minimal follower.
 
-struct Child {
-    name: &'static str,
-    process: std::process::Child,
-    /// Where its standard error goes (the service logs there).
-    log: PathBuf,
-    /// The service's own address; `None` for the minimal follower.
-    web: Option<String>,
-}
-
-fn spawn_service(upstream: &str, tokens: &[String], dir: &Path) -> Child {
-    let listen = free_port();
-    let config = dir.join("ovh-cti.toml");
-    // TOML basic strings take JSON's escapes: serde_json quotes paths and tokens safely.
-    let q = |s: &str| serde_json::to_string(s).unwrap();
-    let list: Vec<String> = tokens.iter().map(|t| q(t)).collect();
-    let text = format!(
-        "listen = {}\ndb = {}\nupstream = {}\ntokens = [{}]\n\n\
-         # Nothing may reach OVH's REST API: port 9 (discard) refuses at once.\n\
-         [ovh_api]\nurl = \"http://127.0.0.1:9\"\n",
-        q(&listen),
-        q(&dir.join("ovh-cti.db").to_string_lossy()),
-        q(upstream),
-        list.join(", "),
-    );
-    std::fs::write(&config, text).expect("the config is written");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ovh-cti"));
-    command.arg("serve").arg("--config").arg(&config);
-    // Flags' environment variables would override the file, and a proxy would take the polls.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().to_string();
-        if key.starts_with("OVH_CTI_") || key.to_ascii_lowercase().ends_with("_proxy") {
-            command.env_remove(key);
-        }
-    }
-    let mut child = spawn(command, "ovh-cti", dir);
-    child.web = Some(format!("http://{listen}"));
-    child
-}
-
 fn spawn_minimal(upstream: &str, tokens: &[String], dir: &Path) -> Child {
     let list = dir.join("tokens.txt");
     std::fs::write(&list, tokens.join("\n")).expect("the token list is written");
     let mut command = Command::new(std::env::current_exe().expect("the bench's own path"));
     command.env(MINIMAL_ENV, upstream).env(LIST_ENV, &list);
     spawn(command, "minimal", dir)
-}
-
-/// A free port on 127.0.0.1: bound, read, released for the service to bind.
-fn free_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().unwrap().to_string()
-}
-
-fn spawn(mut command: Command, name: &'static str, dir: &Path) -> Child {
-    let out = dir.join(format!("{name}.stdout"));
-    let log = dir.join(format!("{name}.stderr"));
-    command
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&log).unwrap());
-    let process = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-    Child {
-        name,
-        process,
-        log,
-        web: None,
-    }
-}
-
-impl Child {
-    fn pid(&self) -> i32 {
-        self.process.id() as i32
-    }
-
-    /// Resolves when the child exits by itself.
-    async fn exited(&mut self) -> ExitStatus {
-        loop {
-            if let Ok(Some(status)) = self.process.try_wait() {
-                return status;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The child died during the measurement: show why, and end the bench.
-    fn died(&self, status: ExitStatus) -> ! {
-        eprintln!("{} exited early ({status}); the end of its log:", self.name);
-        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
-        for line in &lines[lines.len().saturating_sub(30)..] {
-            eprintln!("  {line}");
-        }
-        panic!("{} exited early", self.name);
-    }
-
-    /// SIGTERM, then waits; SIGKILL if it has not stopped within 30 s.
-    async fn stop(mut self) -> ExitStatus {
-        signal(self.pid(), libc::SIGTERM);
-        let give_up = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = self.process.try_wait() {
-                return status;
-            }
-            if Instant::now() > give_up {
-                eprintln!("{} ignored SIGTERM for 30 s: killed", self.name);
-                signal(self.pid(), libc::SIGKILL);
-                return self.process.wait().expect("the child is reaped");
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-/// A child left running by a panic would hold thousands of sockets: kill it.
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Ok(None) = self.process.try_wait() {
-            signal(self.pid(), libc::SIGKILL);
-            let _ = self.process.wait();
-        }
-    }
-}
-
-fn signal(pid: i32, signal: libc::c_int) {
-    // SAFETY: kill only sends a signal, to our own child.
-    unsafe {
-        libc::kill(pid, signal);
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -753,48 +613,6 @@ async fn poll_once(
 // ---------------------------------------------------------------------------------------------
 // Reading a process from /proc, and the open-files limit.
 
-/// The soft limit raised to the hard one; both after.
-fn raise_open_files_limit() -> (libc::rlim_t, libc::rlim_t) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return (0, 0);
-        }
-        let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-            lim.rlim_cur = lim.rlim_max;
-        }
-    }
-    (lim.rlim_cur, lim.rlim_max)
-}
-
-/// User plus system CPU time of `pid`, in clock ticks (`/proc/PID/stat`, fields 14 and 15).
-fn cpu_ticks(pid: i32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
-    field(14).unwrap_or(0) + field(15).unwrap_or(0)
-}
-
-fn clock_ticks_per_second() -> f64 {
-    // SAFETY: sysconf only reads a system setting.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks > 0 {
-        ticks as f64
-    } else {
-        100.0
-    }
-}
-
 /// `ListenOverflows` of `/proc/net/netstat`: connections dropped because a listen queue was
 /// full, by every process of the system.
 fn listen_overflows() -> u64 {
@@ -815,26 +633,8 @@ fn listen_overflows() -> u64 {
         .unwrap_or(0)
 }
 
-/// The resident memory of `pid` in kB (`VmRSS` of `/proc/PID/status`).
-fn rss_kb(pid: i32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Printing.
-
-fn duration(secs: f64) -> String {
-    if secs < 1.0 {
-        format!("{:.0} ms", secs * 1e3)
-    } else {
-        format!("{secs:.2} s")
-    }
-}
 
 fn print_run_line(subject: Subject, f: &Figures, idle: Duration) {
     let polled = match f.all_polled {
@@ -869,21 +669,6 @@ fn print_run_line(subject: Subject, f: &Figures, idle: Duration) {
             f.listen_overflows
         );
     }
-}
-
-/// Min and median of what was measured; `None` when nothing was.
-fn min_median(mut values: Vec<f64>) -> Option<(f64, f64)> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    let median = if values.len() % 2 == 0 {
-        (values[mid - 1] + values[mid]) / 2.0
-    } else {
-        values[mid]
-    };
-    Some((values[0], median))
 }
 
 struct Row {

@@ -614,28 +614,25 @@ impl Ingest {
             // What changed, read once from the board: for the dashboards and for integrators.
             let batch = outgoing_batch(&token, &p, &board);
             if render {
-                let mut sse = String::new();
+                let mut log = String::new();
                 for (e, _, _) in &batch.events {
-                    frame(&mut sse, "event", e);
+                    frame(&mut log, "event", e);
                 }
                 for pop in &p.pops {
-                    frame(&mut sse, "pop", pop);
+                    frame(&mut log, "pop", pop);
                 }
                 for c in &batch.calls {
-                    frame(&mut sse, "call", c);
+                    frame(&mut log, "call", c);
                 }
                 for j in &batch.journal {
-                    frame(&mut sse, "journal", j);
+                    frame(&mut log, "journal", j);
                 }
-                let state = if p.reset {
-                    serde_json::json!({"reset": true, "lines": board.lines(), "queues": board.queues(), "calls": board.calls(), "since": board.since().map(crate::clock::rfc3339)})
+                let pops = !p.pops.is_empty();
+                self.hub.publish(if p.reset {
+                    let state = serde_json::json!({"reset": true, "lines": board.lines(), "queues": board.queues(), "calls": board.calls(), "since": board.since().map(crate::clock::rfc3339)});
+                    Update::with_reset(token, log, pops, &state)
                 } else {
-                    serde_json::json!({"lines": batch.lines, "queues": batch.queues, "calls": board.calls()})
-                };
-                frame(&mut sse, "state", &state);
-                self.hub.publish(Update {
-                    token,
-                    sse: sse.into(),
+                    Update::with_state(token, log, pops, &batch.lines, &batch.queues, &board.calls())
                 });
             }
             if outgoing && !batch.is_empty() {
@@ -672,12 +669,8 @@ impl Ingest {
     fn publish_store_health(&self) {
         let mut sse = String::new();
         frame(&mut sse, "store", &self.status.get());
-        let sse: bytes::Bytes = sse.into();
         for token in self.boards.tokens() {
-            self.hub.publish(Update {
-                token,
-                sse: sse.clone(),
-            });
+            self.hub.publish(Update::log(token, sse.clone()));
         }
     }
 

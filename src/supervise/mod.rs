@@ -272,10 +272,9 @@ impl Supervision {
         for token in self.org_tokens(sup.org).await {
             let mut sse = String::new();
             crate::hub::frame(&mut sse, "agents", &sup.view(&token));
-            self.service.hub.publish(crate::hub::Update {
-                token,
-                sse: sse.into(),
-            });
+            self.service
+                .hub
+                .publish(crate::hub::Update::log(token, sse));
         }
     }
 }

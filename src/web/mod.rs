@@ -21,6 +21,7 @@ mod people;
 mod reports;
 mod scope;
 mod stream;
+mod stream_pacing;
 mod stream_slots;
 mod token;
 mod ui;

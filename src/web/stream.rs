@@ -5,8 +5,10 @@
 //! messages for what finished, and one `state` message with the lines and queues that changed
 //! and the calls in progress. Messages are rendered once by the ingest thread; here whatever
 //! has piled up since the last write is sent in one write, so a fast feed costs a client one
-//! write per wake-up, not one per event. A client too slow to keep up gets `event: resync`
-//! with the whole state again instead of an unbounded backlog.
+//! write per wake-up, not one per event, and the state messages among it are merged into one
+//! (`hub::coalesce`). A client gets at most ten state messages a second (`stream_pacing`):
+//! between them, the rest goes out at once and the state is merged until it may go. A client too slow
+//! to keep up gets `event: resync` with the whole state again instead of an unbounded backlog.
 //!
 //! A stream ends within a second of what ends its right to it: its login session logged out
 //! (at once) or expired (checked every second), or its token removed (at once). The browser
@@ -14,6 +16,7 @@
 
 use super::auth::{Caller, Session};
 use super::scope::Scope;
+use super::stream_pacing::{Pacing, Write};
 use super::stream_slots::{Full, StreamSlot};
 use super::{AppState, ClientAddr};
 use crate::hooks::own_pops::OwnPops;
@@ -62,15 +65,17 @@ fn health_frame(state: &AppState, token: &TokenId) -> (String, Option<String>) {
     (out, sent)
 }
 
-/// Appends to `out` every update for `token` already waiting, so they go out in one write.
-/// Returns true when the client fell behind and some were lost (it must resynchronise).
-fn take_pending(rx: &mut Receiver<Arc<Update>>, token: &TokenId, out: &mut String) -> bool {
+/// Adds to `waiting` every update for `token` already published, so that they go out in one
+/// write. Returns true when the client fell behind and some were lost (it must resynchronise).
+fn take_pending(
+    rx: &mut Receiver<Arc<Update>>,
+    token: &TokenId,
+    waiting: &mut Vec<Arc<Update>>,
+) -> bool {
     let mut lagged = false;
     loop {
         match rx.try_recv() {
-            Ok(u) if &u.token == token => {
-                out.push_str(std::str::from_utf8(&u.sse).unwrap_or_default())
-            }
+            Ok(u) if &u.token == token => waiting.push(u),
             Ok(_) => {}
             Err(TryRecvError::Lagged(_)) => lagged = true,
             Err(_) => return lagged,
@@ -83,6 +88,8 @@ struct Client {
     token: TokenId,
     rx: Receiver<Arc<Update>>,
     first: Option<String>,
+    /// Updates taken from the hub and not yet written, and the state owed.
+    pacing: Pacing,
     keepalive: tokio::time::Interval,
     shutdown: tokio::sync::watch::Receiver<bool>,
     closed: tokio::sync::broadcast::Receiver<Closed>,
@@ -109,10 +116,10 @@ impl Client {
     }
 
     /// Waits for the next write: what the hub published for this token (all of it that is
-    /// waiting), a keep-alive, or the end of the stream (`None`).
-    async fn next_write(&mut self) -> Option<String> {
+    /// waiting, coalesced), a keep-alive, or the end of the stream (`None`).
+    async fn next_write(&mut self) -> Option<Write> {
         if let Some(first) = self.first.take() {
-            return Some(first);
+            return Some(first.into());
         }
         loop {
             let mut out = String::new();
@@ -120,15 +127,26 @@ impl Client {
                 r = self.rx.recv() => match r {
                     Ok(update) => {
                         if update.token == self.token {
-                            out.push_str(std::str::from_utf8(&update.sse).unwrap_or_default());
+                            self.pacing.waiting.push(update);
                         }
-                        if take_pending(&mut self.rx, &self.token, &mut out) {
+                        if take_pending(&mut self.rx, &self.token, &mut self.pacing.waiting) {
+                            self.pacing.forget();
                             out = full_state(&self.state, &self.token, "resync");
+                        } else if let Some(write) = self.pacing.write(tokio::time::Instant::now()) {
+                            return Some(write);
                         }
                     }
-                    Err(RecvError::Lagged(_)) => out = full_state(&self.state, &self.token, "resync"),
+                    Err(RecvError::Lagged(_)) => {
+                        self.pacing.forget();
+                        out = full_state(&self.state, &self.token, "resync");
+                    }
                     Err(RecvError::Closed) => return None,
                 },
+                _ = tokio::time::sleep_until(self.pacing.state_due()), if self.pacing.owes_state() => {
+                    if let Some(write) = self.pacing.write(tokio::time::Instant::now()) {
+                        return Some(write);
+                    }
+                }
                 _ = self.keepalive.tick() => {
                     (out, self.health_sent) = health_frame(&self.state, &self.token);
                 }
@@ -152,9 +170,24 @@ impl Client {
                 }
             }
             if !out.is_empty() {
-                return Some(out);
+                return Some(out.into());
             }
         }
+    }
+
+    /// `write` as this client may see it: an agent's numbers only, the screen pops of its
+    /// user's choice. Text shared by every client goes out as it is, uncopied.
+    fn filtered(&self, write: Write) -> Bytes {
+        if self.scope.is_none() && !write.pops {
+            return write.text;
+        }
+        let mut out = String::from_utf8_lossy(&write.text).into_owned();
+        if let Some(scope) = &self.scope {
+            out = scope.stream(&out);
+        }
+        // Read per write, so that a choice made or undone takes effect on open streams.
+        let own = self.user.is_some_and(|u| self.own_pops.read().has(u));
+        super::scope::pops_for(out, self.user, own).into()
     }
 }
 
@@ -199,20 +232,13 @@ pub async fn stream(
         token: caller.token,
         rx,
         first: Some(first),
+        pacing: Pacing::new(tokio::time::Instant::now()),
         _slot: slot,
     };
     let body = futures::stream::unfold(client, |mut client| async move {
-        let mut out = client.next_write().await?;
-        if let Some(scope) = &client.scope {
-            out = scope.stream(&out);
-        }
-        // Read per write, so that a choice made or undone takes effect on open streams.
-        let own = client.user.is_some_and(|u| client.own_pops.read().has(u));
-        out = super::scope::pops_for(out, client.user, own);
-        Some((
-            Ok::<Bytes, std::convert::Infallible>(Bytes::from(out)),
-            client,
-        ))
+        let write = client.next_write().await?;
+        let out = client.filtered(write);
+        Some((Ok::<Bytes, std::convert::Infallible>(out), client))
     });
     (
         [
@@ -272,25 +298,20 @@ mod tests {
             .id();
         let mut rx = hub.subscribe();
         for (token, text) in [(&mine, "a"), (&other, "x"), (&mine, "b"), (&mine, "c")] {
-            hub.publish(Update {
-                token: token.clone(),
-                sse: text.into(),
-            });
+            hub.publish(Update::log(token.clone(), text.into()));
         }
-        let mut out = String::new();
-        assert!(!take_pending(&mut rx, &mine, &mut out));
+        let mut waiting = Vec::new();
+        assert!(!take_pending(&mut rx, &mine, &mut waiting));
         assert_eq!(
-            out, "abc",
+            crate::hub::coalesce(&waiting).0,
+            "abc",
             "three updates, one write, none of the other token's"
         );
 
         // A client that fell behind by more than the hub keeps is told to resynchronise.
         for _ in 0..10 {
-            hub.publish(Update {
-                token: mine.clone(),
-                sse: "z".into(),
-            });
+            hub.publish(Update::log(mine.clone(), "z".into()));
         }
-        assert!(take_pending(&mut rx, &mine, &mut String::new()));
+        assert!(take_pending(&mut rx, &mine, &mut Vec::new()));
     }
 }

@@ -45,11 +45,10 @@ async fn the_stream_delivers_state_then_each_change() {
     // Everything else: the call ends and its history record follows.
     up.push(TOKEN_A, all[5..].to_vec());
     up.idle(TOKEN_A).await;
-    read_until(&mut res, &mut seen, "event: call\ndata: {").await;
     read_until(
         &mut res,
         &mut seen,
-        "\"call_id\":\"0cb1e29c658c4a1495e60af5.\",\"called\"",
+        "event: call\ndata: {\"number\":\"0033972101010\",\"call_id\":\"0cb1e29c658c4a1495e60af5.\"",
     )
     .await;
     assert!(!seen.to_ascii_uppercase().contains(TOKEN_A));
@@ -132,5 +131,99 @@ async fn a_change_of_the_feed_state_reaches_the_stream_at_once() {
     up.push(TOKEN_A, answers("lines.v1.jsonl")[..1].to_vec());
     read_until(&mut res, &mut seen, "\"state\":\"connected\"").await;
     // Within read_until's 10 s: the keep-alive, which once carried the change, comes every 15 s.
+    app.stop().await;
+}
+
+/// What a dashboard holds after reading a stream: the events, each line by number and the
+/// calls in progress, applied as the page applies them (a whole state replaces, a partial one
+/// replaces the lines it names).
+#[derive(Default)]
+struct Page {
+    events: usize,
+    states: usize,
+    lines: std::collections::BTreeMap<String, serde_json::Value>,
+    calls: serde_json::Value,
+    unread: String,
+}
+
+impl Page {
+    fn read(&mut self, chunk: &str) {
+        self.unread.push_str(chunk);
+        while let Some(end) = self.unread.find("\n\n") {
+            let message: String = self.unread.drain(..end + 2).collect();
+            let Some((kind, data)) = message
+                .trim_end()
+                .strip_prefix("event: ")
+                .and_then(|m| m.split_once("\ndata: "))
+            else {
+                continue;
+            };
+            let data: serde_json::Value = serde_json::from_str(data).unwrap();
+            match kind {
+                "event" => self.events += 1,
+                "state" | "resync" => {
+                    self.states += 1;
+                    if data["full"] == true || data["reset"] == true {
+                        self.lines.clear();
+                    }
+                    for line in data["lines"].as_array().unwrap() {
+                        let number = line["number"].as_str().unwrap().to_string();
+                        self.lines.insert(number, line.clone());
+                    }
+                    self.calls = data["calls"].clone();
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A feed committing faster than a client is sent state messages: the client gets every event
+/// at once and the state merged (at most ten state messages a second), and ends up holding
+/// exactly what the service holds.
+#[tokio::test]
+async fn a_fast_feed_s_merged_state_leaves_a_client_with_every_event_and_the_service_s_state() {
+    let up = FakeUpstream::start().await;
+    let app = spawn_app(&up, Options::default()).await;
+    let mut res = app.get("/api/stream", TOKEN_A).await;
+    let mut page = Page::default();
+    while page.states == 0 {
+        page.read(std::str::from_utf8(&res.chunk().await.unwrap().unwrap()).unwrap());
+    }
+    // Every poll of the fixture at once: the follower takes them back to back.
+    let all = answers("lines.v1.jsonl");
+    let events: usize = all
+        .iter()
+        .map(|a| {
+            serde_json::from_str::<serde_json::Value>(a).unwrap()["Events"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
+    up.push(TOKEN_A, all);
+    up.idle(TOKEN_A).await;
+    let lines = app.json("/api/lines", TOKEN_A).await;
+    let want: std::collections::BTreeMap<String, serde_json::Value> = lines["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["number"].as_str().unwrap().to_string(), l.clone()))
+        .collect();
+    let calls = app.json("/api/calls", TOKEN_A).await["calls"].clone();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while page.events < events || page.lines != want || page.calls != calls {
+            let chunk = res.chunk().await.unwrap().expect("the stream ended");
+            page.read(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "the page has {} of {events} events; lines {:?}, calls {}; the service {want:?}, {calls}",
+            page.events, page.lines, page.calls
+        )
+    });
+    assert_eq!(page.events, events, "each event once");
     app.stop().await;
 }
