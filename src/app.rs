@@ -63,7 +63,7 @@ impl Application {
                 addr: config.listen.clone(),
                 reason: e.to_string(),
             })?;
-        let (writer, readers) = store::open(&config.db)?;
+        let (writer, readers) = store::open_with(&config.db, config.db_cache)?;
         // A demo never writes into a real installation's database, nor `serve` into a demo's.
         let (purpose, demo_tokens) = if config.demo {
             let ids = config.tokens.iter().map(|t| t.id().as_str().to_string());

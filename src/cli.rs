@@ -57,6 +57,10 @@ pub struct ServiceArgs {
     /// TOML configuration file, read before environment variables and flags (default: none).
     #[arg(long, env = "OVH_CTI_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// MiB the database's page caches may take in all, whatever its size (default 96: two
+    /// thirds for the writer, the rest shared by the readers; 4 to 65536).
+    #[arg(long, env = "OVH_CTI_DB_CACHE_MB", value_name = "MIB")]
+    pub db_cache_mb: Option<u64>,
     /// Seconds a ringing call may go unheard of before it is ended as unknown (default 600).
     #[arg(long, env = "OVH_CTI_RINGING_TIMEOUT", value_name = "SECONDS")]
     pub ringing_timeout: Option<f64>,
@@ -320,6 +324,7 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     let file = config_file(args.config.as_deref())?;
     overrides.listen = args.listen;
     overrides.db = args.db;
+    overrides.db_cache_mb = args.db_cache_mb;
     overrides.secure_cookies = args.secure_cookies;
     overrides.metrics_per_token = args.metrics_per_token;
     overrides.ringing_timeout_s = args.ringing_timeout;

@@ -17,6 +17,8 @@ pub struct Config {
     pub demo: bool,
     pub listen: String,
     pub db: PathBuf,
+    /// The page caches' budget (`--db-cache-mb`).
+    pub db_cache: crate::store::CacheBudget,
     pub upstream: String,
     pub api: Api,
     pub tokens: Vec<Token>,
@@ -71,6 +73,7 @@ impl Default for Config {
             demo: false,
             listen: "127.0.0.1:8080".into(),
             db: PathBuf::from("ovh-cti.db"),
+            db_cache: crate::store::CacheBudget::default(),
             upstream: DEFAULT_UPSTREAM.into(),
             api: Api::V1,
             tokens: Vec::new(),
@@ -113,6 +116,7 @@ pub struct ConfigError(pub String);
 pub struct FileConfig {
     pub listen: Option<String>,
     pub db: Option<PathBuf>,
+    pub db_cache_mb: Option<u64>,
     pub upstream: Option<String>,
     pub api: Option<Api>,
     #[serde(default, deserialize_with = "token_list")]
@@ -272,6 +276,7 @@ pub struct Overrides {
     pub demo: bool,
     pub listen: Option<String>,
     pub db: Option<PathBuf>,
+    pub db_cache_mb: Option<u64>,
     pub upstream: Option<String>,
     pub api: Option<Api>,
     pub max_answer_bytes: Option<u64>,
@@ -530,6 +535,15 @@ impl Config {
         c.tokens = parse_tokens(&raw_tokens)?;
         c.listen = cli.listen.or(file.listen).unwrap_or(c.listen);
         c.db = cli.db.or(file.db).unwrap_or(c.db);
+        if let Some(mib) = cli.db_cache_mb.or(file.db_cache_mb) {
+            c.db_cache = crate::store::CacheBudget::mib(mib).ok_or_else(|| {
+                ConfigError(format!(
+                    "db_cache_mb (--db-cache-mb) must be between {} and {} MiB, got {mib}",
+                    crate::store::CacheBudget::MIN_MIB,
+                    crate::store::CacheBudget::MAX_MIB
+                ))
+            })?;
+        }
         c.upstream = cli.upstream.or(file.upstream).unwrap_or(c.upstream);
         c.api = cli.api.or(file.api).unwrap_or(c.api);
         c.no_new_tokens = cli.no_new_tokens || file.no_new_tokens.unwrap_or(false);
@@ -674,6 +688,26 @@ mod tests {
         assert_eq!(c.expiry.ringing_s, 30.0);
         assert_eq!(c.tokens.len(), 1, "the same token twice is followed once");
         assert_eq!(c.upstream, DEFAULT_UPSTREAM);
+    }
+
+    #[test]
+    fn the_page_cache_budget_is_layered_and_checked() {
+        let file: FileConfig = toml::from_str("db_cache_mb = 32\n").unwrap();
+        let c = Config::layered(file, Overrides::default()).unwrap();
+        assert_eq!(c.db_cache.total_mib(), 32);
+        let cli = Overrides {
+            db_cache_mb: Some(2),
+            ..Overrides::default()
+        };
+        let e = Config::layered(toml::from_str("db_cache_mb = 32\n").unwrap(), cli)
+            .unwrap_err()
+            .0;
+        assert_eq!(
+            e,
+            "db_cache_mb (--db-cache-mb) must be between 4 and 65536 MiB, got 2"
+        );
+        let c = Config::layered(FileConfig::default(), Overrides::default()).unwrap();
+        assert_eq!(c.db_cache, crate::store::CacheBudget::default());
     }
 
     #[test]

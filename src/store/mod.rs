@@ -83,16 +83,59 @@ pub fn open_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
     }
 }
 
-fn connect(path: &Path) -> Result<Connection, StoreError> {
+/// How much memory the database's page caches may take in all: two thirds for the writer
+/// (inserts slow down once the indexes they touch outgrow its cache), the rest shared by the
+/// pooled readers. Each connection once took 64 MiB, up to nine of them: memory grew with
+/// the database, not with the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheBudget {
+    total_mib: u64,
+}
+
+impl CacheBudget {
+    pub const MIN_MIB: u64 = 4;
+    pub const MAX_MIB: u64 = 65536;
+
+    /// `None` outside `MIN_MIB..=MAX_MIB`.
+    pub fn mib(total_mib: u64) -> Option<CacheBudget> {
+        (Self::MIN_MIB..=Self::MAX_MIB)
+            .contains(&total_mib)
+            .then_some(CacheBudget { total_mib })
+    }
+
+    pub fn total_mib(self) -> u64 {
+        self.total_mib
+    }
+
+    fn writer_kib(self) -> u64 {
+        self.total_mib * 1024 * 2 / 3
+    }
+
+    fn reader_kib(self) -> u64 {
+        (self.total_mib * 1024 / 3 / READERS_KEPT as u64).max(256)
+    }
+}
+
+impl Default for CacheBudget {
+    /// 64 MiB for the writer, as before, and 4 MiB for each of the 8 readers.
+    fn default() -> CacheBudget {
+        CacheBudget { total_mib: 96 }
+    }
+}
+
+/// Reader connections kept in the pool (more may be open for a moment, at a burst).
+const READERS_KEPT: usize = 8;
+
+fn connect(path: &Path, cache_kib: u64) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
     // WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives a killed
     // process (kill -9) without losing a commit; only a power cut can take the last ones.
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;",
-    )
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -{cache_kib};",
+    ))
     .map_err(|e| open_error(path, e))?;
     Ok(conn)
 }
@@ -101,7 +144,12 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 /// pool of readers. A file the service could only read is refused here, naming it, rather
 /// than at the first write.
 pub fn open(path: &Path) -> Result<(Writer, Readers), StoreError> {
-    let mut conn = connect(path)?;
+    open_with(path, CacheBudget::default())
+}
+
+/// `open`, the page caches within `cache`.
+pub fn open_with(path: &Path, cache: CacheBudget) -> Result<(Writer, Readers), StoreError> {
+    let mut conn = connect(path, cache.writer_kib())?;
     if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
         return Err(open_error(path, "the file is read-only"));
     }
@@ -110,6 +158,7 @@ pub fn open(path: &Path) -> Result<(Writer, Readers), StoreError> {
         Writer::new(conn),
         Readers {
             path: path.to_path_buf(),
+            cache_kib: cache.reader_kib(),
             pool: Mutex::new(Vec::new()),
         },
     ))
@@ -118,6 +167,8 @@ pub fn open(path: &Path) -> Result<(Writer, Readers), StoreError> {
 /// Read-only access for the API, from a few reusable connections.
 pub struct Readers {
     path: PathBuf,
+    /// Each reader's page cache.
+    cache_kib: u64,
     pool: Mutex<Vec<Connection>>,
 }
 
@@ -140,11 +191,11 @@ impl Readers {
     ) -> Result<R, StoreError> {
         let conn = match self.pool.lock().pop() {
             Some(c) => c,
-            None => connect(&self.path)?,
+            None => connect(&self.path, self.cache_kib)?,
         };
         let result = f(&conn);
         let mut pool = self.pool.lock();
-        if pool.len() < 8 {
+        if pool.len() < READERS_KEPT {
             pool.push(conn);
         }
         result

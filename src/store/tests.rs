@@ -657,3 +657,28 @@ fn one_token_is_read_by_its_id_and_a_removed_one_is_not() {
         "config"
     );
 }
+
+/// Each connection once asked SQLite for a 64 MiB page cache, up to nine of them: memory grew
+/// with the database, not with the configuration. The budget is now shared out.
+#[test]
+fn the_page_caches_share_the_configured_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let budget = CacheBudget::mib(12).unwrap();
+    let (writer, readers) = open_with(&dir.path().join("t.db"), budget).unwrap();
+    let cache_kib = |c: &Connection| -> i64 {
+        -c.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    assert_eq!(
+        cache_kib(writer.connection()),
+        8 * 1024,
+        "two thirds for the writer"
+    );
+    let reader = readers.with(|c| Ok(cache_kib(c))).unwrap();
+    assert_eq!(
+        reader, 512,
+        "the other third shared by the eight readers kept"
+    );
+    assert!(CacheBudget::mib(3).is_none() && CacheBudget::mib(65537).is_none());
+    assert_eq!(CacheBudget::default().total_mib(), 96);
+}
