@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod support;
-use support::min_median;
+use support::{clock_ticks_per_second, cpu_ticks_of, min_median};
 
 const TOKEN: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
 
@@ -89,7 +89,8 @@ fn main() {
     let mut results = Vec::new();
     for run in 1..=runs {
         let dir = tempfile::tempdir().unwrap();
-        let (n, elapsed) = run_ingest(&dir.path().join("bench.db"), &all, poll_size, followers);
+        let (n, elapsed, busy) =
+            run_ingest(&dir.path().join("bench.db"), &all, poll_size, followers);
         let ingest_eps = n as f64 / elapsed.as_secs_f64();
         let (rows, plain) = plain_inserts(
             &dir.path().join("bench.db"),
@@ -103,10 +104,13 @@ fn main() {
         let plain_eps = rows as f64 / plain.as_secs_f64();
         println!(
             "run {run}/{runs}: ingest with SQLite {:>7.0} events/s  plain SQLite inserts {:>7.0} events/s  \
-             ratio {:.2}  ({} events, {} followers, {} events per poll; database {:.1} MiB)",
+             ratio {:.2}; the ingest thread busy {:.0} % of the time, {:.0} events per busy second  \
+             ({} events, {} followers, {} events per poll; database {:.1} MiB)",
             ingest_eps,
             plain_eps,
             ingest_eps / plain_eps,
+            100.0 * busy,
+            ingest_eps / busy.max(1e-9),
             n,
             followers,
             poll_size,
@@ -131,8 +135,13 @@ fn main() {
 }
 
 /// The whole ingest path with persistence, `followers` tokens polling concurrently: the
-/// events stored, and the time it took.
-fn run_ingest(db: &Path, all: &[Event], poll_size: usize, followers: usize) -> (usize, Duration) {
+/// events stored, the time it took, and the share of it the ingest thread was busy.
+fn run_ingest(
+    db: &Path,
+    all: &[Event],
+    poll_size: usize,
+    followers: usize,
+) -> (usize, Duration, f64) {
     let (writer, _readers) = store::open(db).unwrap();
     let clock: SharedClock = Arc::new(SystemClock);
     let (handle, thread) = ingest::start(
@@ -150,11 +159,12 @@ fn run_ingest(db: &Path, all: &[Event], poll_size: usize, followers: usize) -> (
     let tokens: Vec<Token> = (0..followers)
         .map(|i| Token::parse(&format!("3F2504E0-4F89-11D3-9A0C-{:012X}", i)).unwrap())
         .collect();
-    let elapsed = runtime.block_on(async {
+    let (elapsed, busy) = runtime.block_on(async {
         for t in &tokens {
             handle.add_token(t.clone(), "config").await.unwrap();
         }
         let share = all.len() / followers;
+        let busy_before = ingest_thread_ticks();
         let start = Instant::now();
         let mut tasks = Vec::new();
         for (i, t) in tokens.iter().enumerate() {
@@ -178,11 +188,30 @@ fn run_ingest(db: &Path, all: &[Event], poll_size: usize, followers: usize) -> (
         }
         assert_eq!(stored, share * followers, "every event is new and stored");
         let elapsed = start.elapsed();
+        let busy = (ingest_thread_ticks() - busy_before) as f64 / clock_ticks_per_second();
         handle.shutdown().await;
-        elapsed
+        (elapsed, busy / elapsed.as_secs_f64())
     });
     thread.join().unwrap();
-    ((all.len() / followers) * followers, elapsed)
+    ((all.len() / followers) * followers, elapsed, busy)
+}
+
+/// The CPU time of the thread named `ingest`, in clock ticks: whether the ingest waits for
+/// work or works all the time.
+fn ingest_thread_ticks() -> u64 {
+    let tasks = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten();
+    tasks
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "ingest")
+        })
+        .map(|t| {
+            let pid = t.file_name().to_string_lossy().parse().unwrap_or(0);
+            cpu_ticks_of(&format!("/proc/self/task/{pid}/stat"))
+        })
+        .sum()
 }
 
 /// The reference: the rows the ingest wrote in `source`, inserted again into a fresh

@@ -194,7 +194,12 @@ pub fn raise_open_files_limit() -> (libc::rlim_t, libc::rlim_t) {
 
 /// User plus system CPU time of `pid`, in clock ticks (`/proc/PID/stat`, fields 14 and 15).
 pub fn cpu_ticks(pid: i32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    cpu_ticks_of(&format!("/proc/{pid}/stat"))
+}
+
+/// User plus system CPU time in a `stat` file of `/proc` (a process's or a thread's).
+pub fn cpu_ticks_of(path: &str) -> u64 {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_name.split_whitespace().collect();
