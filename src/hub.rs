@@ -34,11 +34,11 @@ pub struct Update {
 struct StateParts {
     /// The whole state, replacing what the page had (after a reset of the figures).
     reset: bool,
-    /// Each line or queue that changed: its number and its JSON.
-    lines: Vec<(String, Bytes)>,
+    /// Each line that changed: its number, its JSON, and the calls in progress on it (JSON
+    /// objects separated by commas, or nothing).
+    lines: Vec<(String, (Bytes, Bytes))>,
+    /// Each queue that changed: its number and its JSON.
     queues: Vec<(String, Bytes)>,
-    /// The calls in progress, a JSON array.
-    calls: Bytes,
 }
 
 impl Update {
@@ -59,32 +59,43 @@ impl Update {
     }
 
     /// `log` messages (with screen pops when `pops`), then a state message: the lines and
-    /// queues that changed, and the calls in progress.
+    /// queues that changed, and the calls in progress on those lines (taken from `calls`,
+    /// every call in progress). A line's calls change only with the line, so the page keeps
+    /// the calls of the lines a message does not name.
     pub fn with_state(
         token: TokenId,
         log: String,
         pops: bool,
         lines: &[impl Numbered],
         queues: &[impl Numbered],
-        calls: &impl Serialize,
+        calls: &[impl Numbered],
     ) -> Update {
+        let calls_on = |number: &str| -> Bytes {
+            let mut out = Vec::new();
+            for call in calls.iter().filter(|c| c.number() == number) {
+                if !out.is_empty() {
+                    out.push(b',');
+                }
+                out.extend_from_slice(&json(call));
+            }
+            out.into()
+        };
         let parts = StateParts {
             reset: false,
             lines: lines
                 .iter()
-                .map(|l| (l.number().to_string(), json(l)))
+                .map(|l| (l.number().to_string(), (json(l), calls_on(l.number()))))
                 .collect(),
             queues: queues
                 .iter()
                 .map(|q| (q.number().to_string(), json(q)))
                 .collect(),
-            calls: json(calls),
         };
         let mut sse = BytesMut::from(log.as_bytes());
         let state_at = sse.len();
         let lines: Vec<_> = parts.lines.iter().map(|(_, l)| l).collect();
         let queues: Vec<_> = parts.queues.iter().map(|(_, q)| q).collect();
-        state_message(&mut sse, &lines, &queues, &parts.calls);
+        state_message(&mut sse, &lines, &queues);
         Update {
             token,
             sse: sse.freeze(),
@@ -113,7 +124,6 @@ impl Update {
                 reset: true,
                 lines: Vec::new(),
                 queues: Vec::new(),
-                calls: Bytes::new(),
             }),
         }
     }
@@ -125,6 +135,12 @@ pub trait Numbered: Serialize {
 }
 
 impl Numbered for crate::engine::LineView {
+    fn number(&self) -> &str {
+        &self.number
+    }
+}
+
+impl Numbered for crate::engine::ActiveCallView {
     fn number(&self) -> &str {
         &self.number
     }
@@ -142,11 +158,12 @@ fn json(value: &impl Serialize) -> Bytes {
         .into()
 }
 
-/// Appends `event: state` with `{"calls": …, "lines": […], "queues": […]}`.
-fn state_message(out: &mut BytesMut, lines: &[&Bytes], queues: &[&Bytes], calls: &Bytes) {
-    let list = |out: &mut BytesMut, items: &[&Bytes]| {
+/// Appends `event: state` with `{"calls": […], "lines": […], "queues": […]}`: the lines' calls
+/// gathered in one list.
+fn state_message(out: &mut BytesMut, lines: &[&(Bytes, Bytes)], queues: &[&Bytes]) {
+    let list = |out: &mut BytesMut, items: &mut dyn Iterator<Item = &Bytes>| {
         out.extend_from_slice(b"[");
-        for (i, item) in items.iter().enumerate() {
+        for (i, item) in items.filter(|i| !i.is_empty()).enumerate() {
             if i > 0 {
                 out.extend_from_slice(b",");
             }
@@ -155,11 +172,11 @@ fn state_message(out: &mut BytesMut, lines: &[&Bytes], queues: &[&Bytes], calls:
         out.extend_from_slice(b"]");
     };
     out.extend_from_slice(b"event: state\ndata: {\"calls\":");
-    out.extend_from_slice(calls);
+    list(out, &mut lines.iter().map(|(_, calls)| calls));
     out.extend_from_slice(b",\"lines\":");
-    list(out, lines);
+    list(out, &mut lines.iter().map(|(line, _)| line));
     out.extend_from_slice(b",\"queues\":");
-    list(out, queues);
+    list(out, &mut queues.iter().copied());
     out.extend_from_slice(b"}\n\n");
 }
 
@@ -185,8 +202,8 @@ pub fn logs(updates: &[Arc<Update>]) -> (BytesMut, bool) {
 
 /// Appends to `out` one state message that leaves a page as all of `updates`' would: the last
 /// whole state if one came, and after it every line and queue that changed since, each at its
-/// latest, with the calls in progress last sent. (The page applies a state message by
-/// replacing the lines, queues and calls it names.)
+/// latest with its calls in progress. (The page applies a state message by replacing the
+/// lines and queues it names, and the calls of those lines.)
 pub fn states(updates: &[Arc<Update>], out: &mut BytesMut) {
     let is_reset = |u: &Arc<Update>| u.state.as_ref().is_some_and(|s| s.reset);
     let after = match updates.iter().rposition(is_reset) {
@@ -198,32 +215,40 @@ pub fn states(updates: &[Arc<Update>], out: &mut BytesMut) {
     };
     let mut lines = Latest::default();
     let mut queues = Latest::default();
-    let mut calls = None;
+    let mut any = false;
     for parts in updates[after..].iter().filter_map(|u| u.state.as_ref()) {
         lines.add(&parts.lines);
         queues.add(&parts.queues);
-        calls = Some(&parts.calls);
+        any = true;
     }
-    if let Some(calls) = calls {
-        state_message(out, &lines.items, &queues.items, calls);
+    if any {
+        state_message(out, &lines.items, &queues.items);
     }
 }
 
 /// Items by number, in the order they first changed, each at its latest.
-#[derive(Default)]
-struct Latest<'a> {
+struct Latest<'a, T> {
     at: HashMap<&'a str, usize>,
-    items: Vec<&'a Bytes>,
+    items: Vec<&'a T>,
 }
 
-impl<'a> Latest<'a> {
-    fn add(&mut self, changed: &'a [(String, Bytes)]) {
-        for (number, json) in changed {
+impl<T> Default for Latest<'_, T> {
+    fn default() -> Self {
+        Latest {
+            at: HashMap::new(),
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<'a, T> Latest<'a, T> {
+    fn add(&mut self, changed: &'a [(String, T)]) {
+        for (number, item) in changed {
             match self.at.get(number.as_str()) {
-                Some(&i) => self.items[i] = json,
+                Some(&i) => self.items[i] = item,
                 None => {
                     self.at.insert(number, self.items.len());
-                    self.items.push(json);
+                    self.items.push(item);
                 }
             }
         }
@@ -298,14 +323,14 @@ mod tests {
             .id()
     }
 
-    fn partial(log: &str, lines: &[Item], queues: &[Item], calls: Value) -> Arc<Update> {
+    fn partial(log: &str, lines: &[Item], queues: &[Item], calls: &[Item]) -> Arc<Update> {
         Arc::new(Update::with_state(
             token(),
             log.into(),
             false,
             lines,
             queues,
-            &calls,
+            calls,
         ))
     }
 
@@ -330,7 +355,10 @@ mod tests {
             "event: event\ndata: {\"n\":1}\n\n",
             &[item("0033972101010", "ringing")],
             &[],
-            json!([{"call_id": "a"}]),
+            &[
+                item("0033972101010", "call a"),
+                item("0033972101011", "call b"),
+            ],
         );
         assert_eq!(
             messages(&u.sse),
@@ -338,9 +366,14 @@ mod tests {
                 ("event".into(), json!({"n": 1})),
                 (
                     "state".into(),
-                    json!({"lines": [{"number": "0033972101010", "state": "ringing"}], "queues": [], "calls": [{"call_id": "a"}]})
+                    json!({
+                        "lines": [{"number": "0033972101010", "state": "ringing"}],
+                        "queues": [],
+                        "calls": [{"number": "0033972101010", "state": "call a"}],
+                    })
                 )
-            ]
+            ],
+            "only the calls of the lines it names"
         );
         let (alone, pops) = coalesce(std::slice::from_ref(&u));
         assert_eq!(alone, u.sse, "one update goes out as it is");
@@ -354,20 +387,20 @@ mod tests {
                 "event: event\ndata: 1\n\n",
                 &[item("A", "ringing"), item("B", "free")],
                 &[],
-                json!(["c1"]),
+                &[item("A", "c1 ringing")],
             ),
             partial(
                 "event: event\ndata: 2\n\n",
                 &[item("A", "in_call")],
                 &[item("Q", "1 waiting")],
-                json!(["c1", "c2"]),
+                &[item("A", "c1 answered"), item("B", "not named: left out")],
             ),
             Arc::new(Update::log(token(), "event: agents\ndata: 3\n\n".into())),
             partial(
                 "event: call\ndata: 4\n\n",
                 &[item("B", "ringing")],
                 &[],
-                json!(["c2"]),
+                &[item("A", "c1 answered"), item("B", "c2 ringing")],
             ),
         ];
         let (sse, _) = coalesce(&updates);
@@ -379,7 +412,7 @@ mod tests {
             json!({
                 "lines": [{"number": "A", "state": "in_call"}, {"number": "B", "state": "ringing"}],
                 "queues": [{"number": "Q", "state": "1 waiting"}],
-                "calls": ["c2"],
+                "calls": [{"number": "A", "state": "c1 answered"}, {"number": "B", "state": "c2 ringing"}],
             })
         );
     }
@@ -387,21 +420,14 @@ mod tests {
     #[test]
     fn a_reset_among_waiting_updates_is_sent_whole_and_only_later_changes_follow_it() {
         let updates = [
-            partial("", &[item("A", "ringing")], &[], json!(["old"])),
+            partial("", &[item("A", "ringing")], &[], &[item("A", "old")]),
             Arc::new(Update::with_reset(
                 token(),
                 "event: pop\ndata: {}\n\n".into(),
                 true,
                 &json!({"reset": true, "lines": [], "queues": [], "calls": []}),
             )),
-            Arc::new(Update::with_state(
-                token(),
-                String::new(),
-                false,
-                &[item("B", "free")],
-                &[] as &[Item],
-                &json!([]),
-            )),
+            partial("", &[item("B", "free")], &[], &[]),
         ];
         let (sse, pops) = coalesce(&updates);
         assert!(pops, "the pop is said, so that each client filters it");

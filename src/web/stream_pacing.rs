@@ -129,7 +129,7 @@ mod tests {
             false,
             lines,
             &[] as &[Line],
-            &json!([]),
+            &[] as &[Line],
         ))
     }
 

@@ -142,7 +142,7 @@ struct Page {
     events: usize,
     states: usize,
     lines: std::collections::BTreeMap<String, serde_json::Value>,
-    calls: serde_json::Value,
+    calls: Vec<serde_json::Value>,
     unread: String,
 }
 
@@ -166,11 +166,31 @@ impl Page {
                     if data["full"] == true || data["reset"] == true {
                         self.lines.clear();
                     }
+                    let named: Vec<&str> = data["lines"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|l| l["number"].as_str().unwrap())
+                        .collect();
                     for line in data["lines"].as_array().unwrap() {
                         let number = line["number"].as_str().unwrap().to_string();
                         self.lines.insert(number, line.clone());
                     }
-                    self.calls = data["calls"].clone();
+                    // A whole state gives every call; a partial one the calls of the lines
+                    // it names, which replace theirs.
+                    if data["full"] == true || data["reset"] == true {
+                        self.calls.clear();
+                    }
+                    self.calls
+                        .retain(|c| !named.contains(&c["number"].as_str().unwrap()));
+                    self.calls
+                        .extend(data["calls"].as_array().unwrap().iter().cloned());
+                    self.calls.sort_by_key(|c| {
+                        (
+                            c["started_at"].as_str().unwrap().to_string(),
+                            c["number"].as_str().unwrap().to_string(),
+                        )
+                    });
                 }
                 _ => {}
             }
@@ -190,40 +210,60 @@ async fn a_fast_feed_s_merged_state_leaves_a_client_with_every_event_and_the_ser
     while page.states == 0 {
         page.read(std::str::from_utf8(&res.chunk().await.unwrap().unwrap()).unwrap());
     }
-    // Every poll of the fixture at once: the follower takes them back to back.
+    // The fixture's polls at once, in two goes: the follower takes them back to back. After
+    // the first, two calls are in progress (on two lines); after the second, none.
     let all = answers("lines.v1.jsonl");
-    let events: usize = all
-        .iter()
-        .map(|a| {
-            serde_json::from_str::<serde_json::Value>(a).unwrap()["Events"]
-                .as_array()
-                .unwrap()
-                .len()
+    let mut events = 0;
+    for part in [&all[..18], &all[18..]] {
+        events += part
+            .iter()
+            .map(|a| {
+                serde_json::from_str::<serde_json::Value>(a).unwrap()["Events"]
+                    .as_array()
+                    .unwrap()
+                    .len()
+            })
+            .sum::<usize>();
+        up.push(TOKEN_A, part.to_vec());
+        up.idle(TOKEN_A).await;
+        let (lines, calls) = service_state(&app).await;
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while page.events < events || page.lines != lines || page.calls != calls {
+                let chunk = res.chunk().await.unwrap().expect("the stream ended");
+                page.read(std::str::from_utf8(&chunk).unwrap());
+            }
         })
-        .sum();
-    up.push(TOKEN_A, all);
-    up.idle(TOKEN_A).await;
-    let lines = app.json("/api/lines", TOKEN_A).await;
-    let want: std::collections::BTreeMap<String, serde_json::Value> = lines["lines"]
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "the page has {} of {events} events; lines {:?}, calls {:?}; the service {lines:?}, {calls:?}",
+                page.events, page.lines, page.calls
+            )
+        });
+        assert_eq!(page.events, events, "each event once");
+        if part.len() == 18 {
+            assert_eq!(calls.len(), 2, "the test needs calls in progress");
+        }
+    }
+    app.stop().await;
+}
+
+/// The lines by number and the calls in progress, as the API gives them.
+async fn service_state(
+    app: &TestApp,
+) -> (
+    std::collections::BTreeMap<String, serde_json::Value>,
+    Vec<serde_json::Value>,
+) {
+    let lines = app.json("/api/lines", TOKEN_A).await["lines"]
         .as_array()
         .unwrap()
         .iter()
         .map(|l| (l["number"].as_str().unwrap().to_string(), l.clone()))
         .collect();
-    let calls = app.json("/api/calls", TOKEN_A).await["calls"].clone();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while page.events < events || page.lines != want || page.calls != calls {
-            let chunk = res.chunk().await.unwrap().expect("the stream ended");
-            page.read(std::str::from_utf8(&chunk).unwrap());
-        }
-    })
-    .await
-    .unwrap_or_else(|_| {
-        panic!(
-            "the page has {} of {events} events; lines {:?}, calls {}; the service {want:?}, {calls}",
-            page.events, page.lines, page.calls
-        )
-    });
-    assert_eq!(page.events, events, "each event once");
-    app.stop().await;
+    let calls = app.json("/api/calls", TOKEN_A).await["calls"]
+        .as_array()
+        .unwrap()
+        .clone();
+    (lines, calls)
 }

@@ -130,7 +130,13 @@ function open() {
     }
     for (const l of msg.lines || []) live.lines.set(l.number, l);
     for (const q of msg.queues || []) live.queues.set(q.number, q);
-    if (msg.calls) live.calls = msg.calls;
+    // The calls in progress on the lines this message names replace theirs; the other lines'
+    // calls did not change. Oldest first, as the whole state gives them.
+    if (msg.calls) {
+      const named = new Set((msg.lines || []).map((l) => l.number));
+      live.calls = live.calls.filter((c) => !named.has(c.number)).concat(msg.calls)
+        .sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at) || a.number.localeCompare(b.number));
+    }
     changed();
   });
   es.addEventListener('event', (e) => {
