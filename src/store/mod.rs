@@ -203,4 +203,6 @@ impl Readers {
 }
 
 #[cfg(test)]
+mod query_plans;
+#[cfg(test)]
 mod tests;

@@ -124,6 +124,8 @@ impl EventRow {
 struct Conditions {
     sql: Vec<String>,
     params: Vec<Sql>,
+    /// The index the rows must be read through, when a filter settles it (`INDEXED BY`).
+    index: Option<&'static str>,
 }
 
 impl Conditions {
@@ -131,6 +133,7 @@ impl Conditions {
         Conditions {
             sql: vec!["token_id = ?".into()],
             params: vec![Sql::Text(token.as_str().into())],
+            index: None,
         }
     }
     fn add(&mut self, clause: &str, values: impl IntoIterator<Item = Sql>) {
@@ -140,6 +143,17 @@ impl Conditions {
     fn text(&mut self, clause: &str, v: &Option<String>) {
         if let Some(v) = v {
             self.add(clause, [Sql::Text(v.clone())]);
+        }
+    }
+    /// A line or a queue: `column = v`, the rows read through `index` (the token, `column`, then
+    /// the listing's sort key). SQLite has no statistics here (the service never runs `ANALYZE`), so it takes
+    /// an equality on an index's second column for hardly narrowing at all: given a time range
+    /// too, it read a line's calls through the token's index by start time — every line's
+    /// calls of the range for one line's (`store::query_plans` checks the plans).
+    fn number(&mut self, column: &str, v: &Option<String>, index: &'static str) {
+        if v.is_some() {
+            self.text(&format!("{column} = ?"), v);
+            self.index = Some(index);
         }
     }
     /// "Any of `columns` contains any of `texts`", literally: `%` and `_` in what was typed
@@ -188,34 +202,53 @@ impl Conditions {
             );
         }
     }
-    fn page<T>(
-        self,
-        conn: &Connection,
-        select: &str,
-        key: &str,
-        limit: usize,
-        map: impl Fn(&Row) -> rusqlite::Result<(f64, i64, T)>,
-    ) -> Result<Page<T>, StoreError> {
-        let sql = format!(
-            "{select} WHERE {} ORDER BY {key} DESC, id DESC LIMIT {}",
-            self.sql.join(" AND "),
-            limit + 1
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows: Vec<(f64, i64, T)> = stmt
-            .query_map(params_from_iter(self.params), map)?
-            .collect::<Result<_, _>>()?;
-        let next = if rows.len() > limit {
-            rows.truncate(limit);
-            rows.last().map(|(k, id, _)| Cursor::encode(*k, *id))
-        } else {
-            None
-        };
-        Ok(Page {
-            items: rows.into_iter().map(|(_, _, t)| t).collect(),
-            next,
-        })
+    /// The listing's query: its rows newest first by `key` then `id`, one more than `limit`
+    /// (to know whether a next page exists).
+    fn statement(self, select: &str, key: &str, limit: usize) -> Statement {
+        let through = self.index.map(|i| format!(" INDEXED BY {i}"));
+        Statement {
+            sql: format!(
+                "{select}{} WHERE {} ORDER BY {key} DESC, id DESC LIMIT {}",
+                through.unwrap_or_default(),
+                self.sql.join(" AND "),
+                limit + 1
+            ),
+            params: self.params,
+        }
     }
+}
+
+/// A listing's query as it runs: its text and its parameters. Public so that a test can ask
+/// SQLite how it runs it (`EXPLAIN QUERY PLAN`: `store::query_plans`) and a bench can run the
+/// very same query without the service (`benches/history.rs`).
+#[derive(Clone, Debug)]
+pub struct Statement {
+    pub sql: String,
+    pub params: Vec<Sql>,
+}
+
+/// Runs a listing's `statement` (built for `limit` rows) into a page; `map` gives each row's
+/// sort key and id (the cursor) beside the item.
+fn page<T>(
+    conn: &Connection,
+    statement: Statement,
+    limit: usize,
+    map: impl Fn(&Row) -> rusqlite::Result<(f64, i64, T)>,
+) -> Result<Page<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(&statement.sql)?;
+    let mut rows: Vec<(f64, i64, T)> = stmt
+        .query_map(params_from_iter(statement.params), map)?
+        .collect::<Result<_, _>>()?;
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|(k, id, _)| Cursor::encode(*k, *id))
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows.into_iter().map(|(_, _, t)| t).collect(),
+        next,
+    })
 }
 
 fn direction(s: &str) -> Direction {
@@ -226,13 +259,10 @@ fn direction(s: &str) -> Direction {
     }
 }
 
-pub fn history(
-    conn: &Connection,
-    token: &TokenId,
-    f: &CallFilter,
-) -> Result<Page<CallRecord>, StoreError> {
+/// The query `history` runs for `f`.
+pub fn history_statement(token: &TokenId, f: &CallFilter) -> Statement {
     let mut c = Conditions::new(token);
-    c.text("number = ?", &f.number);
+    c.number("number", &f.number, "calls_by_number");
     c.within("number", &f.scope);
     c.search(&["number", "calling", "called", "dialed"], &f.search);
     c.range("started_at", f.from, f.to);
@@ -245,31 +275,65 @@ pub fn history(
     // Newest first by the time the page shows (when the call started): sorting by its end
     // put a long call below shorter ones that started after it (issue 9).
     c.after("started_at", f.cursor);
-    c.page(
-        conn,
+    c.statement(
         "SELECT id, number, call_id, direction, calling, called, dialed, started_at, answered_at, ended_at, ring_s, talk_s, outcome, queue, queue_caller FROM calls",
         "started_at",
         f.limit,
-        |r| {
-            let outcome: String = r.get(12)?;
-            let record = CallRecord {
-                number: r.get(1)?,
-                call_id: r.get(2)?,
-                direction: direction(&r.get::<_, String>(3)?),
-                calling: r.get(4)?,
-                called: r.get(5)?,
-                dialed: r.get(6)?,
-                started_at: r.get(7)?,
-                answered_at: r.get(8)?,
-                ended_at: r.get(9)?,
-                ring_s: r.get(10)?,
-                talk_s: r.get(11)?,
-                outcome: CallOutcome::parse(&outcome).unwrap_or(CallOutcome::Unknown),
-                queue: r.get(13)?,
-                queue_caller: r.get(14)?,
-            };
-            Ok((record.started_at, r.get(0)?, record))
-        },
+    )
+}
+
+pub fn history(
+    conn: &Connection,
+    token: &TokenId,
+    f: &CallFilter,
+) -> Result<Page<CallRecord>, StoreError> {
+    page(conn, history_statement(token, f), f.limit, |r| {
+        let outcome: String = r.get(12)?;
+        let record = CallRecord {
+            number: r.get(1)?,
+            call_id: r.get(2)?,
+            direction: direction(&r.get::<_, String>(3)?),
+            calling: r.get(4)?,
+            called: r.get(5)?,
+            dialed: r.get(6)?,
+            started_at: r.get(7)?,
+            answered_at: r.get(8)?,
+            ended_at: r.get(9)?,
+            ring_s: r.get(10)?,
+            talk_s: r.get(11)?,
+            outcome: CallOutcome::parse(&outcome).unwrap_or(CallOutcome::Unknown),
+            queue: r.get(13)?,
+            queue_caller: r.get(14)?,
+        };
+        Ok((record.started_at, r.get(0)?, record))
+    })
+}
+
+/// The query `journal` runs for `f`.
+pub fn journal_statement(token: &TokenId, f: &JournalFilter) -> Statement {
+    let mut c = Conditions::new(token);
+    c.number("queue", &f.queue, "journal_by_queue");
+    c.within("queue", &f.scope);
+    c.search(&["queue", "caller", "agent"], &f.search);
+    c.range("joined_at", f.from, f.to);
+    // The journal is filtered by when callers joined but listed by when they left. A caller
+    // never leaves before joining (the engine clamps it, `Queue::leave`), so those who joined
+    // at `from` or later also left then or later: said outright, the walk down the index by
+    // departure stops at `from` instead of reading every older entry.
+    if let Some(from) = f.from {
+        c.add("left_at >= ?", [Sql::Real(from)]);
+    }
+    if f.direction.is_some_and(|d| d != Direction::Incoming) {
+        c.add("0", []);
+    }
+    if let Some(o) = f.outcome {
+        c.add("outcome = ?", [Sql::Text(o.as_str().into())]);
+    }
+    c.after("left_at", f.cursor);
+    c.statement(
+        "SELECT id, queue, member, caller, agent, joined_at, answered_at, left_at, wait_s, talk_s, outcome, reason FROM queue_journal",
+        "left_at",
+        f.limit,
     )
 }
 
@@ -278,54 +342,33 @@ pub fn journal(
     token: &TokenId,
     f: &JournalFilter,
 ) -> Result<Page<JournalEntry>, StoreError> {
-    let mut c = Conditions::new(token);
-    c.text("queue = ?", &f.queue);
-    c.within("queue", &f.scope);
-    c.search(&["queue", "caller", "agent"], &f.search);
-    c.range("joined_at", f.from, f.to);
-    if f.direction.is_some_and(|d| d != Direction::Incoming) {
-        c.add("0", []);
-    }
-    if let Some(o) = f.outcome {
-        c.add("outcome = ?", [Sql::Text(o.as_str().into())]);
-    }
-    c.after("left_at", f.cursor);
-    c.page(
-        conn,
-        "SELECT id, queue, member, caller, agent, joined_at, answered_at, left_at, wait_s, talk_s, outcome, reason FROM queue_journal",
-        "left_at",
-        f.limit,
-        |r| {
-            let outcome: String = r.get(10)?;
-            let entry = JournalEntry {
-                queue: r.get(1)?,
-                member: r.get(2)?,
-                caller: r.get(3)?,
-                agent: r.get(4)?,
-                joined_at: r.get(5)?,
-                answered_at: r.get(6)?,
-                left_at: r.get(7)?,
-                wait_s: r.get(8)?,
-                talk_s: r.get(9)?,
-                outcome: match outcome.as_str() {
-                    "answered" => JournalOutcome::Answered,
-                    "abandoned" => JournalOutcome::Abandoned,
-                    _ => JournalOutcome::Unknown,
-                },
-                reason: r.get(11)?,
-            };
-            Ok((entry.left_at, r.get(0)?, entry))
-        },
-    )
+    page(conn, journal_statement(token, f), f.limit, |r| {
+        let outcome: String = r.get(10)?;
+        let entry = JournalEntry {
+            queue: r.get(1)?,
+            member: r.get(2)?,
+            caller: r.get(3)?,
+            agent: r.get(4)?,
+            joined_at: r.get(5)?,
+            answered_at: r.get(6)?,
+            left_at: r.get(7)?,
+            wait_s: r.get(8)?,
+            talk_s: r.get(9)?,
+            outcome: match outcome.as_str() {
+                "answered" => JournalOutcome::Answered,
+                "abandoned" => JournalOutcome::Abandoned,
+                _ => JournalOutcome::Unknown,
+            },
+            reason: r.get(11)?,
+        };
+        Ok((entry.left_at, r.get(0)?, entry))
+    })
 }
 
-pub fn events(
-    conn: &Connection,
-    token: &TokenId,
-    f: &EventFilter,
-) -> Result<Page<EventRow>, StoreError> {
+/// The query `events` runs for `f`.
+pub fn events_statement(token: &TokenId, f: &EventFilter) -> Statement {
     let mut c = Conditions::new(token);
-    c.text("number = ?", &f.number);
+    c.number("number", &f.number, "events_by_number");
     c.within("number", &f.scope);
     c.text("event = ?", &f.event);
     c.range("at", f.from, f.to);
@@ -342,8 +385,10 @@ pub fn events(
         None => {}
     }
     if let Some(o) = f.outcome {
+        // One lookup of the event's own call by its identity's index: `call_id IN (SELECT
+        // call_id …)` read, for every event, all the line's calls with that outcome.
         c.add(
-            "call_id IN (SELECT k.call_id FROM calls k WHERE k.token_id = events.token_id AND k.number = events.number AND k.outcome = ?)",
+            "EXISTS (SELECT 1 FROM calls k WHERE k.token_id = events.token_id AND k.number = events.number AND k.call_id = events.call_id AND k.outcome = ?)",
             [Sql::Text(o.as_str().into())],
         );
     }
@@ -351,29 +396,35 @@ pub fn events(
     if let Some(cur) = f.cursor {
         c.add("seq < ?", [Sql::Integer(cur.id)]);
     }
-    c.page(
-        conn,
+    c.statement(
         "SELECT seq AS id, at, received_at, event, number, service, calling, called, dialed, call_id, latency_ms, COALESCE(json_extract(raw, '$.Details.Description'), json_extract(raw, '$.details.Description')) FROM events",
         "seq",
         f.limit,
-        |r| {
-            let id: i64 = r.get(0)?;
-            let row = EventRow {
-                at: r.get(1)?,
-                received_at: r.get(2)?,
-                event: r.get(3)?,
-                number: r.get(4)?,
-                service: r.get(5)?,
-                calling: r.get(6)?,
-                called: r.get(7)?,
-                dialed: r.get(8)?,
-                call_id: r.get(9)?,
-                latency_ms: r.get(10)?,
-                description: r.get(11).ok().flatten(),
-            };
-            Ok((id as f64, id, row))
-        },
     )
+}
+
+pub fn events(
+    conn: &Connection,
+    token: &TokenId,
+    f: &EventFilter,
+) -> Result<Page<EventRow>, StoreError> {
+    page(conn, events_statement(token, f), f.limit, |r| {
+        let id: i64 = r.get(0)?;
+        let row = EventRow {
+            at: r.get(1)?,
+            received_at: r.get(2)?,
+            event: r.get(3)?,
+            number: r.get(4)?,
+            service: r.get(5)?,
+            calling: r.get(6)?,
+            called: r.get(7)?,
+            dialed: r.get(8)?,
+            call_id: r.get(9)?,
+            latency_ms: r.get(10)?,
+            description: r.get(11).ok().flatten(),
+        };
+        Ok((id as f64, id, row))
+    })
 }
 
 pub fn settings_json(conn: &Connection, token: &TokenId) -> Result<Option<String>, StoreError> {

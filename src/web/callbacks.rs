@@ -5,7 +5,7 @@
 use super::api::{dialect, names, read, with_board};
 use super::auth::Caller;
 use super::error::ApiError;
-use super::export::csv_response;
+use super::export::{csv_response, CsvFile};
 use super::extract::Number;
 use super::params::{self, Query, CSV_LIMIT};
 use super::AppState;
@@ -103,7 +103,13 @@ pub async fn csv(
         items,
         next: page.next,
     };
-    csv_response("callbacks", COLUMNS, &[], &dialect, page)
+    let file = CsvFile {
+        name: "callbacks",
+        columns: COLUMNS,
+        named: &[],
+        dialect,
+    };
+    csv_response(&file, page)
 }
 
 /// `number` as a path gives it: a caller's number, of sane length.

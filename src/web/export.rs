@@ -13,15 +13,24 @@
 //! token's time zone to the second, decimal commas, phone numbers kept as text (`="0033…"`,
 //! or the spreadsheet drops their leading zeros and writes them as 3.39E+10), and the names of
 //! the lines and queues beside their numbers.
+//!
+//! A listing's CSV with every row (`all=1`, up to 100,000) is read and sent a thousand rows at
+//! a time (`csv_download`): the service's memory stays the same whatever the file's size, and
+//! a slow download holds no database connection between its reads. It was built whole in
+//! memory first — about 50 MB at the peak for 100,000 calls (`benches/history.rs`).
 
 use super::error::ApiError;
-use crate::store::Page;
+use super::AppState;
+use crate::store::{Cursor, Page, StoreError};
+use axum::body::Body;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How a CSV is written.
 pub enum Dialect {
@@ -106,7 +115,7 @@ impl Out {
                     .has_headers(false)
                     .from_writer(Vec::new()),
             )),
-            Dialect::ExcelFr { .. } => Out::ExcelFr("\u{feff}".as_bytes().to_vec()),
+            Dialect::ExcelFr { .. } => Out::ExcelFr(Vec::new()),
         }
     }
 
@@ -149,34 +158,61 @@ fn excel_fr_field(field: &str) -> Cow<'_, str> {
     }
 }
 
-/// Writes rows as CSV under a header line (written even when no row matches). Each row is
-/// the item as the JSON API shows it, cut to `columns` in that order, so a CSV and its JSON
-/// form never disagree; every text cell goes through `neutralise`. `excel-fr` adds, after
-/// them, the name of each number column in `named`.
-pub fn csv_response<T: Serialize>(
-    name: &str,
-    columns: &[&str],
-    named: Named,
-    dialect: &Dialect,
-    page: Page<T>,
-) -> Result<Response, ApiError> {
-    let mut header: Vec<&str> = columns.to_vec();
-    if let Dialect::ExcelFr { .. } = dialect {
-        header.extend(named.iter().map(|(_, name)| *name));
+/// What a CSV holds and how it is written: `columns` of each item as the JSON API shows it, in
+/// that order, so a CSV and its JSON form never disagree; every text cell through
+/// `neutralise`; for `excel-fr`, after them, the name of each number column in `named`.
+pub struct CsvFile<'a> {
+    /// The file's name, without `.csv`.
+    pub name: &'a str,
+    pub columns: &'a [&'a str],
+    pub named: Named<'a>,
+    pub dialect: Dialect,
+}
+
+impl CsvFile<'_> {
+    /// The header line (written even when no row matches), after `excel-fr`'s byte-order mark.
+    fn header(&self) -> Result<Vec<u8>, ApiError> {
+        let mut header: Vec<&str> = self.columns.to_vec();
+        let mut bytes = Vec::new();
+        if let Dialect::ExcelFr { .. } = self.dialect {
+            header.extend(self.named.iter().map(|(_, name)| *name));
+            bytes.extend_from_slice("\u{feff}".as_bytes());
+        }
+        bytes.extend(self.rows(&[header])?);
+        Ok(bytes)
     }
-    let mut out = Out::new(dialect);
-    out.write_record(&header).map_err(ApiError::internal)?;
-    for item in &page.items {
+
+    /// Records, written as they are.
+    fn rows<S: AsRef<str>>(&self, records: &[Vec<S>]) -> Result<Vec<u8>, ApiError> {
+        let mut out = Out::new(&self.dialect);
+        for record in records {
+            out.write_record(record).map_err(ApiError::internal)?;
+        }
+        out.finish().map_err(ApiError::internal)
+    }
+
+    /// Items, each cut to the file's columns.
+    fn items<T: Serialize>(&self, items: &[T]) -> Result<Vec<u8>, ApiError> {
+        let records = items
+            .iter()
+            .map(|item| self.record(item))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.rows(&records)
+    }
+
+    fn record<T: Serialize>(&self, item: &T) -> Result<Vec<String>, ApiError> {
         let row = serde_json::to_value(item).map_err(ApiError::internal)?;
-        let record: Vec<String> = match dialect {
-            Dialect::Standard => columns
+        Ok(match &self.dialect {
+            Dialect::Standard => self
+                .columns
                 .iter()
                 .map(|c| cell(row.get(c)).into_owned())
                 .collect(),
-            Dialect::ExcelFr { tz, names } => columns
+            Dialect::ExcelFr { tz, names } => self
+                .columns
                 .iter()
                 .map(|c| excel_fr_cell(c, row.get(c), *tz))
-                .chain(named.iter().map(|(number, _)| {
+                .chain(self.named.iter().map(|(number, _)| {
                     let name = row
                         .get(*number)
                         .and_then(Value::as_str)
@@ -184,25 +220,142 @@ pub fn csv_response<T: Serialize>(
                     name.map_or(String::new(), |n| neutralise(n).into_owned())
                 }))
                 .collect(),
-        };
-        out.write_record(&record).map_err(ApiError::internal)?;
+        })
     }
-    let body = out.finish().map_err(ApiError::internal)?;
-    let mut res = (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}.csv\""),
-            ),
-        ],
-        body,
-    )
-        .into_response();
-    if let Some(next) = page.next.and_then(|n| n.parse().ok()) {
-        res.headers_mut().insert("x-next-cursor", next);
+
+    /// The answer's headers around `body`; `next`, the cursor of the rows that follow.
+    fn response(&self, body: Body, next: Option<String>) -> Response {
+        let mut res = (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}.csv\"", self.name),
+                ),
+            ],
+            body,
+        )
+            .into_response();
+        if let Some(next) = next.and_then(|n| n.parse().ok()) {
+            res.headers_mut().insert("x-next-cursor", next);
+        }
+        res
     }
-    Ok(res)
+}
+
+/// A page of rows as a CSV file, its `next` cursor in `X-Next-Cursor`.
+pub fn csv_response<T: Serialize>(file: &CsvFile, page: Page<T>) -> Result<Response, ApiError> {
+    let mut body = file.header()?;
+    body.extend(file.items(&page.items)?);
+    Ok(file.response(body.into(), page.next))
+}
+
+/// How much of a listing a CSV download holds.
+pub enum Extent {
+    /// One page of this many rows, the cursor of what follows in `X-Next-Cursor`.
+    Page(usize),
+    /// Every matching row, up to this many (no `X-Next-Cursor`: it is not known before the
+    /// last row is sent).
+    All(usize),
+}
+
+/// Rows read from the store at a time for an `Extent::All` download: about what the service
+/// holds of it at once, whatever the file's size.
+pub const ROWS_PER_READ: usize = 1000;
+
+/// A listing as a CSV file. `read(conn, after, rows)` gives up to `rows` of its rows following
+/// the cursor `after` (from the listing's own start when `None`). The first read is made
+/// before answering, so that a failure is still an error status; with `Extent::All`, the
+/// rest follows a read at a time, each when the client has taken the one before. A read that
+/// fails then cuts the answer short (the client sees an incomplete transfer, not a short file).
+pub async fn csv_download<T, R>(
+    state: &AppState,
+    file: CsvFile<'static>,
+    extent: Extent,
+    read: R,
+) -> Result<Response, ApiError>
+where
+    T: Serialize + Send + 'static,
+    R: Fn(&rusqlite::Connection, Option<Cursor>, usize) -> Result<Page<T>, StoreError>
+        + Send
+        + Sync
+        + 'static,
+{
+    let (file, read) = (Arc::new(file), Arc::new(read));
+    let (first_rows, most) = match extent {
+        Extent::Page(limit) => (limit, limit),
+        Extent::All(most) => (most.min(ROWS_PER_READ), most),
+    };
+    let mut first = file.header()?;
+    let part = read_part(state, &file, &read, None, first_rows).await?;
+    first.extend(part.csv);
+    let left = most.saturating_sub(part.rows);
+    let rest_from = match (&extent, part.next.as_deref().and_then(Cursor::parse)) {
+        (Extent::All(_), Some(cursor)) if left > 0 => cursor,
+        (Extent::Page(_), _) => return Ok(file.response(first.into(), part.next)),
+        // Everything in the first read.
+        (Extent::All(_), _) => return Ok(file.response(first.into(), None)),
+    };
+    let rest = futures::stream::unfold(
+        (state.clone(), file.clone(), Some((rest_from, left))),
+        move |(state, file, position)| {
+            let read = read.clone();
+            async move {
+                let (after, left) = position?;
+                let rows = left.min(ROWS_PER_READ);
+                match read_part(&state, &file, &read, Some(after), rows).await {
+                    Ok(part) => {
+                        let left = left - part.rows;
+                        let next = part.next.as_deref().and_then(Cursor::parse);
+                        let position = next.filter(|_| left > 0).map(|c| (c, left));
+                        Some((Ok(part.csv), (state, file, position)))
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = file.name, error = %e.message, "a CSV download was cut short");
+                        let cut = std::io::Error::other(e.message);
+                        Some((Err(cut), (state, file, None)))
+                    }
+                }
+            }
+        },
+    );
+    let body = futures::stream::once(async { Ok(first) }).chain(rest);
+    Ok(file.response(Body::from_stream(body), None))
+}
+
+/// Rows of a listing as CSV lines: how many, and the cursor after them when more follow.
+struct Part {
+    csv: Vec<u8>,
+    rows: usize,
+    next: Option<String>,
+}
+
+/// One read of a download and its CSV lines, both off the async threads.
+async fn read_part<T, R>(
+    state: &AppState,
+    file: &Arc<CsvFile<'static>>,
+    read: &Arc<R>,
+    after: Option<Cursor>,
+    rows: usize,
+) -> Result<Part, ApiError>
+where
+    T: Serialize + Send + 'static,
+    R: Fn(&rusqlite::Connection, Option<Cursor>, usize) -> Result<Page<T>, StoreError>
+        + Send
+        + Sync
+        + 'static,
+{
+    let (readers, file, read) = (state.service.readers.clone(), file.clone(), read.clone());
+    tokio::task::spawn_blocking(move || {
+        let page = readers.with(|conn| read(conn, after, rows))?;
+        Ok(Part {
+            csv: file.items(&page.items)?,
+            rows: page.items.len(),
+            next: page.next,
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 #[cfg(test)]

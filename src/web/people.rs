@@ -8,7 +8,7 @@ use super::api::read;
 use super::auth::Caller;
 use super::client_ip::ClientAddr;
 use super::error::ApiError;
-use super::export::{csv_response, Dialect};
+use super::export::{csv_response, CsvFile, Dialect};
 use super::extract::{Body, Id};
 use super::AppState;
 use crate::normalise::phone;
@@ -521,13 +521,13 @@ pub async fn audit_csv(
         q.insert("limit".into(), super::params::CSV_LIMIT.to_string());
     }
     let page = audit_page(&state, &caller, &q, super::params::CSV_LIMIT).await?;
-    csv_response(
-        "audit",
-        &["id", "at", "actor", "action", "detail"],
-        &[],
-        &Dialect::Standard,
-        page,
-    )
+    let file = CsvFile {
+        name: "audit",
+        columns: &["id", "at", "actor", "action", "detail"],
+        named: &[],
+        dialect: Dialect::Standard,
+    };
+    csv_response(&file, page)
 }
 
 /// `GET /api/org` (admins): the organisation's name and whether its token may sign in.

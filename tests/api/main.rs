@@ -12,6 +12,7 @@ mod caps;
 mod cli;
 mod connections;
 mod csv_export;
+mod csv_streamed;
 mod disk_full;
 mod feed_faults;
 mod generated;
