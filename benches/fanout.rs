@@ -38,8 +38,8 @@ use serde_json::{json, Value};
 
 mod support;
 use support::{
-    clock_ticks_per_second, cpu_ticks, free_port, generate_tokens, min_median,
-    raise_open_files_limit, rss_kb, spawn, spawn_service, Child,
+    clock_ticks_per_second, cpu_ticks, free_port, generate_tokens, min_median, query_value,
+    raise_open_files_limit, reply, rss_kb, serve_http, spawn, spawn_service, Child,
 };
 
 /// How long the fake holds a poll with nothing to send.
@@ -536,31 +536,12 @@ impl Fake {
             .await
             .expect("the fake OVH binds");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(serve_fake(listener, state.clone()));
+        let task = tokio::spawn(serve_http(listener, state.clone(), poll));
         Fake { url, state, task }
     }
 
     fn stop(self) {
         self.task.abort();
-    }
-}
-
-async fn serve_fake(listener: tokio::net::TcpListener, state: Arc<FakeState>) {
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        while connections.try_join_next().is_some() {}
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let state = state.clone();
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |req| poll(state.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
     }
 }
 
@@ -571,13 +552,7 @@ async fn poll(
     req: Request<Incoming>,
 ) -> Result<Response<String>, Infallible> {
     let query = req.uri().query().unwrap_or_default();
-    let value = |key: &str| {
-        query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v.to_string())
-    };
+    let value = |key: &str| query_value(query, key).map(str::to_string);
     let Some(slot) = value("token").and_then(|t| state.slot_of.get(&t).copied()) else {
         return Ok(reply(StatusCode::FORBIDDEN, "unknown token".into()));
     };
@@ -603,14 +578,6 @@ async fn poll(
     let events: Vec<Value> = events.into_iter().map(|(_, e)| e).collect();
     let body = json!({"Session": session, "Message": "", "Events": events});
     Ok(reply(StatusCode::OK, body.to_string()))
-}
-
-fn reply(status: StatusCode, body: String) -> Response<String> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body)
-        .unwrap()
 }
 
 /// Releases `rate` events a second, in slices of `TICK`, round-robin over the tokens; each

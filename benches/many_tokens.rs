@@ -43,8 +43,8 @@ use serde_json::{json, Value};
 
 mod support;
 use support::{
-    clock_ticks_per_second, cpu_ticks, duration, generate_tokens, min_median,
-    raise_open_files_limit, rss_kb, spawn, spawn_service, Child,
+    clock_ticks_per_second, cpu_ticks, duration, generate_tokens, min_median, query_value,
+    raise_open_files_limit, reply, rss_kb, serve_http, spawn, spawn_service, Child,
 };
 
 /// How long the fake OVH holds a poll before answering "no events".
@@ -326,7 +326,7 @@ impl Fake {
         let listener = listen().expect("the fake OVH binds");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let tasks = vec![
-            tokio::spawn(serve(listener, state.clone())),
+            tokio::spawn(serve_http(listener, state.clone(), answer)),
             tokio::spawn(trickle(state.clone())),
         ];
         Fake { url, state, tasks }
@@ -373,29 +373,6 @@ fn listen() -> std::io::Result<tokio::net::TcpListener> {
     socket.listen(65_535)
 }
 
-/// Accepts connections; each is served by a task of the set, all aborted with it.
-async fn serve(listener: tokio::net::TcpListener, state: Arc<FakeState>) {
-    let mut connections = tokio::task::JoinSet::new();
-    loop {
-        while connections.try_join_next().is_some() {}
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            // Out of file descriptors, most likely: let some close.
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let state = state.clone();
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |req| answer(state.clone(), req));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
-
 /// `GET /?token=T[&session=S]`: held `HOLD`, then `{"Session": S, "Events": []}` — unless an
 /// event comes for it meanwhile.
 async fn answer(
@@ -423,23 +400,6 @@ async fn answer(
     drop(hold);
     let body = json!({"Session": session, "Message": "", "Events": events});
     Ok(reply(StatusCode::OK, body.to_string()))
-}
-
-fn reply(status: StatusCode, body: String) -> Response<String> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(body)
-        .unwrap()
-}
-
-/// A query parameter, as is: tokens and sessions here are hex and dashes, never escaped.
-fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
 }
 
 /// A held poll; dropping it (answered, or its client gone) frees the slot.

@@ -1,15 +1,21 @@
 //! What the benches that run the service as a child share: starting it (or another
 //! process) and stopping it, reading its CPU time and memory from `/proc`, raising the
-//! open-files limit, tokens in OVH's format, and the min / median of a few runs.
+//! open-files limit, tokens in OVH's format, a fake OVH's HTTP side, and the min / median of
+//! a few runs.
 //!
 //! Each bench includes it with `mod support;` (it is not a bench itself: Cargo only takes
 //! `benches/*.rs` and `benches/*/main.rs`). Linux only.
 
 #![allow(dead_code)] // each bench uses its own part
 
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
 use rand::Rng;
+use std::convert::Infallible;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------------
@@ -165,6 +171,55 @@ pub fn signal(pid: i32, signal: libc::c_int) {
     unsafe {
         libc::kill(pid, signal);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A fake OVH's HTTP side.
+
+/// Accepts connections on `listener` and serves each with `answer` (HTTP/1.1, `TCP_NODELAY`),
+/// each in a task of a set that is aborted with this one: a fake's thousands of connections
+/// must not linger into the next measurement. Failing to accept (out of files, most likely)
+/// waits a moment for some to close.
+pub async fn serve_http<S, F, Fut>(listener: tokio::net::TcpListener, state: Arc<S>, answer: F)
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Request<Incoming>) -> Fut + Copy + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<String>, Infallible>> + Send + 'static,
+{
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |req| answer(state.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// A JSON answer.
+pub fn reply(status: StatusCode, body: String) -> Response<String> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap()
+}
+
+/// A query parameter, as is: tokens and sessions here are hex and dashes, never escaped.
+pub fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
 }
 
 // ---------------------------------------------------------------------------------------------
