@@ -751,7 +751,7 @@ fn print_summary(results: &[Figures], calls: usize) {
         row("  RSS peak", |f| f.csv_day.rss_peak as f64, None, mb),
         row("  RSS after", |f| f.csv_day.rss_after as f64, None, mb),
         row(
-            "CSV of all (100,000 rows): time",
+            "CSV of all (≤ 100,000 rows): time",
             |f| f.csv_all.secs,
             Some(|f| f.csv_all.direct_secs),
             ms,
