@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hyper::Response;
+use hyper::StatusCode;
 use ovh_cti::clock::rfc3339;
 use ovh_cti::engine::{CallOutcome, CallRecord, Change, Direction};
 use ovh_cti::store::queries::{history_statement, Statement};
@@ -40,7 +40,7 @@ use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 
 mod support;
-use support::{generate_tokens, min_median, rss_kb, spawn_service, Child};
+use support::{generate_tokens, min_median, reply, rss_kb, serve_http, spawn_service, Child};
 
 const DAYS: f64 = 90.0;
 const DAY: f64 = 86_400.0;
@@ -602,31 +602,15 @@ impl QuietOvh {
             .await
             .expect("the fake OVH binds");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let task = tokio::spawn(async move {
-            // Aborting this task drops the set, and every held poll with it.
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                connections.spawn(async move {
-                    let hold = hyper::service::service_fn(|_request| async {
-                        tokio::time::sleep(HOLD).await;
-                        let body = r#"{"Session": "S1", "Message": "", "Events": []}"#;
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .header("content-type", "application/json")
-                                .body(body.to_string())
-                                .unwrap(),
-                        )
-                    });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, hold)
-                        .await;
-                });
-            }
-        });
+        let task = tokio::spawn(serve_http(listener, Arc::new(()), |_, _request| async {
+            tokio::time::sleep(HOLD).await;
+            let body = r#"{"Session": "S1", "Message": "", "Events": []}"#;
+            Ok::<_, Infallible>(reply(StatusCode::OK, body.to_string()))
+        }));
         QuietOvh { url, task }
     }
 
+    /// Stops serving, every held poll with it.
     fn stop(self) {
         self.task.abort();
     }
