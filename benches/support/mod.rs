@@ -1,12 +1,14 @@
 //! What the benches that run the service as a child share: starting it (or another
 //! process) and stopping it, reading its CPU time and memory from `/proc`, raising the
 //! open-files limit, tokens in OVH's format, a fake OVH's HTTP side, and the min / median of
-//! a few runs.
+//! a few runs; and the plain-SQLite reference the ingest benches compare with (`reference`).
 //!
 //! Each bench includes it with `mod support;` (it is not a bench itself: Cargo only takes
 //! `benches/*.rs` and `benches/*/main.rs`). Linux only.
 
 #![allow(dead_code)] // each bench uses its own part
+
+pub mod reference;
 
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
