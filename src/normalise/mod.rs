@@ -110,7 +110,10 @@ pub struct Event {
     pub dialed: Option<String>,
     pub details: Details,
     pub queue: QueueData,
-    pub raw: Value,
+    /// The whole object as received, without the token, as JSON text: serialised once where
+    /// the event is decoded (a follower's task, in parallel), so that the one writer thread
+    /// only copies it into the store.
+    pub raw: String,
     /// A digest of the event's content, the same whichever API version or token delivered
     /// it: the key under which a repeated delivery is recognised and counted once.
     pub fingerprint: String,
@@ -183,6 +186,7 @@ impl Event {
             count: num(d("Count")).filter(|c| *c >= 0.0).map(|c| c as u32),
         };
         let calling = text(d("Calling")).or_else(|| text(d("QueueMemberCIDNumber")));
+        let fingerprint = fingerprint(obj);
         Ok(Event {
             name,
             kind,
@@ -202,8 +206,8 @@ impl Event {
                     .map(|n| n as u32),
             },
             queue,
-            fingerprint: fingerprint(obj),
-            raw,
+            fingerprint,
+            raw: raw.to_string(),
         })
     }
 }

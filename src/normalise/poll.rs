@@ -35,14 +35,23 @@ pub fn decode_v1_poll(
     token: &str,
     received_at: UnixTime,
 ) -> Result<V1Poll, DecodeError> {
-    let Value::Object(obj) = parse(body)? else {
+    let Value::Object(mut obj) = parse(body)? else {
         return Err(DecodeError::Shape(
             "expected an object with Session and Events",
         ));
     };
-    let events = match fields::get_ci(&obj, "Events") {
+    // Taken out of the answer, not copied: a backlog's answer holds thousands of events.
+    // The exact key first, as `fields::get_ci` reads it.
+    let key = if obj.contains_key("Events") {
+        Some("Events".to_string())
+    } else {
+        obj.keys()
+            .find(|k| k.eq_ignore_ascii_case("Events"))
+            .cloned()
+    };
+    let events = match key.and_then(|k| obj.remove(&k)) {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.clone(),
+        Some(Value::Array(items)) => items,
         Some(_) => return Err(DecodeError::Shape("Events is not a list")),
     };
     Ok(V1Poll {

@@ -284,7 +284,7 @@ impl Batch<'_> {
             e.dialed,
             e.call_id,
             e.latency_ms,
-            e.raw.to_string(),
+            e.raw,
         ])?;
         Ok((n == 1).then(|| self.tx.last_insert_rowid()))
     }
