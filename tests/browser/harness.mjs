@@ -22,7 +22,14 @@ export const BIN = process.env.OVH_CTI_BIN || path.resolve(here, '../../target/d
 export async function fakeOvh({ holdMs = 1000, tokens = [TOKEN] } = {}) {
   const pending = [];
   let waiter = null;
-  const answer = (res, events) => {
+  // Polls received, and the number of the last one answered with events: the follower polls
+  // again only once what it was handed is stored (see `stored`).
+  let polls = 0;
+  let handed = 0;
+  let storedWaiters = [];
+  const allStored = () => !pending.length && polls > handed;
+  const answer = (res, events, n) => {
+    if (events.length) handed = n;
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify({ Session: 'S1', Message: '', Events: events }));
   };
@@ -38,11 +45,13 @@ export async function fakeOvh({ holdMs = 1000, tokens = [TOKEN] } = {}) {
       res.end('unknown token');
       return;
     }
+    const n = ++polls;
+    if (allStored()) { storedWaiters.forEach((ok) => ok()); storedWaiters = []; }
     if (pending.length) {
-      answer(res, pending.splice(0));
+      answer(res, pending.splice(0), n);
       return;
     }
-    const me = { res, timer: setTimeout(() => { if (waiter === me) waiter = null; answer(res, []); }, holdMs) };
+    const me = { res, n, timer: setTimeout(() => { if (waiter === me) waiter = null; answer(res, [], n); }, holdMs) };
     waiter = me;
     req.on('close', () => { if (waiter === me) { clearTimeout(me.timer); waiter = null; } });
   });
@@ -55,8 +64,12 @@ export async function fakeOvh({ holdMs = 1000, tokens = [TOKEN] } = {}) {
         const w = waiter;
         waiter = null;
         clearTimeout(w.timer);
-        answer(w.res, pending.splice(0));
+        answer(w.res, pending.splice(0), w.n);
       }
+    },
+    /// Resolves once everything pushed so far is stored: handed over, and polled again after.
+    stored() {
+      return allStored() ? Promise.resolve() : new Promise((ok) => storedWaiters.push(ok));
     },
     close() {
       if (waiter) { clearTimeout(waiter.timer); waiter.res.destroy(); }

@@ -82,18 +82,44 @@ function replaceAll(msg) {
   live.since = msg.since ?? live.since;
 }
 
+/// What the stream brought while the logs were being fetched (newest first), or null.
+let arriving = null;
+
+/// An event's identity in the log (events carry no id: their times, name, line and call).
+export function eventKey(e) {
+  return `${e.at}|${e.received_at}|${e.event}|${e.number}|${e.call_id || ''}`;
+}
+
+/// A journal entry's: its queue, OVH's id for the caller, when they left.
+const entryKey = (j) => `${j.queue}|${j.member}|${j.left_at}`;
+
+/// `fetched` with, before it, what the stream brought meanwhile that it does not hold (the
+/// fetch may have read the store before those were committed), at most `max`.
+function mergeArrived(fetched, arrived, key, max) {
+  const have = new Set(fetched.map(key));
+  return arrived.filter((x) => !have.has(key(x))).concat(fetched).slice(0, max);
+}
+
 /// The call log and the journal since the last reset (they are cleared with the figures).
+/// Events and journal entries that arrive on the stream while this runs are kept: replacing
+/// the lists with the fetched ones alone lost them from the page until the next reconnection.
 async function refetchLogs() {
   const since = live.since ? `&from=${encodeURIComponent(live.since)}` : '';
+  const mine = { events: [], journal: [] };
+  arriving = mine;
   try {
     const [ev, jr] = await Promise.all([
       api(`/api/events?limit=${EVENT_LOG_MAX}${since}`),
       api(`/api/queue-journal?limit=100${since}`),
     ]);
-    live.events = ev.events;
-    live.journal = jr.entries;
+    // A later refetch (another full state) took over: its answer is the one to keep.
+    if (arriving !== mine) return;
+    live.events = mergeArrived(ev.events, mine.events, eventKey, EVENT_LOG_MAX);
+    live.journal = mergeArrived(jr.entries, mine.journal, entryKey, 100);
     changed();
-  } catch { /* the stream's own error handling reports trouble */ }
+  } catch { /* the stream's own error handling reports trouble */ } finally {
+    if (arriving === mine) arriving = null;
+  }
 }
 
 let source = null;
@@ -140,12 +166,16 @@ function open() {
     changed();
   });
   es.addEventListener('event', (e) => {
-    live.events.unshift(JSON.parse(e.data));
+    const event = JSON.parse(e.data);
+    if (arriving) arriving.events.unshift(event);
+    live.events.unshift(event);
     if (live.events.length > EVENT_LOG_MAX) live.events.length = EVENT_LOG_MAX;
     changed();
   });
   es.addEventListener('journal', (e) => {
-    live.journal.unshift(JSON.parse(e.data));
+    const entry = JSON.parse(e.data);
+    if (arriving) arriving.journal.unshift(entry);
+    live.journal.unshift(entry);
     if (live.journal.length > 100) live.journal.length = 100;
     changed();
   });

@@ -11,7 +11,7 @@
 import { callButton } from './agents.js';
 import { h, replace, num, named, ownNumber, time, age, ticking, direction, eventDirection, row, patchRows, statusCell } from './dom.js';
 import { t, tValue, lang } from './i18n.js';
-import { live, nameOf } from './live.js';
+import { live, nameOf, eventKey } from './live.js';
 
 /// Rows per page of the call log.
 export const LOG_PAGE = 25;
@@ -62,11 +62,6 @@ function eventRow(e) {
     h('span', { class: 'desc' }, e.description || ''),
     e.latency_ms === null || e.latency_ms === undefined ? '—' : `${Math.round(e.latency_ms)} ms`,
   );
-}
-
-/// An event's identity in the log (events carry no id: their times, name, line and call).
-export function eventKey(e) {
-  return `${e.at}|${e.received_at}|${e.event}|${e.number}|${e.call_id || ''}`;
 }
 
 /// Which events a page of the log shows. Page 0 follows the newest; an older page is held
