@@ -521,9 +521,15 @@ function summarise({ kind, runNo, released, seen, samples, gcs, t0, end, load, u
   const inWindow = released.filter((it) => it.due < end);
   const fromRelease = [];
   const fromAnswer = [];
+  // The first few events never shown, to tell where they were lost: when in the run, which
+  // event, and whether a row with that key had appeared before the event was due.
+  const unseenFirst = [];
   for (const it of inWindow) {
     const t = seen.log.get(it.key);
     const shown = t !== undefined && t >= it.due - TOL;
+    if (!shown && unseenFirst.length < 5) {
+      unseenFirst.push(`${it.name} at ${((it.due - t0) / 1000).toFixed(1)} s${t === undefined ? '' : ` (a row ${Math.round(it.due - t)} ms before due)`}`);
+    }
     fromRelease.push(shown ? Math.max(0, t - it.due) : Infinity);
     if (it.answer !== null) fromAnswer.push(shown ? Math.max(0, t - it.answer) : Infinity);
   }
@@ -565,6 +571,7 @@ function summarise({ kind, runNo, released, seen, samples, gcs, t0, end, load, u
     refused: load.stats().refused,
     polls: feed.polls(),
     lag: lagStats(fromRelease),
+    unseenFirst,
     lagAnswer: lagStats(fromAnswer),
     lagState: lagStats(state),
     lagShown: lagStats(fromRelease.filter(Number.isFinite)),
@@ -710,7 +717,7 @@ for (let i = 1; i <= RUNS; i++) {
     const r = await runOnce(kind, i);
     results.push(r);
     console.log(`run ${i} ${kind.padEnd(9)} ${f1(r.rate)} ev/s; lag p50/p99/max ${ms(r.lag.p50)}/${ms(r.lag.p99)}/${ms(r.lag.max)} ms (from answer p99 ${ms(r.lagAnswer.p99)}), `
-      + `calls ${ms(r.lagState.p50)}/${ms(r.lagState.p99)}/${ms(r.lagState.max)} ms, never shown ${r.lag.unseen}/${r.lag.n}; `
+      + `calls ${ms(r.lagState.p50)}/${ms(r.lagState.p99)}/${ms(r.lagState.max)} ms, never shown ${r.lag.unseen}/${r.lag.n}${r.unseenFirst?.length ? ` (first: ${r.unseenFirst.join(', ')})` : ''}; `
       + `script ${f1(r.scriptMsPerS)} ms/s, tasks ${f1(r.taskMsPerS)} ms/s; heap ${f1(r.heapFirstMB)} → ${f1(r.heapLastMB)} MB at ${Math.round(r.heapAt[0])} → ${Math.round(r.heapAt[1])} s (${f2(r.heapSlopeMBPerMin)} MB/min); `
       + `nodes ${r.nodesFirst} → ${r.nodesLast}; clock offset ${f1(r.clock.offsetMs)} ms (drift ${f1(r.clock.driftMs)}); `
       + `${r.unansweredSamples ? `${r.unansweredSamples} samples unanswered (metrics up to ${Math.round(r.sampledUntil)} s); ` : ''}${r.pageErrors.length ? `page errors: ${r.pageErrors.join(' / ')}; ` : ''}${Math.round((Date.now() - started) / 1000)} s`);
