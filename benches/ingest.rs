@@ -175,10 +175,13 @@ fn run_ingest(
             tasks.push(tokio::spawn(async move {
                 let mut stored = 0;
                 for (n, poll) in mine.chunks(poll_size).enumerate() {
+                    // Held until stored, as a follower holds its poll's events (to retry).
+                    let events: Arc<[Event]> = poll.to_vec().into();
                     stored += handle
-                        .batch(id.clone(), poll.to_vec().into(), Some(format!("v1:S{n}")))
+                        .batch(id.clone(), events.clone(), Some(format!("v1:S{n}")))
                         .await
                         .unwrap();
+                    drop(events);
                 }
                 stored
             }));

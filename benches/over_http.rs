@@ -31,8 +31,8 @@ use hyper::{Request, Response, StatusCode};
 mod support;
 use support::reference::plain_inserts;
 use support::{
-    clock_ticks_per_second, cpu_ticks, generate_tokens, min_median, query_value, reply, rss_kb,
-    serve_http, spawn_service,
+    clock_ticks_per_second, cpu_ticks, cpu_ticks_of, generate_tokens, min_median, query_value,
+    reply, rss_kb, serve_http, spawn_service,
 };
 
 /// How long the fake holds a poll that finds nothing more to send (OVH's own hold).
@@ -117,10 +117,11 @@ fn main() {
         let plain_eps = rows as f64 / plain.as_secs_f64();
         println!(
             "run {run}/{runs}: over HTTP {service_eps:>7.0} events/s  plain SQLite inserts \
-             {plain_eps:>7.0} events/s  ratio {:.2}; service CPU {:.0} % of a core, RSS at the \
-             end {:.1} MB ({} events in {:.2} s)",
+             {plain_eps:>7.0} events/s  ratio {:.2}; service CPU {:.0} % of a core, its ingest \
+             thread busy {:.0} % of the time; RSS at the end {:.1} MB ({} events in {:.2} s)",
             service_eps / plain_eps,
             figures.cpu * 100.0,
+            figures.ingest * 100.0,
             figures.rss_kb as f64 / 1024.0,
             stored,
             figures.elapsed.as_secs_f64(),
@@ -144,6 +145,8 @@ struct Figures {
     elapsed: Duration,
     /// The service's CPU over the window, in cores.
     cpu: f64,
+    /// The share of the window its ingest thread (the one writer) was busy.
+    ingest: f64,
     rss_kb: u64,
 }
 
@@ -178,15 +181,16 @@ async fn one_run(
         status = child.exited() => child.died(status),
     }
     let ticks_before = cpu_ticks(child.pid());
+    let ingest_before = ingest_thread_ticks(child.pid());
     tokio::select! {
         _ = state.all_done.notified() => {}
         status = child.exited() => child.died(status),
     }
     let first = state.first.lock().unwrap().expect("a first poll");
     let elapsed = first.elapsed();
-    let cpu = (cpu_ticks(child.pid()) - ticks_before) as f64
-        / clock_ticks_per_second()
-        / elapsed.as_secs_f64();
+    let per_core = |ticks: u64| ticks as f64 / clock_ticks_per_second() / elapsed.as_secs_f64();
+    let cpu = per_core(cpu_ticks(child.pid()) - ticks_before);
+    let ingest = per_core(ingest_thread_ticks(child.pid()) - ingest_before);
     let rss_kb = rss_kb(child.pid());
     let status = child.stop().await;
     assert!(status.success(), "the service stops cleanly ({status})");
@@ -194,8 +198,23 @@ async fn one_run(
     Figures {
         elapsed,
         cpu,
+        ingest,
         rss_kb,
     }
+}
+
+/// The CPU time of the service's thread named `ingest` (the one writer), in clock ticks.
+fn ingest_thread_ticks(pid: i32) -> u64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    tasks
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "ingest")
+        })
+        .map(|t| cpu_ticks_of(&t.path().join("stat").to_string_lossy()))
+        .sum()
 }
 
 struct FakeState {

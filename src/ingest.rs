@@ -294,9 +294,12 @@ pub fn start(
 /// What one token's part of a commit changed, gathered for the hub.
 #[derive(Default)]
 struct Published {
-    events: Vec<EventRow>,
-    /// Each event's fingerprint, in the same order (what the publisher names it by).
-    fingerprints: Vec<String>,
+    /// The new events, each as its poll's shared list and its place in it: turned into rows
+    /// for the dashboards and integrators only when someone is listening (most commits of a
+    /// backlog have no one), not copied per event beforehand.
+    events: Vec<(Arc<[Event]>, usize)>,
+    /// When they were received (this commit's time).
+    received_at: UnixTime,
     changes: Vec<Change>,
     /// Screen pops for the dashboards (modal and popup modes).
     pops: Vec<hooks::PopMessage>,
@@ -507,22 +510,26 @@ impl Ingest {
                     continue;
                 };
                 let out = published.entry(b.token.clone()).or_default();
+                out.received_at = now;
                 let snap = self.snapshots.get_mut(&b.token);
                 // Store first (which says what is new), then apply under the board's lock —
                 // held for the engine's work only, not for disk writes — then record.
                 let mut fresh = Vec::with_capacity(b.events.len());
                 let mut last_seq = None;
-                for e in b.events.iter() {
+                for (i, e) in b.events.iter().enumerate() {
                     if let Some(seq) = tx.insert_event(&b.token, e, now)? {
                         last_seq = Some(seq);
-                        fresh.push(e);
+                        fresh.push(i);
                     }
                 }
+                // The token's webhooks, read once for the poll rather than once per event.
+                let endpoints = hooks::outbox::endpoints(tx.connection(), &b.token, true)?;
                 // With each event's changes, the queue its line call came through, if any.
                 let applied: Vec<(Vec<Change>, Option<QueueLink>)> = {
                     let mut board = board.lock();
                     fresh
                         .iter()
+                        .map(|&i| &b.events[i])
                         .map(|e| {
                             let changes = board.apply(e, now);
                             let via = e
@@ -534,21 +541,28 @@ impl Ingest {
                         .collect()
                 };
                 let new = fresh.len();
-                for (e, (changes, via)) in fresh.into_iter().zip(applied) {
+                for (i, (changes, via)) in fresh.into_iter().zip(applied) {
+                    let e = &b.events[i];
                     for change in changes {
                         tx.record(&b.token, &change)?;
                         out.changes.push(change);
                     }
                     // Deliveries commit with their event: neither exists without the other.
                     let settings = self.settings.get(&b.token);
-                    let reaction =
-                        hooks::on_event(tx.connection(), &b.token, settings, e, via.as_ref(), now)?;
+                    let reaction = hooks::on_event(
+                        tx.connection(),
+                        &b.token,
+                        settings,
+                        &endpoints,
+                        e,
+                        via.as_ref(),
+                        now,
+                    )?;
                     enqueued += reaction.enqueued;
                     out.pops.extend(reaction.pop);
                     out.pops
                         .extend(own_pops.messages(&b.token, e, via.as_ref()));
-                    out.events.push(EventRow::of(e, now));
-                    out.fingerprints.push(e.fingerprint.clone());
+                    out.events.push((b.events.clone(), i));
                 }
                 if let (Some(snap), Some(seq)) = (snap, last_seq) {
                     snap.last_seq = seq;
@@ -570,6 +584,12 @@ impl Ingest {
             Ok(()) => {
                 if !batches.is_empty() && self.status.committed() {
                     self.publish_store_health();
+                }
+                // With no one to show them to, the events are let go before the followers
+                // hear back, so that the last reference — and freeing them — is theirs, off
+                // this thread.
+                if !(self.hub.has_subscribers() || self.outlet.wanted()) {
+                    published.values_mut().for_each(|p| p.events.clear());
                 }
                 for (b, n) in batches.into_iter().zip(counts) {
                     let _ = b.done.send(Ok(n));
@@ -803,8 +823,11 @@ fn outgoing_batch(token: &TokenId, p: &Published, board: &Board) -> crate::publi
         events: p
             .events
             .iter()
-            .zip(&p.fingerprints)
-            .map(|(e, f)| (e.clone(), board.queue(&e.number).is_some(), f.clone()))
+            .map(|(events, i)| {
+                let e = &events[*i];
+                let row = EventRow::of(e, p.received_at);
+                (row, board.queue(&e.number).is_some(), e.fingerprint.clone())
+            })
             .collect(),
         lines: Vec::new(),
         queues: Vec::new(),

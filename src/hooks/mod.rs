@@ -169,11 +169,14 @@ pub fn webhook_body(e: &Event, received_at: UnixTime) -> String {
     json!({"type": e.name, "timestamp": rfc3339(e.at), "data": data}).to_string()
 }
 
-/// Queues what a newly stored event sets off. Runs in the event's own transaction.
+/// Queues what a newly stored event sets off. Runs in the event's own transaction;
+/// `endpoints` are the token's enabled webhooks (`outbox::endpoints`, read once per poll).
+#[allow(clippy::too_many_arguments)]
 pub fn on_event(
     conn: &Connection,
     token: &TokenId,
     settings: Option<&Settings>,
+    endpoints: &[outbox::Endpoint],
     e: &Event,
     via: Option<&QueueLink>,
     now: UnixTime,
@@ -209,7 +212,7 @@ pub fn on_event(
         }
     }
     let mut body = None;
-    for endpoint in outbox::endpoints(conn, token, true)? {
+    for endpoint in endpoints {
         if !endpoint.events.iter().any(|n| names(n, e)) {
             continue;
         }

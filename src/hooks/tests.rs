@@ -119,6 +119,7 @@ fn a_queue_call_pops_once_on_its_queue_start_or_on_the_agent_ring_if_chosen() {
         w.connection(),
         &token(),
         Some(&settings),
+        &enabled(w.connection(), &token()),
         &agent_ring,
         Some(&via),
         5.0,
@@ -172,11 +173,29 @@ fn events_queue_silent_pops_and_chosen_webhooks_in_their_transaction() {
     let silent = pop("silent");
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
     let batch = w.begin().unwrap();
-    let r = on_event(batch.connection(), &id, Some(&silent), &e, None, 5.0).unwrap();
+    let r = on_event(
+        batch.connection(),
+        &id,
+        Some(&silent),
+        &enabled(batch.connection(), &id),
+        &e,
+        None,
+        5.0,
+    )
+    .unwrap();
     assert_eq!(r.enqueued, 2, "one pop and one webhook");
     assert!(r.pop.is_none(), "silent pops are the server's");
     // The same event through a second token with the same screen pop is requested once.
-    let r2 = on_event(batch.connection(), &other, Some(&silent), &e, None, 5.0).unwrap();
+    let r2 = on_event(
+        batch.connection(),
+        &other,
+        Some(&silent),
+        &enabled(batch.connection(), &other),
+        &e,
+        None,
+        5.0,
+    )
+    .unwrap();
     assert_eq!(r2.enqueued, 0);
     batch.commit().unwrap();
 
@@ -201,9 +220,17 @@ fn events_queue_silent_pops_and_chosen_webhooks_in_their_transaction() {
     let batch = w.begin().unwrap();
     let e2 = ringing("0033698765432", Some("0033972101010"), "0033972101010");
     assert_eq!(
-        on_event(batch.connection(), &id, Some(&silent), &e2, None, 6.0)
-            .unwrap()
-            .enqueued,
+        on_event(
+            batch.connection(),
+            &id,
+            Some(&silent),
+            &enabled(batch.connection(), &id),
+            &e2,
+            None,
+            6.0
+        )
+        .unwrap()
+        .enqueued,
         2
     );
     drop(batch);
@@ -214,7 +241,16 @@ fn events_queue_silent_pops_and_chosen_webhooks_in_their_transaction() {
 fn modal_and_popup_pops_go_to_the_dashboards() {
     let (_dir, w, _) = open_db();
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
-    let r = on_event(w.connection(), &token(), Some(&pop("popup")), &e, None, 5.0).unwrap();
+    let r = on_event(
+        w.connection(),
+        &token(),
+        Some(&pop("popup")),
+        &enabled(w.connection(), &token()),
+        &e,
+        None,
+        5.0,
+    )
+    .unwrap();
     assert_eq!(r.enqueued, 0);
     let p = r.pop.unwrap();
     assert_eq!(p.mode, PopMode::Popup);
@@ -288,7 +324,7 @@ fn failures_follow_the_schedule_then_give_up() {
     let id = token();
     let ep = endpoint(conn, "https://h.example/", "*");
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
-    on_event(conn, &id, None, &e, None, 100.0).unwrap();
+    on_event(conn, &id, None, &enabled(conn, &id), &e, None, 100.0).unwrap();
     let fail = Outcome::Retry {
         status: Some(500),
         error: "HTTP 500".into(),
@@ -342,7 +378,7 @@ fn a_410_or_a_day_of_failures_disables_the_endpoint() {
     let id = token();
     let a = endpoint(conn, "https://a.example/", "*");
     let e = ringing("0033612345678", Some("0033972101010"), "0033972101010");
-    on_event(conn, &id, None, &e, None, 10.0).unwrap();
+    on_event(conn, &id, None, &enabled(conn, &id), &e, None, 10.0).unwrap();
     let d = due_row(conn, 10.0);
     let gone = Outcome::Permanent {
         status: Some(410),
@@ -367,7 +403,7 @@ fn a_410_or_a_day_of_failures_disables_the_endpoint() {
         let e = event(
             json!({"Event": name, "Ressource": "0033972101010", "Service": "sip", "Data": {"CallId": format!("c{i}")}}),
         );
-        on_event(conn, &id, None, &e, None, now).unwrap();
+        on_event(conn, &id, None, &enabled(conn, &id), &e, None, now).unwrap();
         let d = due_row(conn, now);
         outbox::record(conn, &d, &fail, 1.0, now).unwrap();
         now += outbox::DISABLE_AFTER_S;
@@ -727,4 +763,9 @@ fn a_name_that_resolves_only_to_private_addresses_is_refused_when_saved() {
     assert!(judge_resolved(&guard, "crm.example", addrs(&["10.0.3.7", "93.184.216.34"])).is_ok());
     let allowed = guard::Guard::new(vec!["10.0.0.0/8".parse().unwrap()]);
     assert!(judge_resolved(&allowed, "crm.internal", addrs(&["10.0.3.7"])).is_ok());
+}
+
+/// The token's enabled webhooks, as the ingest reads them once per poll.
+fn enabled(conn: &rusqlite::Connection, token: &TokenId) -> Vec<outbox::Endpoint> {
+    outbox::endpoints(conn, token, true).unwrap()
 }
