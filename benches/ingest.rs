@@ -43,10 +43,7 @@ fn events(n: usize) -> Vec<Event> {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args = support::numeric_args();
     let total = args.first().copied().unwrap_or(200_000);
     let poll_size = args.get(1).copied().unwrap_or(20);
     let followers = args.get(2).copied().unwrap_or(4);

@@ -39,10 +39,7 @@ use support::{
 const HOLD: Duration = Duration::from_secs(25);
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let args = support::numeric_args();
     let total = args.first().copied().unwrap_or(200_000);
     let poll_size = args.get(1).copied().unwrap_or(1_000).max(1);
     let tokens = args.get(2).copied().unwrap_or(4).max(1);

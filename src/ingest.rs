@@ -522,8 +522,13 @@ impl Ingest {
                         fresh.push(i);
                     }
                 }
-                // The token's webhooks, read once for the poll rather than once per event.
-                let endpoints = hooks::outbox::endpoints(tx.connection(), &b.token, true)?;
+                // The token's webhooks, read once for the poll rather than once per event (and
+                // not at all for a poll of repeats).
+                let endpoints = if fresh.is_empty() {
+                    Vec::new()
+                } else {
+                    hooks::outbox::endpoints(tx.connection(), &b.token, true)?
+                };
                 // With each event's changes, the queue its line call came through, if any.
                 let applied: Vec<(Vec<Change>, Option<QueueLink>)> = {
                     let mut board = board.lock();

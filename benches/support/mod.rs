@@ -309,3 +309,11 @@ pub fn min_median(mut values: Vec<f64>) -> Option<(f64, f64)> {
     };
     Some((values[0], median))
 }
+
+/// The bench's numeric arguments, in order (what is not a number, such as `--bench`, skipped).
+pub fn numeric_args() -> Vec<usize> {
+    std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect()
+}
