@@ -125,7 +125,7 @@ mod tests {
         ingest
             .write(|w| {
                 Ok(w.connection()
-                    .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+                    .query_row("SELECT COUNT(*) FROM outbox", (), |r| r.get(0))?)
             })
             .await
             .unwrap()

@@ -29,15 +29,40 @@ pub fn fixture_events(name: &str) -> Vec<Event> {
 
 /// Adds `n` screen-pop rows to the outbox in `state`, created, last due and last updated at
 /// `at`: what retention looks at.
-pub fn add_outbox(conn: &rusqlite::Connection, n: usize, state: &str, at: f64) {
+pub fn add_outbox(conn: &crate::store::db::Conn, n: usize, state: &str, at: f64) {
     let tx = conn.unchecked_transaction().unwrap();
     for _ in 0..n {
         tx.execute(
             "INSERT INTO outbox (token_id, kind, url, webhook_id, event, dedupe, next_attempt_at, state, created_at, updated_at)
              VALUES ('t', 'pop', 'https://crm.example/', 'msg', 'start_ringing', hex(randomblob(16)), ?2, ?1, ?2, ?2)",
-            rusqlite::params![state, at],
+            crate::store::db::params![state, at],
         )
         .unwrap();
     }
     tx.commit().unwrap();
+}
+
+/// The PostgreSQL the tests use: `OVH_CTI_TEST_POSTGRES`, by default the machine's service.
+pub const TEST_POSTGRES: &str = "postgres://127.0.0.1:5432/test?user=postgres";
+
+/// A fresh, empty schema on the test PostgreSQL, named after `test` (and this process, so
+/// runs side by side do not meet), and an address whose connections use it; `None` when no
+/// PostgreSQL answers — except under CI (`CI=true`), where the service must be there.
+pub fn postgres_schema(test: &str) -> Option<crate::store::db::PostgresUrl> {
+    use crate::store::db::{Conn, PostgresUrl};
+    let base = std::env::var("OVH_CTI_TEST_POSTGRES").unwrap_or_else(|_| TEST_POSTGRES.into());
+    let admin = match PostgresUrl::parse(&base).and_then(|u| Conn::postgres(&u).map_err(|e| e.to_string())) {
+        Ok(c) => c,
+        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("{test}: PostgreSQL not reachable ({e})");
+            return None;
+        }
+        Err(e) => panic!("{test}: PostgreSQL is required under CI: {e}"),
+    };
+    let schema = format!("t_{}_{}", test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"), std::process::id());
+    admin
+        .execute_batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(PostgresUrl::parse(&format!("{base}{sep}options=-csearch_path%3D{schema}")).unwrap())
 }

@@ -70,10 +70,9 @@ pub fn run(action: TokensAction, db: &Path) -> anyhow::Result<String> {
     // Opened as the service opens it (migrated, so that the state columns exist).
     let (writer, _) = crate::store::open(db)?;
     drop(writer);
-    let mut conn = rusqlite::Connection::open(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mut conn = crate::store::db::Conn::open_sqlite(db)?;
     let now = SystemClock.now();
-    let named = |conn: &rusqlite::Connection, named: &str| -> anyhow::Result<TokenRow> {
+    let named = |conn: &crate::store::db::Conn, named: &str| -> anyhow::Result<TokenRow> {
         let id = tokens::resolve(conn, named)?.ok_or_else(|| {
             anyhow::anyhow!(
                 "no such token in {}: see `ovh-cti tokens list`",
@@ -148,7 +147,7 @@ fn read_token(given: &str) -> anyhow::Result<crate::token::Token> {
         .map_err(|e| anyhow::anyhow!("not an OVH event token: {e}"))
 }
 
-fn row(conn: &rusqlite::Connection, id: &TokenId) -> anyhow::Result<TokenRow> {
+fn row(conn: &crate::store::db::Conn, id: &TokenId) -> anyhow::Result<TokenRow> {
     tokens::list(conn)?
         .into_iter()
         .find(|r| r.id == *id)

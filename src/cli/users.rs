@@ -76,8 +76,7 @@ pub fn run(action: UsersAction, db: &Path) -> anyhow::Result<String> {
     // Opened as the service opens it: created and migrated.
     let (writer, _) = crate::store::open(db)?;
     drop(writer);
-    let conn = rusqlite::Connection::open(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let conn = crate::store::db::Conn::open_sqlite(db)?;
     let now = SystemClock.now();
     let named = |name: &str| -> anyhow::Result<User> {
         users::by_login(&conn, name)?
@@ -144,10 +143,10 @@ pub fn run(action: UsersAction, db: &Path) -> anyhow::Result<String> {
 
 /// Ends a user's sessions (a running service notices within a minute at most: its session
 /// cache re-checks the database).
-fn end_sessions(conn: &rusqlite::Connection, user: i64) -> anyhow::Result<()> {
+fn end_sessions(conn: &crate::store::db::Conn, user: i64) -> anyhow::Result<()> {
     conn.execute(
         "DELETE FROM sessions WHERE user_id = ?1",
-        rusqlite::params![user],
+        crate::store::db::params![user],
     )?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::store::tokens;
 use crate::store::StoreError;
 use crate::telemetry;
 use crate::token::TokenId;
-use rusqlite::Connection;
+use crate::store::db::Conn;
 
 pub(super) struct Standing {
     id: TokenId,
@@ -39,7 +39,7 @@ impl Standing {
     async fn save(
         &self,
         ctx: &FeedContext,
-        f: impl FnOnce(&Connection, &TokenId) -> Result<(), StoreError> + Send + 'static,
+        f: impl FnOnce(&Conn, &TokenId) -> Result<(), StoreError> + Send + 'static,
     ) {
         let id = self.id.clone();
         if let Err(e) = ctx.ingest.write(move |w| f(w.connection(), &id)).await {

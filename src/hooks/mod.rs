@@ -24,7 +24,7 @@ use crate::settings::{PopMode, ScreenPop, Settings};
 use crate::store::{EventRow, StoreError};
 use crate::token::TokenId;
 use outbox::{Kind, NewDelivery};
-use rusqlite::Connection;
+use crate::store::db::Conn;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -173,7 +173,7 @@ pub fn webhook_body(e: &Event, received_at: UnixTime) -> String {
 /// `endpoints` are the token's enabled webhooks (`outbox::endpoints`, read once per poll).
 #[allow(clippy::too_many_arguments)]
 pub fn on_event(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     settings: Option<&Settings>,
     endpoints: &[outbox::Endpoint],
@@ -291,7 +291,7 @@ fn judge_resolved(
 /// person checking a receiver, who reads the latest result, and a loop of test requests must
 /// not grow the database (issue 8) — the outbox and the log hold at most one test per endpoint.
 pub fn enqueue_test(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     endpoint: i64,
     now: UnixTime,
@@ -316,8 +316,8 @@ pub fn enqueue_test(
         now,
     )?;
     let id = conn.query_row(
-        "SELECT webhook_id FROM outbox WHERE id = last_insert_rowid()",
-        [],
+        "SELECT webhook_id FROM outbox WHERE dedupe = ?1",
+        crate::store::db::params![dedupe],
         |r| r.get(0),
     )?;
     Ok(Some(id))

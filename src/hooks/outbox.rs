@@ -10,7 +10,7 @@ use crate::clock::{as_rfc3339, UnixTime};
 use crate::limits;
 use crate::store::StoreError;
 use crate::token::TokenId;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::store::db::{Conn, OptionalExtension, Row, params};
 use serde::Serialize;
 
 /// Waits after each failed attempt: 5 s, 30 s, 2 min, 10 min, 1 h; then the delivery is given up.
@@ -55,7 +55,7 @@ pub struct NewDelivery<'a> {
 }
 
 /// Adds a pending delivery, due now; false when the same one is already there.
-pub fn enqueue(conn: &Connection, d: &NewDelivery, now: UnixTime) -> Result<bool, StoreError> {
+pub fn enqueue(conn: &Conn, d: &NewDelivery, now: UnixTime) -> Result<bool, StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO outbox (token_id, kind, endpoint_id, url, body, webhook_id, event, dedupe, next_attempt_at, state, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?9, ?9)
@@ -76,7 +76,7 @@ pub fn enqueue(conn: &Connection, d: &NewDelivery, now: UnixTime) -> Result<bool
 }
 
 /// Removes an endpoint's test deliveries and their log lines, before a new test is queued.
-pub fn forget_tests(conn: &Connection, endpoint: i64) -> Result<(), StoreError> {
+pub fn forget_tests(conn: &Conn, endpoint: i64) -> Result<(), StoreError> {
     conn.execute(
         "DELETE FROM deliveries WHERE endpoint_id = ?1 AND kind = 'webhook' AND event = 'test'",
         [endpoint],
@@ -110,7 +110,7 @@ pub struct Endpoint {
 
 const ENDPOINT_COLUMNS: &str = "id, url, description, events, enabled, disabled_reason, disabled_at, failing_since, last_success_at, created_at";
 
-fn endpoint(r: &Row) -> rusqlite::Result<Endpoint> {
+fn endpoint(r: &Row) -> crate::store::db::Result<Endpoint> {
     let events: String = r.get(3)?;
     Ok(Endpoint {
         id: r.get(0)?,
@@ -131,7 +131,7 @@ fn endpoint(r: &Row) -> rusqlite::Result<Endpoint> {
 }
 
 pub fn endpoints(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     enabled_only: bool,
 ) -> Result<Vec<Endpoint>, StoreError> {
@@ -145,7 +145,7 @@ pub fn endpoints(
 }
 
 pub fn endpoint_by_id(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     id: i64,
 ) -> Result<Option<Endpoint>, StoreError> {
@@ -156,7 +156,7 @@ pub fn endpoint_by_id(
 }
 
 pub fn create_endpoint(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     url: &str,
     description: &str,
@@ -164,17 +164,17 @@ pub fn create_endpoint(
     secret: &str,
     now: UnixTime,
 ) -> Result<Endpoint, StoreError> {
-    conn.execute(
-        "INSERT INTO webhooks (token_id, url, description, events, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    let id: i64 = conn.query_row(
+        "INSERT INTO webhooks (token_id, url, description, events, secret, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
         params![token.as_str(), url, description, serde_json::to_string(events)?, secret, now],
+        |r| r.get(0),
     )?;
-    let id = conn.last_insert_rowid();
-    endpoint_by_id(conn, token, id)?.ok_or(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
+    endpoint_by_id(conn, token, id)?.ok_or(StoreError::Db(crate::store::db::DbError::NoRows))
 }
 
 /// Deletes an endpoint; its pending deliveries fail. False when there was none.
 pub fn delete_endpoint(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     id: i64,
     now: UnixTime,
@@ -190,7 +190,7 @@ pub fn delete_endpoint(
 }
 
 /// Turns an endpoint back on after it was disabled.
-pub fn enable_endpoint(conn: &Connection, token: &TokenId, id: i64) -> Result<bool, StoreError> {
+pub fn enable_endpoint(conn: &Conn, token: &TokenId, id: i64) -> Result<bool, StoreError> {
     let n = conn.execute(
         "UPDATE webhooks SET enabled = 1, disabled_reason = NULL, disabled_at = NULL, failing_since = NULL WHERE token_id = ?1 AND id = ?2",
         params![token.as_str(), id],
@@ -199,7 +199,7 @@ pub fn enable_endpoint(conn: &Connection, token: &TokenId, id: i64) -> Result<bo
 }
 
 fn disable_endpoint(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     reason: &str,
     now: UnixTime,
@@ -212,7 +212,7 @@ fn disable_endpoint(
 }
 
 fn abandon_pending(
-    conn: &Connection,
+    conn: &Conn,
     endpoint: i64,
     reason: &str,
     now: UnixTime,
@@ -241,7 +241,7 @@ pub struct Due {
     pub attempts: u32,
 }
 
-pub fn due(conn: &Connection, now: UnixTime, limit: usize) -> Result<Vec<Due>, StoreError> {
+pub fn due(conn: &Conn, now: UnixTime, limit: usize) -> Result<Vec<Due>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT o.id, o.token_id, o.kind, o.endpoint_id, o.url, o.body, o.webhook_id, o.event, w.secret, o.attempts
          FROM outbox o LEFT JOIN webhooks w ON w.id = o.endpoint_id
@@ -266,10 +266,10 @@ pub fn due(conn: &Connection, now: UnixTime, limit: usize) -> Result<Vec<Due>, S
 }
 
 /// The time of the next pending attempt, if any (the worker sleeps until then).
-pub fn next_due(conn: &Connection) -> Result<Option<UnixTime>, StoreError> {
+pub fn next_due(conn: &Conn) -> Result<Option<UnixTime>, StoreError> {
     Ok(conn.query_row(
         "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'",
-        [],
+        (),
         |r| r.get(0),
     )?)
 }
@@ -289,7 +289,7 @@ pub enum Outcome {
 /// or a day of failures disables it). Returns the row's new state (`replaced` when the row
 /// is gone: a test that a newer one replaced, nothing recorded).
 pub fn record(
-    conn: &Connection,
+    conn: &Conn,
     d: &Due,
     outcome: &Outcome,
     latency_ms: f64,
@@ -361,7 +361,7 @@ pub fn record(
     Ok(state)
 }
 
-fn exists(conn: &Connection, outbox_id: i64) -> Result<bool, StoreError> {
+fn exists(conn: &Conn, outbox_id: i64) -> Result<bool, StoreError> {
     Ok(conn
         .query_row(
             "SELECT 1 FROM outbox WHERE id = ?1",
@@ -403,7 +403,7 @@ pub struct DeliveryFilter {
 
 /// The token's delivery log, newest first; the second value is the cursor of the next page.
 pub fn deliveries(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     f: &DeliveryFilter,
 ) -> Result<(Vec<DeliveryRow>, Option<i64>), StoreError> {

@@ -14,7 +14,7 @@ use crate::normalise::Event;
 use crate::settings::{PopMode, ScreenPop};
 use crate::store::StoreError;
 use crate::token::TokenId;
-use rusqlite::Connection;
+use crate::store::db::Conn;
 use std::collections::{HashMap, HashSet};
 
 /// Every enabled user's own screen pop, by the tokens of their organisation.
@@ -28,7 +28,7 @@ impl OwnPops {
     /// Reads them all from the store. A stored choice that does not read as a screen pop a
     /// user may have (written by a later version, or `silent`) is left out: that user
     /// follows the organisation's.
-    pub fn load(conn: &Connection) -> Result<OwnPops, StoreError> {
+    pub fn load(conn: &Conn) -> Result<OwnPops, StoreError> {
         let mut own = OwnPops::default();
         for (token, user, json) in crate::store::own_pops::all(conn)? {
             let Ok(pop) = serde_json::from_str::<ScreenPop>(&json) else {

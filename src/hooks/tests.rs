@@ -149,11 +149,11 @@ fn open_db() -> (tempfile::TempDir, store::Writer, store::Readers) {
     (dir, w, r)
 }
 
-fn pending(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+fn pending(conn: &Conn) -> Vec<(String, String, Option<String>)> {
     let mut stmt = conn
         .prepare("SELECT kind, url, body FROM outbox WHERE state = 'pending' ORDER BY id")
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect()
@@ -306,11 +306,11 @@ fn own_pops_are_made_per_user_of_the_token_s_organisation_and_never_silent_or_di
 }
 
 /// An endpoint of the test token choosing one event type (or `*`).
-fn endpoint(conn: &Connection, url: &str, event: &str) -> outbox::Endpoint {
+fn endpoint(conn: &Conn, url: &str, event: &str) -> outbox::Endpoint {
     outbox::create_endpoint(conn, &token(), url, "", &[event.into()], "whsec_AAAA", 0.0).unwrap()
 }
 
-fn due_row(conn: &Connection, now: f64) -> Due {
+fn due_row(conn: &Conn, now: f64) -> Due {
     outbox::due(conn, now, 10)
         .unwrap()
         .pop()
@@ -534,7 +534,7 @@ async fn states(rig: &Rig) -> Vec<(String, String, Option<String>)> {
             let mut stmt = w
                 .connection()
                 .prepare("SELECT url, state, last_error FROM outbox ORDER BY id")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let rows = stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
         .await
@@ -766,6 +766,6 @@ fn a_name_that_resolves_only_to_private_addresses_is_refused_when_saved() {
 }
 
 /// The token's enabled webhooks, as the ingest reads them once per poll.
-fn enabled(conn: &rusqlite::Connection, token: &TokenId) -> Vec<outbox::Endpoint> {
+fn enabled(conn: &crate::store::db::Conn, token: &TokenId) -> Vec<outbox::Endpoint> {
     outbox::endpoints(conn, token, true).unwrap()
 }

@@ -8,7 +8,7 @@
 use super::StoreError;
 use crate::clock::UnixTime;
 use crate::limits::clip;
-use rusqlite::{params, Connection};
+use crate::store::db::{Conn, params};
 use serde::Serialize;
 
 pub const DETAIL_BYTES: usize = 512;
@@ -26,7 +26,7 @@ pub struct Entry {
 }
 
 pub fn record(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     at: UnixTime,
     actor: &str,
@@ -49,7 +49,7 @@ pub fn record(
 /// An organisation's entries, newest first: `limit` of them before the entry `before`; the
 /// cursor of the next page.
 pub fn list(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     before: Option<i64>,
     limit: usize,
@@ -83,7 +83,7 @@ mod tests {
 
     #[test]
     fn entries_are_paged_newest_first_per_organisation_and_capped() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = Conn::open_in_memory().unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
         for i in 0..5 {
             record(&conn, 1, f64::from(i), "user alice", "settings.change", "x").unwrap();

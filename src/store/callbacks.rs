@@ -8,7 +8,7 @@
 use super::StoreError;
 use crate::clock::{as_rfc3339, UnixTime};
 use crate::token::TokenId;
-use rusqlite::{params, Connection};
+use crate::store::db::{Conn, params};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -58,7 +58,7 @@ pub struct CallbackFilter {
 
 /// The callers to call back, most recent attempt first.
 pub fn callbacks(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     f: &CallbackFilter,
 ) -> Result<super::Page<Callback>, StoreError> {
@@ -132,7 +132,7 @@ pub fn callbacks(
 
 /// Marks `number` done (or not) for every user of `token`. A later attempt opens it again.
 pub fn mark_done(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     number: &str,
     done: bool,

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod backup;
 pub mod callbacks;
+pub mod db;
 pub mod ovh_access;
 pub mod own_pops;
 pub mod purpose;
@@ -27,8 +28,9 @@ pub use queries::{CallFilter, Cursor, EventFilter, EventRow, JournalFilter, Page
 pub use status::{StoreHealth, StoreStatus};
 pub use writer::{StoredToken, Writer};
 
+use db::{Conn, DbError};
 use parking_lot::Mutex;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::OpenFlags;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +38,7 @@ pub enum StoreError {
     #[error("cannot open the database {path}: {reason}")]
     Open { path: PathBuf, reason: String },
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Db(#[from] DbError),
     #[error("stored data is not valid: {0}")]
     Json(#[from] serde_json::Error),
     #[error("a database read was interrupted: {0}")]
@@ -49,15 +51,16 @@ impl StoreError {
     /// A failure of the storage itself (disk full, read-only file, I/O error, locked), as
     /// opposed to a bad query or bad data: retrying later may succeed.
     pub fn is_unavailable(&self) -> bool {
-        use rusqlite::ErrorCode::*;
-        match self {
-            StoreError::Failing(_) => true,
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
-                e.code,
-                DiskFull | ReadOnly | SystemIoFailure | CannotOpen | DatabaseBusy | DatabaseLocked
-            ),
-            _ => false,
-        }
+        matches!(
+            self,
+            StoreError::Failing(_) | StoreError::Db(DbError::Unavailable(_))
+        )
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        StoreError::Db(db::from_sqlite(e))
     }
 }
 
@@ -126,11 +129,11 @@ impl Default for CacheBudget {
 /// Reader connections kept in the pool (more may be open for a moment, at a burst).
 const READERS_KEPT: usize = 8;
 
-fn connect(path: &Path, cache_kib: u64) -> Result<Connection, StoreError> {
+fn connect(path: &Path, cache_kib: u64) -> Result<rusqlite::Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
+    let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
     // WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives a killed
     // process (kill -9) without losing a commit; only a power cut can take the last ones.
     conn.execute_batch(&format!(
@@ -149,10 +152,11 @@ pub fn open(path: &Path) -> Result<(Writer, Readers), StoreError> {
 
 /// `open`, the page caches within `cache`.
 pub fn open_with(path: &Path, cache: CacheBudget) -> Result<(Writer, Readers), StoreError> {
-    let mut conn = connect(path, cache.writer_kib())?;
+    let conn = connect(path, cache.writer_kib())?;
     if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
         return Err(open_error(path, "the file is read-only"));
     }
+    let mut conn = Conn::sqlite(conn);
     schema::migrate(&mut conn).map_err(|e| open_error(path, e))?;
     Ok((
         Writer::new(conn),
@@ -169,14 +173,14 @@ pub struct Readers {
     path: PathBuf,
     /// Each reader's page cache.
     cache_kib: u64,
-    pool: Mutex<Vec<Connection>>,
+    pool: Mutex<Vec<Conn>>,
 }
 
 impl Readers {
     /// Runs `f` on a pooled connection, off the async threads.
     pub async fn read<R: Send + 'static>(
         self: &std::sync::Arc<Self>,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError> + Send + 'static,
+        f: impl FnOnce(&Conn) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
         let readers = self.clone();
         tokio::task::spawn_blocking(move || readers.with(f))
@@ -187,11 +191,11 @@ impl Readers {
     /// Runs `f` on a pooled connection. Blocking: from async code, use `read`.
     pub fn with<R>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+        f: impl FnOnce(&Conn) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let conn = match self.pool.lock().pop() {
             Some(c) => c,
-            None => connect(&self.path, self.cache_kib)?,
+            None => Conn::sqlite(connect(&self.path, self.cache_kib)?),
         };
         let result = f(&conn);
         let mut pool = self.pool.lock();

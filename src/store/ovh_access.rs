@@ -4,7 +4,7 @@
 
 use super::StoreError;
 use crate::clock::UnixTime;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{Conn, OptionalExtension, params};
 
 /// One organisation's access, as stored.
 #[derive(Clone, PartialEq)]
@@ -31,7 +31,7 @@ impl std::fmt::Debug for Access {
     }
 }
 
-fn access(r: &rusqlite::Row) -> rusqlite::Result<Access> {
+fn access(r: &crate::store::db::Row) -> crate::store::db::Result<Access> {
     Ok(Access {
         org_id: r.get(0)?,
         application_key: r.get(1)?,
@@ -46,7 +46,7 @@ fn access(r: &rusqlite::Row) -> rusqlite::Result<Access> {
 
 const COLUMNS: &str = "org_id, application_key, application_secret, consumer_key, state, validation_url, created_at, validated_at";
 
-pub fn get(conn: &Connection, org: i64) -> Result<Option<Access>, StoreError> {
+pub fn get(conn: &Conn, org: i64) -> Result<Option<Access>, StoreError> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM ovh_access WHERE org_id = ?1"),
@@ -57,14 +57,14 @@ pub fn get(conn: &Connection, org: i64) -> Result<Option<Access>, StoreError> {
 }
 
 /// Every organisation's access (the service starts one supervisor for each).
-pub fn all(conn: &Connection) -> Result<Vec<Access>, StoreError> {
+pub fn all(conn: &Conn) -> Result<Vec<Access>, StoreError> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM ovh_access ORDER BY org_id"))?;
-    let rows = stmt.query_map([], access)?;
+    let rows = stmt.query_map((), access)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Stores an organisation's access, replacing what it had.
-pub fn put(conn: &Connection, a: &Access) -> Result<(), StoreError> {
+pub fn put(conn: &Conn, a: &Access) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO ovh_access (org_id, application_key, application_secret, consumer_key, state, validation_url, created_at, validated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -89,7 +89,7 @@ pub fn put(conn: &Connection, a: &Access) -> Result<(), StoreError> {
 /// Marks a pending consumer key validated (it worked); false when it is no longer the one
 /// stored.
 pub fn validated(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     consumer_key: &str,
     now: UnixTime,
@@ -102,6 +102,6 @@ pub fn validated(
 }
 
 /// Forgets an organisation's access; false when it had none.
-pub fn delete(conn: &Connection, org: i64) -> Result<bool, StoreError> {
+pub fn delete(conn: &Conn, org: i64) -> Result<bool, StoreError> {
     Ok(conn.execute("DELETE FROM ovh_access WHERE org_id = ?1", params![org])? > 0)
 }

@@ -4,10 +4,10 @@
 
 use super::StoreError;
 use crate::token::TokenId;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{Conn, OptionalExtension, params};
 
 /// A user's own screen pop, as stored (`None`: they follow the organisation's).
-pub fn get(conn: &Connection, user: i64) -> Result<Option<String>, StoreError> {
+pub fn get(conn: &Conn, user: i64) -> Result<Option<String>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT screen_pop FROM users WHERE id = ?1",
@@ -20,7 +20,7 @@ pub fn get(conn: &Connection, user: i64) -> Result<Option<String>, StoreError> {
 
 /// Stores a user's own screen pop (`None`: back to the organisation's); false when there is
 /// no such user.
-pub fn set(conn: &Connection, user: i64, json: Option<&str>) -> Result<bool, StoreError> {
+pub fn set(conn: &Conn, user: i64, json: Option<&str>) -> Result<bool, StoreError> {
     Ok(conn.execute(
         "UPDATE users SET screen_pop = ?2 WHERE id = ?1",
         params![user, json],
@@ -28,12 +28,12 @@ pub fn set(conn: &Connection, user: i64, json: Option<&str>) -> Result<bool, Sto
 }
 
 /// Every enabled user's own screen pop, under each token of their organisation.
-pub fn all(conn: &Connection) -> Result<Vec<(TokenId, i64, String)>, StoreError> {
+pub fn all(conn: &Conn) -> Result<Vec<(TokenId, i64, String)>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT o.token_id, u.id, u.screen_pop FROM users u JOIN org_tokens o ON o.org_id = u.org_id
          WHERE u.screen_pop IS NOT NULL AND u.disabled_at IS NULL ORDER BY o.token_id, u.id",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         Ok((
             TokenId::from_stored(r.get::<_, String>(0)?),
             r.get(1)?,

@@ -6,7 +6,7 @@
 //! every start, with an error that says which `--db` to give instead.
 
 use super::StoreError;
-use rusqlite::Connection;
+use crate::store::db::{params, Conn, Dialect, OptionalExtension};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -35,12 +35,12 @@ impl Purpose {
 /// the mark is taken as real, unless every token it knows is one of `demo_tokens` (the ids of
 /// the tokens the demo follows), which only a demo wrote.
 pub fn claim(
-    conn: &Connection,
+    conn: &Conn,
     path: &Path,
     purpose: Purpose,
     demo_tokens: &HashSet<String>,
 ) -> Result<(), StoreError> {
-    let id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let id = stored_id(conn)?;
     let found = match id {
         REAL => Some(Purpose::Real),
         DEMO => Some(Purpose::Demo),
@@ -51,7 +51,7 @@ pub fn claim(
         None => {
             let mut stmt = conn.prepare("SELECT id FROM tokens")?;
             let known: Vec<String> = stmt
-                .query_map([], |r| r.get(0))?
+                .query_map((), |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             let only_demo = known.iter().all(|t| demo_tokens.contains(t));
             let p = if !known.is_empty() && !only_demo {
@@ -59,7 +59,7 @@ pub fn claim(
             } else {
                 purpose
             };
-            conn.pragma_update(None, "application_id", p.id())?;
+            store_id(conn, p.id())?;
             p
         }
     };
@@ -135,4 +135,29 @@ mod tests {
         claim_with(&w, &old_demo, Purpose::Demo, &[DEMO_TOKEN]).unwrap();
         assert!(claim_with(&w, &old_demo, Purpose::Real, &[]).is_err());
     }
+}
+
+/// The purpose recorded in the database: SQLite's `application_id` header field, or the
+/// `store_meta` row on PostgreSQL (0: none yet).
+fn stored_id(conn: &Conn) -> Result<i64, StoreError> {
+    Ok(match conn.dialect() {
+        Dialect::Sqlite => conn.query_row("PRAGMA application_id", (), |r| r.get(0))?,
+        Dialect::Postgres => conn
+            .query_row("SELECT value FROM store_meta WHERE key = 'purpose'", (), |r| r.get(0))
+            .optional()?
+            .unwrap_or(0),
+    })
+}
+
+fn store_id(conn: &Conn, id: i64) -> Result<(), StoreError> {
+    match conn.dialect() {
+        Dialect::Sqlite => conn.execute_batch(&format!("PRAGMA application_id = {id}"))?,
+        Dialect::Postgres => {
+            conn.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('purpose', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![id],
+            )?;
+        }
+    }
+    Ok(())
 }

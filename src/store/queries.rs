@@ -6,8 +6,8 @@ use super::StoreError;
 use crate::clock::{as_rfc3339, UnixTime};
 use crate::engine::{CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome};
 use crate::token::TokenId;
-use rusqlite::types::Value as Sql;
-use rusqlite::{params, params_from_iter, Connection, Row};
+use crate::store::db::Value as Sql;
+use crate::store::db::{Conn, Row, params, params_from_iter};
 use serde::Serialize;
 
 /// Where the previous page stopped: the sort key and row id of its last row.
@@ -230,10 +230,10 @@ pub struct Statement {
 /// Runs a listing's `statement` (built for `limit` rows) into a page; `map` gives each row's
 /// sort key and id (the cursor) beside the item.
 fn page<T>(
-    conn: &Connection,
+    conn: &Conn,
     statement: Statement,
     limit: usize,
-    map: impl Fn(&Row) -> rusqlite::Result<(f64, i64, T)>,
+    map: impl Fn(&Row) -> crate::store::db::Result<(f64, i64, T)>,
 ) -> Result<Page<T>, StoreError> {
     let mut stmt = conn.prepare_cached(&statement.sql)?;
     let mut rows: Vec<(f64, i64, T)> = stmt
@@ -283,7 +283,7 @@ pub fn history_statement(token: &TokenId, f: &CallFilter) -> Statement {
 }
 
 pub fn history(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     f: &CallFilter,
 ) -> Result<Page<CallRecord>, StoreError> {
@@ -338,7 +338,7 @@ pub fn journal_statement(token: &TokenId, f: &JournalFilter) -> Statement {
 }
 
 pub fn journal(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     f: &JournalFilter,
 ) -> Result<Page<JournalEntry>, StoreError> {
@@ -404,7 +404,7 @@ pub fn events_statement(token: &TokenId, f: &EventFilter) -> Statement {
 }
 
 pub fn events(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     f: &EventFilter,
 ) -> Result<Page<EventRow>, StoreError> {
@@ -427,8 +427,8 @@ pub fn events(
     })
 }
 
-pub fn settings_json(conn: &Connection, token: &TokenId) -> Result<Option<String>, StoreError> {
-    use rusqlite::OptionalExtension;
+pub fn settings_json(conn: &Conn, token: &TokenId) -> Result<Option<String>, StoreError> {
+    use crate::store::db::OptionalExtension;
     Ok(conn
         .query_row(
             "SELECT json FROM settings WHERE token_id = ?1",
@@ -443,11 +443,11 @@ pub fn settings_json(conn: &Connection, token: &TokenId) -> Result<Option<String
 /// A live login session: its token, its expiry, and its user (id and role) when a user
 /// signed in (`None`: the token's own login). A disabled user's sessions are not live.
 pub fn login_session(
-    conn: &Connection,
+    conn: &Conn,
     id_hash: &str,
     now: UnixTime,
 ) -> Result<Option<LoginSession>, StoreError> {
-    use rusqlite::OptionalExtension;
+    use crate::store::db::OptionalExtension;
     Ok(conn
         .query_row(
             "SELECT s.token_id, s.expires_at, s.user_id, u.role, u.lines, u.queues, s.link_id, w.allow FROM sessions s
@@ -456,7 +456,7 @@ pub fn login_session(
              WHERE s.id_hash = ?1 AND s.expires_at > ?2
                AND (s.user_id IS NULL OR (u.id IS NOT NULL AND u.disabled_at IS NULL))
                AND (s.link_id IS NULL OR w.id IS NOT NULL)",
-            rusqlite::params![id_hash, now],
+            crate::store::db::params![id_hash, now],
             |r| {
                 let user = match (r.get::<_, Option<i64>>(2)?, r.get::<_, Option<String>>(3)?) {
                     (Some(id), Some(role)) => Some((
@@ -520,7 +520,7 @@ pub struct WallSession {
 /// The callers of `queue` the journal holds who joined at `since` or later, and of them those
 /// answered: our side of the OVH cross-check (`supervise::cross_check`).
 pub fn journal_counts_since(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     queue: &str,
     since: UnixTime,
@@ -535,8 +535,8 @@ pub fn journal_counts_since(
 }
 
 /// When the token's first stored event happened (OVH's time), if it has any.
-pub fn first_event_at(conn: &Connection, token: &TokenId) -> Result<Option<UnixTime>, StoreError> {
-    use rusqlite::OptionalExtension;
+pub fn first_event_at(conn: &Conn, token: &TokenId) -> Result<Option<UnixTime>, StoreError> {
+    use crate::store::db::OptionalExtension;
     Ok(conn
         .query_row(
             "SELECT at FROM events WHERE token_id = ?1 ORDER BY seq LIMIT 1",

@@ -16,7 +16,7 @@ use super::*;
 use crate::engine::{CallOutcome, Direction, JournalOutcome};
 use crate::test_support::FIXTURE_TOKEN;
 use crate::token::Token;
-use rusqlite::params_from_iter;
+use crate::store::db::params_from_iter;
 
 /// What a page can ask for; each listing reads it as its own filter (`Number` is the line of
 /// the history and the events, the queue of the journal).
@@ -178,7 +178,7 @@ fn events(asks: &[Ask]) -> Statement {
 
 /// SQLite's plan for `statement`: its steps, as `EXPLAIN QUERY PLAN` words them; or why it
 /// cannot run (an index it names is missing).
-fn plan(conn: &Connection, statement: &Statement) -> rusqlite::Result<Vec<String>> {
+fn plan(conn: &Conn, statement: &Statement) -> db::Result<Vec<String>> {
     let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {}", statement.sql))?;
     let steps = stmt.query_map(params_from_iter(&statement.params), |r| r.get(3))?;
     steps.collect()

@@ -12,7 +12,7 @@ use crate::clock::{as_rfc3339, UnixTime};
 use crate::token::TokenId;
 use chrono::{Offset, TimeZone};
 use chrono_tz::Tz;
-use rusqlite::Connection;
+use crate::store::db::Conn;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -221,7 +221,7 @@ pub fn bucket_journal(
 
 /// Calls that started in `[from, to)`, per local hour; `number` limits them to one line.
 pub fn calls_per_hour(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     from: UnixTime,
     to: UnixTime,
@@ -234,7 +234,7 @@ pub fn calls_per_hour(
     )?;
     let numbers = numbers.map(|n| serde_json::to_string(n).unwrap_or_else(|_| "[]".into()));
     let rows: Vec<(f64, String)> = stmt
-        .query_map(rusqlite::params![token.as_str(), from, to, numbers], |r| {
+        .query_map(crate::store::db::params![token.as_str(), from, to, numbers], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?
         .collect::<Result<_, _>>()?;
@@ -243,7 +243,7 @@ pub fn calls_per_hour(
 
 /// Callers who joined a queue in `[from, to)`, per queue and local hour.
 pub fn queues_per_hour(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     from: UnixTime,
     to: UnixTime,
@@ -254,7 +254,7 @@ pub fn queues_per_hour(
         "SELECT queue, joined_at, wait_s, outcome FROM queue_journal WHERE token_id = ?1 AND joined_at >= ?2 AND joined_at < ?3",
     )?;
     let rows: Vec<JournalRow> = stmt
-        .query_map(rusqlite::params![token.as_str(), from, to], |r| {
+        .query_map(crate::store::db::params![token.as_str(), from, to], |r| {
             Ok(JournalRow {
                 queue: r.get(0)?,
                 joined_at: r.get(1)?,

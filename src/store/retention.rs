@@ -13,7 +13,7 @@
 
 use super::StoreError;
 use crate::clock::UnixTime;
-use rusqlite::{params, Connection, Statement};
+use crate::store::db::{Conn, Statement, params};
 
 /// The most rows one statement deletes.
 pub const BATCH: usize = 500;
@@ -68,7 +68,7 @@ impl std::ops::AddAssign for Pruned {
 /// first, then delivery-log lines, then events. A call that returns `limit` rows may have left
 /// more; the next call continues.
 pub fn prune(
-    conn: &Connection,
+    conn: &Conn,
     policy: &Policy,
     now: UnixTime,
     limit: usize,
@@ -110,7 +110,7 @@ fn in_batches(
 /// `outbox_due (state, next_attempt_at)` index: a finished row's is its last attempt, or — for
 /// one abandoned while it waited (its endpoint deleted or disabled) — the retry it was waiting
 /// for, at most an hour later; such a row simply goes that much later.
-fn outbox(conn: &Connection, cutoff: UnixTime, limit: usize) -> Result<usize, StoreError> {
+fn outbox(conn: &Conn, cutoff: UnixTime, limit: usize) -> Result<usize, StoreError> {
     let mut stmt = conn.prepare_cached(
         "DELETE FROM outbox WHERE id IN (
              SELECT id FROM outbox
@@ -121,7 +121,7 @@ fn outbox(conn: &Connection, cutoff: UnixTime, limit: usize) -> Result<usize, St
 }
 
 /// Delivery-log lines written before `cutoff`.
-fn deliveries(conn: &Connection, cutoff: UnixTime, limit: usize) -> Result<usize, StoreError> {
+fn deliveries(conn: &Conn, cutoff: UnixTime, limit: usize) -> Result<usize, StoreError> {
     let mut oldest = conn.prepare_cached("SELECT id, at FROM deliveries ORDER BY id LIMIT ?1")?;
     let mut delete = conn.prepare_cached("DELETE FROM deliveries WHERE id <= ?1")?;
     in_batches(limit, |n| {
@@ -134,10 +134,10 @@ fn deliveries(conn: &Connection, cutoff: UnixTime, limit: usize) -> Result<usize
 
 /// Events received before `cutoff` that every token's board already holds: those up to the
 /// sequence number of the token's snapshot. A token without a snapshot keeps all its events.
-fn events(conn: &Connection, cutoff: UnixTime, limit: usize) -> Result<usize, StoreError> {
+fn events(conn: &Conn, cutoff: UnixTime, limit: usize) -> Result<usize, StoreError> {
     let snapshots: Vec<(String, i64)> = conn
         .prepare_cached("SELECT token_id, seq FROM snapshots ORDER BY token_id")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     let mut oldest = conn.prepare_cached(
         "SELECT seq, received_at FROM events WHERE token_id = ?2 AND seq <= ?3 ORDER BY seq LIMIT ?1",
@@ -165,18 +165,18 @@ fn events(conn: &Connection, cutoff: UnixTime, limit: usize) -> Result<usize, St
 /// before it.
 fn oldest_before(
     stmt: &mut Statement,
-    params: impl rusqlite::Params,
+    params: impl crate::store::db::Params,
     cutoff: UnixTime,
 ) -> Result<Option<i64>, StoreError> {
-    let mut rows = stmt.query(params)?;
     let mut last = None;
-    while let Some(row) = rows.next()? {
+    stmt.for_each(params, |row| {
         let at: f64 = row.get(1)?;
         if at >= cutoff {
-            break;
+            return Ok(false);
         }
         last = Some(row.get(0)?);
-    }
+        Ok(true)
+    })?;
     Ok(last)
 }
 
@@ -198,7 +198,7 @@ mod tests {
         (dir, writer)
     }
 
-    fn add_deliveries(conn: &Connection, n: usize, at: f64) {
+    fn add_deliveries(conn: &Conn, n: usize, at: f64) {
         let tx = conn.unchecked_transaction().unwrap();
         for _ in 0..n {
             tx.execute(
@@ -211,11 +211,11 @@ mod tests {
         tx.commit().unwrap();
     }
 
-    fn count(conn: &Connection, sql: &str) -> i64 {
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    fn count(conn: &Conn, sql: &str) -> i64 {
+        conn.query_row(sql, (), |r| r.get(0)).unwrap()
     }
 
-    fn everything(limit: usize) -> impl Fn(&Connection, &Policy) -> Pruned {
+    fn everything(limit: usize) -> impl Fn(&Conn, &Policy) -> Pruned {
         move |conn, policy| prune(conn, policy, NOW, limit).unwrap()
     }
 

@@ -1,7 +1,7 @@
 //! The schema and its migrations. Each entry of `MIGRATIONS` runs once, in order, and
 //! `PRAGMA user_version` records how many have run: add new ones at the end, never edit old ones.
 
-use rusqlite::Connection;
+use super::db::{Conn, DbError};
 
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -361,17 +361,17 @@ CREATE INDEX events_by_number ON events (token_id, number, seq);
 /// How many migrations there are: the `user_version` of an up-to-date database.
 pub const VERSION: usize = MIGRATIONS.len();
 
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub fn migrate(conn: &mut Conn) -> Result<(), DbError> {
     migrate_up_to(conn, VERSION)
 }
 
 /// Runs the migrations up to the `version`th (tests build databases as older versions left them).
-pub(super) fn migrate_up_to(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
-    let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+pub(super) fn migrate_up_to(conn: &mut Conn, version: usize) -> Result<(), DbError> {
+    let done: usize = conn.query_row("PRAGMA user_version", (), |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().take(version).skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
         tx.commit()?;
     }
     Ok(())

@@ -328,7 +328,7 @@ fn migrations_run_once() {
     let (writer, _) = open(&path).unwrap();
     let v: i64 = writer
         .connection()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .query_row("PRAGMA user_version", (), |r| r.get(0))
         .unwrap();
     assert_eq!(
         v as usize,
@@ -348,7 +348,7 @@ fn a_snapshot_or_an_event_that_no_longer_reads_does_not_stop_the_rebuild() {
     ingest(&mut writer, &mut board, &fixture_events("queue.v1.jsonl"));
     writer
         .connection()
-        .execute("UPDATE events SET raw = '{cut' WHERE seq = 1", [])
+        .execute("UPDATE events SET raw = '{cut' WHERE seq = 1", ())
         .unwrap();
     writer
         .connection()
@@ -389,7 +389,7 @@ fn one_call(call_id: &str, start_ns: i64) -> Vec<crate::normalise::Event> {
 fn count(writer: &Writer, sql: &str) -> i64 {
     writer
         .connection()
-        .query_row(sql, [], |r| r.get(0))
+        .query_row(sql, (), |r| r.get(0))
         .unwrap()
 }
 
@@ -440,7 +440,7 @@ fn upgrading_collapses_calls_an_older_version_recorded_twice() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     {
-        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let mut conn = crate::store::db::Conn::open_sqlite(&path).unwrap();
         schema::migrate_up_to(&mut conn, 2).unwrap();
         let t = 1_732_612_345.123_456_7_f64;
         let next_up = f64::from_bits(t.to_bits() + 1);
@@ -448,7 +448,7 @@ fn upgrading_collapses_calls_an_older_version_recorded_twice() {
             conn.execute(
                 "INSERT INTO calls (id, token_id, number, call_id, direction, started_at, ended_at, ring_s, talk_s, outcome)
                  VALUES (?1, 'tok', '0033972101010', ?2, 'incoming', ?3, ?3 + 60, 4, 56, ?4)",
-                rusqlite::params![id, call, started, outcome],
+                crate::store::db::params![id, call, started, outcome],
             )
             .unwrap();
         };
@@ -464,7 +464,7 @@ fn upgrading_collapses_calls_an_older_version_recorded_twice() {
         .connection()
         .prepare("SELECT id FROM calls ORDER BY id")
         .unwrap()
-        .query_map([], |r| r.get(0))
+        .query_map((), |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
         .collect();
@@ -490,36 +490,36 @@ fn upgrading_collapses_calls_an_older_version_recorded_twice() {
 fn webhook_endpoint_ids_are_never_reused_even_across_the_upgrade() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
-    let create = |conn: &rusqlite::Connection| -> i64 {
+    let create = |conn: &crate::store::db::Conn| -> i64 {
         conn.execute(
             "INSERT INTO webhooks (token_id, url, events, secret, created_at) VALUES ('tok', 'https://x.example/', '[\"*\"]', 's', 0)",
-            [],
+            (),
         )
         .unwrap();
-        conn.last_insert_rowid()
+        conn.query_row("SELECT MAX(id) FROM webhooks", (), |r| r.get(0)).unwrap()
     };
     {
-        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        let mut conn = crate::store::db::Conn::open_sqlite(&path).unwrap();
         schema::migrate_up_to(&mut conn, 3).unwrap();
         assert_eq!((create(&conn), create(&conn)), (1, 2));
         conn.execute(
             "INSERT INTO deliveries (outbox_id, token_id, kind, endpoint_id, event, at, url, attempt, outcome)
              VALUES (1, 'tok', 'webhook', 2, 'test', 0, 'https://x.example/', 1, 'delivered')",
-            [],
+            (),
         )
         .unwrap();
-        conn.execute("DELETE FROM webhooks WHERE id = 2", [])
+        conn.execute("DELETE FROM webhooks WHERE id = 2", ())
             .unwrap();
         // Saved before URLs had a cap: disabled by the upgrade, with its pending delivery.
         conn.execute(
             "UPDATE webhooks SET url = 'https://x.example/?' || hex(zeroblob(2000)) WHERE id = 1",
-            [],
+            (),
         )
         .unwrap();
         conn.execute(
             "INSERT INTO outbox (token_id, kind, endpoint_id, url, webhook_id, event, dedupe, next_attempt_at, state, created_at, updated_at)
              VALUES ('tok', 'webhook', 1, 'u', 'msg_1', 'test', 'd1', 0, 'pending', 0, 0)",
-            [],
+            (),
         )
         .unwrap();
     }
@@ -528,23 +528,23 @@ fn webhook_endpoint_ids_are_never_reused_even_across_the_upgrade() {
     let (enabled, reason): (bool, String) = conn
         .query_row(
             "SELECT enabled, disabled_reason FROM webhooks WHERE id = 1",
-            [],
+            (),
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
     assert!(!enabled && reason.contains("2 KiB"), "{reason}");
     let state: String = conn
-        .query_row("SELECT state FROM outbox WHERE dedupe = 'd1'", [], |r| {
+        .query_row("SELECT state FROM outbox WHERE dedupe = 'd1'", (), |r| {
             r.get(0)
         })
         .unwrap();
     assert_eq!(state, "failed");
     assert_eq!(create(conn), 3, "2 is still in the delivery log");
-    conn.execute("DELETE FROM webhooks WHERE id = 3", [])
+    conn.execute("DELETE FROM webhooks WHERE id = 3", ())
         .unwrap();
     assert_eq!(create(conn), 4);
     let kept: i64 = conn
-        .query_row("SELECT COUNT(*) FROM webhooks WHERE id = 1", [], |r| {
+        .query_row("SELECT COUNT(*) FROM webhooks WHERE id = 1", (), |r| {
             r.get(0)
         })
         .unwrap();
@@ -603,7 +603,7 @@ fn a_rotated_token_carries_on_with_the_old_one_s_history_settings_and_links() {
     .unwrap();
     conn.execute(
         "INSERT INTO orgs (id, name, created_at) VALUES (1, 'Acme', 0)",
-        [],
+        (),
     )
     .unwrap();
     conn.execute(
@@ -665,8 +665,8 @@ fn the_page_caches_share_the_configured_budget() {
     let dir = tempfile::tempdir().unwrap();
     let budget = CacheBudget::mib(12).unwrap();
     let (writer, readers) = open_with(&dir.path().join("t.db"), budget).unwrap();
-    let cache_kib = |c: &Connection| -> i64 {
-        -c.query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))
+    let cache_kib = |c: &Conn| -> i64 {
+        -c.query_row("PRAGMA cache_size", (), |r| r.get::<_, i64>(0))
             .unwrap()
     };
     assert_eq!(

@@ -1,7 +1,7 @@
 //! Followed tokens as rows: their state (`active`, `paused`, `removed`), the streak of OVH
 //! refusals that pauses them, their last successful poll, and their removal.
 //!
-//! Plain functions on a `Connection`, so that the running service (through its one writer)
+//! Plain functions on a `Conn`, so that the running service (through its one writer)
 //! and the `ovh-cti tokens` command (on the database file, the service running or not) share
 //! them. The command changes rows only; a running service reads the table every few seconds
 //! and catches up (`service::Service::reconcile`): it stops the follower of a token paused or
@@ -16,7 +16,7 @@
 use super::StoreError;
 use crate::clock::UnixTime;
 use crate::token::{Token, TokenId};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{Conn, OptionalExtension, params};
 use serde::Serialize;
 
 /// A token's state, as stored.
@@ -63,12 +63,12 @@ pub struct TokenRow {
     pub purge: bool,
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<TokenRow>, StoreError> {
+pub fn list(conn: &Conn) -> Result<Vec<TokenRow>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT id, secret, source, state, added_at, state_at, state_reason, refused_since, last_success_at, purge
          FROM tokens ORDER BY added_at, id",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         let secret: String = r.get(1)?;
         Ok(TokenRow {
             id: TokenId::from_stored(r.get(0)?),
@@ -88,15 +88,15 @@ pub fn list(conn: &Connection) -> Result<Vec<TokenRow>, StoreError> {
 
 /// Moves whenever a token is added, deleted, paused, resumed or removed (a trigger keeps it):
 /// the running service reads the whole table only when it moved.
-pub fn version(conn: &Connection) -> Result<i64, StoreError> {
+pub fn version(conn: &Conn) -> Result<i64, StoreError> {
     Ok(conn
         .prepare_cached("SELECT version FROM token_changes WHERE id = 1")?
-        .query_row([], |r| r.get(0))?)
+        .query_row((), |r| r.get(0))?)
 }
 
 /// A token to follow, with its secret: one an operator added, or resumed, while the service
 /// ran. None when it is not there, removed, or its secret is wiped.
-pub fn followable(conn: &Connection, id: &TokenId) -> Result<Option<Token>, StoreError> {
+pub fn followable(conn: &Conn, id: &TokenId) -> Result<Option<Token>, StoreError> {
     let secret: Option<String> = conn
         .query_row(
             "SELECT secret FROM tokens WHERE id = ?1 AND state != 'removed'",
@@ -118,7 +118,7 @@ pub enum Added {
 /// Adds a token an operator asked to follow (`ovh-cti tokens add`); one known already is left
 /// as it is.
 pub fn add(
-    conn: &Connection,
+    conn: &Conn,
     token: &Token,
     source: &str,
     now: UnixTime,
@@ -141,7 +141,7 @@ pub fn add(
 }
 
 /// The id of the token an operator named: its id as `list` shows it, or the token itself.
-pub fn resolve(conn: &Connection, named: &str) -> Result<Option<TokenId>, StoreError> {
+pub fn resolve(conn: &Conn, named: &str) -> Result<Option<TokenId>, StoreError> {
     let id = match Token::parse(named) {
         Ok(token) => token.id().as_str().to_string(),
         Err(_) => named.trim().to_ascii_lowercase(),
@@ -156,7 +156,7 @@ pub fn resolve(conn: &Connection, named: &str) -> Result<Option<TokenId>, StoreE
 
 /// Pauses a token that is not removed; false when there is no such token.
 pub fn pause(
-    conn: &Connection,
+    conn: &Conn,
     id: &TokenId,
     now: UnixTime,
     reason: &str,
@@ -169,7 +169,7 @@ pub fn pause(
 
 /// Makes a paused token active again, its refusal streak forgotten; false when there is no
 /// such token (or it is removed).
-pub fn resume(conn: &Connection, id: &TokenId) -> Result<bool, StoreError> {
+pub fn resume(conn: &Conn, id: &TokenId) -> Result<bool, StoreError> {
     Ok(conn.execute(
         "UPDATE tokens SET state = 'active', state_at = NULL, state_reason = NULL, refused_since = NULL
          WHERE id = ?1 AND state != 'removed'",
@@ -179,7 +179,7 @@ pub fn resume(conn: &Connection, id: &TokenId) -> Result<bool, StoreError> {
 
 /// Starts or ends (None) a streak of OVH refusals.
 pub fn set_refused_since(
-    conn: &Connection,
+    conn: &Conn,
     id: &TokenId,
     since: Option<UnixTime>,
 ) -> Result<(), StoreError> {
@@ -191,7 +191,7 @@ pub fn set_refused_since(
 }
 
 /// A poll succeeded: the refusal streak, if any, is over.
-pub fn succeeded(conn: &Connection, id: &TokenId, now: UnixTime) -> Result<(), StoreError> {
+pub fn succeeded(conn: &Conn, id: &TokenId, now: UnixTime) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE tokens SET last_success_at = ?2, refused_since = NULL WHERE id = ?1",
         params![id.as_str(), now],
@@ -203,7 +203,7 @@ pub fn succeeded(conn: &Connection, id: &TokenId, now: UnixTime) -> Result<(), S
 /// history too when `purge`); the row stays, marked `removed`, until the service has stopped
 /// the token's follower and calls [`finish_removal`]. False when there is no such token.
 pub fn mark_removed(
-    conn: &mut Connection,
+    conn: &mut Conn,
     id: &TokenId,
     purge: bool,
     now: UnixTime,
@@ -223,7 +223,7 @@ pub fn mark_removed(
 
 /// Ends a removal: deletes what its follower may still have written (the history too when
 /// the removal asked for a purge), then the row itself.
-pub fn finish_removal(conn: &mut Connection, id: &TokenId) -> Result<(), StoreError> {
+pub fn finish_removal(conn: &mut Conn, id: &TokenId) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     let purge: bool = tx
         .query_row(
@@ -257,7 +257,7 @@ const KEPT: [&str; 8] = [
 /// sessions — for an event token rotated at OVH: the new token carries on where the old one
 /// stopped. A row `to` already has the same of (an event both received while both were
 /// followed) stays under `from` and goes with it; `to`'s own settings give way to `from`'s.
-pub fn carry_over(conn: &mut Connection, from: &TokenId, to: &TokenId) -> Result<(), StoreError> {
+pub fn carry_over(conn: &mut Conn, from: &TokenId, to: &TokenId) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     let ids = params![from.as_str(), to.as_str()];
     if tx.query_row(
@@ -279,9 +279,9 @@ pub fn carry_over(conn: &mut Connection, from: &TokenId, to: &TokenId) -> Result
 }
 
 /// The ids of tokens whose removal is to be finished.
-pub fn removed(conn: &Connection) -> Result<Vec<TokenId>, StoreError> {
+pub fn removed(conn: &Conn) -> Result<Vec<TokenId>, StoreError> {
     let mut stmt = conn.prepare("SELECT id FROM tokens WHERE state = 'removed'")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map((), |r| r.get::<_, String>(0))?;
     Ok(rows
         .map(|r| r.map(TokenId::from_stored))
         .collect::<Result<_, _>>()?)
@@ -289,7 +289,7 @@ pub fn removed(conn: &Connection) -> Result<Vec<TokenId>, StoreError> {
 
 /// Deletes a token's login sessions and board snapshot, and with `purge` everything stored
 /// under it.
-fn forget(conn: &Connection, id: &TokenId, purge: bool) -> Result<(), StoreError> {
+fn forget(conn: &Conn, id: &TokenId, purge: bool) -> Result<(), StoreError> {
     let mut tables = vec!["sessions", "snapshots"];
     if purge {
         tables.extend(KEPT);
@@ -309,12 +309,12 @@ mod tests {
 
     const T: &str = "3F2504E0-4F89-11D3-9A0C-0305E82C3301";
 
-    fn db() -> (tempfile::TempDir, Connection, TokenId) {
+    fn db() -> (tempfile::TempDir, Conn, TokenId) {
         let dir = tempfile::tempdir().unwrap();
         let (writer, _) = crate::store::open(&dir.path().join("t.db")).unwrap();
         let token = Token::parse(T).unwrap();
         writer.add_token(&token, "login", 10.0).unwrap();
-        let conn = Connection::open(dir.path().join("t.db")).unwrap();
+        let conn = Conn::open_sqlite(dir.path().join("t.db")).unwrap();
         (dir, conn, token.id())
     }
 
@@ -355,7 +355,7 @@ mod tests {
             (State::Removed, "—", true)
         );
         let secret: String = conn
-            .query_row("SELECT secret FROM tokens", [], |r| r.get(0))
+            .query_row("SELECT secret FROM tokens", (), |r| r.get(0))
             .unwrap();
         assert_eq!(secret, "", "the secret goes at once");
         assert!(
@@ -366,7 +366,7 @@ mod tests {
         finish_removal(&mut conn, &id).unwrap();
         assert!(list(&conn).unwrap().is_empty());
         let calls: i64 = conn
-            .query_row("SELECT COUNT(*) FROM calls", [], |r| r.get(0))
+            .query_row("SELECT COUNT(*) FROM calls", (), |r| r.get(0))
             .unwrap();
         assert_eq!(calls, 0);
     }

@@ -1,7 +1,7 @@
 //! People and organisations as rows (issue 10): an organisation is the set of OVH tokens an
 //! admin attached; every user belongs to one, with a role and, for an agent, their lines.
 //!
-//! Plain functions on a `Connection`, shared by the running service (through its one writer)
+//! Plain functions on a `Conn`, shared by the running service (through its one writer)
 //! and the `ovh-cti users` command (on the database file). Passwords are stored as argon2id
 //! PHC strings only (`crate::password`); a login name is unique across the installation
 //! whatever its case, so that a login page never needs to know the organisation.
@@ -9,7 +9,7 @@
 use super::StoreError;
 use crate::clock::UnixTime;
 use crate::token::TokenId;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{Conn, OptionalExtension, params};
 use serde::Serialize;
 
 /// What a user may do. Checked on the server for every route and every stream message.
@@ -97,8 +97,8 @@ pub struct User {
 const USER_COLUMNS: &str =
     "id, org_id, login, role, lines, queues, disabled_at, created_at, totp_secret IS NOT NULL";
 
-fn user(r: &rusqlite::Row) -> rusqlite::Result<User> {
-    let list = |i: usize| -> rusqlite::Result<Vec<String>> {
+fn user(r: &crate::store::db::Row) -> crate::store::db::Result<User> {
+    let list = |i: usize| -> crate::store::db::Result<Vec<String>> {
         Ok(serde_json::from_str(&r.get::<_, String>(i)?).unwrap_or_default())
     };
     Ok(User {
@@ -125,21 +125,21 @@ pub enum AddError {
 
 /// The installation's own organisation — the one the `ovh-cti users` command and the tokens
 /// of the service's configuration belong to — created on first use.
-pub fn installation_org(conn: &Connection, now: UnixTime) -> Result<i64, StoreError> {
+pub fn installation_org(conn: &Conn, now: UnixTime) -> Result<i64, StoreError> {
     if let Some(id) = installation_org_id(conn)? {
         return Ok(id);
     }
-    conn.execute(
-        "INSERT INTO orgs (name, token_login, created_at) VALUES ('ovh-cti', 1, ?1)",
+    Ok(conn.query_row(
+        "INSERT INTO orgs (name, token_login, created_at) VALUES ('ovh-cti', 1, ?1) RETURNING id",
         params![now],
-    )?;
-    Ok(conn.last_insert_rowid())
+        |r| r.get(0),
+    )?)
 }
 
 /// The installation's organisation (the first made), if there is one yet.
-pub fn installation_org_id(conn: &Connection) -> Result<Option<i64>, StoreError> {
+pub fn installation_org_id(conn: &Conn) -> Result<Option<i64>, StoreError> {
     Ok(conn
-        .query_row("SELECT id FROM orgs ORDER BY id LIMIT 1", [], |r| r.get(0))
+        .query_row("SELECT id FROM orgs ORDER BY id LIMIT 1", (), |r| r.get(0))
         .optional()?)
 }
 
@@ -159,7 +159,7 @@ pub fn attach_to_installation(
 }
 
 /// The organisation a token belongs to, if any.
-pub fn org_of_token(conn: &Connection, token: &TokenId) -> Result<Option<i64>, StoreError> {
+pub fn org_of_token(conn: &Conn, token: &TokenId) -> Result<Option<i64>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT org_id FROM org_tokens WHERE token_id = ?1",
@@ -171,7 +171,7 @@ pub fn org_of_token(conn: &Connection, token: &TokenId) -> Result<Option<i64>, S
 
 /// Attaches a token to an organisation (a token belongs to one: attaching it elsewhere moves
 /// it).
-pub fn attach_token(conn: &Connection, org: i64, token: &TokenId) -> Result<(), StoreError> {
+pub fn attach_token(conn: &Conn, org: i64, token: &TokenId) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO org_tokens (token_id, org_id) VALUES (?1, ?2)
          ON CONFLICT (token_id) DO UPDATE SET org_id = excluded.org_id",
@@ -181,7 +181,7 @@ pub fn attach_token(conn: &Connection, org: i64, token: &TokenId) -> Result<(), 
 }
 
 /// The tokens of an organisation, oldest attached first.
-pub fn org_tokens(conn: &Connection, org: i64) -> Result<Vec<TokenId>, StoreError> {
+pub fn org_tokens(conn: &Conn, org: i64) -> Result<Vec<TokenId>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT o.token_id FROM org_tokens o JOIN tokens t ON t.id = o.token_id
          WHERE o.org_id = ?1 AND t.state != 'removed' ORDER BY t.added_at, o.token_id",
@@ -200,7 +200,7 @@ pub struct Numbers {
 }
 
 pub fn add(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     login: &LoginName,
     password_hash: &str,
@@ -211,10 +211,10 @@ pub fn add(
     let none = Numbers::default();
     let numbers = if role == Role::Agent { numbers } else { &none };
     let json = |l: &[String]| serde_json::to_string(l).unwrap_or_else(|_| "[]".into());
-    let inserted = conn
-        .execute(
+    let inserted: Option<i64> = conn
+        .query_row(
             "INSERT INTO users (org_id, login, password_hash, role, lines, queues, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (login) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING RETURNING id",
             params![
                 org,
                 login.as_str(),
@@ -224,16 +224,18 @@ pub fn add(
                 json(&numbers.queues),
                 now
             ],
+            |r| r.get(0),
         )
+        .optional()
         .map_err(StoreError::from)?;
-    if inserted == 0 {
+    let Some(id) = inserted else {
         return Err(AddError::Taken(login.as_str().to_string()));
-    }
-    Ok(by_id(conn, conn.last_insert_rowid())?.expect("the row just inserted"))
+    };
+    Ok(by_id(conn, id)?.expect("the row just inserted"))
 }
 
 /// How many users an organisation has.
-pub fn count(conn: &Connection, org: i64) -> Result<i64, StoreError> {
+pub fn count(conn: &Conn, org: i64) -> Result<i64, StoreError> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM users WHERE org_id = ?1",
         params![org],
@@ -241,7 +243,7 @@ pub fn count(conn: &Connection, org: i64) -> Result<i64, StoreError> {
     )?)
 }
 
-pub fn by_id(conn: &Connection, id: i64) -> Result<Option<User>, StoreError> {
+pub fn by_id(conn: &Conn, id: i64) -> Result<Option<User>, StoreError> {
     Ok(conn
         .query_row(
             &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
@@ -252,7 +254,7 @@ pub fn by_id(conn: &Connection, id: i64) -> Result<Option<User>, StoreError> {
 }
 
 /// A user by login name (any case), with the password hash to check.
-pub fn by_login(conn: &Connection, login: &str) -> Result<Option<(User, String)>, StoreError> {
+pub fn by_login(conn: &Conn, login: &str) -> Result<Option<(User, String)>, StoreError> {
     Ok(conn
         .query_row(
             &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = ?1"),
@@ -263,7 +265,7 @@ pub fn by_login(conn: &Connection, login: &str) -> Result<Option<(User, String)>
 }
 
 /// Every user of an organisation (`None`: of every organisation), by login.
-pub fn list(conn: &Connection, org: Option<i64>) -> Result<Vec<User>, StoreError> {
+pub fn list(conn: &Conn, org: Option<i64>) -> Result<Vec<User>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE ?1 IS NULL OR org_id = ?1 ORDER BY login"
     ))?;
@@ -272,7 +274,7 @@ pub fn list(conn: &Connection, org: Option<i64>) -> Result<Vec<User>, StoreError
 }
 
 /// Replaces a user's password hash; false when there is no such user.
-pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> Result<bool, StoreError> {
+pub fn set_password(conn: &Conn, id: i64, password_hash: &str) -> Result<bool, StoreError> {
     Ok(conn.execute(
         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
         params![id, password_hash],
@@ -281,7 +283,7 @@ pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> Result<b
 
 /// Disables (`Some(now)`) or enables (`None`) a user; false when there is no such user.
 pub fn set_disabled(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     disabled_at: Option<UnixTime>,
 ) -> Result<bool, StoreError> {
@@ -293,15 +295,15 @@ pub fn set_disabled(
 
 /// The organisation of a token, created (once) for a token that has none: a token typed at
 /// the login page starts its own, of which it is the admin.
-pub fn org_for(conn: &Connection, token: &TokenId, now: UnixTime) -> Result<i64, StoreError> {
+pub fn org_for(conn: &Conn, token: &TokenId, now: UnixTime) -> Result<i64, StoreError> {
     if let Some(org) = org_of_token(conn, token)? {
         return Ok(org);
     }
-    conn.execute(
-        "INSERT INTO orgs (name, token_login, created_at) VALUES ('ovh-cti', 1, ?1)",
+    let org: i64 = conn.query_row(
+        "INSERT INTO orgs (name, token_login, created_at) VALUES ('ovh-cti', 1, ?1) RETURNING id",
         params![now],
+        |r| r.get(0),
     )?;
-    let org = conn.last_insert_rowid();
     attach_token(conn, org, token)?;
     Ok(org)
 }
@@ -319,7 +321,7 @@ pub struct Change {
 /// Applies `change` to a user of `org`; the user as now stored, or `None` when there is no
 /// such user in that organisation.
 pub fn update(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     id: i64,
     change: &Change,
@@ -360,7 +362,7 @@ pub fn update(
 }
 
 /// Deletes a user of `org` (their sessions go with them); false when there is none.
-pub fn delete(conn: &Connection, org: i64, id: i64) -> Result<bool, StoreError> {
+pub fn delete(conn: &Conn, org: i64, id: i64) -> Result<bool, StoreError> {
     conn.execute("DELETE FROM sessions WHERE user_id = ?1 AND user_id IN (SELECT id FROM users WHERE org_id = ?2)", params![id, org])?;
     Ok(conn.execute(
         "DELETE FROM users WHERE id = ?1 AND org_id = ?2",
@@ -382,7 +384,7 @@ pub struct SessionRow {
 
 /// The live sessions of an organisation's users (`user`: one user's only), newest first.
 pub fn sessions(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     user: Option<i64>,
     now: UnixTime,
@@ -406,7 +408,7 @@ pub fn sessions(
 /// Ends sessions of an organisation's users: one (`key`) or all of one user's; the keys
 /// ended, so that their live streams can be closed.
 pub fn end_sessions(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     user: Option<i64>,
     key: Option<&str>,
@@ -427,7 +429,7 @@ pub struct Totp {
     pub step: Option<i64>,
 }
 
-pub fn totp(conn: &Connection, id: i64) -> Result<Totp, StoreError> {
+pub fn totp(conn: &Conn, id: i64) -> Result<Totp, StoreError> {
     Ok(conn
         .query_row(
             "SELECT totp_secret, totp_pending, totp_step FROM users WHERE id = ?1",
@@ -446,7 +448,7 @@ pub fn totp(conn: &Connection, id: i64) -> Result<Totp, StoreError> {
 
 /// Stores what changed of a user's second factor: `Some(None)` clears a column.
 pub fn set_totp(
-    conn: &Connection,
+    conn: &Conn,
     id: i64,
     secret: Option<Option<&str>>,
     pending: Option<Option<&str>>,
@@ -475,7 +477,7 @@ pub fn set_totp(
 
 /// Whether an organisation is only its token: no users, no wall links, no other token (a
 /// token typed at the login page once). Such a token may join another organisation.
-pub fn is_bare(conn: &Connection, org: i64) -> Result<bool, StoreError> {
+pub fn is_bare(conn: &Conn, org: i64) -> Result<bool, StoreError> {
     Ok(conn.query_row(
         "SELECT NOT EXISTS (SELECT 1 FROM users WHERE org_id = ?1)
             AND NOT EXISTS (SELECT 1 FROM wall_links WHERE org_id = ?1)
@@ -486,7 +488,7 @@ pub fn is_bare(conn: &Connection, org: i64) -> Result<bool, StoreError> {
 }
 
 /// Points a user's session at another token of their organisation.
-pub fn switch_session(conn: &Connection, key: &str, token: &TokenId) -> Result<bool, StoreError> {
+pub fn switch_session(conn: &Conn, key: &str, token: &TokenId) -> Result<bool, StoreError> {
     Ok(conn.execute(
         "UPDATE sessions SET token_id = ?2 WHERE id_hash = ?1 AND user_id IS NOT NULL",
         params![key, token.as_str()],
@@ -506,7 +508,7 @@ pub struct Org {
     pub publish_mqtt: bool,
 }
 
-pub fn org(conn: &Connection, id: i64) -> Result<Option<Org>, StoreError> {
+pub fn org(conn: &Conn, id: i64) -> Result<Option<Org>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT id, name, token_login, publish_nats, publish_mqtt FROM orgs WHERE id = ?1",
@@ -534,7 +536,7 @@ fn publish_column(target: crate::publish::Target) -> &'static str {
 
 /// Turns publishing to `target` on or off for an organisation.
 pub fn set_publish(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     target: crate::publish::Target,
     on: bool,
@@ -549,7 +551,7 @@ pub fn set_publish(
 
 /// The organisation of `token`, when it publishes to `target`.
 pub fn publishing_org(
-    conn: &Connection,
+    conn: &Conn,
     token: &TokenId,
     target: crate::publish::Target,
 ) -> Result<Option<i64>, StoreError> {
@@ -564,7 +566,7 @@ pub fn publishing_org(
 }
 
 /// Whether `token` may sign in as its organisation's admin (yes when it has none yet).
-pub fn token_login_allowed(conn: &Connection, token: &TokenId) -> Result<bool, StoreError> {
+pub fn token_login_allowed(conn: &Conn, token: &TokenId) -> Result<bool, StoreError> {
     let token_login: Option<i64> = conn
         .query_row(
             "SELECT o.token_login FROM org_tokens t JOIN orgs o ON o.id = t.org_id WHERE t.token_id = ?1",
@@ -577,7 +579,7 @@ pub fn token_login_allowed(conn: &Connection, token: &TokenId) -> Result<bool, S
 }
 
 /// Whether the organisation has an admin account that may sign in.
-pub fn has_active_admin(conn: &Connection, org: i64) -> Result<bool, StoreError> {
+pub fn has_active_admin(conn: &Conn, org: i64) -> Result<bool, StoreError> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?1 AND role = 'admin' AND disabled_at IS NULL)",
         params![org],
@@ -588,7 +590,7 @@ pub fn has_active_admin(conn: &Connection, org: i64) -> Result<bool, StoreError>
 /// Renames an organisation and turns its token login on or off; turned off, the sessions its
 /// tokens opened themselves end (their keys are returned, to close their streams).
 pub fn set_org(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     name: Option<&str>,
     token_login: Option<bool>,
@@ -623,8 +625,8 @@ pub fn set_org(
 mod tests {
     use super::*;
 
-    fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
+    fn db() -> Conn {
+        let mut conn = Conn::open_in_memory().unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
         conn
     }
@@ -662,7 +664,7 @@ mod tests {
         assert_eq!(publishing_org(&conn, &a, Target::Nats).unwrap(), None);
     }
 
-    fn org_of(conn: &Connection, id: i64) -> Org {
+    fn org_of(conn: &Conn, id: i64) -> Org {
         super::org(conn, id).unwrap().unwrap()
     }
 

@@ -6,7 +6,7 @@
 use super::StoreError;
 use crate::clock::UnixTime;
 use crate::token::TokenId;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::db::{Conn, OptionalExtension, params};
 use serde::Serialize;
 
 /// A link as admins see it (never its key).
@@ -31,7 +31,7 @@ pub struct Found {
 }
 
 pub fn create(
-    conn: &Connection,
+    conn: &Conn,
     org: i64,
     token: &TokenId,
     key_hash: &str,
@@ -39,12 +39,13 @@ pub fn create(
     allow: Option<&str>,
     now: UnixTime,
 ) -> Result<WallLink, StoreError> {
-    conn.execute(
-        "INSERT INTO wall_links (org_id, token_id, key_hash, label, allow, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    let id = conn.query_row(
+        "INSERT INTO wall_links (org_id, token_id, key_hash, label, allow, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
         params![org, token.as_str(), key_hash, label, allow, now],
+        |r| r.get(0),
     )?;
     Ok(WallLink {
-        id: conn.last_insert_rowid(),
+        id,
         label: label.to_string(),
         allow: allow.map(str::to_string),
         created_at: now,
@@ -52,7 +53,7 @@ pub fn create(
     })
 }
 
-pub fn list(conn: &Connection, org: i64) -> Result<Vec<WallLink>, StoreError> {
+pub fn list(conn: &Conn, org: i64) -> Result<Vec<WallLink>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, label, allow, created_at, last_used_at FROM wall_links WHERE org_id = ?1 ORDER BY id",
     )?;
@@ -69,7 +70,7 @@ pub fn list(conn: &Connection, org: i64) -> Result<Vec<WallLink>, StoreError> {
 }
 
 /// The link whose key hashes to `key_hash` (a read: a wrong key writes nothing).
-pub fn find(conn: &Connection, key_hash: &str) -> Result<Option<Found>, StoreError> {
+pub fn find(conn: &Conn, key_hash: &str) -> Result<Option<Found>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT id, token_id, allow FROM wall_links WHERE key_hash = ?1",
@@ -86,7 +87,7 @@ pub fn find(conn: &Connection, key_hash: &str) -> Result<Option<Found>, StoreErr
 }
 
 /// Marks a link used now.
-pub fn used(conn: &Connection, id: i64, now: UnixTime) -> Result<(), StoreError> {
+pub fn used(conn: &Conn, id: i64, now: UnixTime) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE wall_links SET last_used_at = ?2 WHERE id = ?1",
         params![id, now],
@@ -96,7 +97,7 @@ pub fn used(conn: &Connection, id: i64, now: UnixTime) -> Result<(), StoreError>
 
 /// Revokes a link of `org`: deletes it and its sessions. The keys of the sessions ended (to
 /// close their streams), or `None` when there is no such link.
-pub fn revoke(conn: &Connection, org: i64, id: i64) -> Result<Option<Vec<String>>, StoreError> {
+pub fn revoke(conn: &Conn, org: i64, id: i64) -> Result<Option<Vec<String>>, StoreError> {
     if conn.execute(
         "DELETE FROM wall_links WHERE id = ?1 AND org_id = ?2",
         params![id, org],

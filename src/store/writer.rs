@@ -6,10 +6,10 @@ use crate::clock::UnixTime;
 use crate::engine::{Board, Change};
 use crate::normalise::Event;
 use crate::token::{Token, TokenId};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use crate::store::db::{Conn, OptionalExtension, Transaction, params};
 
 pub struct Writer {
-    conn: Connection,
+    conn: Conn,
 }
 
 /// A followed token as stored.
@@ -36,7 +36,7 @@ pub struct Batch<'a> {
 const INSERT_TOKEN: &str = "INSERT INTO tokens (id, secret, source, added_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING";
 
 impl Writer {
-    pub(super) fn new(conn: Connection) -> Writer {
+    pub(super) fn new(conn: Conn) -> Writer {
         Writer { conn }
     }
 
@@ -46,12 +46,12 @@ impl Writer {
         })
     }
 
-    pub fn connection(&self) -> &Connection {
+    pub fn connection(&self) -> &Conn {
         &self.conn
     }
 
     /// For the few writes that need their own transaction (see `store::tokens`).
-    pub fn connection_mut(&mut self) -> &mut Connection {
+    pub fn connection_mut(&mut self) -> &mut Conn {
         &mut self.conn
     }
 
@@ -111,7 +111,7 @@ impl Writer {
     fn select_tokens(
         &self,
         filter: &str,
-        args: &[&dyn rusqlite::ToSql],
+        args: &[&dyn crate::store::db::ToValue],
     ) -> Result<Vec<StoredToken>, StoreError> {
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT secret, source, session, state, refused_since, state_at, state_reason FROM tokens {filter}"
@@ -229,8 +229,7 @@ impl Writer {
         mut f: impl FnMut(i64, Event, UnixTime),
     ) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare("SELECT seq, raw, received_at FROM events WHERE token_id = ?1 AND seq > ?2 ORDER BY seq")?;
-        let mut rows = stmt.query(params![token.as_str(), after_seq])?;
-        while let Some(row) = rows.next()? {
+        stmt.for_each(params![token.as_str(), after_seq], |row| {
             let seq: i64 = row.get(0)?;
             let raw: String = row.get(1)?;
             let received_at: f64 = row.get(2)?;
@@ -244,7 +243,8 @@ impl Writer {
                     tracing::warn!(seq, error = %e, "a stored event could not be read back; skipped")
                 }
             }
-        }
+            Ok(true)
+        })?;
         Ok(())
     }
 
@@ -269,9 +269,9 @@ impl Batch<'_> {
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO events (token_id, fingerprint, received_at, at, event, number, service, calling, called, dialed, call_id, latency_ms, raw)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT (token_id, fingerprint) DO NOTHING",
+             ON CONFLICT (token_id, fingerprint) DO NOTHING RETURNING seq",
         )?;
-        let n = stmt.execute(params![
+        let seq = stmt.query_row(params![
             token.as_str(),
             e.fingerprint,
             received_at,
@@ -285,8 +285,8 @@ impl Batch<'_> {
             e.call_id,
             e.latency_ms,
             e.raw,
-        ])?;
-        Ok((n == 1).then(|| self.tx.last_insert_rowid()))
+        ], |r| r.get(0)).optional()?;
+        Ok(seq)
     }
 
     /// Keeps what a change asks to keep: history records, their withdrawal, journal entries.
@@ -387,7 +387,7 @@ impl Batch<'_> {
     }
 
     /// The transaction itself, for writes that must commit with the events (the outbox).
-    pub fn connection(&self) -> &Connection {
+    pub fn connection(&self) -> &Conn {
         &self.tx
     }
 

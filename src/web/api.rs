@@ -36,7 +36,7 @@ pub(super) fn with_board<R>(
 /// Runs a store read off the async threads.
 pub(super) async fn read<R: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&rusqlite::Connection) -> Result<R, StoreError> + Send + 'static,
+    f: impl FnOnce(&crate::store::db::Conn) -> Result<R, StoreError> + Send + 'static,
 ) -> Result<R, ApiError> {
     Ok(state.service.readers.read(f).await?)
 }

@@ -276,7 +276,7 @@ pub async fn csv_download<T, R>(
 ) -> Result<Response, ApiError>
 where
     T: Serialize + Send + 'static,
-    R: Fn(&rusqlite::Connection, Option<Cursor>, usize) -> Result<Page<T>, StoreError>
+    R: Fn(&crate::store::db::Conn, Option<Cursor>, usize) -> Result<Page<T>, StoreError>
         + Send
         + Sync
         + 'static,
@@ -340,7 +340,7 @@ async fn read_part<T, R>(
 ) -> Result<Part, ApiError>
 where
     T: Serialize + Send + 'static,
-    R: Fn(&rusqlite::Connection, Option<Cursor>, usize) -> Result<Page<T>, StoreError>
+    R: Fn(&crate::store::db::Conn, Option<Cursor>, usize) -> Result<Page<T>, StoreError>
         + Send
         + Sync
         + 'static,

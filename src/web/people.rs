@@ -24,7 +24,7 @@ use std::collections::HashMap;
 /// The caller's organisation (created for a token that has none yet) and how the audit log
 /// names them.
 fn org_and_actor(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::db::Conn,
     caller_user: Option<i64>,
     token: &crate::token::TokenId,
     hint: &str,
@@ -44,7 +44,7 @@ pub(super) async fn audited<R: Send + 'static>(
     state: &AppState,
     caller: &Caller,
     action: &'static str,
-    f: impl FnOnce(&rusqlite::Connection, i64) -> Result<(R, Option<String>), StoreError>
+    f: impl FnOnce(&crate::store::db::Conn, i64) -> Result<(R, Option<String>), StoreError>
         + Send
         + 'static,
 ) -> Result<R, ApiError> {
@@ -406,7 +406,7 @@ pub async fn own_password(
             "DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2 RETURNING id_hash",
         )?;
         let ended = stmt
-            .query_map(rusqlite::params![id, keep], |r| r.get::<_, String>(0))?
+            .query_map(crate::store::db::params![id, keep], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok((ended, Some("own password".to_string())))
     })

@@ -962,9 +962,7 @@ async fn people_and_wall_links_are_capped_per_organisation() {
     {
         // The organisation filled straight in the database file (hashing 1,000 passwords
         // through the API would only slow the test).
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .unwrap();
+        let conn = ovh_cti::store::db::Conn::open_sqlite(&db).unwrap();
         for i in 0..1000 {
             let login = LoginName::parse(&format!("u{i}")).unwrap();
             users::add(
