@@ -51,7 +51,9 @@ pub const TEST_POSTGRES: &str = "postgres://127.0.0.1:5432/test?user=postgres";
 pub fn postgres_schema(test: &str) -> Option<crate::store::db::PostgresUrl> {
     use crate::store::db::{Conn, PostgresUrl};
     let base = std::env::var("OVH_CTI_TEST_POSTGRES").unwrap_or_else(|_| TEST_POSTGRES.into());
-    let admin = match PostgresUrl::parse(&base).and_then(|u| Conn::postgres(&u).map_err(|e| e.to_string())) {
+    let admin = match PostgresUrl::parse(&base)
+        .and_then(|u| Conn::postgres(&u).map_err(|e| e.to_string()))
+    {
         Ok(c) => c,
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
             eprintln!("{test}: PostgreSQL not reachable ({e})");
@@ -59,9 +61,15 @@ pub fn postgres_schema(test: &str) -> Option<crate::store::db::PostgresUrl> {
         }
         Err(e) => panic!("{test}: PostgreSQL is required under CI: {e}"),
     };
-    let schema = format!("t_{}_{}", test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"), std::process::id());
+    let schema = format!(
+        "t_{}_{}",
+        test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        std::process::id()
+    );
     admin
-        .execute_batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"))
+        .execute_batch(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
+        ))
         .unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
     Some(PostgresUrl::parse(&format!("{base}{sep}options=-csearch_path%3D{schema}")).unwrap())

@@ -61,22 +61,20 @@ pub enum TokensAction {
 
 /// Runs the command on the database at `db`; the text to print, or the one-line reason.
 pub fn run(action: TokensAction, db: &Path) -> anyhow::Result<String> {
-    if !db.exists() {
+    if !crate::store::Location::is_postgres(db) && !db.exists() {
         anyhow::bail!(
             "no database at {}: give --db (or OVH_CTI_DB) the service's database file",
             db.display()
         );
     }
     // Opened as the service opens it (migrated, so that the state columns exist).
-    let (writer, _) = crate::store::open(db)?;
-    drop(writer);
-    let mut conn = crate::store::db::Conn::open_sqlite(db)?;
+    let mut conn = crate::store::open(db)?.0.into_conn();
     let now = SystemClock.now();
     let named = |conn: &crate::store::db::Conn, named: &str| -> anyhow::Result<TokenRow> {
         let id = tokens::resolve(conn, named)?.ok_or_else(|| {
             anyhow::anyhow!(
                 "no such token in {}: see `ovh-cti tokens list`",
-                db.display()
+                crate::store::describe(db)
             )
         })?;
         row(conn, &id)

@@ -67,16 +67,14 @@ fn parse_role(s: &str) -> Result<Role, String> {
 /// Runs the command on the database at `db`; the text to print, or the one-line reason.
 pub fn run(action: UsersAction, db: &Path) -> anyhow::Result<String> {
     let creates = matches!(action, UsersAction::Add { .. });
-    if !creates && !db.exists() {
+    if !creates && !crate::store::Location::is_postgres(db) && !db.exists() {
         anyhow::bail!(
             "no database at {}: give --db (or OVH_CTI_DB) the service's database file",
             db.display()
         );
     }
     // Opened as the service opens it: created and migrated.
-    let (writer, _) = crate::store::open(db)?;
-    drop(writer);
-    let conn = crate::store::db::Conn::open_sqlite(db)?;
+    let conn = crate::store::open(db)?.0.into_conn();
     let now = SystemClock.now();
     let named = |name: &str| -> anyhow::Result<User> {
         users::by_login(&conn, name)?

@@ -8,11 +8,11 @@
 
 use super::FeedContext;
 use crate::clock::{rfc3339, UnixTime};
+use crate::store::db::Conn;
 use crate::store::tokens;
 use crate::store::StoreError;
 use crate::telemetry;
 use crate::token::TokenId;
-use crate::store::db::Conn;
 
 pub(super) struct Standing {
     id: TokenId,

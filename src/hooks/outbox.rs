@@ -8,9 +8,9 @@
 use super::mask_url;
 use crate::clock::{as_rfc3339, UnixTime};
 use crate::limits;
+use crate::store::db::{params, Conn, OptionalExtension, Row};
 use crate::store::StoreError;
 use crate::token::TokenId;
-use crate::store::db::{Conn, OptionalExtension, Row, params};
 use serde::Serialize;
 
 /// Waits after each failed attempt: 5 s, 30 s, 2 min, 10 min, 1 h; then the delivery is given up.
@@ -198,12 +198,7 @@ pub fn enable_endpoint(conn: &Conn, token: &TokenId, id: i64) -> Result<bool, St
     Ok(n == 1)
 }
 
-fn disable_endpoint(
-    conn: &Conn,
-    id: i64,
-    reason: &str,
-    now: UnixTime,
-) -> Result<(), StoreError> {
+fn disable_endpoint(conn: &Conn, id: i64, reason: &str, now: UnixTime) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE webhooks SET enabled = 0, disabled_reason = ?2, disabled_at = ?3 WHERE id = ?1",
         params![id, reason, now],
@@ -410,7 +405,7 @@ pub fn deliveries(
     let mut stmt = conn.prepare_cached(
         "SELECT d.id, d.at, d.kind, d.endpoint_id, d.event, d.url, d.status, d.latency_ms, d.error, d.attempt, d.outcome, COALESCE(o.webhook_id, '')
          FROM deliveries d LEFT JOIN outbox o ON o.id = d.outbox_id
-         WHERE d.token_id = ?1 AND (?2 IS NULL OR d.kind = ?2) AND (?3 IS NULL OR d.endpoint_id = ?3) AND (?4 IS NULL OR d.id < ?4)
+         WHERE d.token_id = ?1 AND (d.kind = ?2 OR ?2 IS NULL) AND (d.endpoint_id = ?3 OR ?3 IS NULL) AND (d.id < ?4 OR ?4 IS NULL)
          ORDER BY d.id DESC LIMIT ?5",
     )?;
     let rows = stmt.query_map(

@@ -12,9 +12,9 @@ use super::{pop_matches, PopMessage};
 use crate::engine::QueueLink;
 use crate::normalise::Event;
 use crate::settings::{PopMode, ScreenPop};
+use crate::store::db::Conn;
 use crate::store::StoreError;
 use crate::token::TokenId;
-use crate::store::db::Conn;
 use std::collections::{HashMap, HashSet};
 
 /// Every enabled user's own screen pop, by the tokens of their organisation.

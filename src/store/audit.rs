@@ -8,7 +8,7 @@
 use super::StoreError;
 use crate::clock::UnixTime;
 use crate::limits::clip;
-use crate::store::db::{Conn, params};
+use crate::store::db::{params, Conn};
 use serde::Serialize;
 
 pub const DETAIL_BYTES: usize = 512;
@@ -55,7 +55,7 @@ pub fn list(
     limit: usize,
 ) -> Result<(Vec<Entry>, Option<i64>), StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, at, actor, action, detail FROM audit WHERE org_id = ?1 AND (?2 IS NULL OR id < ?2)
+        "SELECT id, at, actor, action, detail FROM audit WHERE org_id = ?1 AND (id < ?2 OR ?2 IS NULL)
          ORDER BY id DESC LIMIT ?3",
     )?;
     let rows: Vec<Entry> = stmt

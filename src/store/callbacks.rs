@@ -7,8 +7,8 @@
 
 use super::StoreError;
 use crate::clock::{as_rfc3339, UnixTime};
+use crate::store::db::{params, Conn};
 use crate::token::TokenId;
-use crate::store::db::{Conn, params};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -93,7 +93,7 @@ pub fn callbacks(
                   WHERE j.token_id = ?1 AND j.outcome = 'answered' AND j.joined_at > per.last
                     AND j.caller = per.number)
             AND (?4 OR d.done_at IS NULL)
-            AND (?5 IS NULL OR (per.last, per.number) < (?5, ?6))
+            AND ((per.last, per.number) < (?5, ?6) OR ?5 IS NULL)
           ORDER BY per.last DESC, per.number DESC
           LIMIT ?7",
     )?;

@@ -1,4 +1,5 @@
-//! The store: one SQLite file in WAL mode holding the raw events, the call history, the queue
+//! The store: one SQLite file in WAL mode (or, for several instances, one PostgreSQL
+//! database: `db`) holding the raw events, the call history, the queue
 //! journal, per-token settings, board snapshots, followed tokens (and their state: `tokens`)
 //! and login sessions.
 //!
@@ -35,8 +36,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database {path}: {reason}")]
-    Open { path: PathBuf, reason: String },
+    #[error("cannot open the database {db}: {reason}")]
+    Open { db: String, reason: String },
     #[error("database error: {0}")]
     Db(#[from] DbError),
     #[error("stored data is not valid: {0}")]
@@ -64,8 +65,51 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// The database `--db` names, for messages: the file's path, or PostgreSQL's host, port and
+/// database without the password.
+pub fn describe(db: &Path) -> String {
+    match Location::of(db) {
+        Ok(Location::Postgres(url)) => url.to_string(),
+        Ok(Location::Sqlite(path)) => path.display().to_string(),
+        Err(_) => "(a PostgreSQL address that does not parse)".into(),
+    }
+}
+
+/// Where the store lives: what `--db` (OVH_CTI_DB) names.
+#[derive(Clone, Debug)]
+pub enum Location {
+    /// An SQLite file, created if missing: the default.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…`), shared by several instances.
+    Postgres(db::PostgresUrl),
+}
+
+impl Location {
+    pub fn of(db: &Path) -> Result<Location, StoreError> {
+        match db.to_str().filter(|s| db::is_postgres_url(s)) {
+            Some(url) => db::PostgresUrl::parse(url)
+                .map(Location::Postgres)
+                .map_err(|reason| StoreError::Open {
+                    db: "given by --db".into(),
+                    reason,
+                }),
+            None => Ok(Location::Sqlite(db.to_path_buf())),
+        }
+    }
+
+    pub fn is_postgres(db: &Path) -> bool {
+        db.to_str().is_some_and(db::is_postgres_url)
+    }
+}
+
 /// Why a database cannot be opened (or written at start), in words that say what to do.
 pub fn open_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
+    if Location::is_postgres(path) {
+        return StoreError::Open {
+            db: describe(path),
+            reason: format!("{e}; check that PostgreSQL runs there and that the address's user may create tables"),
+        };
+    }
     let reason = e.to_string();
     let hint = if reason.contains("not a database") || reason.contains("malformed") {
         "; it is not an SQLite database or it is damaged: point --db (OVH_CTI_DB) at another \
@@ -81,7 +125,7 @@ pub fn open_error(path: &Path, e: impl std::fmt::Display) -> StoreError {
         ""
     };
     StoreError::Open {
-        path: path.to_path_buf(),
+        db: path.display().to_string(),
         reason: format!("{reason}{hint}"),
     }
 }
@@ -133,7 +177,8 @@ fn connect(path: &Path, cache_kib: u64) -> Result<rusqlite::Connection, StoreErr
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
+    let conn =
+        rusqlite::Connection::open_with_flags(path, flags).map_err(|e| open_error(path, e))?;
     // WAL: readers never block the writer. synchronous=NORMAL in WAL mode survives a killed
     // process (kill -9) without losing a commit; only a power cut can take the last ones.
     conn.execute_batch(&format!(
@@ -150,8 +195,19 @@ pub fn open(path: &Path) -> Result<(Writer, Readers), StoreError> {
     open_with(path, CacheBudget::default())
 }
 
-/// `open`, the page caches within `cache`.
+/// `open`, the page caches within `cache` (SQLite's; PostgreSQL keeps its own).
 pub fn open_with(path: &Path, cache: CacheBudget) -> Result<(Writer, Readers), StoreError> {
+    if let Location::Postgres(url) = Location::of(path)? {
+        let mut conn = Conn::postgres(&url).map_err(|e| open_error(path, e))?;
+        schema::migrate(&mut conn).map_err(|e| open_error(path, e))?;
+        return Ok((
+            Writer::new(conn),
+            Readers {
+                source: Source::Postgres(url),
+                pool: Mutex::new(Vec::new()),
+            },
+        ));
+    }
     let conn = connect(path, cache.writer_kib())?;
     if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
         return Err(open_error(path, "the file is read-only"));
@@ -161,8 +217,10 @@ pub fn open_with(path: &Path, cache: CacheBudget) -> Result<(Writer, Readers), S
     Ok((
         Writer::new(conn),
         Readers {
-            path: path.to_path_buf(),
-            cache_kib: cache.reader_kib(),
+            source: Source::Sqlite {
+                path: path.to_path_buf(),
+                cache_kib: cache.reader_kib(),
+            },
             pool: Mutex::new(Vec::new()),
         },
     ))
@@ -170,10 +228,17 @@ pub fn open_with(path: &Path, cache: CacheBudget) -> Result<(Writer, Readers), S
 
 /// Read-only access for the API, from a few reusable connections.
 pub struct Readers {
-    path: PathBuf,
-    /// Each reader's page cache.
-    cache_kib: u64,
+    source: Source,
     pool: Mutex<Vec<Conn>>,
+}
+
+enum Source {
+    Sqlite {
+        path: PathBuf,
+        /// Each reader's page cache.
+        cache_kib: u64,
+    },
+    Postgres(db::PostgresUrl),
 }
 
 impl Readers {
@@ -189,17 +254,20 @@ impl Readers {
     }
 
     /// Runs `f` on a pooled connection. Blocking: from async code, use `read`.
-    pub fn with<R>(
-        &self,
-        f: impl FnOnce(&Conn) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
+    pub fn with<R>(&self, f: impl FnOnce(&Conn) -> Result<R, StoreError>) -> Result<R, StoreError> {
         let conn = match self.pool.lock().pop() {
             Some(c) => c,
-            None => Conn::sqlite(connect(&self.path, self.cache_kib)?),
+            None => match &self.source {
+                Source::Sqlite { path, cache_kib } => Conn::sqlite(connect(path, *cache_kib)?),
+                Source::Postgres(url) => Conn::postgres(url)?,
+            },
         };
         let result = f(&conn);
+        // A connection that failed for want of its database is not kept: the next read
+        // opens a new one.
+        let lost = matches!(&result, Err(e) if e.is_unavailable());
         let mut pool = self.pool.lock();
-        if pool.len() < READERS_KEPT {
+        if pool.len() < READERS_KEPT && !lost {
             pool.push(conn);
         }
         result

@@ -4,7 +4,7 @@
 
 use super::StoreError;
 use crate::clock::UnixTime;
-use crate::store::db::{Conn, OptionalExtension, params};
+use crate::store::db::{params, Conn, OptionalExtension};
 
 /// One organisation's access, as stored.
 #[derive(Clone, PartialEq)]

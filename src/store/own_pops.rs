@@ -3,8 +3,8 @@
 //! pops each such user's calls by their own settings (`hooks::own_pops`).
 
 use super::StoreError;
+use crate::store::db::{params, Conn, OptionalExtension};
 use crate::token::TokenId;
-use crate::store::db::{Conn, OptionalExtension, params};
 
 /// A user's own screen pop, as stored (`None`: they follow the organisation's).
 pub fn get(conn: &Conn, user: i64) -> Result<Option<String>, StoreError> {

@@ -77,9 +77,38 @@ pub fn claim(
             .to_string(),
     };
     Err(StoreError::Open {
-        path: path.to_path_buf(),
+        db: super::describe(path),
         reason,
     })
+}
+
+/// The purpose recorded in the database: SQLite's `application_id` header field, or the
+/// `store_meta` row on PostgreSQL (0: none yet).
+fn stored_id(conn: &Conn) -> Result<i64, StoreError> {
+    Ok(match conn.dialect() {
+        Dialect::Sqlite => conn.query_row("PRAGMA application_id", (), |r| r.get(0))?,
+        Dialect::Postgres => conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE key = 'purpose'",
+                (),
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0),
+    })
+}
+
+fn store_id(conn: &Conn, id: i64) -> Result<(), StoreError> {
+    match conn.dialect() {
+        Dialect::Sqlite => conn.execute_batch(&format!("PRAGMA application_id = {id}"))?,
+        Dialect::Postgres => {
+            conn.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('purpose', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![id],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -135,29 +164,4 @@ mod tests {
         claim_with(&w, &old_demo, Purpose::Demo, &[DEMO_TOKEN]).unwrap();
         assert!(claim_with(&w, &old_demo, Purpose::Real, &[]).is_err());
     }
-}
-
-/// The purpose recorded in the database: SQLite's `application_id` header field, or the
-/// `store_meta` row on PostgreSQL (0: none yet).
-fn stored_id(conn: &Conn) -> Result<i64, StoreError> {
-    Ok(match conn.dialect() {
-        Dialect::Sqlite => conn.query_row("PRAGMA application_id", (), |r| r.get(0))?,
-        Dialect::Postgres => conn
-            .query_row("SELECT value FROM store_meta WHERE key = 'purpose'", (), |r| r.get(0))
-            .optional()?
-            .unwrap_or(0),
-    })
-}
-
-fn store_id(conn: &Conn, id: i64) -> Result<(), StoreError> {
-    match conn.dialect() {
-        Dialect::Sqlite => conn.execute_batch(&format!("PRAGMA application_id = {id}"))?,
-        Dialect::Postgres => {
-            conn.execute(
-                "INSERT INTO store_meta (key, value) VALUES ('purpose', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![id],
-            )?;
-        }
-    }
-    Ok(())
 }

@@ -5,9 +5,9 @@
 use super::StoreError;
 use crate::clock::{as_rfc3339, UnixTime};
 use crate::engine::{CallOutcome, CallRecord, Direction, JournalEntry, JournalOutcome};
-use crate::token::TokenId;
 use crate::store::db::Value as Sql;
-use crate::store::db::{Conn, Row, params, params_from_iter};
+use crate::store::db::{params, params_from_iter, Conn, Row};
+use crate::token::TokenId;
 use serde::Serialize;
 
 /// Where the previous page stopped: the sort key and row id of its last row.
@@ -403,11 +403,7 @@ pub fn events_statement(token: &TokenId, f: &EventFilter) -> Statement {
     )
 }
 
-pub fn events(
-    conn: &Conn,
-    token: &TokenId,
-    f: &EventFilter,
-) -> Result<Page<EventRow>, StoreError> {
+pub fn events(conn: &Conn, token: &TokenId, f: &EventFilter) -> Result<Page<EventRow>, StoreError> {
     page(conn, events_statement(token, f), f.limit, |r| {
         let id: i64 = r.get(0)?;
         let row = EventRow {

@@ -14,9 +14,9 @@
 use super::queries::{self, CallFilter, Cursor, EventFilter, JournalFilter, Statement};
 use super::*;
 use crate::engine::{CallOutcome, Direction, JournalOutcome};
+use crate::store::db::params_from_iter;
 use crate::test_support::FIXTURE_TOKEN;
 use crate::token::Token;
-use crate::store::db::params_from_iter;
 
 /// What a page can ask for; each listing reads it as its own filter (`Number` is the line of
 /// the history and the events, the queue of the journal).

@@ -9,10 +9,10 @@
 
 use super::StoreError;
 use crate::clock::{as_rfc3339, UnixTime};
+use crate::store::db::Conn;
 use crate::token::TokenId;
 use chrono::{Offset, TimeZone};
 use chrono_tz::Tz;
-use crate::store::db::Conn;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -230,13 +230,14 @@ pub fn calls_per_hour(
 ) -> Result<CallReport, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT started_at, outcome FROM calls WHERE token_id = ?1 AND started_at >= ?2 AND started_at < ?3
-         AND (?4 IS NULL OR number IN (SELECT value FROM json_each(?4)))",
+         AND (number IN (SELECT value FROM json_each(?4)) OR ?4 IS NULL)",
     )?;
     let numbers = numbers.map(|n| serde_json::to_string(n).unwrap_or_else(|_| "[]".into()));
     let rows: Vec<(f64, String)> = stmt
-        .query_map(crate::store::db::params![token.as_str(), from, to, numbers], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
+        .query_map(
+            crate::store::db::params![token.as_str(), from, to, numbers],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
         .collect::<Result<_, _>>()?;
     Ok(bucket_calls(&rows, from, to, tz))
 }

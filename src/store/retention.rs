@@ -13,7 +13,7 @@
 
 use super::StoreError;
 use crate::clock::UnixTime;
-use crate::store::db::{Conn, Statement, params};
+use crate::store::db::{params, Conn, Statement};
 
 /// The most rows one statement deletes.
 pub const BATCH: usize = 500;

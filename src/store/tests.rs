@@ -496,7 +496,8 @@ fn webhook_endpoint_ids_are_never_reused_even_across_the_upgrade() {
             (),
         )
         .unwrap();
-        conn.query_row("SELECT MAX(id) FROM webhooks", (), |r| r.get(0)).unwrap()
+        conn.query_row("SELECT MAX(id) FROM webhooks", (), |r| r.get(0))
+            .unwrap()
     };
     {
         let mut conn = crate::store::db::Conn::open_sqlite(&path).unwrap();

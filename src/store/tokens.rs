@@ -15,8 +15,8 @@
 
 use super::StoreError;
 use crate::clock::UnixTime;
+use crate::store::db::{params, Conn, OptionalExtension};
 use crate::token::{Token, TokenId};
-use crate::store::db::{Conn, OptionalExtension, params};
 use serde::Serialize;
 
 /// A token's state, as stored.
@@ -117,12 +117,7 @@ pub enum Added {
 
 /// Adds a token an operator asked to follow (`ovh-cti tokens add`); one known already is left
 /// as it is.
-pub fn add(
-    conn: &Conn,
-    token: &Token,
-    source: &str,
-    now: UnixTime,
-) -> Result<Added, StoreError> {
+pub fn add(conn: &Conn, token: &Token, source: &str, now: UnixTime) -> Result<Added, StoreError> {
     let state: Option<String> = conn
         .query_row(
             "SELECT state FROM tokens WHERE id = ?1",
@@ -155,12 +150,7 @@ pub fn resolve(conn: &Conn, named: &str) -> Result<Option<TokenId>, StoreError> 
 }
 
 /// Pauses a token that is not removed; false when there is no such token.
-pub fn pause(
-    conn: &Conn,
-    id: &TokenId,
-    now: UnixTime,
-    reason: &str,
-) -> Result<bool, StoreError> {
+pub fn pause(conn: &Conn, id: &TokenId, now: UnixTime, reason: &str) -> Result<bool, StoreError> {
     Ok(conn.execute(
         "UPDATE tokens SET state = 'paused', state_at = ?2, state_reason = ?3 WHERE id = ?1 AND state != 'removed'",
         params![id.as_str(), now, reason],
@@ -210,7 +200,7 @@ pub fn mark_removed(
 ) -> Result<bool, StoreError> {
     let tx = conn.transaction()?;
     let found = tx.execute(
-        "UPDATE tokens SET secret = '', session = NULL, state = 'removed', state_at = ?2, purge = MAX(purge, ?3)
+        "UPDATE tokens SET secret = '', session = NULL, state = 'removed', state_at = ?2, purge = CASE WHEN purge > ?3 THEN purge ELSE ?3 END
          WHERE id = ?1",
         params![id.as_str(), now, purge],
     )? > 0;
@@ -269,10 +259,23 @@ pub fn carry_over(conn: &mut Conn, from: &TokenId, to: &TokenId) -> Result<(), S
         tx.execute("DELETE FROM settings WHERE token_id = ?1", [to.as_str()])?;
     }
     for table in KEPT.iter().chain(&["wall_links", "sessions"]) {
-        tx.execute(
-            &format!("UPDATE OR IGNORE {table} SET token_id = ?2 WHERE token_id = ?1"),
-            ids,
-        )?;
+        // The rows `to` already has the same of stay (SQLite's UPDATE OR IGNORE, written so
+        // that PostgreSQL reads it too).
+        let same = match *table {
+            "events" => "o.fingerprint = t.fingerprint",
+            "calls" => {
+                "o.number = t.number AND o.call_id = t.call_id AND o.started_us = t.started_us"
+            }
+            "queue_journal" => "o.queue = t.queue AND o.member = t.member",
+            "callback_done" => "o.number = t.number",
+            "settings" => "1 = 1",
+            // No uniqueness involves the token in the others.
+            _ => "1 = 0",
+        };
+        let sql = format!(
+            "UPDATE {table} AS t SET token_id = ?2 WHERE token_id = ?1 AND NOT EXISTS (SELECT 1 FROM {table} AS o WHERE o.token_id = ?2 AND {same})"
+        );
+        tx.execute(&sql, ids)?;
     }
     tx.commit()?;
     Ok(())

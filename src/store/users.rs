@@ -8,8 +8,8 @@
 
 use super::StoreError;
 use crate::clock::UnixTime;
+use crate::store::db::{params, Conn, OptionalExtension};
 use crate::token::TokenId;
-use crate::store::db::{Conn, OptionalExtension, params};
 use serde::Serialize;
 
 /// What a user may do. Checked on the server for every route and every stream message.
@@ -257,7 +257,9 @@ pub fn by_id(conn: &Conn, id: i64) -> Result<Option<User>, StoreError> {
 pub fn by_login(conn: &Conn, login: &str) -> Result<Option<(User, String)>, StoreError> {
     Ok(conn
         .query_row(
-            &format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE login = ?1"),
+            &format!(
+                "SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(login) = lower(?1)"
+            ),
             params![login.trim()],
             |r| Ok((user(r)?, r.get::<_, String>(9)?)),
         )
@@ -267,7 +269,7 @@ pub fn by_login(conn: &Conn, login: &str) -> Result<Option<(User, String)>, Stor
 /// Every user of an organisation (`None`: of every organisation), by login.
 pub fn list(conn: &Conn, org: Option<i64>) -> Result<Vec<User>, StoreError> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE ?1 IS NULL OR org_id = ?1 ORDER BY login"
+        "SELECT {USER_COLUMNS} FROM users WHERE org_id = ?1 OR ?1 IS NULL ORDER BY lower(login), id"
     ))?;
     let rows = stmt.query_map(params![org], user)?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -391,7 +393,7 @@ pub fn sessions(
 ) -> Result<Vec<SessionRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.id_hash, u.login, s.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE u.org_id = ?1 AND (?2 IS NULL OR u.id = ?2) AND s.expires_at > ?3
+         WHERE u.org_id = ?1 AND (u.id = ?2 OR ?2 IS NULL) AND s.expires_at > ?3
          ORDER BY s.created_at DESC",
     )?;
     let rows = stmt.query_map(params![org, user, now], |r| {
@@ -414,7 +416,7 @@ pub fn end_sessions(
     key: Option<&str>,
 ) -> Result<Vec<String>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "DELETE FROM sessions WHERE (?3 IS NULL OR id_hash = ?3) AND (?2 IS NULL OR user_id = ?2)
+        "DELETE FROM sessions WHERE (id_hash = ?3 OR ?3 IS NULL) AND (user_id = ?2 OR ?2 IS NULL)
          AND user_id IN (SELECT id FROM users WHERE org_id = ?1) RETURNING id_hash",
     )?;
     let rows = stmt.query_map(params![org, user, key], |r| r.get::<_, String>(0))?;

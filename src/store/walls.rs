@@ -5,8 +5,8 @@
 
 use super::StoreError;
 use crate::clock::UnixTime;
+use crate::store::db::{params, Conn, OptionalExtension};
 use crate::token::TokenId;
-use crate::store::db::{Conn, OptionalExtension, params};
 use serde::Serialize;
 
 /// A link as admins see it (never its key).

@@ -5,11 +5,18 @@ use super::StoreError;
 use crate::clock::UnixTime;
 use crate::engine::{Board, Change};
 use crate::normalise::Event;
+use crate::store::db::{params, Conn, OptionalExtension, Transaction};
 use crate::token::{Token, TokenId};
-use crate::store::db::{Conn, OptionalExtension, Transaction, params};
 
 pub struct Writer {
     conn: Conn,
+}
+
+impl Writer {
+    /// The connection itself, for the command-line tools that work on the store directly.
+    pub fn into_conn(self) -> Conn {
+        self.conn
+    }
 }
 
 /// A followed token as stored.
@@ -167,7 +174,8 @@ impl Writer {
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT OR REPLACE INTO sessions (id_hash, token_id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO sessions (id_hash, token_id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id_hash) DO UPDATE SET token_id = excluded.token_id, user_id = excluded.user_id, link_id = NULL, created_at = excluded.created_at, expires_at = excluded.expires_at",
             params![id_hash, token.as_str(), user, now, expires_at],
         )?;
         self.conn
@@ -185,7 +193,8 @@ impl Writer {
         expires_at: UnixTime,
     ) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT OR REPLACE INTO sessions (id_hash, token_id, link_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO sessions (id_hash, token_id, link_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id_hash) DO UPDATE SET token_id = excluded.token_id, user_id = NULL, link_id = excluded.link_id, created_at = excluded.created_at, expires_at = excluded.expires_at",
             params![id_hash, token.as_str(), link, now, expires_at],
         )?;
         Ok(())
@@ -271,21 +280,26 @@ impl Batch<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT (token_id, fingerprint) DO NOTHING RETURNING seq",
         )?;
-        let seq = stmt.query_row(params![
-            token.as_str(),
-            e.fingerprint,
-            received_at,
-            e.at,
-            e.name,
-            e.number,
-            e.service,
-            e.calling,
-            e.called,
-            e.dialed,
-            e.call_id,
-            e.latency_ms,
-            e.raw,
-        ], |r| r.get(0)).optional()?;
+        let seq = stmt
+            .query_row(
+                params![
+                    token.as_str(),
+                    e.fingerprint,
+                    received_at,
+                    e.at,
+                    e.name,
+                    e.number,
+                    e.service,
+                    e.calling,
+                    e.called,
+                    e.dialed,
+                    e.call_id,
+                    e.latency_ms,
+                    e.raw,
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
         Ok(seq)
     }
 
@@ -380,7 +394,8 @@ impl Batch<'_> {
         now: UnixTime,
     ) -> Result<(), StoreError> {
         self.tx.execute(
-            "INSERT OR REPLACE INTO snapshots (token_id, seq, board, saved_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO snapshots (token_id, seq, board, saved_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (token_id) DO UPDATE SET seq = excluded.seq, board = excluded.board, saved_at = excluded.saved_at",
             params![token.as_str(), seq, serde_json::to_string(board)?, now],
         )?;
         Ok(())

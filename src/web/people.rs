@@ -406,7 +406,9 @@ pub async fn own_password(
             "DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2 RETURNING id_hash",
         )?;
         let ended = stmt
-            .query_map(crate::store::db::params![id, keep], |r| r.get::<_, String>(0))?
+            .query_map(crate::store::db::params![id, keep], |r| {
+                r.get::<_, String>(0)
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok((ended, Some("own password".to_string())))
     })

@@ -489,9 +489,57 @@ impl Default for Options {
     }
 }
 
+/// A new, empty database: an SQLite file in a temporary folder, or, when the suite runs on
+/// PostgreSQL (`OVH_CTI_TEST_STORE=postgres`), a new schema of the test PostgreSQL
+/// (`OVH_CTI_TEST_POSTGRES`, by default the machine's service).
 pub fn temp_db() -> PathBuf {
+    if on_postgres() {
+        return PathBuf::from(postgres_schema());
+    }
     let dir = tempfile::tempdir().unwrap().keep();
     dir.join("ovh-cti.db")
+}
+
+/// Whether this run of the suite stores on PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var("OVH_CTI_TEST_STORE").as_deref() == Ok("postgres")
+}
+
+/// The address of a new schema on the test PostgreSQL; the schemas of earlier runs are
+/// dropped at the first.
+fn postgres_schema() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = std::env::var("OVH_CTI_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test?user=postgres".into());
+    let url = ovh_cti::store::db::PostgresUrl::parse(&base).unwrap();
+    let admin = ovh_cti::store::db::Conn::postgres(&url).expect("the test PostgreSQL answers");
+    let pid = std::process::id();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    if n == 0 {
+        let mine = format!("api_{pid}_");
+        let old: Vec<String> = admin
+            .prepare("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'api_%'")
+            .unwrap()
+            .query_map((), |r| r.get::<_, String>(0))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .into_iter()
+            .filter(|s| !s.starts_with(&mine))
+            .collect();
+        for schema in old {
+            admin
+                .execute_batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .unwrap();
+        }
+    }
+    let schema = format!("api_{pid}_{n}");
+    admin
+        .execute_batch(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-csearch_path%3D{schema}")
 }
 
 pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {

@@ -105,7 +105,9 @@ impl Conn {
 
     /// Connects to PostgreSQL.
     pub fn postgres(url: &PostgresUrl) -> Result<Conn> {
-        Ok(Conn::new(Box::new(postgres::PostgresBackend::connect(url)?)))
+        Ok(Conn::new(Box::new(postgres::PostgresBackend::connect(
+            url,
+        )?)))
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -273,11 +275,14 @@ pub struct Row<'a> {
 
 enum RowInner<'a> {
     Sqlite(&'a rusqlite::Row<'a>),
-    Postgres(&'a ::postgres::Row),
+    Postgres(&'a tokio_postgres::Row),
 }
 
 /// A column by position (from 0) or by name.
-pub trait RowIndex: rusqlite::RowIndex + ::postgres::row::RowIndex + fmt::Display + Copy {}
+pub trait RowIndex:
+    rusqlite::RowIndex + tokio_postgres::row::RowIndex + fmt::Display + Copy
+{
+}
 impl RowIndex for usize {}
 impl RowIndex for &str {}
 
@@ -289,10 +294,11 @@ impl Row<'_> {
         };
         let value = match &self.inner {
             RowInner::Sqlite(r) => r.get_ref(idx).map(ValueRef::from).map_err(sqlite::error)?,
-            RowInner::Postgres(r) => r
-                .try_get::<_, postgres::Cell<'_>>(idx)
-                .map_err(|e| conversion(e.to_string()))?
-                .0,
+            RowInner::Postgres(r) => {
+                r.try_get::<_, postgres::Cell<'_>>(idx)
+                    .map_err(|e| conversion(e.to_string()))?
+                    .0
+            }
         };
         T::from_value(value).map_err(conversion)
     }

@@ -7,18 +7,18 @@
 
 use super::{Backend, DbError, Dialect, Result, Row, RowInner, ToValue, ValueRef};
 use bytes::{BufMut, BytesMut};
-use postgres::types::{FromSql, IsNull, ToSql, Type};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type};
 
 /// A PostgreSQL address, checked: `postgres://HOST:PORT/DB?user=…` (or `postgresql://`, or
 /// key=value settings). Its password never shows in `Display` or `Debug`.
 #[derive(Clone)]
 pub struct PostgresUrl {
     text: String,
-    config: postgres::Config,
+    config: std::sync::Arc<tokio_postgres::Config>,
 }
 
 /// Whether `--db` names a PostgreSQL database rather than an SQLite file.
@@ -31,7 +31,7 @@ impl PostgresUrl {
         if !is_postgres_url(s) {
             return Err("a PostgreSQL address starts with postgres:// or postgresql://".into());
         }
-        let config: postgres::Config = s
+        let config: tokio_postgres::Config = s
             .parse()
             .map_err(|e| format!("not a PostgreSQL address: {e}"))?;
         if config.get_hosts().is_empty() {
@@ -39,7 +39,7 @@ impl PostgresUrl {
         }
         Ok(PostgresUrl {
             text: s.to_owned(),
-            config,
+            config: config.into(),
         })
     }
 
@@ -51,9 +51,9 @@ impl PostgresUrl {
     /// Host, port and database, for messages.
     pub fn describe(&self) -> String {
         let host = match self.config.get_hosts().first() {
-            Some(postgres::config::Host::Tcp(h)) => h.clone(),
+            Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
             #[cfg(unix)]
-            Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+            Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
             None => String::new(),
         };
         let port = self.config.get_ports().first().copied().unwrap_or(5432);
@@ -75,39 +75,97 @@ impl fmt::Debug for PostgresUrl {
 }
 
 pub struct PostgresBackend {
+    url: PostgresUrl,
     /// One connection; `RefCell` because the store's connections are used through shared
     /// references (as rusqlite's are), one thread at a time.
-    client: RefCell<postgres::Client>,
+    client: RefCell<tokio_postgres::Client>,
+    /// Inside `BEGIN … COMMIT`: a connection lost then is not replaced until the
+    /// transaction ends, so that its remaining statements fail instead of committing alone.
+    in_transaction: std::cell::Cell<bool>,
     /// Prepared statements by their SQLite-dialect text.
-    prepared: RefCell<HashMap<String, postgres::Statement>>,
+    prepared: RefCell<HashMap<String, tokio_postgres::Statement>>,
 }
 
 impl PostgresBackend {
     pub fn connect(url: &PostgresUrl) -> Result<PostgresBackend> {
-        let client = url
-            .config
-            .connect(postgres::NoTls)
-            .map_err(|e| DbError::Unavailable(format!("cannot connect to {url}: {}", message(&e))))?;
         Ok(PostgresBackend {
-            client: RefCell::new(client),
+            url: url.clone(),
+            client: RefCell::new(open(url)?),
+            in_transaction: std::cell::Cell::new(false),
             prepared: RefCell::new(HashMap::new()),
         })
     }
 
-    fn statement(&self, sql: &str) -> Result<postgres::Statement> {
+    /// The connection, opened again if PostgreSQL closed it (a restart, a failover, the
+    /// network) — outside a transaction only.
+    fn client(&self) -> Result<std::cell::RefMut<'_, tokio_postgres::Client>> {
+        let mut client = self.client.borrow_mut();
+        if client.is_closed() {
+            if self.in_transaction.get() {
+                return Err(DbError::Unavailable(
+                    "the connection to PostgreSQL was lost during a transaction".into(),
+                ));
+            }
+            *client = open(&self.url)?;
+            self.prepared.borrow_mut().clear();
+        }
+        Ok(client)
+    }
+
+    fn statement(&self, sql: &str) -> Result<tokio_postgres::Statement> {
         if let Some(s) = self.prepared.borrow().get(sql) {
             return Ok(s.clone());
         }
         let translated = translate(sql);
-        let stmt = self
-            .client
-            .borrow_mut()
-            .prepare(&translated)
-            .map_err(|e| error(e, &translated))?;
+        let stmt = wait(self.client()?.prepare(&translated)).map_err(|e| error(e, &translated))?;
         self.prepared
             .borrow_mut()
             .insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
+    }
+}
+
+/// The runtime that drives every PostgreSQL connection's socket, on its own thread. The
+/// store calls PostgreSQL synchronously, from its writer thread, from blocking readers and,
+/// at start, from async code: the calls only wait (`wait`) for the answer the connection
+/// task delivers, so they never start a runtime inside another.
+fn io() -> &'static tokio::runtime::Runtime {
+    static IO: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    IO.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("postgres-io")
+            .enable_all()
+            .build()
+            .expect("a runtime for PostgreSQL's connections")
+    })
+}
+
+/// Waits for a client future: it only talks to its connection's task over a channel.
+fn wait<F: std::future::Future>(f: F) -> F::Output {
+    futures::executor::block_on(f)
+}
+
+fn open(url: &PostgresUrl) -> Result<tokio_postgres::Client> {
+    let config = (*url.config).clone();
+    let connecting = io().spawn(async move {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %message(&e), "the connection to PostgreSQL ended");
+            }
+        });
+        Ok::<_, tokio_postgres::Error>(client)
+    });
+    match wait(connecting) {
+        Ok(Ok(client)) => Ok(client),
+        Ok(Err(e)) => Err(DbError::Unavailable(format!(
+            "cannot connect to {url}: {}",
+            message(&e)
+        ))),
+        Err(e) => Err(DbError::Unavailable(format!(
+            "cannot connect to {url}: {e}"
+        ))),
     }
 }
 
@@ -170,13 +228,19 @@ impl ToSql for Param<'_> {
         true
     }
 
-    postgres::types::to_sql_checked!();
+    tokio_postgres::types::to_sql_checked!();
 }
 
 fn is_text(ty: &Type) -> bool {
     matches!(
         *ty,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::JSON | Type::JSONB
+        Type::TEXT
+            | Type::VARCHAR
+            | Type::BPCHAR
+            | Type::NAME
+            | Type::UNKNOWN
+            | Type::JSON
+            | Type::JSONB
     )
 }
 
@@ -245,7 +309,7 @@ fn numeric(raw: &[u8]) -> std::result::Result<ValueRef<'static>, BoxError> {
 }
 
 /// The words of PostgreSQL's error (its message and detail, never the connection settings).
-fn message(e: &postgres::Error) -> String {
+fn message(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => match db.detail() {
             Some(detail) => format!("{} ({detail})", db.message()),
@@ -259,8 +323,8 @@ fn message(e: &postgres::Error) -> String {
 }
 
 /// PostgreSQL's error, sorted (`DbError`).
-fn error(e: postgres::Error, sql: &str) -> DbError {
-    use postgres::error::SqlState;
+fn error(e: tokio_postgres::Error, sql: &str) -> DbError {
+    use tokio_postgres::error::SqlState;
     let text = message(&e);
     let Some(code) = e.code() else {
         // No SQLSTATE: the connection itself failed.
@@ -278,7 +342,11 @@ fn error(e: postgres::Error, sql: &str) -> DbError {
     {
         DbError::Constraint(text)
     } else if matches!(class, "08" | "53" | "57" | "58")
-        || [SqlState::READ_ONLY_SQL_TRANSACTION, SqlState::LOCK_NOT_AVAILABLE].contains(code)
+        || [
+            SqlState::READ_ONLY_SQL_TRANSACTION,
+            SqlState::LOCK_NOT_AVAILABLE,
+        ]
+        .contains(code)
     {
         DbError::Unavailable(format!("PostgreSQL: {text}"))
     } else {
@@ -303,11 +371,7 @@ impl Backend for PostgresBackend {
         let stmt = self.statement(sql)?;
         let bound = bind(params)?;
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as _).collect();
-        let n = self
-            .client
-            .borrow_mut()
-            .execute(&stmt, &refs)
-            .map_err(|e| error(e, sql))?;
+        let n = wait(self.client()?.execute(&stmt, &refs)).map_err(|e| error(e, sql))?;
         Ok(n as usize)
     }
 
@@ -322,11 +386,7 @@ impl Backend for PostgresBackend {
         let refs: Vec<&(dyn ToSql + Sync)> = bound.iter().map(|p| p as _).collect();
         // The rows are read whole before they are handed out, so that `each` may itself use
         // the connection (as it may on SQLite).
-        let rows = self
-            .client
-            .borrow_mut()
-            .query(&stmt, &refs)
-            .map_err(|e| error(e, sql))?;
+        let rows = wait(self.client()?.query(&stmt, &refs)).map_err(|e| error(e, sql))?;
         for row in &rows {
             let row = Row {
                 inner: RowInner::Postgres(row),
@@ -339,10 +399,24 @@ impl Backend for PostgresBackend {
     }
 
     fn execute_batch(&self, sql: &str) -> Result<()> {
-        self.client
-            .borrow_mut()
-            .batch_execute(sql)
-            .map_err(|e| error(e, sql))
+        match sql {
+            "BEGIN" => {
+                wait(self.client()?.batch_execute(sql)).map_err(|e| error(e, sql))?;
+                self.in_transaction.set(true);
+                Ok(())
+            }
+            "COMMIT" | "ROLLBACK" => {
+                self.in_transaction.set(false);
+                let client = self.client.borrow_mut();
+                if client.is_closed() && sql == "ROLLBACK" {
+                    // Nothing to roll back: PostgreSQL dropped the transaction with the
+                    // connection.
+                    return Ok(());
+                }
+                wait(client.batch_execute(sql)).map_err(|e| error(e, sql))
+            }
+            _ => wait(self.client()?.batch_execute(sql)).map_err(|e| error(e, sql)),
+        }
     }
 
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
@@ -351,9 +425,13 @@ impl Backend for PostgresBackend {
 }
 
 /// The store's SQL as PostgreSQL reads it: `?N` → `$N` (a bare `?` takes the next number),
-/// `json_object` → `json_build_object`, `group_concat` → `string_agg`, and SQLite's index
-/// hints (`INDEXED BY name`) left out. Quoted text is copied as it is.
+/// `json_object` → `json_build_object`, `group_concat` → `string_agg`, `LIKE` → `ILIKE`
+/// (SQLite's LIKE ignores case), `json_each` → `json_array_elements_text` (both give the
+/// array's items in a column `value`), `json_extract(column, '$.a.b')` → `(column::json #>>
+/// '{a,b}')`, and SQLite's index hints (`INDEXED BY name`) left out. Quoted text is copied
+/// as it is.
 pub fn translate(sql: &str) -> String {
+    let sql = json_paths(sql);
     let mut out = String::with_capacity(sql.len() + 16);
     let mut chars = sql.chars().peekable();
     let mut highest = 0u32;
@@ -382,7 +460,10 @@ pub fn translate(sql: &str) -> String {
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
                 let mut word = String::from(c);
-                while let Some(d) = chars.peek().filter(|d| d.is_ascii_alphanumeric() || **d == '_') {
+                while let Some(d) = chars
+                    .peek()
+                    .filter(|d| d.is_ascii_alphanumeric() || **d == '_')
+                {
                     word.push(*d);
                     chars.next();
                 }
@@ -393,6 +474,8 @@ pub fn translate(sql: &str) -> String {
                 match word.to_ascii_lowercase().as_str() {
                     "json_object" => out.push_str("json_build_object"),
                     "group_concat" => out.push_str("string_agg"),
+                    "like" => out.push_str("ILIKE"),
+                    "json_each" => out.push_str("json_array_elements_text"),
                     // INDEXED BY name: the two words and the name after them.
                     "indexed" => skip_words = 2,
                     _ => out.push_str(&word),
@@ -402,4 +485,46 @@ pub fn translate(sql: &str) -> String {
         }
     }
     out
+}
+
+/// `json_extract(column, '$.a.b')` → `(column::json #>> '{a,b}')`; anything else as it is.
+fn json_paths(sql: &str) -> std::borrow::Cow<'_, str> {
+    const CALL: &str = "json_extract(";
+    // SQLite's group_concat(DISTINCT x) takes no separator (a comma); string_agg needs one.
+    let sql: std::borrow::Cow<'_, str> = match sql.find("group_concat(DISTINCT ") {
+        Some(at) => match sql[at..].find(')') {
+            Some(end) => format!("{}, ','{}", &sql[..at + end], &sql[at + end..]).into(),
+            None => sql.into(),
+        },
+        None => sql.into(),
+    };
+    if !sql.contains(CALL) {
+        return sql;
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut rest: &str = &sql;
+    while let Some(at) = rest.find(CALL) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + CALL.len()..];
+        let parsed = after.split_once(',').and_then(|(column, tail)| {
+            let tail = tail.trim_start().strip_prefix("'$.")?;
+            let (path, tail) = tail.split_once("')")?;
+            Some((column.trim(), path, tail))
+        });
+        match parsed {
+            Some((column, path, tail)) => {
+                out.push_str(&format!(
+                    "({column}::json #>> '{{{}}}')",
+                    path.replace('.', ",")
+                ));
+                rest = tail;
+            }
+            None => {
+                out.push_str(CALL);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
 }

@@ -21,14 +21,7 @@ struct Bound<'a>(ValueRef<'a>);
 
 impl rusqlite::ToSql for Bound<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        use rusqlite::types::ValueRef as R;
-        Ok(ToSqlOutput::Borrowed(match self.0 {
-            ValueRef::Null => R::Null,
-            ValueRef::Integer(i) => R::Integer(i),
-            ValueRef::Real(f) => R::Real(f),
-            ValueRef::Text(s) => R::Text(s.as_bytes()),
-            ValueRef::Blob(b) => R::Blob(b),
-        }))
+        Ok(ToSqlOutput::Borrowed(self.0.into()))
     }
 }
 

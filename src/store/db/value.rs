@@ -287,3 +287,24 @@ impl<T: FromValue> FromValue for Option<T> {
         }
     }
 }
+
+impl<'a> From<ValueRef<'a>> for rusqlite::types::ValueRef<'a> {
+    fn from(v: ValueRef<'a>) -> rusqlite::types::ValueRef<'a> {
+        use rusqlite::types::ValueRef as R;
+        match v {
+            ValueRef::Null => R::Null,
+            ValueRef::Integer(i) => R::Integer(i),
+            ValueRef::Real(f) => R::Real(f),
+            ValueRef::Text(s) => R::Text(s.as_bytes()),
+            ValueRef::Blob(b) => R::Blob(b),
+        }
+    }
+}
+
+/// For the SQLite-only tools (benches, query plans) that hand the store's statements to
+/// rusqlite directly.
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(self.as_ref().into()))
+    }
+}
