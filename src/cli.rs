@@ -51,7 +51,8 @@ pub struct ServiceArgs {
     /// Address to serve the dashboard and API on (default 127.0.0.1:8080).
     #[arg(long, env = "OVH_CTI_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
-    /// SQLite database file, created if missing (default ovh-cti.db).
+    /// SQLite database file, created if missing (default ovh-cti.db), or a PostgreSQL address
+    /// (postgres://HOST:PORT/DB?user=…, docs/scale-out.md).
     #[arg(long, env = "OVH_CTI_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// TOML configuration file, read before environment variables and flags (default: none).

@@ -61,15 +61,26 @@ pub fn postgres_schema(test: &str) -> Option<crate::store::db::PostgresUrl> {
         }
         Err(e) => panic!("{test}: PostgreSQL is required under CI: {e}"),
     };
-    let schema = format!(
-        "t_{}_{}",
-        test.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
-        std::process::id()
+    let name = format!(
+        "t_{}_",
+        test.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
     );
+    let schema = format!("{name}{}", std::process::id());
+    // The same test's schemas from earlier runs go first.
+    let old: Vec<String> = admin
+        .prepare("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, ?1)")
+        .unwrap()
+        .query_map([name.as_str()], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for s in old.iter().chain([&schema]) {
+        admin
+            .execute_batch(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"))
+            .unwrap();
+    }
     admin
-        .execute_batch(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
-        ))
+        .execute_batch(&format!("CREATE SCHEMA {schema}"))
         .unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
     Some(PostgresUrl::parse(&format!("{base}{sep}options=-csearch_path%3D{schema}")).unwrap())

@@ -31,9 +31,19 @@ impl PostgresUrl {
         if !is_postgres_url(s) {
             return Err("a PostgreSQL address starts with postgres:// or postgresql://".into());
         }
-        let config: tokio_postgres::Config = s
+        let mut config: tokio_postgres::Config = s
             .parse()
             .map_err(|e| format!("not a PostgreSQL address: {e}"))?;
+        // A PostgreSQL that hangs instead of refusing must not hold the writer for ever: a
+        // connection attempt gives up after 10 s unless the address says otherwise, and a
+        // silent peer is found by TCP keepalives.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        config.keepalives(true);
+        config.keepalives_idle(std::time::Duration::from_secs(30));
+        #[cfg(target_os = "linux")]
+        config.tcp_user_timeout(std::time::Duration::from_secs(30));
         if config.get_hosts().is_empty() {
             return Err("the PostgreSQL address names no host".into());
         }
