@@ -52,6 +52,8 @@ pub struct Application {
     starting: tokio::task::JoinHandle<()>,
     /// Publishing for integrators, when configured (see `publish`).
     publishers: Vec<tokio::task::JoinHandle<()>>,
+    /// The leases this instance holds, on PostgreSQL (see `cluster`).
+    leases: Option<Arc<crate::cluster::Leases>>,
     config: Config,
 }
 
@@ -78,7 +80,7 @@ impl Application {
         let readers = Arc::new(readers);
         // Integrators' NATS stream and MQTT broker: connected in the background, never in the
         // way of a start.
-        let (outlet, publishers) =
+        let (outlet, mut publishers) =
             crate::publish::start(config.nats.clone(), config.mqtt.clone(), readers.clone());
         let (ingest, ingest_thread) = ingest::start(
             writer,
@@ -135,6 +137,34 @@ impl Application {
             other => StartError::Ingest(other),
         };
         service.finish_removals().await.map_err(db_error)?;
+        // On PostgreSQL, instances given the same database share its tokens: this one follows
+        // those whose lease it takes, and shows the others from the store (`cluster`).
+        let leases = if store::Location::is_postgres(&config.db) {
+            let leases = Arc::new(crate::cluster::Leases::new(config.lease));
+            let announcer = config.nats.as_ref().map(|n| {
+                let (announcer, task) = crate::cluster::fanout::start(
+                    n.url.clone(),
+                    n.prefix.clone(),
+                    service.readers.clone(),
+                    leases.clone(),
+                );
+                publishers.push(task);
+                announcer
+            });
+            service
+                .ingest
+                .share_with_instances(leases.instance().to_string(), announcer)
+                .await?;
+            service.share(leases.clone());
+            tracing::info!(
+                instance = leases.instance(),
+                lease_s = config.lease.as_secs_f64(),
+                "sharing the tokens with the other instances on this database"
+            );
+            Some(leases)
+        } else {
+            None
+        };
         // Configured tokens first, then those added at the login page in earlier runs: followed
         // in the background, so that the listener answers at once whatever their number.
         // Tokens an operator added (`ovh-cti tokens add`, the admin API) are followed too.
@@ -174,6 +204,7 @@ impl Application {
             ingest_thread,
             starting,
             publishers,
+            leases,
             config,
         })
     }
@@ -200,6 +231,7 @@ impl Application {
             ingest_thread,
             starting,
             publishers,
+            leases,
             config,
         } = self;
         let limits = server_limits(&config);
@@ -218,6 +250,15 @@ impl Application {
             )),
         };
         let reconciler = service.spawn_reconciler();
+        let cluster: Vec<_> = leases
+            .iter()
+            .flat_map(|l| {
+                [
+                    crate::cluster::spawn_keeper(service.clone(), l.clone()),
+                    crate::cluster::spawn_mirror(service.clone(), l.clone()),
+                ]
+            })
+            .collect();
         let retention = crate::retention::spawn(&service, config.retention);
         let ticker = {
             let ingest = service.ingest.clone();
@@ -255,6 +296,15 @@ impl Application {
         let _ = starting.await;
         for f in service.take_followers() {
             let _ = f.await;
+        }
+        for task in cluster {
+            let _ = task.await;
+        }
+        // Everything in hand is committed: the others may take the tokens at once.
+        if let Some(leases) = &leases {
+            if let Err(e) = leases.leave(&service.readers).await {
+                tracing::warn!(error = %e, "could not give the leases back; the other instances take the tokens when they run out");
+            }
         }
         // After the followers: their last successes are in.
         let _ = successes.await;

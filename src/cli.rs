@@ -125,6 +125,11 @@ pub struct ServiceArgs {
         value_name = "CIDR"
     )]
     pub trusted_proxies: Vec<String>,
+    /// With several instances on one PostgreSQL database: seconds a token's lease lasts
+    /// unrenewed, so about the longest a dead instance's tokens go unfollowed (default 6; 1 to
+    /// 300; docs/scale-out.md).
+    #[arg(long, env = "OVH_CTI_LEASE_S", value_name = "SECONDS")]
+    pub lease_s: Option<f64>,
     /// Days OVH may refuse a followed token before it is paused (default 7).
     #[arg(
         long,
@@ -337,6 +342,7 @@ fn service_config(args: ServiceArgs, mut overrides: Overrides) -> Result<Config,
     overrides.retain_events_days = args.retain_events_days;
     overrides.trusted_proxies = args.trusted_proxies;
     overrides.pause_after_days = args.pause_after_days;
+    overrides.lease_s = args.lease_s;
     overrides.max_connections = args.max_connections;
     overrides.header_timeout_s = args.header_timeout_s;
     overrides.max_streams_per_session = args.max_streams_per_session;

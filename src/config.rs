@@ -63,6 +63,8 @@ pub struct Config {
     /// Where integrators' events are published (`--nats`, `--mqtt`), if anywhere.
     pub nats: Option<crate::publish::nats::NatsConfig>,
     pub mqtt: Option<crate::publish::mqtt::MqttConfig>,
+    /// Several instances on PostgreSQL: how long a token's lease lasts unrenewed (`--lease-s`).
+    pub lease: Duration,
 }
 
 pub const DEFAULT_UPSTREAM: &str = "https://events.voip.ovh.net";
@@ -102,6 +104,7 @@ impl Default for Config {
             login_checks: 32,
             login_checks_per_address: 2,
             server: crate::net::Limits::default(),
+            lease: crate::cluster::LEASE,
         }
     }
 }
@@ -116,6 +119,7 @@ pub struct ConfigError(pub String);
 pub struct FileConfig {
     pub listen: Option<String>,
     pub db: Option<PathBuf>,
+    pub lease_s: Option<f64>,
     pub db_cache_mb: Option<u64>,
     pub upstream: Option<String>,
     pub api: Option<Api>,
@@ -307,6 +311,7 @@ pub struct Overrides {
     pub nats_stream: Option<String>,
     pub mqtt: Option<String>,
     pub mqtt_prefix: Option<String>,
+    pub lease_s: Option<f64>,
 }
 
 /// `[mqtt]`: publishing for home automation and small integrations; see `docs/publish.md`.
@@ -473,6 +478,11 @@ pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
 
 /// A number of seconds that is positive and at most a year: enough for any time-out, and
 /// always representable as a `Duration`.
+/// A lease shorter than this would be lost to a busy moment of the database; one longer
+/// than five minutes leaves a dead instance's tokens unfollowed as long.
+const MIN_LEASE_S: f64 = 1.0;
+const MAX_LEASE_S: f64 = 300.0;
+
 fn positive(name: &str, v: f64) -> Result<f64, ConfigError> {
     if v.is_finite() && v > 0.0 && v <= 366.0 * 86400.0 {
         Ok(v)
@@ -535,6 +545,14 @@ impl Config {
         c.tokens = parse_tokens(&raw_tokens)?;
         c.listen = cli.listen.or(file.listen).unwrap_or(c.listen);
         c.db = cli.db.or(file.db).unwrap_or(c.db);
+        if let Some(s) = cli.lease_s.or(file.lease_s) {
+            if !(s.is_finite() && (MIN_LEASE_S..=MAX_LEASE_S).contains(&s)) {
+                return Err(ConfigError(format!(
+                    "lease_s (--lease-s) must be a number of seconds from {MIN_LEASE_S} to {MAX_LEASE_S}, got {s}"
+                )));
+            }
+            c.lease = Duration::from_secs_f64(s);
+        }
         if let Some(mib) = cli.db_cache_mb.or(file.db_cache_mb) {
             c.db_cache = crate::store::CacheBudget::mib(mib).ok_or_else(|| {
                 ConfigError(format!(

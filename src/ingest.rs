@@ -47,6 +47,9 @@ pub enum IngestError {
     /// A group commit failed; every batch in it is refused with the same reason.
     #[error("the events could not be stored: {0}")]
     Commit(String),
+    /// Another instance follows the token now (its lease moved): this one stops.
+    #[error("another instance follows this token now")]
+    LeaseLost,
 }
 
 type Job = Box<dyn FnOnce(&mut Ingest) + Send>;
@@ -119,6 +122,44 @@ impl IngestHandle {
             .await
             .map_err(|_| IngestError::Closed)?;
         rx.await.map_err(|_| IngestError::Closed)
+    }
+
+    /// Several instances share the database: from now on this one writes only for the tokens
+    /// it leads (`lead`); the others' boards follow the store (`catch_up`).
+    pub async fn share_with_instances(
+        &self,
+        instance: String,
+        announcer: Option<crate::cluster::fanout::Announcer>,
+    ) -> Result<(), IngestError> {
+        self.run(move |i| {
+            i.leases = Some(Leading {
+                instance,
+                epochs: HashMap::new(),
+                announcer,
+            })
+        })
+        .await
+    }
+
+    /// This instance took `token`'s lease at `epoch`: its board is rebuilt from the store (the
+    /// instance that led it until now stored everything it showed), then it takes batches.
+    pub async fn lead(&self, token: TokenId, epoch: i64) -> Result<(), IngestError> {
+        Ok(self.run(move |i| i.lead(token, epoch)).await??)
+    }
+
+    /// This instance no longer leads `token`: its board becomes a mirror.
+    pub async fn mirror(&self, token: TokenId) -> Result<(), IngestError> {
+        self.run(move |i| {
+            if let Some(l) = i.leases.as_mut() {
+                l.epochs.remove(&token);
+            }
+        })
+        .await
+    }
+
+    /// Brings the mirrors among `moved` (token, its last stored event) up to the store.
+    pub async fn catch_up(&self, moved: Vec<(TokenId, i64)>) -> Result<(), IngestError> {
+        Ok(self.run(move |i| i.catch_up(moved)).await??)
     }
 
     /// Notified after each commit that queued screen pops or webhooks: the delivery worker
@@ -237,6 +278,18 @@ pub struct Ingest {
     midnight_checked: HashMap<TokenId, i64>,
     /// What is published to NATS for integrators (see `publish`).
     outlet: crate::publish::Outlet,
+    /// With several instances (`cluster`): which one this is, and the tokens it leads.
+    leases: Option<Leading>,
+}
+
+/// The tokens this instance leads, with the epoch of each one's lease. The other tokens'
+/// boards are *mirrors*: they show what the leading instance stored (`catch_up`), and this
+/// instance writes nothing for them — no events, records, snapshots or deliveries.
+struct Leading {
+    instance: String,
+    epochs: HashMap<TokenId, i64>,
+    /// Tells the other instances which tokens moved (NATS), when configured.
+    announcer: Option<crate::cluster::fanout::Announcer>,
 }
 
 /// Local midnights fall on a quarter hour of UTC.
@@ -275,6 +328,7 @@ pub fn start(
         stale: HashSet::new(),
         midnight_checked: HashMap::new(),
         outlet,
+        leases: None,
     };
     let thread = std::thread::Builder::new()
         .name("ingest".into())
@@ -304,6 +358,9 @@ struct Published {
     /// Screen pops for the dashboards (modal and popup modes).
     pops: Vec<hooks::PopMessage>,
     reset: bool,
+    /// Shown by this instance for a token another one leads, which publishes it for
+    /// integrators: not published again from here.
+    mirrored: bool,
 }
 
 impl Ingest {
@@ -404,6 +461,94 @@ impl Ingest {
         Ok(stored)
     }
 
+    /// Whether this instance writes for `token`: always, unless several instances share the
+    /// database and another one leads it.
+    fn leads(&self, token: &TokenId) -> bool {
+        self.leases
+            .as_ref()
+            .map_or(true, |l| l.epochs.contains_key(token))
+    }
+
+    fn lead(&mut self, token: TokenId, epoch: i64) -> Result<(), StoreError> {
+        let Some(l) = self.leases.as_mut() else {
+            return Ok(());
+        };
+        l.epochs.insert(token.clone(), epoch);
+        telemetry::LeaseTaken {
+            token: &token,
+            epoch,
+        }
+        .emit();
+        // The mirror showed what was stored; the instance that led before may have stored
+        // more since, and its last ticks are to be recorded: rebuilt from the store.
+        let now = self.clock.now();
+        let rebuilt = self.restore(&token, now);
+        if self.noted(rebuilt).is_err() {
+            self.stale.insert(token);
+        }
+        Ok(())
+    }
+
+    /// Applies to the mirrors among `moved` the events stored after what they show, as the
+    /// leading instance applied them, and tells the dashboards. Nothing is written: the
+    /// leading instance recorded the calls and queued the deliveries.
+    fn catch_up(&mut self, moved: Vec<(TokenId, i64)>) -> Result<(), StoreError> {
+        let mut published: HashMap<TokenId, Published> = HashMap::new();
+        let own_pops = self.own_pops.clone();
+        let own_pops = own_pops.read();
+        for (token, last) in moved {
+            if self.leads(&token) {
+                continue;
+            }
+            let (Some(board), Some(snap)) = (self.boards.get(&token), self.snapshots.get(&token))
+            else {
+                continue;
+            };
+            if snap.last_seq >= last {
+                continue;
+            }
+            let mut events = Vec::new();
+            let mut seq = snap.last_seq;
+            self.writer.replay(&token, seq, |s, e, at| {
+                seq = s;
+                events.push((e, at));
+            })?;
+            let received_at = events.last().map_or(self.clock.now(), |(_, at)| *at);
+            let shared: Arc<[Event]> = events.iter().map(|(e, _)| e.clone()).collect();
+            let out = published.entry(token.clone()).or_default();
+            out.received_at = received_at;
+            let settings = self.settings.get(&token);
+            let mut board = board.lock();
+            for (i, (e, at)) in events.iter().enumerate() {
+                out.changes.extend(board.tick(*at));
+                out.changes.extend(board.apply(e, *at));
+                let via = e
+                    .call_id
+                    .as_deref()
+                    .and_then(|id| board.queue_link(&e.number, id));
+                out.pops
+                    .extend(hooks::browser_pop(settings, e, via.as_ref()));
+                out.pops.extend(own_pops.messages(&token, e, via.as_ref()));
+                out.events.push((shared.clone(), i));
+            }
+            out.mirrored = true;
+            telemetry::EventsMirrored {
+                token: &token,
+                events: events.len(),
+            }
+            .emit();
+            if let Some(snap) = self.snapshots.get_mut(&token) {
+                snap.last_seq = seq;
+            }
+        }
+        drop(own_pops);
+        if !(self.hub.has_subscribers() || self.outlet.wanted()) {
+            published.values_mut().for_each(|p| p.events.clear());
+        }
+        self.publish(published);
+        Ok(())
+    }
+
     /// Rebuilds a board: its last snapshot, then every event stored after it, replayed with
     /// the local times they were received at (so that expiry comes out the same).
     fn restore(&mut self, id: &TokenId, now: UnixTime) -> Result<(), StoreError> {
@@ -429,12 +574,15 @@ impl Ingest {
             changes.extend(board.apply(&event, received_at));
         })?;
         changes.extend(board.tick(now));
-        let batch = self.writer.begin()?;
-        for change in &changes {
-            batch.record(id, change)?;
+        // A mirror's records and snapshots are the leading instance's to write.
+        if self.leads(id) {
+            let batch = self.writer.begin()?;
+            for change in &changes {
+                batch.record(id, change)?;
+            }
+            batch.save_snapshot(id, seq, &board, now)?;
+            batch.commit()?;
         }
-        batch.save_snapshot(id, seq, &board, now)?;
-        batch.commit()?;
         self.snapshots.insert(
             id.clone(),
             SnapshotState {
@@ -482,6 +630,10 @@ impl Ingest {
         // its session) rather than acknowledged. The stale board stays served meanwhile.
         let mut ready = Vec::with_capacity(batches.len());
         for b in batches {
+            if !self.leads(&b.token) {
+                let _ = b.done.send(Err(IngestError::LeaseLost));
+                continue;
+            }
             if self.boards.get(&b.token).is_some() && !self.stale.contains(&b.token) {
                 ready.push(b);
                 continue;
@@ -499,16 +651,40 @@ impl Ingest {
         let batches = ready;
         let mut published: HashMap<TokenId, Published> = HashMap::new();
         let mut counts = Vec::with_capacity(batches.len());
+        // Batches of tokens whose lease moved to another instance since: refused.
+        let mut fenced: HashSet<TokenId> = HashSet::new();
+        // Tokens whose last stored event moved, for the other instances' mirrors.
+        let mut moved: Vec<(TokenId, i64)> = Vec::new();
         let mut enqueued = 0;
         let own_pops = self.own_pops.clone();
         let own_pops = own_pops.read();
         let result = (|| -> Result<(), StoreError> {
             let tx = self.writer.begin()?;
+            let mut checked: HashSet<&TokenId> = HashSet::new();
             for b in &batches {
                 let Some(board) = self.boards.get(&b.token) else {
                     counts.push(0);
                     continue;
                 };
+                // The lease is checked (and its row held) in this transaction, before anything
+                // of the token is written: see `store::leases::fence`.
+                if let Some(l) = &self.leases {
+                    if checked.insert(&b.token) {
+                        let epoch = l.epochs.get(&b.token).copied().unwrap_or(-1);
+                        if !crate::store::leases::fence(
+                            tx.connection(),
+                            &l.instance,
+                            &b.token,
+                            epoch,
+                        )? {
+                            fenced.insert(b.token.clone());
+                        }
+                    }
+                    if fenced.contains(&b.token) {
+                        counts.push(0);
+                        continue;
+                    }
+                }
                 let out = published.entry(b.token.clone()).or_default();
                 out.received_at = now;
                 let snap = self.snapshots.get_mut(&b.token);
@@ -569,11 +745,14 @@ impl Ingest {
                         .extend(own_pops.messages(&b.token, e, via.as_ref()));
                     out.events.push((b.events.clone(), i));
                 }
+                if let Some(seq) = last_seq {
+                    moved.push((b.token.clone(), seq));
+                }
                 if let (Some(snap), Some(seq)) = (snap, last_seq) {
                     snap.last_seq = seq;
                     snap.unsaved += new;
                 }
-                tx.save_session(&b.token, b.session.as_deref())?;
+                tx.save_session(&b.token, b.session.as_deref(), last_seq)?;
                 telemetry::EventsIngested {
                     token: &b.token,
                     new,
@@ -597,7 +776,23 @@ impl Ingest {
                     published.values_mut().for_each(|p| p.events.clear());
                 }
                 for (b, n) in batches.into_iter().zip(counts) {
-                    let _ = b.done.send(Ok(n));
+                    let answer = if fenced.contains(&b.token) {
+                        Err(IngestError::LeaseLost)
+                    } else {
+                        Ok(n)
+                    };
+                    let _ = b.done.send(answer);
+                }
+                for token in &fenced {
+                    telemetry::LeaseLost { token }.emit();
+                    if let Some(l) = self.leases.as_mut() {
+                        l.epochs.remove(token);
+                    }
+                }
+                if let Some(announcer) = self.leases.as_ref().and_then(|l| l.announcer.as_ref()) {
+                    for (token, seq) in &moved {
+                        announcer.moved(token, *seq);
+                    }
                 }
                 if enqueued > 0 {
                     self.outbox.notify_one();
@@ -660,7 +855,7 @@ impl Ingest {
                     Update::with_state(token, log, pops, &batch.lines, &batch.queues, &board.calls())
                 });
             }
-            if outgoing && !batch.is_empty() {
+            if outgoing && !p.mirrored && !batch.is_empty() {
                 self.outlet.offer(batch);
             }
         }
@@ -715,7 +910,7 @@ impl Ingest {
     fn snapshot(&mut self, token: &TokenId, now: UnixTime) -> Result<(), StoreError> {
         // A stale board holds events the store does not: saving it would apply them twice
         // once they are delivered again.
-        if self.stale.contains(token) {
+        if self.stale.contains(token) || !self.leads(token) {
             return Ok(());
         }
         let (Some(board), Some(snap)) = (self.boards.get(token), self.snapshots.get_mut(token))
@@ -781,7 +976,12 @@ impl Ingest {
                 }
                 // Entered before writing: if the write fails, this board is marked stale.
                 let entry = published.entry(token.clone()).or_default();
-                for change in &changes {
+                let leads = self
+                    .leases
+                    .as_ref()
+                    .map_or(true, |l| l.epochs.contains_key(&token));
+                entry.mirrored = !leads;
+                for change in changes.iter().filter(|_| leads) {
                     batch.record(&token, change)?;
                 }
                 entry.changes = changes;

@@ -69,11 +69,13 @@ struct Known {
     stop: watch::Sender<bool>,
     /// None while paused; a finished one paused itself.
     follower: Option<JoinHandle<Ended>>,
+    /// Active, but followed by another instance (see `cluster`): shown from the store.
+    standby: bool,
 }
 
 impl Known {
     fn following(&self) -> bool {
-        self.follower.as_ref().is_some_and(|f| !f.is_finished())
+        self.standby || self.follower.as_ref().is_some_and(|f| !f.is_finished())
     }
 }
 
@@ -105,6 +107,9 @@ pub struct Service {
     configured: Mutex<std::collections::HashSet<TokenId>>,
     /// The token table's change counter when `reconcile` last read the table.
     reconciled: Mutex<Option<i64>>,
+    /// With several instances on one PostgreSQL database: the leases this one holds. A token
+    /// is polled only while its lease is held here.
+    cluster: std::sync::OnceLock<Arc<crate::cluster::Leases>>,
 }
 
 impl Service {
@@ -140,7 +145,68 @@ impl Service {
             pending: watch::channel(0).0,
             configured: Mutex::default(),
             reconciled: Mutex::new(None),
+            cluster: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Shares the tokens with the other instances on the same database (before any is
+    /// followed): from now on a token is polled only while this instance holds its lease.
+    pub fn share(&self, leases: Arc<crate::cluster::Leases>) {
+        let _ = self.cluster.set(leases);
+    }
+
+    /// The tokens this instance would follow were it alone: known and not paused.
+    pub fn active_tokens(&self) -> Vec<TokenId> {
+        self.known
+            .lock()
+            .iter()
+            .filter(|(_, k)| k.following())
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// This instance took `id`'s lease at `epoch`: its board is rebuilt from the store and its
+    /// follower starts from the stored session — where the instance that followed it stopped.
+    /// False when the token is not known here, or paused.
+    pub async fn take_over(&self, id: &TokenId, epoch: i64) -> Result<bool, IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        let Some(token) = self
+            .known
+            .lock()
+            .get(id)
+            .filter(|k| k.standby)
+            .map(|k| k.token.clone())
+        else {
+            return Ok(false);
+        };
+        self.ingest.lead(id.clone(), epoch).await?;
+        let target = id.clone();
+        let stored = self.ingest.write(move |w| w.token(&target)).await?;
+        self.known.lock().remove(id);
+        self.start_known(token, stored, None);
+        Ok(true)
+    }
+
+    /// This instance gives `id` up (its lease moved, or it holds more than its share): the
+    /// follower stops — committing what it has in hand — and the board becomes a mirror.
+    pub async fn hand_over(&self, id: &TokenId) -> Result<(), IngestError> {
+        let _one_at_a_time = self.lifecycle.lock().await;
+        // A paused token has no follower and no lease worth keeping.
+        let paused = self
+            .known
+            .lock()
+            .get(id)
+            .map_or(true, |k| k.follower.is_none() && !k.standby);
+        if paused {
+            return Ok(());
+        }
+        self.stop_follower(id).await;
+        if let Some(k) = self.known.lock().get_mut(id) {
+            k.standby = true;
+            // A stopped follower's stop signal is raised: a new one gets its own.
+            k.stop = watch::channel(*self.shutdown.borrow()).0;
+        }
+        self.ingest.mirror(id.clone()).await
     }
 
     /// The tokens of the configuration in force.
@@ -378,7 +444,16 @@ impl Service {
             paused = stored.paused;
         }
         let stop = watch::channel(*self.shutdown.borrow()).0;
+        // Another instance holds the lease: shown from the store until this one takes it.
+        let standby =
+            paused.is_none() && self.cluster.get().is_some_and(|leases| !leases.holds(&id));
+        if standby {
+            if let Some(leases) = self.cluster.get() {
+                leases.wake.notify_one();
+            }
+        }
         let follower = match paused {
+            _ if standby => None,
             Some((at, reason)) if start.handover.is_none() => {
                 self.health
                     .start(&id, token.hint(), self.feed.transport.api().as_str(), at);
@@ -400,6 +475,7 @@ impl Service {
                 source,
                 stop,
                 follower,
+                standby,
             },
         );
     }

@@ -60,6 +60,10 @@ counters! {
     published_total: "Messages published for integrators, to NATS JetStream (acknowledged) or MQTT (handed to the client).",
     publish_failed_total: "Messages that could not be published after a few tries (dropped, logged).",
     publish_dropped_total: "Batches dropped before publishing: a publisher's queue was full (its broker slow or unreachable).",
+    leases_taken_total: "Tokens this instance started following on taking their lease (several instances on PostgreSQL).",
+    leases_lost_total: "Commits refused because another instance had taken the token's lease over.",
+    leases_given_total: "Leases this instance gave back to balance the tokens between instances.",
+    mirrored_events_total: "Events another instance stored that this one showed its dashboards.",
     ovh_counts_differ_total: "Queues whose counters at OVH came to differ from ours beyond the tolerance over a period followed whole: events lost.",
 }
 
@@ -296,6 +300,59 @@ impl BoardReset<'_> {
     pub fn emit(self) {
         tracing::info!(token = %self.token, why = self.why, "board reset");
         COUNTERS.resets_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// A commit of this instance found another's epoch on a token's lease: it took the token
+/// over (this instance paused, or lost the database, past its lease) and this one stops.
+pub struct LeaseLost<'a> {
+    pub token: &'a TokenId,
+}
+
+impl LeaseLost<'_> {
+    pub fn emit(self) {
+        tracing::warn!(token = %self.token, "another instance took this token over: its events were not committed here");
+        COUNTERS.leases_lost_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// This instance took a token's lease (at start, or over from one that stopped or died).
+pub struct LeaseTaken<'a> {
+    pub token: &'a TokenId,
+    pub epoch: i64,
+}
+
+impl LeaseTaken<'_> {
+    pub fn emit(self) {
+        tracing::info!(token = %self.token, epoch = self.epoch, "following this token (lease taken)");
+        COUNTERS.leases_taken_total.fetch_add(1, Relaxed);
+    }
+}
+
+/// Events another instance stored, applied to this one's mirror of the token's board.
+pub struct EventsMirrored<'a> {
+    pub token: &'a TokenId,
+    pub events: usize,
+}
+
+impl EventsMirrored<'_> {
+    pub fn emit(self) {
+        tracing::debug!(token = %self.token, events = self.events, "events shown from another instance");
+        COUNTERS
+            .mirrored_events_total
+            .fetch_add(self.events as u64, Relaxed);
+    }
+}
+
+/// This instance gave a lease back, holding more than its share of the tokens.
+pub struct LeaseGiven<'a> {
+    pub token: &'a TokenId,
+}
+
+impl LeaseGiven<'_> {
+    pub fn emit(self) {
+        tracing::info!(token = %self.token, "gave this token to another instance (balancing)");
+        COUNTERS.leases_given_total.fetch_add(1, Relaxed);
     }
 }
 

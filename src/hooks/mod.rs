@@ -169,6 +169,20 @@ pub fn webhook_body(e: &Event, received_at: UnixTime) -> String {
     json!({"type": e.name, "timestamp": rfc3339(e.at), "data": data}).to_string()
 }
 
+/// The dashboards' screen pop (modal or popup) the organisation's settings make of `e`, if
+/// any: what an instance that only shows the token (a mirror, see `ingest`) sends its
+/// dashboards, the leading instance having queued everything else.
+pub fn browser_pop(
+    settings: Option<&Settings>,
+    e: &Event,
+    via: Option<&QueueLink>,
+) -> Option<PopMessage> {
+    let pop = settings
+        .map(|s| &s.screen_pop)
+        .filter(|p| pop_matches(p, e, via))?;
+    matches!(pop.mode, PopMode::Modal | PopMode::Popup).then(|| PopMessage::of(pop, e, via, None))
+}
+
 /// Queues what a newly stored event sets off. Runs in the event's own transaction;
 /// `endpoints` are the token's enabled webhooks (`outbox::endpoints`, read once per poll).
 #[allow(clippy::too_many_arguments)]

@@ -8,7 +8,7 @@
 use super::mask_url;
 use crate::clock::{as_rfc3339, UnixTime};
 use crate::limits;
-use crate::store::db::{params, Conn, OptionalExtension, Row};
+use crate::store::db::{params, Conn, Dialect, OptionalExtension, Row};
 use crate::store::StoreError;
 use crate::token::TokenId;
 use serde::Serialize;
@@ -236,14 +236,36 @@ pub struct Due {
     pub attempts: u32,
 }
 
+/// How long an instance's claim on a delivery keeps the others off it (PostgreSQL): longer
+/// than any attempt takes; past it, an instance that died mid-attempt has its rows attempted
+/// by another, with the same idempotency id.
+pub const CLAIM_S: f64 = 300.0;
+
+/// The deliveries due at `now`, at most `limit`. On PostgreSQL, where several instances may
+/// share the outbox, they are first claimed for this instance (`FOR UPDATE SKIP LOCKED`: two
+/// instances looking at once claim different rows), and only this instance's claims are
+/// returned; a claim ends with the attempt's record.
 pub fn due(conn: &Conn, now: UnixTime, limit: usize) -> Result<Vec<Due>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT o.id, o.token_id, o.kind, o.endpoint_id, o.url, o.body, o.webhook_id, o.event, w.secret, o.attempts
+    let claims = conn.dialect() == Dialect::Postgres;
+    if claims {
+        conn.prepare_cached(
+            "UPDATE outbox SET claimed_by = ?1, claimed_until = ?4 WHERE id IN (
+                 SELECT id FROM outbox
+                 WHERE state = 'pending' AND next_attempt_at <= ?2
+                   AND (claimed_until IS NULL OR claimed_until < ?2 OR claimed_by = ?1)
+                 ORDER BY next_attempt_at, id LIMIT ?3 FOR UPDATE SKIP LOCKED)",
+        )?
+        .execute(params![
+            crate::cluster::instance(),
+            now,
+            limit as i64,
+            now + CLAIM_S
+        ])?;
+    }
+    const SELECT: &str = "SELECT o.id, o.token_id, o.kind, o.endpoint_id, o.url, o.body, o.webhook_id, o.event, w.secret, o.attempts
          FROM outbox o LEFT JOIN webhooks w ON w.id = o.endpoint_id
-         WHERE o.state = 'pending' AND o.next_attempt_at <= ?1
-         ORDER BY o.next_attempt_at, o.id LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![now, limit as i64], |r| {
+         WHERE o.state = 'pending' AND o.next_attempt_at <= ?1";
+    let row = |r: &Row<'_>| -> crate::store::db::Result<Due> {
         Ok(Due {
             id: r.get(0)?,
             token: TokenId::from_stored(r.get::<_, String>(1)?),
@@ -256,8 +278,21 @@ pub fn due(conn: &Conn, now: UnixTime, limit: usize) -> Result<Vec<Due>, StoreEr
             secret: r.get(8)?,
             attempts: r.get(9)?,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let rows: Vec<_> = if claims {
+        conn.prepare_cached(&format!(
+            "{SELECT} AND o.claimed_by = ?3 ORDER BY o.next_attempt_at, o.id LIMIT ?2"
+        ))?
+        .query_map(params![now, limit as i64, crate::cluster::instance()], row)?
+        .collect()
+    } else {
+        conn.prepare_cached(&format!(
+            "{SELECT} ORDER BY o.next_attempt_at, o.id LIMIT ?2"
+        ))?
+        .query_map(params![now, limit as i64], row)?
+        .collect()
+    };
+    Ok(rows.into_iter().collect::<Result<_, _>>()?)
 }
 
 /// The time of the next pending attempt, if any (the worker sleeps until then).
@@ -303,7 +338,7 @@ pub fn record(
     };
     let url = limits::clip(&mask_url(&d.url), limits::LOGGED_URL_BYTES).into_owned();
     let updated = tx.execute(
-        "UPDATE outbox SET attempts = ?2, state = ?3, next_attempt_at = ?4, updated_at = ?5, last_error = ?6 WHERE id = ?1 AND state = 'pending'",
+        "UPDATE outbox SET attempts = ?2, state = ?3, next_attempt_at = ?4, updated_at = ?5, last_error = ?6, claimed_until = NULL WHERE id = ?1 AND state = 'pending'",
         params![d.id, attempt, state, next, now, error],
     )?;
     if updated == 0 && !exists(&tx, d.id)? {

@@ -361,6 +361,28 @@ CREATE INDEX calls_by_number ON calls (token_id, number, started_at);
 CREATE INDEX journal_by_queue ON queue_journal (token_id, queue, left_at);
 CREATE INDEX events_by_number ON events (token_id, number, seq);
 "#,
+    // Issue 12: several instances on one PostgreSQL database divide the tokens with leases
+    // (`store::leases`); each instance says it is alive in `instances`, and claims the
+    // deliveries it attempts (`hooks::outbox::due`), so that each is attempted by one. A token's last stored
+    // event is kept with its session, so that instances that show a token another one follows
+    // see cheaply that it moved. (SQLite has the tables too and never uses the leases: one
+    // process owns the file.)
+    r#"
+CREATE TABLE instances (
+    id TEXT PRIMARY KEY,
+    started_at DOUBLE PRECISION NOT NULL,
+    seen_at DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE token_leases (
+    token_id TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    expires_at DOUBLE PRECISION NOT NULL
+);
+ALTER TABLE tokens ADD COLUMN last_seq BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN claimed_until DOUBLE PRECISION;
+"#,
 ];
 
 /// The SQLite migrations the PostgreSQL baseline stands for.

@@ -25,7 +25,7 @@ fn ingest(writer: &mut Writer, board: &mut Board, events: &[crate::normalise::Ev
             }
         }
     }
-    batch.save_session(&id, Some("S1")).unwrap();
+    batch.save_session(&id, Some("S1"), None).unwrap();
     batch.commit().unwrap();
     new
 }

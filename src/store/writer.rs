@@ -378,11 +378,19 @@ impl Batch<'_> {
 
     /// The feed session to resume from: written with the events it delivered, so that a
     /// restart neither skips nor loses them.
-    pub fn save_session(&self, token: &TokenId, session: Option<&str>) -> Result<(), StoreError> {
-        self.tx.execute(
-            "UPDATE tokens SET session = ?2 WHERE id = ?1",
-            params![token.as_str(), session],
-        )?;
+    /// The session to resume from, and the token's last stored event when the poll brought
+    /// new ones (instances showing a token another one follows look for it moving).
+    pub fn save_session(
+        &self,
+        token: &TokenId,
+        session: Option<&str>,
+        last_seq: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "UPDATE tokens SET session = ?2, last_seq = COALESCE(?3, last_seq) WHERE id = ?1",
+            )?
+            .execute(params![token.as_str(), session, last_seq])?;
         Ok(())
     }
 

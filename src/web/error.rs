@@ -107,6 +107,9 @@ impl From<crate::ingest::IngestError> for ApiError {
             ),
             crate::ingest::IngestError::Store(e) => e.into(),
             crate::ingest::IngestError::Commit(e) => store_unavailable(e),
+            e @ crate::ingest::IngestError::LeaseLost => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string())
+            }
         }
     }
 }

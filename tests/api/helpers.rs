@@ -505,6 +505,24 @@ pub fn on_postgres() -> bool {
     std::env::var("OVH_CTI_TEST_STORE").as_deref() == Ok("postgres")
 }
 
+/// A new schema on the test PostgreSQL for a test that needs PostgreSQL whatever the suite
+/// stores on (several instances, `migrate`): `None`, said on stderr, when none answers —
+/// but under CI, where the service runs, that fails the test.
+pub fn postgres_or_skip(test: &str) -> Option<String> {
+    let base = std::env::var("OVH_CTI_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test?user=postgres".into());
+    let url = ovh_cti::store::db::PostgresUrl::parse(&base).unwrap();
+    if let Err(e) = ovh_cti::store::db::Conn::postgres(&url) {
+        assert!(
+            std::env::var("CI").is_err(),
+            "{test}: PostgreSQL does not answer under CI: {e}"
+        );
+        eprintln!("{test}: skipped, no PostgreSQL at {url}: {e}");
+        return None;
+    }
+    Some(postgres_schema())
+}
+
 /// The address of a new schema on the test PostgreSQL; the schemas of earlier runs are
 /// dropped at the first.
 fn postgres_schema() -> String {

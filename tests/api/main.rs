@@ -14,6 +14,7 @@ mod connections;
 mod csv_export;
 mod csv_streamed;
 mod disk_full;
+mod failover;
 mod feed_faults;
 mod generated;
 mod lines;

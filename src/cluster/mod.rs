@@ -1,0 +1,279 @@
+//! Several instances on one PostgreSQL database: each token followed by one of them, the
+//! others showing it from the store.
+//!
+//! `Leases` is what this instance holds; `spawn_keeper` keeps it: every quarter of the lease
+//! time it says the instance is alive, renews its leases, notices those it lost (it paused, or
+//! lost the database, past its lease: another took them) and takes free ones up to its share
+//! — the active tokens divided by the instances alive, rounded up — or gives back what it holds
+//! beyond it. A token whose instance died is free once its lease runs out: another takes it
+//! within the lease time plus one look, and follows on from the stored OVH session.
+//!
+//! The tokens another instance follows are *mirrors* here (`ingest`): `spawn_mirror` brings
+//! them up to the store as soon as a message on NATS says one moved (`fanout`), and in any
+//! case every `MIRROR_EVERY`, so that a dashboard on any instance sees every event of its
+//! organisation.
+
+pub mod fanout;
+
+use crate::ingest::IngestError;
+use crate::service::Service;
+use crate::store::{leases, Readers, StoreError};
+use crate::token::TokenId;
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// How long a lease lasts without being renewed, by default: an instance that dies has its
+/// tokens taken over within this plus one look (a quarter of it).
+pub const LEASE: Duration = Duration::from_secs(6);
+
+/// How often mirrors are compared with the store when no message said one moved.
+pub const MIRROR_EVERY: Duration = Duration::from_secs(1);
+
+/// This instance's name among the others, and the leases it holds (token → epoch).
+pub struct Leases {
+    instance: String,
+    ttl: Duration,
+    held: Mutex<HashMap<TokenId, i64>>,
+    /// Woken when a message says a mirror moved.
+    pub moved: Notify,
+    /// Woken when a token becomes known here: its lease is looked for at once.
+    pub wake: Notify,
+    pending_moves: Mutex<Vec<(TokenId, i64)>>,
+}
+
+impl Leases {
+    pub fn new(ttl: Duration) -> Leases {
+        Leases {
+            instance: instance().to_string(),
+            ttl,
+            held: Mutex::default(),
+            moved: Notify::new(),
+            wake: Notify::new(),
+            pending_moves: Mutex::default(),
+        }
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Whether this instance holds `token`'s lease (and so polls it).
+    pub fn holds(&self, token: &TokenId) -> bool {
+        self.held.lock().contains_key(token)
+    }
+
+    pub fn held_count(&self) -> usize {
+        self.held.lock().len()
+    }
+
+    /// A message said `token`'s last stored event is now `seq` (see `fanout`).
+    pub fn note_move(&self, token: TokenId, seq: i64) {
+        if self.holds(&token) {
+            return;
+        }
+        self.pending_moves.lock().push((token, seq));
+        self.moved.notify_one();
+    }
+
+    fn ttl_s(&self) -> f64 {
+        self.ttl.as_secs_f64()
+    }
+
+    /// Gives every lease back at a clean stop, so that the others take the tokens at once
+    /// rather than after the lease time.
+    pub async fn leave(&self, readers: &Arc<Readers>) -> Result<(), StoreError> {
+        let instance = self.instance.clone();
+        readers.read(move |c| leases::leave(c, &instance)).await?;
+        self.held.lock().clear();
+        Ok(())
+    }
+}
+
+/// This process's name among the instances (leases, delivery claims).
+pub fn instance() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(instance_name)
+}
+
+/// A name unique among the instances: the host, the process and a random part (a process
+/// restarted under the same number is a new instance).
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ovh-cti".into());
+    let host: String = host.chars().take(64).collect();
+    format!(
+        "{host}-{}-{:06x}",
+        std::process::id(),
+        rand::random::<u32>() & 0xff_ffff
+    )
+}
+
+/// What one look at the leases found.
+struct Look {
+    alive: usize,
+    held: Vec<leases::Held>,
+    free: Vec<TokenId>,
+}
+
+/// Keeps the leases until the service stops (see the module's comment).
+pub fn spawn_keeper(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()> {
+    let mut stop = service.shutdown_signal();
+    tokio::spawn(async move {
+        let every = leases.ttl / 4;
+        loop {
+            match keep(&service, &leases).await {
+                Ok(()) | Err(IngestError::Closed) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not renew or take leases; trying again")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = leases.wake.notified() => {}
+                _ = crate::shutdown::stopped(&mut stop) => return,
+            }
+        }
+    })
+}
+
+async fn keep(service: &Arc<Service>, leases: &Arc<Leases>) -> Result<(), IngestError> {
+    let (instance, ttl) = (leases.instance.clone(), leases.ttl_s());
+    let look = service
+        .readers
+        .read(move |c| {
+            Ok(Look {
+                alive: leases::heartbeat(c, &instance, ttl)?,
+                held: leases::renew(c, &instance, ttl)?,
+                free: leases::free(c)?,
+            })
+        })
+        .await?;
+    // Lost: held here, but not renewed — another instance took them while this one could
+    // not renew (paused, or cut from the database).
+    let renewed: HashMap<TokenId, i64> =
+        look.held.into_iter().map(|h| (h.token, h.epoch)).collect();
+    let lost: Vec<TokenId> = {
+        let mut held = leases.held.lock();
+        let lost = held
+            .keys()
+            .filter(|t| !renewed.contains_key(*t))
+            .cloned()
+            .collect::<Vec<_>>();
+        *held = renewed;
+        lost
+    };
+    for token in &lost {
+        service.hand_over(token).await?;
+    }
+    let active: HashSet<TokenId> = service.active_tokens().into_iter().collect();
+    // Leases of tokens paused or removed since are given back: they count for nothing.
+    let idle: Vec<TokenId> = leases
+        .held
+        .lock()
+        .keys()
+        .filter(|t| !active.contains(*t))
+        .cloned()
+        .collect();
+    for token in idle {
+        give_back(service, leases, &token).await?;
+    }
+    let share = active.len().div_ceil(look.alive);
+    let held = leases.held_count();
+    if held < share {
+        let mut free: Vec<TokenId> = look
+            .free
+            .into_iter()
+            .filter(|t| active.contains(t))
+            .collect();
+        // Instances looking at once start at different places in the list.
+        if !free.is_empty() {
+            let start = rand::random::<u32>() as usize % free.len();
+            free.rotate_left(start);
+        }
+        for token in free.into_iter().take(share - held) {
+            let (instance, id) = (leases.instance.clone(), token.clone());
+            let Some(epoch) = service
+                .readers
+                .read(move |c| leases::acquire(c, &instance, &id, ttl))
+                .await?
+            else {
+                continue;
+            };
+            leases.held.lock().insert(token.clone(), epoch);
+            if !service.take_over(&token, epoch).await? {
+                give_back(service, leases, &token).await?;
+            }
+        }
+    } else if held > share {
+        let surplus: Vec<TokenId> = leases
+            .held
+            .lock()
+            .keys()
+            .take(held - share)
+            .cloned()
+            .collect();
+        for token in surplus {
+            crate::telemetry::LeaseGiven { token: &token }.emit();
+            give_back(service, leases, &token).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Stops following `token` here (what is in hand is committed first), then frees its lease.
+async fn give_back(
+    service: &Arc<Service>,
+    leases: &Arc<Leases>,
+    token: &TokenId,
+) -> Result<(), IngestError> {
+    leases.held.lock().remove(token);
+    service.hand_over(token).await?;
+    let (instance, id) = (leases.instance.clone(), token.clone());
+    service
+        .readers
+        .read(move |c| leases::release(c, &instance, &id))
+        .await?;
+    Ok(())
+}
+
+/// Brings the mirrors up to the store until the service stops: at once for the tokens a
+/// message named, and every `MIRROR_EVERY` for all of them (messages may be lost, or NATS
+/// absent).
+pub fn spawn_mirror(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()> {
+    let mut stop = service.shutdown_signal();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(MIRROR_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let moved = tokio::select! {
+                _ = every.tick() => match service.readers.read(leases::last_seqs).await {
+                    Ok(all) => all,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read which tokens moved");
+                        continue;
+                    }
+                },
+                _ = leases.moved.notified() => std::mem::take(&mut *leases.pending_moves.lock()),
+                _ = crate::shutdown::stopped(&mut stop) => return,
+            };
+            let moved: Vec<_> = moved
+                .into_iter()
+                .filter(|(t, _)| !leases.holds(t))
+                .collect();
+            if moved.is_empty() {
+                continue;
+            }
+            match service.ingest.catch_up(moved).await {
+                Ok(()) | Err(IngestError::Closed) => {}
+                Err(e) => tracing::warn!(error = %e, "could not show what other instances stored"),
+            }
+        }
+    })
+}
