@@ -11,6 +11,7 @@ pub mod audit;
 pub mod backup;
 pub mod callbacks;
 pub mod db;
+pub mod migrate;
 pub mod ovh_access;
 pub mod own_pops;
 pub mod purpose;

@@ -17,6 +17,7 @@ mod disk_full;
 mod feed_faults;
 mod generated;
 mod lines;
+mod migrate;
 mod openapi;
 mod ovh;
 mod own_screen_pop;
