@@ -1,5 +1,6 @@
 //! The command line: `demo`, `serve` and `simulate`, as `contract.md` describes them,
-//! `backup`, and `tokens` (list, pause, resume, remove followed tokens: `cli::tokens`). Every
+//! `backup`, `tokens` (list, pause, resume, remove followed tokens: `cli::tokens`), `users`,
+//! and `migrate` (an SQLite installation moved to PostgreSQL: `store::migrate`). Every
 //! flag has an environment variable, and its help says its default; flags win. A flag clap
 //! does not know gets clap's whole message (with its suggestion); a bad value, an unusable
 //! database or a busy port ends the program with a one-line reason; both with a non-zero
@@ -10,7 +11,7 @@ use crate::clock::SystemClock;
 use crate::config::{Config, ConfigError, FileConfig, Overrides};
 use crate::feed::Api;
 use crate::simulate::{Scenario, SimConfig, Simulator};
-use crate::store::backup::backup;
+use crate::store::{self, backup::backup};
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +44,9 @@ pub enum Command {
     Tokens(tokens::TokensArgs),
     /// Add, list, disable or enable user accounts, or set a password (on the database file).
     Users(users::UsersArgs),
+    /// Copy the SQLite database, history and all, into an empty PostgreSQL database, and check
+    /// the copy (docs/scale-out.md).
+    Migrate(MigrateArgs),
 }
 
 /// Flags that `demo` and `serve` share.
@@ -321,6 +325,23 @@ pub struct BackupArgs {
     pub out: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The SQLite file to copy, as `sqlite:PATH` or a path (required, no default). Read in one
+    /// consistent snapshot; only its schema is brought up to date.
+    #[arg(long, env = "OVH_CTI_MIGRATE_FROM", value_name = "SQLITE")]
+    pub from: String,
+    /// The PostgreSQL database to fill, postgres://HOST:PORT/DB?user=… (required, no default):
+    /// its tables are built if missing, and it must hold no tokens or events yet.
+    #[arg(
+        long,
+        env = "OVH_CTI_MIGRATE_TO",
+        value_name = "POSTGRES",
+        hide_env_values = true
+    )]
+    pub to: String,
+}
+
 /// The `--config` file, if one is named.
 fn config_file(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
     path.map_or_else(|| Ok(FileConfig::default()), FileConfig::load)
@@ -510,6 +531,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = args.database.path()?;
             let out = tokio::task::spawn_blocking(move || users::run(args.action, &db)).await??;
             println!("{out}");
+        }
+        Command::Migrate(args) => {
+            let from = store::migrate::source_path(&args.from)?;
+            let to = PathBuf::from(args.to);
+            let started = std::time::Instant::now();
+            let (f, t) = (from.clone(), to.clone());
+            let summary =
+                tokio::task::spawn_blocking(move || store::migrate::migrate(&f, &t)).await??;
+            println!(
+                "ovh-cti migrate: copied {} into {} and checked it ({:.1} s)",
+                from.display(),
+                store::describe(&to),
+                started.elapsed().as_secs_f64()
+            );
+            println!("  {:<16} {:>12}", "table", "rows");
+            for (table, rows) in &summary.tables {
+                println!("  {table:<16} {rows:>12}");
+            }
+            println!("  {:<16} {:>12}", "total", summary.total());
+            for note in &summary.notes {
+                println!("  note: {note}");
+            }
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ pub mod backup;
 pub mod callbacks;
 pub mod db;
 pub mod leases;
+pub mod migrate;
 pub mod ovh_access;
 pub mod own_pops;
 pub mod purpose;

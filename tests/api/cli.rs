@@ -41,6 +41,7 @@ fn every_flag_says_its_default() {
         "backup",
         "tokens list",
         "tokens remove",
+        "migrate",
     ] {
         let mut args: Vec<&str> = command.split(' ').collect();
         // The short help: one line per flag (the long one spreads a flag over several).

@@ -18,6 +18,7 @@ mod failover;
 mod feed_faults;
 mod generated;
 mod lines;
+mod migrate;
 mod openapi;
 mod ovh;
 mod own_screen_pop;
