@@ -1037,4 +1037,25 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn the_lease_comes_from_the_file_or_the_flag_and_a_bad_one_is_explained() {
+        let file: FileConfig = toml::from_str("lease_s = 10\n").unwrap();
+        let c = Config::layered(file, Overrides::default()).unwrap();
+        assert_eq!(c.lease, Duration::from_secs(10));
+        let c = Config::layered(FileConfig::default(), Overrides::default()).unwrap();
+        assert_eq!(c.lease, crate::cluster::LEASE);
+        for bad in [0.5, 301.0, f64::NAN] {
+            let err = Config::layered(
+                FileConfig::default(),
+                Overrides {
+                    lease_s: Some(bad),
+                    ..Overrides::default()
+                },
+            )
+            .unwrap_err()
+            .0;
+            assert!(err.starts_with("lease_s (--lease-s)"), "{err}");
+        }
+    }
 }

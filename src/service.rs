@@ -187,6 +187,22 @@ impl Service {
         Ok(true)
     }
 
+    /// With several instances: takes `id`'s lease at once if it is free, so that this
+    /// instance follows the token — with the session its check with OVH began — rather than
+    /// waiting for its next look at the leases (when another instance may take it).
+    async fn lead_now(&self, id: &TokenId) -> Result<(), IngestError> {
+        let Some(leases) = self.cluster.get() else {
+            return Ok(());
+        };
+        if leases.holds(id) {
+            return Ok(());
+        }
+        if let Some(epoch) = leases.take_now(&self.readers, id).await? {
+            self.ingest.lead(id.clone(), epoch).await?;
+        }
+        Ok(())
+    }
+
     /// This instance gives `id` up (its lease moved, or it holds more than its share): the
     /// follower stops — committing what it has in hand — and the board becomes a mirror.
     pub async fn hand_over(&self, id: &TokenId) -> Result<(), IngestError> {
@@ -424,6 +440,7 @@ impl Service {
             return Err(AdoptError::TooMany);
         }
         let stored = self.ingest.add_token(token.clone(), "login").await?;
+        self.lead_now(&id).await?;
         self.start_known(token, stored, Some(handover));
         Ok(())
     }
@@ -539,6 +556,9 @@ impl Service {
             .write(move |w| tokens::resume(w.connection(), &target))
             .await?;
         let stored = self.ingest.add_token(token.clone(), "login").await?;
+        if handover.is_some() {
+            self.lead_now(id).await?;
+        }
         self.known.lock().remove(id);
         self.start_known(token, stored, handover);
         telemetry::TokenChanged {

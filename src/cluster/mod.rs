@@ -48,7 +48,9 @@ pub struct Leases {
 impl Leases {
     pub fn new(ttl: Duration) -> Leases {
         Leases {
-            instance: instance().to_string(),
+            // Its own name, not the process's: a service started again in the same process
+            // (the tests do) must not find the leases of the one before as its own.
+            instance: instance_name(),
             ttl,
             held: Mutex::default(),
             moved: Notify::new(),
@@ -81,6 +83,23 @@ impl Leases {
 
     fn ttl_s(&self) -> f64 {
         self.ttl.as_secs_f64()
+    }
+
+    /// Takes `token`'s lease now if it is free (a token typed at the login page: the check's
+    /// session is handed to this instance's follower, so this instance should follow it).
+    pub async fn take_now(
+        &self,
+        readers: &Arc<Readers>,
+        token: &TokenId,
+    ) -> Result<Option<i64>, StoreError> {
+        let (instance, id, ttl) = (self.instance.clone(), token.clone(), self.ttl_s());
+        let epoch = readers
+            .read(move |c| leases::acquire(c, &instance, &id, ttl))
+            .await?;
+        if let Some(epoch) = epoch {
+            self.held.lock().insert(token.clone(), epoch);
+        }
+        Ok(epoch)
     }
 
     /// Gives every lease back at a clean stop, so that the others take the tokens at once
@@ -159,16 +178,27 @@ async fn keep(service: &Arc<Service>, leases: &Arc<Leases>) -> Result<(), Ingest
     // not renew (paused, or cut from the database).
     let renewed: HashMap<TokenId, i64> =
         look.held.into_iter().map(|h| (h.token, h.epoch)).collect();
-    let lost: Vec<TokenId> = {
+    let (lost, strays) = {
         let mut held = leases.held.lock();
         let lost = held
             .keys()
             .filter(|t| !renewed.contains_key(*t))
             .cloned()
             .collect::<Vec<_>>();
-        *held = renewed;
-        lost
+        // Rows under this name that this instance never took (it cannot be, the name has a
+        // random part; but were it so, nobody would follow them): given back.
+        let (mine, strays): (HashMap<_, _>, HashMap<_, _>) =
+            renewed.into_iter().partition(|(t, _)| held.contains_key(t));
+        *held = mine;
+        (lost, strays.into_keys().collect::<Vec<_>>())
     };
+    for token in strays {
+        let (instance, id) = (leases.instance.clone(), token);
+        service
+            .readers
+            .read(move |c| leases::release(c, &instance, &id))
+            .await?;
+    }
     for token in &lost {
         service.hand_over(token).await?;
     }
