@@ -153,7 +153,7 @@ impl Application {
             });
             service
                 .ingest
-                .share_with_instances(leases.instance().to_string(), announcer)
+                .share_with_instances(leases.instance().to_string(), config.lease, announcer)
                 .await?;
             service.share(leases.clone());
             tracing::info!(
@@ -300,12 +300,6 @@ impl Application {
         for task in cluster {
             let _ = task.await;
         }
-        // Everything in hand is committed: the others may take the tokens at once.
-        if let Some(leases) = &leases {
-            if let Err(e) = leases.leave(&service.readers).await {
-                tracing::warn!(error = %e, "could not give the leases back; the other instances take the tokens when they run out");
-            }
-        }
         // After the followers: their last successes are in.
         let _ = successes.await;
         service.successes().write(&service.ingest).await;
@@ -315,6 +309,13 @@ impl Application {
         let _ = retention.await;
         service.ingest.shutdown().await;
         let _ = tokio::task::spawn_blocking(move || ingest_thread.join()).await;
+        // Everything is committed (the last snapshots too) and nothing more is written: the
+        // others may take the tokens at once.
+        if let Some(leases) = &leases {
+            if let Err(e) = leases.leave(&service.readers).await {
+                tracing::warn!(error = %e, "could not give the leases back; the other instances take the tokens when they run out");
+            }
+        }
         // The ingest thread has handed over its last batches: they are published if the
         // brokers answer soon, and dropped (counted) otherwise.
         for mut publisher in publishers {

@@ -129,12 +129,14 @@ impl IngestHandle {
     pub async fn share_with_instances(
         &self,
         instance: String,
+        lease: std::time::Duration,
         announcer: Option<crate::cluster::fanout::Announcer>,
     ) -> Result<(), IngestError> {
         self.run(move |i| {
             i.leases = Some(Leading {
                 instance,
                 epochs: HashMap::new(),
+                idle_limit_ms: (lease.as_millis() as u64 / 2).max(500),
                 announcer,
             })
         })
@@ -288,8 +290,22 @@ pub struct Ingest {
 struct Leading {
     instance: String,
     epochs: HashMap<TokenId, i64>,
+    /// How long PostgreSQL lets this instance's transaction sit idle (it froze between two
+    /// statements) before ending it: below the lease time, so that a frozen instance's fence
+    /// — a row lock — never holds up the others' takeover for longer than that.
+    idle_limit_ms: u64,
     /// Tells the other instances which tokens moved (NATS), when configured.
     announcer: Option<crate::cluster::fanout::Announcer>,
+}
+
+/// See `Leading::idle_limit_ms`: set for the transaction only (`SET LOCAL`), since the
+/// connection may be opened again after PostgreSQL dropped it.
+fn limit_idle(l: &Leading, conn: &crate::store::db::Conn) -> Result<(), StoreError> {
+    conn.execute_batch(&format!(
+        "SET LOCAL idle_in_transaction_session_timeout = {}",
+        l.idle_limit_ms
+    ))?;
+    Ok(())
 }
 
 /// Local midnights fall on a quarter hour of UTC.
@@ -429,6 +445,9 @@ impl Ingest {
         crate::store::tokens::mark_removed(self.writer.connection_mut(), token, purge, now)?;
         crate::store::tokens::finish_removal(self.writer.connection_mut(), token)?;
         self.boards.0.write().remove(token);
+        if let Some(l) = self.leases.as_mut() {
+            l.epochs.remove(token);
+        }
         self.settings.remove(token);
         self.midnight_checked.remove(token);
         self.snapshots.remove(token);
@@ -459,6 +478,43 @@ impl Ingest {
             stored.push(self.writer.token(&id)?);
         }
         Ok(stored)
+    }
+
+    /// Opens a write of `token`'s records or snapshot: with several instances, only once the
+    /// lease is found still this instance's inside the transaction (`store::leases::fence`);
+    /// `None` when it is not — this instance then stops writing for the token, which the
+    /// keeper turns into a mirror at its next look.
+    fn begin_for(
+        &mut self,
+        token: &TokenId,
+    ) -> Result<Option<crate::store::Batch<'_>>, StoreError> {
+        let leases = self.leases.as_ref();
+        let batch = self.writer.begin()?;
+        let Some(l) = leases else {
+            return Ok(Some(batch));
+        };
+        limit_idle(l, batch.connection())?;
+        let epoch = l.epochs.get(token).copied().unwrap_or(-1);
+        if crate::store::leases::fence(batch.connection(), &l.instance, token, epoch)? {
+            return Ok(Some(batch));
+        }
+        drop(batch);
+        // (Not `self.lost`: the batch's borrow of the writer is that of `self` to the checker.)
+        if let Some(l) = self.leases.as_mut() {
+            if l.epochs.remove(token).is_some() {
+                telemetry::LeaseLost { token }.emit();
+            }
+        }
+        Ok(None)
+    }
+
+    /// Another instance took `token` over: nothing more is written for it here.
+    fn lost(&mut self, token: &TokenId) {
+        if let Some(l) = self.leases.as_mut() {
+            if l.epochs.remove(token).is_some() {
+                telemetry::LeaseLost { token }.emit();
+            }
+        }
     }
 
     /// Whether this instance writes for `token`: always, unless several instances share the
@@ -576,12 +632,13 @@ impl Ingest {
         changes.extend(board.tick(now));
         // A mirror's records and snapshots are the leading instance's to write.
         if self.leads(id) {
-            let batch = self.writer.begin()?;
-            for change in &changes {
-                batch.record(id, change)?;
+            if let Some(batch) = self.begin_for(id)? {
+                for change in &changes {
+                    batch.record(id, change)?;
+                }
+                batch.save_snapshot(id, seq, &board, now)?;
+                batch.commit()?;
             }
-            batch.save_snapshot(id, seq, &board, now)?;
-            batch.commit()?;
         }
         self.snapshots.insert(
             id.clone(),
@@ -660,6 +717,9 @@ impl Ingest {
         let own_pops = own_pops.read();
         let result = (|| -> Result<(), StoreError> {
             let tx = self.writer.begin()?;
+            if let Some(l) = &self.leases {
+                limit_idle(l, tx.connection())?;
+            }
             let mut checked: HashSet<&TokenId> = HashSet::new();
             for b in &batches {
                 let Some(board) = self.boards.get(&b.token) else {
@@ -784,10 +844,7 @@ impl Ingest {
                     let _ = b.done.send(answer);
                 }
                 for token in &fenced {
-                    telemetry::LeaseLost { token }.emit();
-                    if let Some(l) = self.leases.as_mut() {
-                        l.epochs.remove(token);
-                    }
+                    self.lost(token);
                 }
                 if let Some(announcer) = self.leases.as_ref().and_then(|l| l.announcer.as_ref()) {
                     for (token, seq) in &moved {
@@ -913,15 +970,21 @@ impl Ingest {
         if self.stale.contains(token) || !self.leads(token) {
             return Ok(());
         }
-        let (Some(board), Some(snap)) = (self.boards.get(token), self.snapshots.get_mut(token))
-        else {
+        let (Some(board), Some(last_seq)) = (
+            self.boards.get(token),
+            self.snapshots.get(token).map(|s| s.last_seq),
+        ) else {
             return Ok(());
         };
-        let batch = self.writer.begin()?;
-        batch.save_snapshot(token, snap.last_seq, &board.lock(), now)?;
+        let Some(batch) = self.begin_for(token)? else {
+            return Ok(());
+        };
+        batch.save_snapshot(token, last_seq, &board.lock(), now)?;
         batch.commit()?;
-        snap.unsaved = 0;
-        snap.saved_at = now;
+        if let Some(snap) = self.snapshots.get_mut(token) {
+            snap.unsaved = 0;
+            snap.saved_at = now;
+        }
         Ok(())
     }
 
@@ -945,8 +1008,13 @@ impl Ingest {
         let mut due_resets = Vec::new();
         let slot = (now / MIDNIGHT_SLOT_S).floor() as i64;
         let default_settings = Settings::default();
+        // Tokens whose lease moved to another instance, found when about to record.
+        let mut lost = Vec::new();
         let recorded = (|| -> Result<(), StoreError> {
             let batch = self.writer.begin()?;
+            if let Some(l) = &self.leases {
+                limit_idle(l, batch.connection())?;
+            }
             for token in self.boards.tokens() {
                 // A stale board ticks when it is rebuilt (the rebuild replays, then ticks).
                 let Some(board) = self
@@ -976,10 +1044,24 @@ impl Ingest {
                 }
                 // Entered before writing: if the write fails, this board is marked stale.
                 let entry = published.entry(token.clone()).or_default();
-                let leads = self
-                    .leases
-                    .as_ref()
-                    .map_or(true, |l| l.epochs.contains_key(&token));
+                let leads = match &self.leases {
+                    None => true,
+                    Some(l) => match l.epochs.get(&token) {
+                        None => false,
+                        Some(&epoch) => {
+                            let held = crate::store::leases::fence(
+                                batch.connection(),
+                                &l.instance,
+                                &token,
+                                epoch,
+                            )?;
+                            if !held {
+                                lost.push(token.clone());
+                            }
+                            held
+                        }
+                    },
+                };
                 entry.mirrored = !leads;
                 for change in changes.iter().filter(|_| leads) {
                     batch.record(&token, change)?;
@@ -988,6 +1070,9 @@ impl Ingest {
             }
             batch.commit()
         })();
+        for token in &lost {
+            self.lost(token);
+        }
         if let Err(e) = self.noted(recorded) {
             // Expired calls left the boards but not for the store: rebuild those boards, so
             // that they expire again, and are recorded, once the store writes.

@@ -214,7 +214,8 @@ impl Service {
             .get(id)
             .map_or(true, |k| k.follower.is_none() && !k.standby);
         if paused {
-            return Ok(());
+            // Nothing to stop; but the ingest thread must not go on leading it.
+            return self.ingest.mirror(id.clone()).await;
         }
         self.stop_follower(id).await;
         if let Some(k) = self.known.lock().get_mut(id) {
@@ -527,6 +528,10 @@ impl Service {
 
     async fn paused_locked(&self, id: &TokenId, at: UnixTime, reason: &str) {
         self.stop_follower(id).await;
+        // Paused, not shown from another instance: its lease is given back at the next look.
+        if let Some(k) = self.known.lock().get_mut(id) {
+            k.standby = false;
+        }
         self.health.paused(id, at, reason.to_string());
         telemetry::TokenChanged {
             token: id,

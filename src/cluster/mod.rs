@@ -43,6 +43,9 @@ pub struct Leases {
     /// Woken when a token becomes known here: its lease is looked for at once.
     pub wake: Notify,
     pending_moves: Mutex<Vec<(TokenId, i64)>>,
+    /// Held by a look at the leases and by `take_now`, so that a lease taken at the login page
+    /// is never mistaken by a look under way for one lost or one never taken.
+    look: tokio::sync::Mutex<()>,
 }
 
 impl Leases {
@@ -56,6 +59,7 @@ impl Leases {
             moved: Notify::new(),
             wake: Notify::new(),
             pending_moves: Mutex::default(),
+            look: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -92,6 +96,7 @@ impl Leases {
         readers: &Arc<Readers>,
         token: &TokenId,
     ) -> Result<Option<i64>, StoreError> {
+        let _alone = self.look.lock().await;
         let (instance, id, ttl) = (self.instance.clone(), token.clone(), self.ttl_s());
         let epoch = readers
             .read(move |c| leases::acquire(c, &instance, &id, ttl))
@@ -102,11 +107,18 @@ impl Leases {
         Ok(epoch)
     }
 
-    /// Gives every lease back at a clean stop, so that the others take the tokens at once
-    /// rather than after the lease time.
+    /// Gives every lease back at a clean stop (once everything is committed and the ingest
+    /// thread has stopped: nothing is written after), so that the others take the tokens at
+    /// once rather than after the lease time; and the process's delivery claims, so that what
+    /// it had due is attempted by the others at once too.
     pub async fn leave(&self, readers: &Arc<Readers>) -> Result<(), StoreError> {
         let instance = self.instance.clone();
-        readers.read(move |c| leases::leave(c, &instance)).await?;
+        readers
+            .read(move |c| {
+                leases::leave(c, &instance)?;
+                crate::hooks::outbox::release_claims(c, crate::cluster::instance())
+            })
+            .await?;
         self.held.lock().clear();
         Ok(())
     }
@@ -146,13 +158,18 @@ pub fn spawn_keeper(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()
     let mut stop = service.shutdown_signal();
     tokio::spawn(async move {
         let every = leases.ttl / 4;
+        // The first look only says this instance is alive: instances started together then
+        // count each other at their next look, and divide the tokens at once rather than one
+        // taking them all and giving most back.
+        let mut first = true;
         loop {
-            match keep(&service, &leases).await {
+            match keep(&service, &leases, first).await {
                 Ok(()) | Err(IngestError::Closed) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "could not renew or take leases; trying again")
                 }
             }
+            first = false;
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = leases.wake.notified() => {}
@@ -162,7 +179,17 @@ pub fn spawn_keeper(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()
     })
 }
 
-async fn keep(service: &Arc<Service>, leases: &Arc<Leases>) -> Result<(), IngestError> {
+async fn keep(
+    service: &Arc<Service>,
+    leases: &Arc<Leases>,
+    first: bool,
+) -> Result<(), IngestError> {
+    let _alone = leases.look.lock().await;
+    // A look renews first, then works (takes, gives back) for at most a quarter of the lease:
+    // thousands of tokens to take at start are taken over several looks, each renewing
+    // what was taken before, so that none runs out while the others are taken.
+    let started = std::time::Instant::now();
+    let budget = leases.ttl / 4;
     let (instance, ttl) = (leases.instance.clone(), leases.ttl_s());
     let look = service
         .readers
@@ -202,6 +229,9 @@ async fn keep(service: &Arc<Service>, leases: &Arc<Leases>) -> Result<(), Ingest
     for token in &lost {
         service.hand_over(token).await?;
     }
+    if first {
+        return Ok(());
+    }
     let active: HashSet<TokenId> = service.active_tokens().into_iter().collect();
     // Leases of tokens paused or removed since are given back: they count for nothing.
     let idle: Vec<TokenId> = leases
@@ -228,6 +258,9 @@ async fn keep(service: &Arc<Service>, leases: &Arc<Leases>) -> Result<(), Ingest
             free.rotate_left(start);
         }
         for token in free.into_iter().take(share - held) {
+            if started.elapsed() > budget {
+                break;
+            }
             let (instance, id) = (leases.instance.clone(), token.clone());
             let Some(epoch) = service
                 .readers
@@ -237,8 +270,15 @@ async fn keep(service: &Arc<Service>, leases: &Arc<Leases>) -> Result<(), Ingest
                 continue;
             };
             leases.held.lock().insert(token.clone(), epoch);
-            if !service.take_over(&token, epoch).await? {
-                give_back(service, leases, &token).await?;
+            match service.take_over(&token, epoch).await {
+                Ok(true) => {}
+                // Not known here after all (removed, paused): for another instance, or none.
+                Ok(false) => give_back(service, leases, &token).await?,
+                // Held but not followed would leave it unfollowed while renewed: given back.
+                Err(e) => {
+                    give_back(service, leases, &token).await?;
+                    return Err(e);
+                }
             }
         }
     } else if held > share {
@@ -250,6 +290,9 @@ async fn keep(service: &Arc<Service>, leases: &Arc<Leases>) -> Result<(), Ingest
             .cloned()
             .collect();
         for token in surplus {
+            if started.elapsed() > budget {
+                break;
+            }
             crate::telemetry::LeaseGiven { token: &token }.emit();
             give_back(service, leases, &token).await?;
         }
@@ -307,3 +350,6 @@ pub fn spawn_mirror(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()
         }
     })
 }
+
+#[cfg(test)]
+mod tests;

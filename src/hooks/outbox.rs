@@ -245,7 +245,12 @@ pub const CLAIM_S: f64 = 300.0;
 /// share the outbox, they are first claimed for this instance (`FOR UPDATE SKIP LOCKED`: two
 /// instances looking at once claim different rows), and only this instance's claims are
 /// returned; a claim ends with the attempt's record.
-pub fn due(conn: &Conn, now: UnixTime, limit: usize) -> Result<Vec<Due>, StoreError> {
+pub fn due(
+    conn: &Conn,
+    now: UnixTime,
+    limit: usize,
+    instance: &str,
+) -> Result<Vec<Due>, StoreError> {
     let claims = conn.dialect() == Dialect::Postgres;
     if claims {
         conn.prepare_cached(
@@ -255,12 +260,7 @@ pub fn due(conn: &Conn, now: UnixTime, limit: usize) -> Result<Vec<Due>, StoreEr
                    AND (claimed_until IS NULL OR claimed_until < ?2 OR claimed_by = ?1)
                  ORDER BY next_attempt_at, id LIMIT ?3 FOR UPDATE SKIP LOCKED)",
         )?
-        .execute(params![
-            crate::cluster::instance(),
-            now,
-            limit as i64,
-            now + CLAIM_S
-        ])?;
+        .execute(params![instance, now, limit as i64, now + CLAIM_S])?;
     }
     const SELECT: &str = "SELECT o.id, o.token_id, o.kind, o.endpoint_id, o.url, o.body, o.webhook_id, o.event, w.secret, o.attempts
          FROM outbox o LEFT JOIN webhooks w ON w.id = o.endpoint_id
@@ -283,7 +283,7 @@ pub fn due(conn: &Conn, now: UnixTime, limit: usize) -> Result<Vec<Due>, StoreEr
         conn.prepare_cached(&format!(
             "{SELECT} AND o.claimed_by = ?3 ORDER BY o.next_attempt_at, o.id LIMIT ?2"
         ))?
-        .query_map(params![now, limit as i64, crate::cluster::instance()], row)?
+        .query_map(params![now, limit as i64, instance], row)?
         .collect()
     } else {
         conn.prepare_cached(&format!(
@@ -293,6 +293,15 @@ pub fn due(conn: &Conn, now: UnixTime, limit: usize) -> Result<Vec<Due>, StoreEr
         .collect()
     };
     Ok(rows.into_iter().collect::<Result<_, _>>()?)
+}
+
+/// Ends `instance`'s claims (a clean stop: what it had due is for the others at once).
+pub fn release_claims(conn: &Conn, instance: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?1",
+        params![instance],
+    )?;
+    Ok(())
 }
 
 /// The time of the next pending attempt, if any (the worker sleeps until then).
@@ -338,7 +347,7 @@ pub fn record(
     };
     let url = limits::clip(&mask_url(&d.url), limits::LOGGED_URL_BYTES).into_owned();
     let updated = tx.execute(
-        "UPDATE outbox SET attempts = ?2, state = ?3, next_attempt_at = ?4, updated_at = ?5, last_error = ?6, claimed_until = NULL WHERE id = ?1 AND state = 'pending'",
+        "UPDATE outbox SET attempts = ?2, state = ?3, next_attempt_at = ?4, updated_at = ?5, last_error = ?6, claimed_by = NULL, claimed_until = NULL WHERE id = ?1 AND state = 'pending'",
         params![d.id, attempt, state, next, now, error],
     )?;
     if updated == 0 && !exists(&tx, d.id)? {

@@ -56,6 +56,8 @@ pub struct Hooks {
     settled: Notify,
     /// `ATTEMPTS` permits, one taken by each request in flight.
     slots: tokio::sync::Semaphore,
+    /// Its name in the delivery claims on PostgreSQL (`outbox::due`).
+    instance: String,
 }
 
 /// Takes a row out of `inflight` when its attempt ends, even one cut short by a shutdown.
@@ -106,7 +108,14 @@ impl Hooks {
             inflight: Mutex::new(HashSet::new()),
             settled: Notify::new(),
             slots: tokio::sync::Semaphore::new(ATTEMPTS),
+            instance: crate::cluster::instance().to_string(),
         })
+    }
+
+    /// The same worker under another name among the instances (tests run two in a process).
+    pub fn named(mut self, instance: &str) -> Hooks {
+        self.instance = instance.to_string();
+        self
     }
 
     /// Asks the worker to look for due deliveries now.
@@ -174,7 +183,10 @@ impl Hooks {
     async fn due(&self, now: f64) -> Result<Vec<Due>, IngestError> {
         Ok(self
             .readers
-            .read(move |c| outbox::due(c, now, BATCH))
+            .read({
+                let instance = self.instance.clone();
+                move |c| outbox::due(c, now, BATCH, &instance)
+            })
             .await?)
     }
 

@@ -29,7 +29,7 @@ mod writer;
 pub use purpose::Purpose;
 pub use queries::{CallFilter, Cursor, EventFilter, EventRow, JournalFilter, Page};
 pub use status::{StoreHealth, StoreStatus};
-pub use writer::{StoredToken, Writer};
+pub use writer::{Batch, StoredToken, Writer};
 
 use db::{Conn, DbError};
 use parking_lot::Mutex;
