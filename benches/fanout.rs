@@ -98,6 +98,7 @@ fn main() {
         tokens: arg(4, 1) as usize,
     };
     let runs = arg(3, 3) as usize;
+    let instances = arg(5, 1) as usize;
     let (soft, _) = raise_open_files_limit();
     println!(
         "fan-out bench: {} clients over {} token(s), {} events/s for {} s, {runs} run(s); \
@@ -114,6 +115,17 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    if instances > 1 {
+        for run in 1..=runs {
+            println!("\nrun {run}/{runs}: {instances} instances on one PostgreSQL");
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let tokens = generate_tokens(load.tokens);
+            runtime
+                .block_on(measure_cluster(load, &tokens, dir.path(), instances, run))
+                .print();
+        }
+        return;
+    }
     let mut results = Vec::new();
     for run in 1..=runs {
         println!("\nrun {run}/{runs}");
@@ -221,41 +233,7 @@ async fn measure(subject: Subject, load: Load, tokens: &[String], dir: &Path) ->
         status = child.exited() => child.died(status),
     }
 
-    // Every client connected and holding its first frame before the feed starts.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let opened = Arc::new(AtomicUsize::new(0));
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .http1_only()
-        .pool_max_idle_per_host(0)
-        .build()
-        .expect("an HTTP client");
-    let mut clients = tokio::task::JoinSet::new();
-    for i in 0..load.clients {
-        let mut reader = Reader::new(i % load.tokens, load.index_bound(), fake.state.clone());
-        // FANOUT_DUMP=PREFIX keeps what the first client read (in PREFIX.ovh-cti and
-        // PREFIX.minimal), to see what a stream carries.
-        if i == 0 {
-            reader.dump = std::env::var("FANOUT_DUMP")
-                .ok()
-                .map(|prefix| format!("{prefix}.{}", subject.name()));
-        }
-        clients.spawn(reader.run(
-            http.clone(),
-            format!("{web}/api/stream"),
-            tokens[i % load.tokens].clone(),
-            opened.clone(),
-            stopped.clone(),
-        ));
-    }
-    let connecting = Instant::now();
-    while opened.load(Ordering::SeqCst) < load.clients
-        && connecting.elapsed() < Duration::from_secs(60)
-        && clients.len() == load.clients
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-
+    let clients = Clients::connect(load, &fake.state, &[web], subject.name()).await;
     let pid = child.pid();
     let own = std::process::id() as i32;
     let (ticks_before, own_before, window) = (cpu_ticks(pid), cpu_ticks(own), Instant::now());
@@ -270,48 +248,372 @@ async fn measure(subject: Subject, load: Load, tokens: &[String], dir: &Path) ->
     let clients_cpu_percent =
         100.0 * (cpu_ticks(own) - own_before) as f64 / clock_ticks_per_second() / seconds;
     let rss_mb = rss_kb(pid) as f64 / 1024.0;
-    let _ = stop.send(true);
 
-    let mut latencies: Vec<u32> = Vec::new();
-    let (mut expected, mut read, mut resyncs, mut connected, mut bytes) = (0, 0, 0, 0, 0);
-    while let Some(done) = clients.join_next().await {
-        let Ok(reader) = done else { continue };
-        if reader.connected {
-            connected += 1;
-        }
-        expected += fake.state.released_per_token[reader.token].load(Ordering::SeqCst);
-        read += reader.read;
-        resyncs += reader.resyncs;
-        bytes += reader.bytes;
-        latencies.extend(reader.latencies_us);
-    }
+    let got = clients.collect(&fake.state).await;
     let _ = child.stop().await;
-    let released = fake
-        .state
-        .released_per_token
-        .iter()
-        .map(|r| r.load(Ordering::SeqCst))
-        .sum();
+    let released = fake.released();
     fake.stop();
+    let (p50, p99, max) = percentiles(got.latencies_us);
+    Figures {
+        connected: got.connected,
+        p50,
+        p99,
+        max,
+        expected: got.expected,
+        read: got.read,
+        resyncs: got.resyncs,
+        client_kb_s: got.bytes as f64 / 1024.0 / load.clients as f64 / seconds,
+        clients_cpu_percent,
+        cpu_percent,
+        rss_mb,
+        released,
+    }
+}
+
+/// The clients of a measurement: one live stream each, spread over the instances' addresses.
+struct Clients {
+    set: tokio::task::JoinSet<Reader>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// What the clients read, gathered.
+#[derive(Default)]
+struct Got {
+    latencies_us: Vec<u32>,
+    /// The same, split by whether the client's instance followed the token itself (see
+    /// `measure_cluster`): `local` and `mirrored`.
+    local_us: Vec<u32>,
+    mirrored_us: Vec<u32>,
+    expected: u64,
+    read: u64,
+    resyncs: u64,
+    connected: usize,
+    bytes: u64,
+}
+
+impl Clients {
+    /// Opens `load.clients` streams, client `i` on `webs[i % webs.len()]` for token
+    /// `i % load.tokens`, and waits until each holds its first frame (or a minute passed).
+    async fn connect(
+        load: Load,
+        state: &Arc<FakeState>,
+        webs: &[String],
+        subject: &str,
+    ) -> Clients {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let opened = Arc::new(AtomicUsize::new(0));
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .http1_only()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("an HTTP client");
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..load.clients {
+            let mut reader = Reader::new(i % load.tokens, load.index_bound(), state.clone());
+            reader.instance = i % webs.len();
+            // FANOUT_DUMP=PREFIX keeps what the first client read (in PREFIX.ovh-cti and
+            // PREFIX.minimal), to see what a stream carries.
+            if i == 0 {
+                reader.dump = std::env::var("FANOUT_DUMP")
+                    .ok()
+                    .map(|prefix| format!("{prefix}.{subject}"));
+            }
+            set.spawn(reader.run(
+                http.clone(),
+                format!("{}/api/stream", webs[i % webs.len()]),
+                state.tokens[i % load.tokens].clone(),
+                opened.clone(),
+                stopped.clone(),
+            ));
+        }
+        let connecting = Instant::now();
+        while opened.load(Ordering::SeqCst) < load.clients
+            && connecting.elapsed() < Duration::from_secs(60)
+            && set.len() == load.clients
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Clients { set, stop }
+    }
+
+    /// Stops the clients and gathers what they read. `local(instance, token)` says whether
+    /// the instance followed the token itself.
+    async fn collect_split(
+        mut self,
+        state: &FakeState,
+        local: impl Fn(usize, usize) -> bool,
+    ) -> Got {
+        let _ = self.stop.send(true);
+        let mut got = Got::default();
+        while let Some(done) = self.set.join_next().await {
+            let Ok(reader) = done else { continue };
+            if reader.connected {
+                got.connected += 1;
+            }
+            got.expected += state.released_per_token[reader.token].load(Ordering::SeqCst);
+            got.read += reader.read;
+            got.resyncs += reader.resyncs;
+            got.bytes += reader.bytes;
+            if local(reader.instance, reader.token) {
+                got.local_us.extend(&reader.latencies_us);
+            } else {
+                got.mirrored_us.extend(&reader.latencies_us);
+            }
+            got.latencies_us.extend(reader.latencies_us);
+        }
+        got
+    }
+
+    async fn collect(self, state: &FakeState) -> Got {
+        self.collect_split(state, |_, _| true).await
+    }
+}
+
+/// p50, p99 and max of latencies in µs, in ms (NaN when there are none).
+fn percentiles(mut latencies: Vec<u32>) -> (f64, f64, f64) {
     latencies.sort_unstable();
     let at = |q: f64| {
         latencies
             .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
             .map_or(f64::NAN, |us| *us as f64 / 1e3)
     };
-    Figures {
-        connected,
-        p50: at(0.50),
-        p99: at(0.99),
-        max: latencies.last().map_or(f64::NAN, |us| *us as f64 / 1e3),
-        expected,
-        read,
-        resyncs,
-        client_kb_s: bytes as f64 / 1024.0 / load.clients as f64 / seconds,
-        clients_cpu_percent,
-        cpu_percent,
-        rss_mb,
+    (
+        at(0.50),
+        at(0.99),
+        latencies.last().map_or(f64::NAN, |us| *us as f64 / 1e3),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several instances on one PostgreSQL (issue 12).
+
+/// What a cluster run measured.
+struct ClusterFigures {
+    instances: Vec<InstanceFigures>,
+    /// From the first instance started to every token leased.
+    divided_s: f64,
+    /// Transactions PostgreSQL committed a second over the window (every instance's, and the
+    /// rest of the database's), and events stored a second.
+    commits_per_s: f64,
+    stored_per_s: f64,
+    all: (f64, f64, f64),
+    local: (f64, f64, f64),
+    mirrored: (f64, f64, f64),
+    expected: u64,
+    read: u64,
+    resyncs: u64,
+    released: u64,
+    stored: i64,
+}
+
+struct InstanceFigures {
+    leases: usize,
+    cpu_percent: f64,
+    rss_mb: f64,
+}
+
+impl ClusterFigures {
+    fn print(&self) {
+        let ms = |(p50, p99, max): (f64, f64, f64)| {
+            format!("p50 {p50:.1} ms  p99 {p99:.1} ms  max {max:.1} ms")
+        };
+        println!(
+            "  tokens divided in {:.1} s; {} events released, {} stored; commits {:.0}/s, events stored {:.0}/s",
+            self.divided_s, self.released, self.stored, self.commits_per_s, self.stored_per_s
+        );
+        for (i, f) in self.instances.iter().enumerate() {
+            println!(
+                "  instance {i}: {} tokens led  CPU {:>5.1} %  RSS {:>6.1} MB",
+                f.leases, f.cpu_percent, f.rss_mb
+            );
+        }
+        println!(
+            "  OVH's answer → dashboard frame, every client: {}",
+            ms(self.all)
+        );
+        println!(
+            "    clients on the instance following the token: {}",
+            ms(self.local)
+        );
+        println!(
+            "    clients on another instance (mirror):        {}",
+            ms(self.mirrored)
+        );
+        println!(
+            "  frames lost {} of {} ({} resyncs)",
+            self.expected.saturating_sub(self.read),
+            self.expected,
+            self.resyncs
+        );
+    }
+}
+
+/// A new schema of the bench PostgreSQL (`OVH_CTI_BENCH_POSTGRES`, by default the machine's
+/// `test` database), the bench's earlier ones dropped first; its address and a connection.
+fn bench_schema(run: usize) -> (String, ovh_cti::store::db::Conn) {
+    use ovh_cti::store::db::{Conn, PostgresUrl};
+    let base = std::env::var("OVH_CTI_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test?user=postgres".into());
+    let admin = Conn::postgres(&PostgresUrl::parse(&base).expect("a PostgreSQL address"))
+        .expect("the bench's PostgreSQL answers (OVH_CTI_BENCH_POSTGRES)");
+    let schema = format!("bench_fanout_{run}");
+    admin
+        .execute_batch(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .expect("a schema for the bench");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let conn = Conn::postgres(&PostgresUrl::parse(&url).unwrap()).unwrap();
+    (url, conn)
+}
+
+fn count(conn: &ovh_cti::store::db::Conn, sql: &str) -> i64 {
+    conn.query_row(sql, (), |r| r.get(0)).unwrap_or(0)
+}
+
+/// INSTANCES services on one PostgreSQL, sharing the tokens with leases and telling each
+/// other of new events through NATS (`OVH_CTI_BENCH_NATS`, by default the machine's, if it
+/// answers). Clients are spread over the instances: most read a token another instance
+/// follows, so their frames went through the store and NATS.
+async fn measure_cluster(
+    load: Load,
+    tokens: &[String],
+    dir: &Path,
+    instances: usize,
+    run: usize,
+) -> ClusterFigures {
+    let (db, conn) = bench_schema(run);
+    let nats =
+        std::env::var("OVH_CTI_BENCH_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let fake = Fake::start(tokens, load).await;
+    let per_instance = load.clients.div_ceil(instances);
+    let settings = format!(
+        "[server]\nmax_connections = {}\nmax_streams_per_session = {per_instance}\n\
+         max_streams_per_address = {per_instance}\n\n[nats]\nurl = {}\n",
+        2 * per_instance + 200,
+        serde_json::to_string(&nats).unwrap()
+    );
+    let started = Instant::now();
+    let mut children: Vec<Child> = (0..instances)
+        .map(|i| {
+            let sub = dir.join(format!("instance-{i}"));
+            std::fs::create_dir_all(&sub).expect("a folder per instance");
+            support::spawn_service_on(&fake.url, tokens, &sub, &db, &settings)
+        })
+        .collect();
+    let webs: Vec<String> = children
+        .iter()
+        .map(|c| c.web.clone().expect("the service's address"))
+        .collect();
+    for (child, web) in children.iter_mut().zip(&webs) {
+        let ready = format!("{web}/readyz");
+        tokio::select! {
+            _ = wait_ok(&ready) => {}
+            status = child.exited() => child.died(status),
+        }
+    }
+    // Every token followed by one instance before the clients connect.
+    let live = "SELECT COUNT(*) FROM token_leases WHERE expires_at > extract(epoch from clock_timestamp())";
+    while count(&conn, live) < tokens.len() as i64 {
+        for child in &mut children {
+            if let Ok(Some(status)) = child.process.try_wait() {
+                child.died(status);
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "the tokens were not divided within 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let divided_s = started.elapsed().as_secs_f64();
+    // Which instance follows which token: holders are named host-pid-random.
+    let holders: Vec<(String, String)> = conn
+        .prepare("SELECT token_id, holder FROM token_leases")
+        .unwrap()
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let instance_of_holder = |holder: &str| {
+        children
+            .iter()
+            .position(|c| holder.contains(&format!("-{}-", c.pid())))
+    };
+    let id_slot: HashMap<String, usize> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            (
+                ovh_cti::token::Token::parse(t)
+                    .unwrap()
+                    .id()
+                    .as_str()
+                    .to_string(),
+                i,
+            )
+        })
+        .collect();
+    let mut leader = vec![usize::MAX; tokens.len()];
+    let mut led = vec![0usize; instances];
+    for (id, holder) in &holders {
+        if let (Some(&slot), Some(i)) = (id_slot.get(id), instance_of_holder(holder)) {
+            leader[slot] = i;
+            led[i] += 1;
+        }
+    }
+
+    let clients = Clients::connect(load, &fake.state, &webs, "cluster").await;
+    let pids: Vec<i32> = children.iter().map(Child::pid).collect();
+    let ticks_before: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p)).collect();
+    let commits = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()";
+    let (commits_before, stored_before) = (
+        count(&conn, commits),
+        count(&conn, "SELECT COUNT(*) FROM events"),
+    );
+    let window = Instant::now();
+    generate(fake.state.clone(), load).await;
+    tokio::time::sleep(DRAIN).await;
+    let seconds = window.elapsed().as_secs_f64();
+    let (commits_after, stored) = (
+        count(&conn, commits),
+        count(&conn, "SELECT COUNT(*) FROM events"),
+    );
+    let figures: Vec<InstanceFigures> = pids
+        .iter()
+        .zip(&ticks_before)
+        .zip(&led)
+        .map(|((pid, before), leases)| InstanceFigures {
+            leases: *leases,
+            cpu_percent: 100.0 * (cpu_ticks(*pid) - before) as f64
+                / clock_ticks_per_second()
+                / seconds,
+            rss_mb: rss_kb(*pid) as f64 / 1024.0,
+        })
+        .collect();
+    let got = clients
+        .collect_split(&fake.state, |instance, token| leader[token] == instance)
+        .await;
+    for child in children {
+        let _ = child.stop().await;
+    }
+    let released = fake.released();
+    fake.stop();
+    ClusterFigures {
+        instances: figures,
+        divided_s,
+        commits_per_s: (commits_after - commits_before) as f64 / seconds,
+        stored_per_s: (stored - stored_before) as f64 / seconds,
+        all: percentiles(got.latencies_us),
+        local: percentiles(got.local_us),
+        mirrored: percentiles(got.mirrored_us),
+        expected: got.expected,
+        read: got.read,
+        resyncs: got.resyncs,
         released,
+        stored,
     }
 }
 
@@ -347,6 +649,8 @@ fn spawn_minimal(upstream: &str, tokens: &[String], dir: &Path) -> (Child, Strin
 
 struct Reader {
     token: usize,
+    /// Which instance it reads from (cluster mode; 0 otherwise).
+    instance: usize,
     state: Arc<FakeState>,
     /// Events read, by identifier: a frame read twice counts once.
     seen: Vec<u64>,
@@ -368,6 +672,7 @@ impl Reader {
     fn new(token: usize, bound: usize, state: Arc<FakeState>) -> Reader {
         Reader {
             token,
+            instance: 0,
             state,
             seen: vec![0; bound / 64 + 1],
             latencies_us: Vec::new(),
@@ -393,7 +698,9 @@ impl Reader {
         let mut answer = match answer {
             Ok(a) if a.status() == StatusCode::OK => a,
             Ok(a) => {
-                eprintln!("a stream was refused: {}", a.status());
+                let status = a.status();
+                let why = a.text().await.unwrap_or_default();
+                eprintln!("a stream was refused: {status} {why}");
                 return self;
             }
             Err(e) => {
@@ -542,6 +849,15 @@ impl Fake {
 
     fn stop(self) {
         self.task.abort();
+    }
+
+    /// Events handed to polls so far.
+    fn released(&self) -> u64 {
+        self.state
+            .released_per_token
+            .iter()
+            .map(|r| r.load(Ordering::SeqCst))
+            .sum()
     }
 }
 

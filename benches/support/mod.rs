@@ -61,6 +61,19 @@ pub struct Child {
 /// its database in `dir`. `settings` is TOML appended to the config file after its last
 /// table, so it must start with a table of its own (e.g. `"[server]\nmax_connections = 3000\n"`).
 pub fn spawn_service(upstream: &str, tokens: &[String], dir: &Path, settings: &str) -> Child {
+    let db = dir.join("ovh-cti.db");
+    spawn_service_on(upstream, tokens, dir, &db.to_string_lossy(), settings)
+}
+
+/// `spawn_service` on the database `db` (an SQLite file or a PostgreSQL address: several
+/// instances may share one).
+pub fn spawn_service_on(
+    upstream: &str,
+    tokens: &[String],
+    dir: &Path,
+    db: &str,
+    settings: &str,
+) -> Child {
     let listen = free_port();
     let config = dir.join("ovh-cti.toml");
     // TOML basic strings take JSON's escapes: serde_json quotes paths and tokens safely.
@@ -71,7 +84,7 @@ pub fn spawn_service(upstream: &str, tokens: &[String], dir: &Path, settings: &s
          # Nothing may reach OVH's REST API: port 9 (discard) refuses at once.\n\
          [ovh_api]\nurl = \"http://127.0.0.1:9\"\n\n{settings}",
         q(&listen),
-        q(&dir.join("ovh-cti.db").to_string_lossy()),
+        q(db),
         q(upstream),
         list.join(", "),
     );

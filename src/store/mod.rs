@@ -207,6 +207,8 @@ pub fn open_with(path: &Path, cache: CacheBudget) -> Result<(Writer, Readers), S
             Readers {
                 source: Source::Postgres(url),
                 pool: Mutex::new(Vec::new()),
+                open: Mutex::new(0),
+                freed: parking_lot::Condvar::new(),
             },
         ));
     }
@@ -224,6 +226,8 @@ pub fn open_with(path: &Path, cache: CacheBudget) -> Result<(Writer, Readers), S
                 cache_kib: cache.reader_kib(),
             },
             pool: Mutex::new(Vec::new()),
+            open: Mutex::new(0),
+            freed: parking_lot::Condvar::new(),
         },
     ))
 }
@@ -232,7 +236,17 @@ pub fn open_with(path: &Path, cache: CacheBudget) -> Result<(Writer, Readers), S
 pub struct Readers {
     source: Source,
     pool: Mutex<Vec<Conn>>,
+    /// PostgreSQL: connections open (pooled or in use); a read waits for one to be free
+    /// rather than open more than `POSTGRES_READERS` (see there).
+    open: Mutex<usize>,
+    freed: parking_lot::Condvar,
 }
+
+/// The most connections an instance's readers hold on PostgreSQL at once. Each is a server
+/// process there, and the server refuses clients past its `max_connections` (100 by default):
+/// three hundred dashboards connecting at once used to open a connection each, and most were
+/// refused. With the writer and the leases, an instance holds at most this plus two.
+pub const POSTGRES_READERS: usize = 12;
 
 enum Source {
     Sqlite {
@@ -257,22 +271,60 @@ impl Readers {
 
     /// Runs `f` on a pooled connection. Blocking: from async code, use `read`.
     pub fn with<R>(&self, f: impl FnOnce(&Conn) -> Result<R, StoreError>) -> Result<R, StoreError> {
-        let conn = match self.pool.lock().pop() {
-            Some(c) => c,
-            None => match &self.source {
-                Source::Sqlite { path, cache_kib } => Conn::sqlite(connect(path, *cache_kib)?),
-                Source::Postgres(url) => Conn::postgres(url)?,
+        let conn = match &self.source {
+            Source::Sqlite { path, cache_kib } => match self.pool.lock().pop() {
+                Some(c) => c,
+                None => Conn::sqlite(connect(path, *cache_kib)?),
             },
+            Source::Postgres(url) => self.postgres(url)?,
         };
         let result = f(&conn);
         // A connection that failed for want of its database is not kept: the next read
         // opens a new one.
         let lost = matches!(&result, Err(e) if e.is_unavailable());
-        let mut pool = self.pool.lock();
-        if pool.len() < READERS_KEPT && !lost {
-            pool.push(conn);
+        match self.source {
+            Source::Sqlite { .. } => {
+                let mut pool = self.pool.lock();
+                if pool.len() < READERS_KEPT && !lost {
+                    pool.push(conn);
+                }
+            }
+            Source::Postgres(_) => {
+                // Under `open`'s lock, which a waiter holds from looking at the pool to
+                // waiting: it cannot miss this.
+                let mut open = self.open.lock();
+                if lost {
+                    drop(conn);
+                    *open -= 1;
+                } else {
+                    self.pool.lock().push(conn);
+                }
+                self.freed.notify_one();
+            }
         }
         result
+    }
+
+    /// A pooled PostgreSQL connection, a new one while fewer than `POSTGRES_READERS` are
+    /// open, or else the next one freed.
+    fn postgres(&self, url: &db::PostgresUrl) -> Result<Conn, StoreError> {
+        let mut open = self.open.lock();
+        loop {
+            if let Some(c) = self.pool.lock().pop() {
+                return Ok(c);
+            }
+            if *open < POSTGRES_READERS {
+                *open += 1;
+                break;
+            }
+            self.freed.wait(&mut open);
+        }
+        drop(open);
+        Conn::postgres(url).map_err(|e| {
+            *self.open.lock() -= 1;
+            self.freed.notify_one();
+            StoreError::from(e)
+        })
     }
 }
 

@@ -683,3 +683,47 @@ fn the_page_caches_share_the_configured_budget() {
     assert!(CacheBudget::mib(3).is_none() && CacheBudget::mib(65537).is_none());
     assert_eq!(CacheBudget::default().total_mib(), 96);
 }
+
+/// Three hundred dashboards connecting at once each opened a PostgreSQL connection for its
+/// first read, and PostgreSQL refused most (its `max_connections`): the readers now hold at
+/// most `POSTGRES_READERS` and the other reads wait for one. Skipped without PostgreSQL
+/// (failing under CI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_reads_at_once_share_a_bounded_set_of_postgres_connections() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let Some(url) = crate::test_support::postgres_schema("store_readers") else {
+        return;
+    };
+    let (_writer, readers) = open(Path::new(url.as_secret_str())).unwrap();
+    let readers = std::sync::Arc::new(readers);
+    let (busy, most) = (
+        std::sync::Arc::new(AtomicUsize::new(0)),
+        std::sync::Arc::new(AtomicUsize::new(0)),
+    );
+    let reads: Vec<_> = (0..60)
+        .map(|_| {
+            let (busy, most, readers) = (busy.clone(), most.clone(), readers.clone());
+            tokio::spawn(async move {
+                readers
+                    .read(move |c| {
+                        let now = busy.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        // Held a moment, so that reads overlap.
+                        c.execute_batch("SELECT pg_sleep(0.02)")?;
+                        busy.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+            })
+        })
+        .collect();
+    for r in reads {
+        r.await.unwrap().unwrap();
+    }
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        most <= POSTGRES_READERS,
+        "{most} reads held a connection at once"
+    );
+    assert!(most > 1, "the reads did not overlap at all");
+}
