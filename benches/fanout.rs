@@ -123,6 +123,10 @@ fn main() {
             runtime
                 .block_on(measure_cluster(load, &tokens, dir.path(), instances, run))
                 .print();
+            // FANOUT_KEEP=1 keeps the instances' logs.
+            if std::env::var_os("FANOUT_KEEP").is_some() {
+                println!("  logs kept in {}", dir.keep().display());
+            }
         }
         return;
     }

@@ -316,36 +316,36 @@ async fn give_back(
     Ok(())
 }
 
-/// Brings the mirrors up to the store until the service stops: at once for the tokens a
-/// message named, and every `MIRROR_EVERY` for all of them (messages may be lost, or NATS
-/// absent).
+/// Follows the store until the service stops: the mirrors' new events at once for the tokens
+/// a message named; and every `MIRROR_EVERY`, where every token stands (messages may be lost,
+/// or NATS absent; and settings changes and resets asked on another instance travel this way).
 pub fn spawn_mirror(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()> {
     let mut stop = service.shutdown_signal();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(MIRROR_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let moved = tokio::select! {
-                _ = every.tick() => match service.readers.read(leases::last_seqs).await {
-                    Ok(all) => all,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not read which tokens moved");
-                        continue;
+            tokio::select! {
+                _ = every.tick() => {
+                    match service.readers.read(leases::marks).await {
+                        Ok(marks) => match service.ingest.follow_store(marks).await {
+                            Ok(()) | Err(IngestError::Closed) => {}
+                            Err(e) => tracing::warn!(error = %e, "could not follow what other instances stored"),
+                        },
+                        Err(e) => tracing::warn!(error = %e, "could not read where the tokens stand"),
                     }
-                },
-                _ = leases.moved.notified() => std::mem::take(&mut *leases.pending_moves.lock()),
+                }
+                _ = leases.moved.notified() => {
+                    let moved: Vec<_> = std::mem::take(&mut *leases.pending_moves.lock())
+                        .into_iter()
+                        .filter(|(t, _)| !leases.holds(t))
+                        .collect();
+                    match service.ingest.catch_up(moved).await {
+                        Ok(()) | Err(IngestError::Closed) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not show what other instances stored"),
+                    }
+                }
                 _ = crate::shutdown::stopped(&mut stop) => return,
-            };
-            let moved: Vec<_> = moved
-                .into_iter()
-                .filter(|(t, _)| !leases.holds(t))
-                .collect();
-            if moved.is_empty() {
-                continue;
-            }
-            match service.ingest.catch_up(moved).await {
-                Ok(()) | Err(IngestError::Closed) => {}
-                Err(e) => tracing::warn!(error = %e, "could not show what other instances stored"),
             }
         }
     })

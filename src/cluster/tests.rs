@@ -14,18 +14,32 @@ use std::sync::Arc;
 /// An instance's ingest thread on the database at `url`, its clock, and a connection to look
 /// with.
 fn instance(url: &str) -> (IngestHandle, ManualClock, store::db::Conn) {
+    let (handle, clock, spy, _) = instance_with_boards(url);
+    (handle, clock, spy)
+}
+
+/// `instance`, and its boards.
+fn instance_with_boards(
+    url: &str,
+) -> (
+    IngestHandle,
+    ManualClock,
+    store::db::Conn,
+    Arc<ingest::Boards>,
+) {
     let (writer, _) = store::open(Path::new(url)).unwrap();
     let clock = ManualClock::new(1_732_612_800.0);
+    let boards: Arc<ingest::Boards> = Arc::default();
     let (handle, _thread) = ingest::start(
         writer,
-        Arc::default(),
+        boards.clone(),
         crate::hub::Hub::new(8),
         Arc::new(clock.clone()),
         Default::default(),
         Default::default(),
     );
     let (spy, _) = store::open(Path::new(url)).unwrap();
-    (handle, clock, spy.into_conn())
+    (handle, clock, spy.into_conn(), boards)
 }
 
 fn events(conn: &store::db::Conn) -> i64 {
@@ -110,4 +124,73 @@ async fn an_instance_that_lost_its_lease_never_commits_again() {
         )
         .unwrap();
     assert_eq!(twice, 0);
+}
+
+/// A settings change and a reset asked on an instance that only shows the token reach the one
+/// following it through the store, and the reset comes back to the mirror from its snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_and_resets_asked_elsewhere_reach_the_following_instance() {
+    let Some(url) = postgres_schema("cluster_forward") else {
+        return;
+    };
+    let url = url.as_secret_str().to_string();
+    let (a, _, spy, a_boards) = instance_with_boards(&url);
+    let (b, _, _, b_boards) = instance_with_boards(&url);
+    let lease = std::time::Duration::from_secs(60);
+    a.share_with_instances("a".into(), lease, None)
+        .await
+        .unwrap();
+    b.share_with_instances("b".into(), lease, None)
+        .await
+        .unwrap();
+    let token = Token::parse(FIXTURE_TOKEN).unwrap();
+    let id = token.id();
+    a.add_token(token.clone(), "config").await.unwrap();
+    b.add_token(token.clone(), "config").await.unwrap();
+    let epoch = leases::acquire(&spy, "a", &id, 60.0).unwrap().unwrap();
+    a.lead(id.clone(), epoch).await.unwrap();
+    let events = fixture_events("queue.v1.jsonl");
+    a.batch(id.clone(), events.into(), Some("S1".into()))
+        .await
+        .unwrap();
+    let entered = |boards: &Arc<ingest::Boards>| -> u64 {
+        let board = boards.get(&id).unwrap();
+        let queues = board.lock().queues();
+        queues.iter().map(|q| q.entered).sum()
+    };
+    let look = || leases::marks(&spy).unwrap();
+    b.follow_store(look()).await.unwrap();
+    assert!(entered(&a_boards) > 0);
+    assert_eq!(
+        entered(&b_boards),
+        entered(&a_boards),
+        "the mirror caught up"
+    );
+
+    // B changes the service level: A puts it in force at its next look.
+    let settings = crate::settings::Settings {
+        service_level_s: 45,
+        ..Default::default()
+    };
+    b.save_settings(id.clone(), settings).await.unwrap();
+    a.follow_store(look()).await.unwrap();
+    let level = a_boards.get(&id).unwrap().lock().queues()[0].service_level_s;
+    assert_eq!(level, 45.0);
+
+    // B asks a reset: A does it and stores it; B shows it from A's snapshot.
+    b.reset(id.clone()).await.unwrap();
+    assert!(entered(&a_boards) > 0, "only the following instance resets");
+    a.follow_store(look()).await.unwrap();
+    assert_eq!(entered(&a_boards), 0, "A did not reset");
+    let m = look().pop().unwrap();
+    assert_eq!((m.reset_asked, m.reset_done), (1, 1));
+    b.follow_store(look()).await.unwrap();
+    assert_eq!(
+        entered(&b_boards),
+        0,
+        "B still shows the board before the reset"
+    );
+    // Looked at again, nothing more happens.
+    a.follow_store(look()).await.unwrap();
+    assert_eq!(look().pop().unwrap().reset_done, 1);
 }

@@ -47,13 +47,19 @@ pub fn heartbeat(conn: &Conn, instance: &str, ttl_s: f64) -> Result<usize, Store
 }
 
 /// Extends every lease the instance holds, and says which those are (a lease another
-/// instance took after it ran out is not among them).
+/// instance took after it ran out is not among them). A lease row this instance's own commit
+/// holds at the moment (`fence`) is left for the next renewal rather than waited for: waiting
+/// for it while that commit waited for another row this renewal had locked was a deadlock.
 pub fn renew(conn: &Conn, instance: &str, ttl_s: f64) -> Result<Vec<Held>, StoreError> {
-    let mut stmt = conn.prepare_cached(&sql(
-        "UPDATE token_leases SET expires_at = NOW + ?2 WHERE holder = ?1 RETURNING token_id, epoch",
-    ))?;
+    conn.prepare_cached(&sql(
+        "UPDATE token_leases SET expires_at = NOW + ?2 WHERE token_id IN (
+             SELECT token_id FROM token_leases WHERE holder = ?1 FOR NO KEY UPDATE SKIP LOCKED)",
+    ))?
+    .execute(params![instance, ttl_s])?;
+    let mut stmt =
+        conn.prepare_cached("SELECT token_id, epoch FROM token_leases WHERE holder = ?1")?;
     let held = stmt
-        .query_map(params![instance, ttl_s], |r| {
+        .query_map(params![instance], |r| {
             Ok(Held {
                 token: TokenId::from_stored(r.get::<_, String>(0)?),
                 epoch: r.get(1)?,
@@ -147,15 +153,69 @@ pub fn list(conn: &Conn) -> Result<Vec<(TokenId, String, i64, f64)>, StoreError>
     Ok(rows)
 }
 
-/// The tokens whose last stored event moved past what this instance has shown: `(token,
-/// last_seq)` for every active token (a cheap read of the token table, every second or so,
-/// when no message says so sooner).
-pub fn last_seqs(conn: &Conn) -> Result<Vec<(TokenId, i64)>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT id, last_seq FROM tokens WHERE state = 'active'")?;
+/// Where a token stands in the store, for the instances that show it: its last stored event,
+/// its settings version, the resets asked of it and the last one done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marks {
+    pub token: TokenId,
+    pub last_seq: i64,
+    pub settings_version: i64,
+    pub reset_asked: i64,
+    pub reset_done: i64,
+}
+
+/// Every active token's marks: a cheap read of the token table, every second or so (the
+/// instances compare them with what they applied, when no message said sooner).
+pub fn marks(conn: &Conn) -> Result<Vec<Marks>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, last_seq, settings_version, reset_asked, reset_done FROM tokens WHERE state = 'active'",
+    )?;
     let rows = stmt
         .query_map((), |r| {
-            Ok((TokenId::from_stored(r.get::<_, String>(0)?), r.get(1)?))
+            Ok(Marks {
+                token: TokenId::from_stored(r.get::<_, String>(0)?),
+                last_seq: r.get(1)?,
+                settings_version: r.get(2)?,
+                reset_asked: r.get(3)?,
+                reset_done: r.get(4)?,
+            })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// One token's marks (when its board is rebuilt: what it then reflects).
+pub fn marks_of(conn: &Conn, token: &TokenId) -> Result<Option<Marks>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT last_seq, settings_version, reset_asked, reset_done FROM tokens WHERE id = ?1",
+        )?
+        .query_row(params![token.as_str()], |r| {
+            Ok(Marks {
+                token: token.clone(),
+                last_seq: r.get(0)?,
+                settings_version: r.get(1)?,
+                reset_asked: r.get(2)?,
+                reset_done: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+/// A reset asked of `token` by any instance: the one following it does it. The new count.
+pub fn ask_reset(conn: &Conn, token: &TokenId) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE tokens SET reset_asked = reset_asked + 1 WHERE id = ?1 RETURNING reset_asked",
+        )?
+        .query_row(params![token.as_str()], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// The following instance did the resets asked up to `asked` (its snapshot is stored).
+pub fn reset_done(conn: &Conn, token: &TokenId, asked: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE tokens SET reset_done = ?2 WHERE id = ?1 AND reset_done < ?2")?
+        .execute(params![token.as_str(), asked])?;
+    Ok(())
 }

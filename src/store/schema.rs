@@ -383,6 +383,14 @@ ALTER TABLE tokens ADD COLUMN last_seq BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
 ALTER TABLE outbox ADD COLUMN claimed_until DOUBLE PRECISION;
 "#,
+    // Issue 12: what an instance asks of a token another one follows reaches it through the
+    // token's row: its settings changed (`settings_version`), a reset asked (`reset_asked`)
+    // and done by the following instance (`reset_done`, once its snapshot is stored).
+    r#"
+ALTER TABLE tokens ADD COLUMN settings_version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN reset_asked BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN reset_done BIGINT NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The SQLite migrations the PostgreSQL baseline stands for.

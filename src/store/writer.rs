@@ -156,12 +156,24 @@ impl Writer {
         Ok(out)
     }
 
-    pub fn save_settings(&self, token: &TokenId, json: &str) -> Result<(), StoreError> {
-        self.conn.execute(
+    /// Stores a token's settings, and moves its settings version: instances showing the token
+    /// read them again (see `ingest::leading`). Returns the new version.
+    pub fn save_settings(&mut self, token: &TokenId, json: &str) -> Result<i64, StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "INSERT INTO settings (token_id, json) VALUES (?1, ?2) ON CONFLICT (token_id) DO UPDATE SET json = excluded.json",
             params![token.as_str(), json],
         )?;
-        Ok(())
+        let version = tx
+            .query_row(
+                "UPDATE tokens SET settings_version = settings_version + 1 WHERE id = ?1 RETURNING settings_version",
+                params![token.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        tx.commit()?;
+        Ok(version)
     }
 
     /// A login session of `token`: a user's (`user`), or the token's own login.

@@ -25,6 +25,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Notify};
 
+mod leading;
+use leading::{limit_idle, Leading};
+
 /// Every token's board, shared read-only with the API.
 #[derive(Default)]
 pub struct Boards(RwLock<HashMap<TokenId, Arc<Mutex<Board>>>>);
@@ -132,15 +135,8 @@ impl IngestHandle {
         lease: std::time::Duration,
         announcer: Option<crate::cluster::fanout::Announcer>,
     ) -> Result<(), IngestError> {
-        self.run(move |i| {
-            i.leases = Some(Leading {
-                instance,
-                epochs: HashMap::new(),
-                idle_limit_ms: (lease.as_millis() as u64 / 2).max(500),
-                announcer,
-            })
-        })
-        .await
+        self.run(move |i| i.leases = Some(Leading::new(instance, lease, announcer)))
+            .await
     }
 
     /// This instance took `token`'s lease at `epoch`: its board is rebuilt from the store (the
@@ -162,6 +158,16 @@ impl IngestHandle {
     /// Brings the mirrors among `moved` (token, its last stored event) up to the store.
     pub async fn catch_up(&self, moved: Vec<(TokenId, i64)>) -> Result<(), IngestError> {
         Ok(self.run(move |i| i.catch_up(moved)).await??)
+    }
+
+    /// Acts on where the tokens stand in the store (every second or so): settings changed by
+    /// another instance, resets asked of a token this one follows or done by the one that
+    /// does, and the mirrors' new events.
+    pub async fn follow_store(
+        &self,
+        marks: Vec<crate::store::leases::Marks>,
+    ) -> Result<(), IngestError> {
+        Ok(self.run(move |i| i.follow_store(marks)).await??)
     }
 
     /// Notified after each commit that queued screen pops or webhooks: the delivery worker
@@ -225,8 +231,10 @@ impl IngestHandle {
         Ok(self.run(move |i| i.carry_over(&from, &to)).await??)
     }
 
+    /// A reset asked from the dashboard. With several instances, the one following the token
+    /// does it (within a second when it is another): see `ingest::leading`.
     pub async fn reset(&self, token: TokenId) -> Result<(), IngestError> {
-        Ok(self.run(move |i| i.reset(&token, "requested")).await??)
+        Ok(self.run(move |i| i.reset_requested(&token)).await??)
     }
 
     pub async fn save_settings(
@@ -282,30 +290,6 @@ pub struct Ingest {
     outlet: crate::publish::Outlet,
     /// With several instances (`cluster`): which one this is, and the tokens it leads.
     leases: Option<Leading>,
-}
-
-/// The tokens this instance leads, with the epoch of each one's lease. The other tokens'
-/// boards are *mirrors*: they show what the leading instance stored (`catch_up`), and this
-/// instance writes nothing for them — no events, records, snapshots or deliveries.
-struct Leading {
-    instance: String,
-    epochs: HashMap<TokenId, i64>,
-    /// How long PostgreSQL lets this instance's transaction sit idle (it froze between two
-    /// statements) before ending it: below the lease time, so that a frozen instance's fence
-    /// — a row lock — never holds up the others' takeover for longer than that.
-    idle_limit_ms: u64,
-    /// Tells the other instances which tokens moved (NATS), when configured.
-    announcer: Option<crate::cluster::fanout::Announcer>,
-}
-
-/// See `Leading::idle_limit_ms`: set for the transaction only (`SET LOCAL`), since the
-/// connection may be opened again after PostgreSQL dropped it.
-fn limit_idle(l: &Leading, conn: &crate::store::db::Conn) -> Result<(), StoreError> {
-    conn.execute_batch(&format!(
-        "SET LOCAL idle_in_transaction_session_timeout = {}",
-        l.idle_limit_ms
-    ))?;
-    Ok(())
 }
 
 /// Local midnights fall on a quarter hour of UTC.
@@ -480,134 +464,11 @@ impl Ingest {
         Ok(stored)
     }
 
-    /// Opens a write of `token`'s records or snapshot: with several instances, only once the
-    /// lease is found still this instance's inside the transaction (`store::leases::fence`);
-    /// `None` when it is not — this instance then stops writing for the token, which the
-    /// keeper turns into a mirror at its next look.
-    fn begin_for(
-        &mut self,
-        token: &TokenId,
-    ) -> Result<Option<crate::store::Batch<'_>>, StoreError> {
-        let leases = self.leases.as_ref();
-        let batch = self.writer.begin()?;
-        let Some(l) = leases else {
-            return Ok(Some(batch));
-        };
-        limit_idle(l, batch.connection())?;
-        let epoch = l.epochs.get(token).copied().unwrap_or(-1);
-        if crate::store::leases::fence(batch.connection(), &l.instance, token, epoch)? {
-            return Ok(Some(batch));
-        }
-        drop(batch);
-        // (Not `self.lost`: the batch's borrow of the writer is that of `self` to the checker.)
-        if let Some(l) = self.leases.as_mut() {
-            if l.epochs.remove(token).is_some() {
-                telemetry::LeaseLost { token }.emit();
-            }
-        }
-        Ok(None)
-    }
-
-    /// Another instance took `token` over: nothing more is written for it here.
-    fn lost(&mut self, token: &TokenId) {
-        if let Some(l) = self.leases.as_mut() {
-            if l.epochs.remove(token).is_some() {
-                telemetry::LeaseLost { token }.emit();
-            }
-        }
-    }
-
-    /// Whether this instance writes for `token`: always, unless several instances share the
-    /// database and another one leads it.
-    fn leads(&self, token: &TokenId) -> bool {
-        self.leases
-            .as_ref()
-            .map_or(true, |l| l.epochs.contains_key(token))
-    }
-
-    fn lead(&mut self, token: TokenId, epoch: i64) -> Result<(), StoreError> {
-        let Some(l) = self.leases.as_mut() else {
-            return Ok(());
-        };
-        l.epochs.insert(token.clone(), epoch);
-        telemetry::LeaseTaken {
-            token: &token,
-            epoch,
-        }
-        .emit();
-        // The mirror showed what was stored; the instance that led before may have stored
-        // more since, and its last ticks are to be recorded: rebuilt from the store.
-        let now = self.clock.now();
-        let rebuilt = self.restore(&token, now);
-        if self.noted(rebuilt).is_err() {
-            self.stale.insert(token);
-        }
-        Ok(())
-    }
-
-    /// Applies to the mirrors among `moved` the events stored after what they show, as the
-    /// leading instance applied them, and tells the dashboards. Nothing is written: the
-    /// leading instance recorded the calls and queued the deliveries.
-    fn catch_up(&mut self, moved: Vec<(TokenId, i64)>) -> Result<(), StoreError> {
-        let mut published: HashMap<TokenId, Published> = HashMap::new();
-        let own_pops = self.own_pops.clone();
-        let own_pops = own_pops.read();
-        for (token, last) in moved {
-            if self.leads(&token) {
-                continue;
-            }
-            let (Some(board), Some(snap)) = (self.boards.get(&token), self.snapshots.get(&token))
-            else {
-                continue;
-            };
-            if snap.last_seq >= last {
-                continue;
-            }
-            let mut events = Vec::new();
-            let mut seq = snap.last_seq;
-            self.writer.replay(&token, seq, |s, e, at| {
-                seq = s;
-                events.push((e, at));
-            })?;
-            let received_at = events.last().map_or(self.clock.now(), |(_, at)| *at);
-            let shared: Arc<[Event]> = events.iter().map(|(e, _)| e.clone()).collect();
-            let out = published.entry(token.clone()).or_default();
-            out.received_at = received_at;
-            let settings = self.settings.get(&token);
-            let mut board = board.lock();
-            for (i, (e, at)) in events.iter().enumerate() {
-                out.changes.extend(board.tick(*at));
-                out.changes.extend(board.apply(e, *at));
-                let via = e
-                    .call_id
-                    .as_deref()
-                    .and_then(|id| board.queue_link(&e.number, id));
-                out.pops
-                    .extend(hooks::browser_pop(settings, e, via.as_ref()));
-                out.pops.extend(own_pops.messages(&token, e, via.as_ref()));
-                out.events.push((shared.clone(), i));
-            }
-            out.mirrored = true;
-            telemetry::EventsMirrored {
-                token: &token,
-                events: events.len(),
-            }
-            .emit();
-            if let Some(snap) = self.snapshots.get_mut(&token) {
-                snap.last_seq = seq;
-            }
-        }
-        drop(own_pops);
-        if !(self.hub.has_subscribers() || self.outlet.wanted()) {
-            published.values_mut().for_each(|p| p.events.clear());
-        }
-        self.publish(published);
-        Ok(())
-    }
-
     /// Rebuilds a board: its last snapshot, then every event stored after it, replayed with
     /// the local times they were received at (so that expiry comes out the same).
     fn restore(&mut self, id: &TokenId, now: UnixTime) -> Result<(), StoreError> {
+        // Read first: a change made while the board is rebuilt is seen again at the next look.
+        self.note_marks(id)?;
         let settings = match queries::settings_json(self.writer.connection(), id)? {
             Some(json) => serde_json::from_str::<Settings>(&json).unwrap_or_default(),
             None => Settings::default(),
@@ -989,8 +850,16 @@ impl Ingest {
     }
 
     fn save_settings(&mut self, token: &TokenId, settings: Settings) -> Result<(), StoreError> {
-        self.writer
+        let version = self
+            .writer
             .save_settings(token, &serde_json::to_string(&settings)?)?;
+        self.applied_settings(token, version);
+        self.use_settings(token, settings);
+        Ok(())
+    }
+
+    /// Puts `settings` in force on the token's board (and tells its dashboards).
+    fn use_settings(&mut self, token: &TokenId, settings: Settings) {
         self.settings.insert(token.clone(), settings);
         // Another time zone may put the board's day behind it at once.
         self.midnight_checked.remove(token);
@@ -999,7 +868,6 @@ impl Ingest {
             board.lock().set_params(params);
             self.publish_whole_state(token);
         }
-        Ok(())
     }
 
     fn tick(&mut self) -> Result<(), StoreError> {
