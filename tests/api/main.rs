@@ -22,6 +22,7 @@ mod migrate;
 mod openapi;
 mod ovh;
 mod own_screen_pop;
+mod postgres_faults;
 mod publish;
 mod queues;
 mod restart;
