@@ -189,62 +189,162 @@ async fn until<T>(what: &str, limit: Duration, mut done: impl FnMut() -> Option<
     }
 }
 
+/// Three instances sharing the tokens of a steady feed, divided between them.
+struct Rig {
+    conn: ovh_cti::store::db::Conn,
+    feed: Arc<Feed>,
+    generator: tokio::task::JoinHandle<()>,
+    instances: Vec<Option<Instance>>,
+    /// The instance following most tokens: its index, its name among the instances, its
+    /// tokens' ids.
+    busiest: usize,
+    busiest_name: String,
+    busiest_tokens: Vec<String>,
+}
+
+impl Rig {
+    /// `None` when there is no PostgreSQL (skipped).
+    async fn start(test: &str) -> Option<Rig> {
+        let db = postgres_or_skip(test)?;
+        let conn = ovh_cti::store::db::Conn::postgres(
+            &ovh_cti::store::db::PostgresUrl::parse(&db).unwrap(),
+        )
+        .unwrap();
+        let feed = Arc::new(Feed::default());
+        let app = Router::new().route("/", get(poll)).with_state(feed.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let generator = tokio::spawn(feed.clone().generate(Duration::from_millis(25)));
+        let instances: Vec<Option<Instance>> = (0..INSTANCES)
+            .map(|_| Some(start_instance(&db, &upstream)))
+            .collect();
+        // Every token leased, by all three instances.
+        let held = until(
+            "the tokens divided between the instances",
+            Duration::from_secs(60),
+            || {
+                let l = leases(&conn);
+                let live: Vec<_> = l.iter().filter(|(_, _, left)| *left > 0.0).collect();
+                let holders: HashSet<&String> = live.iter().map(|(_, h, _)| h).collect();
+                (live.len() == TOKENS && holders.len() == INSTANCES).then_some(l)
+            },
+        )
+        .await;
+        let mut per_holder: HashMap<String, Vec<String>> = HashMap::new();
+        for (t, h, _) in &held {
+            per_holder.entry(h.clone()).or_default().push(t.clone());
+        }
+        let (busiest_name, busiest_tokens) = per_holder
+            .iter()
+            .max_by_key(|(_, t)| t.len())
+            .map(|(h, t)| (h.clone(), t.clone()))
+            .unwrap();
+        let busiest = instances
+            .iter()
+            .position(|i| {
+                let pid = i.as_ref().unwrap().child.id();
+                busiest_name.contains(&format!("-{pid}-"))
+            })
+            .expect("the holder names its process");
+        Some(Rig {
+            conn,
+            feed,
+            generator,
+            instances,
+            busiest,
+            busiest_name,
+            busiest_tokens,
+        })
+    }
+
+    /// Resolves once every token the busiest instance followed is leased by another one.
+    async fn taken_over(&self) {
+        let theirs: HashSet<&String> = self.busiest_tokens.iter().collect();
+        until(
+            "the busiest instance's tokens taken over",
+            Duration::from_secs(30),
+            || {
+                leases(&self.conn)
+                    .iter()
+                    .filter(|(t, _, _)| theirs.contains(t))
+                    .all(|(_, h, left)| *h != self.busiest_name && *left > 0.0)
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+
+    /// Stops the feed and checks that everything it handed out is stored once, and every
+    /// call recorded once: (events, calls).
+    async fn stop_and_check(self) -> (i64, i64) {
+        let Rig {
+            conn,
+            feed,
+            generator,
+            ..
+        } = self;
+        feed.stopped.store(true, Ordering::SeqCst);
+        generator.await.unwrap();
+        let generated = feed.counts();
+        let ids: HashMap<String, String> = generated
+            .keys()
+            .map(|t| {
+                let id = ovh_cti::token::Token::parse(t).unwrap().id();
+                (id.as_str().to_string(), t.clone())
+            })
+            .collect();
+        let stored = until("every event stored", Duration::from_secs(60), || {
+            let rows: Vec<(String, i64)> = conn
+                .prepare("SELECT token_id, COUNT(*) FROM events GROUP BY token_id")
+                .unwrap()
+                .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let complete =
+                rows.len() == TOKENS && rows.iter().all(|(id, n)| generated[&ids[id]] as i64 == *n);
+            complete.then_some(rows)
+        })
+        .await;
+        let events: i64 = stored.iter().map(|(_, n)| n).sum();
+        let expected: usize = generated.values().sum();
+        assert_eq!(events as usize, expected, "events lost");
+        // Each call once in the history: missed calls, one per ringing.
+        let calls: i64 = until("every call recorded", Duration::from_secs(30), || {
+            let n: i64 = conn
+                .query_row("SELECT COUNT(*) FROM calls", (), |r| r.get(0))
+                .unwrap();
+            (n as usize == expected / 2).then_some(n)
+        })
+        .await;
+        let twice: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM (SELECT token_id, call_id FROM calls GROUP BY token_id, call_id HAVING COUNT(*) > 1) d",
+                (),
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(twice, 0, "calls recorded twice");
+        (events, calls)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_busiest_instance_loses_nothing_and_the_others_take_over() {
-    let Some(db) = postgres_or_skip("failover") else {
+    let Some(mut rig) = Rig::start("failover").await else {
         return;
     };
-    let conn =
-        ovh_cti::store::db::Conn::postgres(&ovh_cti::store::db::PostgresUrl::parse(&db).unwrap())
-            .unwrap();
-    let feed = Arc::new(Feed::default());
-    let app = Router::new().route("/", get(poll)).with_state(feed.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let generator = tokio::spawn(feed.clone().generate(Duration::from_millis(25)));
-
-    let mut instances: Vec<Option<Instance>> = (0..INSTANCES)
-        .map(|_| Some(start_instance(&db, &upstream)))
-        .collect();
-    let pids: Vec<u32> = instances
-        .iter()
-        .map(|i| i.as_ref().unwrap().child.id())
-        .collect();
-    // Every token leased, by all three instances.
-    let held = until(
-        "the tokens divided between the instances",
-        Duration::from_secs(60),
-        || {
-            let l = leases(&conn);
-            let live: Vec<_> = l.iter().filter(|(_, _, left)| *left > 0.0).collect();
-            let holders: HashSet<&String> = live.iter().map(|(_, h, _)| h).collect();
-            (live.len() == TOKENS && holders.len() == INSTANCES).then_some(l)
-        },
-    )
-    .await;
-    let mut per_holder: HashMap<String, Vec<String>> = HashMap::new();
-    for (t, h, _) in &held {
-        per_holder.entry(h.clone()).or_default().push(t.clone());
-    }
-    let (victim_name, victim_tokens) = per_holder
-        .iter()
-        .max_by_key(|(_, t)| t.len())
-        .map(|(h, t)| (h.clone(), t.clone()))
-        .unwrap();
-    let victim = pids
-        .iter()
-        .position(|pid| victim_name.contains(&format!("-{pid}-")))
-        .expect("the holder names its process");
+    let victim = rig.busiest;
     let survivor = (victim + 1) % INSTANCES;
 
     // A dashboard on a survivor, for a token the victim follows.
-    let watched = victim_tokens[0].clone();
+    let watched = rig.busiest_tokens[0].clone();
     let watched_token = (0..TOKENS)
         .map(token)
         .find(|t| ovh_cti::token::Token::parse(t).unwrap().id().as_str() == watched)
         .unwrap();
-    let base = instances[survivor].as_ref().unwrap().base.clone();
+    let base = rig.instances[survivor].as_ref().unwrap().base.clone();
     let frames: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let stream = {
         let frames = frames.clone();
@@ -268,20 +368,8 @@ async fn killing_the_busiest_instance_loses_nothing_and_the_others_take_over() {
 
     // SIGKILL: no clean stop, no lease given back.
     let killed_at = Instant::now();
-    instances[victim].take().unwrap().child.kill().unwrap();
-    let victim_set: HashSet<String> = victim_tokens.iter().cloned().collect();
-    until(
-        "the victim's tokens taken over",
-        Duration::from_secs(30),
-        || {
-            let l = leases(&conn);
-            l.iter()
-                .filter(|(t, _, _)| victim_set.contains(t))
-                .all(|(_, h, left)| *h != victim_name && *left > 0.0)
-                .then_some(())
-        },
-    )
-    .await;
+    rig.instances[victim].take().unwrap().child.kill().unwrap();
+    rig.taken_over().await;
     let takeover = killed_at.elapsed();
     // The lease (6 s) plus a look (1.5 s), with room for a loaded machine: far longer would
     // mean the takeover did not work as built.
@@ -292,55 +380,8 @@ async fn killing_the_busiest_instance_loses_nothing_and_the_others_take_over() {
 
     // The feed goes on a little, then stops: everything it handed out must be stored.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    feed.stopped.store(true, Ordering::SeqCst);
-    generator.await.unwrap();
-    let generated = feed.counts();
-    let ids: HashMap<String, String> = generated
-        .keys()
-        .map(|t| {
-            (
-                ovh_cti::token::Token::parse(t)
-                    .unwrap()
-                    .id()
-                    .as_str()
-                    .to_string(),
-                t.clone(),
-            )
-        })
-        .collect();
-    let stored = until("every event stored", Duration::from_secs(60), || {
-        let rows: Vec<(String, i64)> = conn
-            .prepare("SELECT token_id, COUNT(*) FROM events GROUP BY token_id")
-            .unwrap()
-            .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let complete =
-            rows.len() == TOKENS && rows.iter().all(|(id, n)| generated[&ids[id]] as i64 == *n);
-        complete.then_some(rows)
-    })
-    .await;
-    let events: i64 = stored.iter().map(|(_, n)| n).sum();
-    let expected: usize = generated.values().sum();
-    assert_eq!(events as usize, expected, "events lost");
-
-    // Each call once in the history: missed calls, one per ringing.
-    let calls: i64 = until("every call recorded", Duration::from_secs(30), || {
-        let n: i64 = conn
-            .query_row("SELECT COUNT(*) FROM calls", (), |r| r.get(0))
-            .unwrap();
-        (n as usize == expected / 2).then_some(n)
-    })
-    .await;
-    let twice: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM (SELECT token_id, call_id FROM calls GROUP BY token_id, call_id HAVING COUNT(*) > 1) d",
-            (),
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(twice, 0, "calls recorded twice");
+    let followed = rig.busiest_tokens.len();
+    let (events, calls) = rig.stop_and_check().await;
 
     // The dashboard on the survivor kept showing the dead instance's token.
     let seen = frames.lock().clone();
@@ -352,9 +393,61 @@ async fn killing_the_busiest_instance_loses_nothing_and_the_others_take_over() {
     );
     stream.abort();
     eprintln!(
-        "failover: {TOKENS} tokens on {INSTANCES} instances; killed one following {} tokens; taken over in {:.1} s (lease 6 s); {events} events stored of {expected} handed out, {calls} calls, 0 twice; {} live events on a survivor's dashboard for a token of the dead one, {after_takeover} after the takeover",
-        victim_tokens.len(),
+        "failover: {TOKENS} tokens on {INSTANCES} instances; killed one following {followed} tokens; taken over in {:.1} s (lease 6 s); {events} events stored, every one handed out, {calls} calls, 0 twice; {} live events on a survivor's dashboard for a token of the dead one, {after_takeover} after the takeover",
         takeover.as_secs_f64(),
         seen.len(),
+    );
+}
+
+/// An instance frozen (SIGSTOP) past its lease: the others take its tokens; woken, it writes
+/// nothing more for them (its polls in hand are refused by the fence), and the tokens are
+/// divided again between the three.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_paused_past_its_lease_never_writes_for_its_tokens_again() {
+    let Some(rig) = Rig::start("failover_pause").await else {
+        return;
+    };
+    let frozen = rig.instances[rig.busiest].as_ref().unwrap();
+    let pid = frozen.child.id() as i32;
+    let base = frozen.base.clone();
+    // SAFETY: kill only sends a signal, to our own child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let paused_at = Instant::now();
+    rig.taken_over().await;
+    let takeover = paused_at.elapsed();
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGCONT) };
+    // Woken, it finds its leases gone, and takes its share again from the others.
+    let name = rig.busiest_name.clone();
+    until(
+        "the woken instance following its share again",
+        Duration::from_secs(30),
+        || {
+            let l = leases(&rig.conn);
+            let live = l.iter().filter(|(_, _, left)| *left > 0.0).count();
+            let its = l
+                .iter()
+                .filter(|(_, h, left)| *h == name && *left > 0.0)
+                .count();
+            (live == TOKENS && its >= TOKENS / INSTANCES).then_some(())
+        },
+    )
+    .await;
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let refused = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("ovh_cti_leases_lost_total "))
+        .unwrap_or("0")
+        .to_string();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (events, calls) = rig.stop_and_check().await;
+    eprintln!(
+        "pause: an instance frozen past its lease; taken over in {:.1} s; woken, {refused} of its writes refused by the fence; {events} events stored, every one handed out, {calls} calls, 0 twice",
+        takeover.as_secs_f64()
     );
 }
