@@ -149,7 +149,8 @@ impl Application {
                     leases.clone(),
                 );
                 publishers.push(task);
-                announcer
+                Box::new(move |token: &crate::token::TokenId, seq| announcer.moved(token, seq))
+                    as crate::ingest::Announce
             });
             service
                 .ingest

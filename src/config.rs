@@ -478,6 +478,14 @@ pub fn parse_tokens(raw: &[String]) -> Result<Vec<Token>, ConfigError> {
 
 /// A number of seconds that is positive and at most a year: enough for any time-out, and
 /// always representable as a `Duration`.
+/// Parses an operator's proxy range (`--trusted-proxy`): a CIDR (`10.0.0.0/8`) or a single
+/// address. Here rather than in `web`, which reads it, so that the configuration does not
+/// depend on the web layer that depends on it.
+pub fn parse_trusted_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    crate::hooks::guard::parse_allow(s)
+        .map_err(|_| format!("--trusted-proxy: {s:?} is not a CIDR range such as 10.0.0.0/8"))
+}
+
 /// A lease shorter than this would be lost to a busy moment of the database; one longer
 /// than five minutes leaves a dead instance's tokens unfollowed as long.
 const MIN_LEASE_S: f64 = 1.0;
@@ -637,7 +645,7 @@ impl Config {
         c.trusted_proxies = proxies
             .iter()
             .filter(|a| !a.trim().is_empty())
-            .map(|a| crate::web::parse_trusted_proxy(a).map_err(ConfigError))
+            .map(|a| parse_trusted_proxy(a).map_err(ConfigError))
             .collect::<Result<_, _>>()?;
         let server = file.server.unwrap_or_default();
         if let Some(n) = cli.max_connections.or(server.max_connections) {

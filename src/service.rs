@@ -731,3 +731,37 @@ impl Service {
         })
     }
 }
+
+/// The leases' view of the service (see `cluster::Followers`).
+impl crate::cluster::Followers for Service {
+    fn readers(&self) -> &Arc<Readers> {
+        &self.readers
+    }
+
+    fn ingest(&self) -> &IngestHandle {
+        &self.ingest
+    }
+
+    fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown_signal()
+    }
+
+    fn active_tokens(&self) -> Vec<TokenId> {
+        Service::active_tokens(self)
+    }
+
+    fn take_over(
+        &self,
+        id: &TokenId,
+        epoch: i64,
+    ) -> impl std::future::Future<Output = Result<bool, IngestError>> + Send {
+        Service::take_over(self, id, epoch)
+    }
+
+    fn hand_over(
+        &self,
+        id: &TokenId,
+    ) -> impl std::future::Future<Output = Result<(), IngestError>> + Send {
+        Service::hand_over(self, id)
+    }
+}

@@ -16,14 +16,13 @@
 pub mod fanout;
 
 use crate::ingest::IngestError;
-use crate::service::Service;
 use crate::store::{leases, Readers, StoreError};
 use crate::token::TokenId;
 use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 /// How long a lease lasts without being renewed, by default: an instance that dies has its
@@ -124,6 +123,28 @@ impl Leases {
     }
 }
 
+/// What the leases need of the running service (`Service` is it): its store, its ingest
+/// thread, its stop signal, the tokens it would follow, and starting or stopping one token's
+/// follower. A trait, so that the service depends on the leases and not the other way round.
+pub trait Followers: Send + Sync + 'static {
+    fn readers(&self) -> &Arc<Readers>;
+    fn ingest(&self) -> &crate::ingest::IngestHandle;
+    fn stop_signal(&self) -> watch::Receiver<bool>;
+    /// The tokens this instance would follow were it alone: known and not paused.
+    fn active_tokens(&self) -> Vec<TokenId>;
+    /// This instance took `id`'s lease at `epoch`: follow it. False when not known here.
+    fn take_over(
+        &self,
+        id: &TokenId,
+        epoch: i64,
+    ) -> impl std::future::Future<Output = Result<bool, IngestError>> + Send;
+    /// This instance gives `id` up: stop its follower, show it from the store.
+    fn hand_over(
+        &self,
+        id: &TokenId,
+    ) -> impl std::future::Future<Output = Result<(), IngestError>> + Send;
+}
+
 /// This process's name among the instances (leases, delivery claims).
 pub fn instance() -> &'static str {
     static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -154,8 +175,8 @@ struct Look {
 }
 
 /// Keeps the leases until the service stops (see the module's comment).
-pub fn spawn_keeper(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()> {
-    let mut stop = service.shutdown_signal();
+pub fn spawn_keeper<S: Followers>(service: Arc<S>, leases: Arc<Leases>) -> JoinHandle<()> {
+    let mut stop = service.stop_signal();
     tokio::spawn(async move {
         let every = leases.ttl / 4;
         // The first look only says this instance is alive: instances started together then
@@ -179,8 +200,8 @@ pub fn spawn_keeper(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()
     })
 }
 
-async fn keep(
-    service: &Arc<Service>,
+async fn keep<S: Followers>(
+    service: &Arc<S>,
     leases: &Arc<Leases>,
     first: bool,
 ) -> Result<(), IngestError> {
@@ -192,7 +213,7 @@ async fn keep(
     let budget = leases.ttl / 4;
     let (instance, ttl) = (leases.instance.clone(), leases.ttl_s());
     let look = service
-        .readers
+        .readers()
         .read(move |c| {
             Ok(Look {
                 alive: leases::heartbeat(c, &instance, ttl)?,
@@ -222,7 +243,7 @@ async fn keep(
     for token in strays {
         let (instance, id) = (leases.instance.clone(), token);
         service
-            .readers
+            .readers()
             .read(move |c| leases::release(c, &instance, &id))
             .await?;
     }
@@ -263,7 +284,7 @@ async fn keep(
             }
             let (instance, id) = (leases.instance.clone(), token.clone());
             let Some(epoch) = service
-                .readers
+                .readers()
                 .read(move |c| leases::acquire(c, &instance, &id, ttl))
                 .await?
             else {
@@ -301,8 +322,8 @@ async fn keep(
 }
 
 /// Stops following `token` here (what is in hand is committed first), then frees its lease.
-async fn give_back(
-    service: &Arc<Service>,
+async fn give_back<S: Followers>(
+    service: &Arc<S>,
     leases: &Arc<Leases>,
     token: &TokenId,
 ) -> Result<(), IngestError> {
@@ -310,7 +331,7 @@ async fn give_back(
     service.hand_over(token).await?;
     let (instance, id) = (leases.instance.clone(), token.clone());
     service
-        .readers
+        .readers()
         .read(move |c| leases::release(c, &instance, &id))
         .await?;
     Ok(())
@@ -319,16 +340,16 @@ async fn give_back(
 /// Follows the store until the service stops: the mirrors' new events at once for the tokens
 /// a message named; and every `MIRROR_EVERY`, where every token stands (messages may be lost,
 /// or NATS absent; and settings changes and resets asked on another instance travel this way).
-pub fn spawn_mirror(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()> {
-    let mut stop = service.shutdown_signal();
+pub fn spawn_mirror<S: Followers>(service: Arc<S>, leases: Arc<Leases>) -> JoinHandle<()> {
+    let mut stop = service.stop_signal();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(MIRROR_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = every.tick() => {
-                    match service.readers.read(leases::marks).await {
-                        Ok(marks) => match service.ingest.follow_store(marks).await {
+                    match service.readers().read(leases::marks).await {
+                        Ok(marks) => match service.ingest().follow_store(marks).await {
                             Ok(()) | Err(IngestError::Closed) => {}
                             Err(e) => tracing::warn!(error = %e, "could not follow what other instances stored"),
                         },
@@ -340,7 +361,7 @@ pub fn spawn_mirror(service: Arc<Service>, leases: Arc<Leases>) -> JoinHandle<()
                         .into_iter()
                         .filter(|(t, _)| !leases.holds(t))
                         .collect();
-                    match service.ingest.catch_up(moved).await {
+                    match service.ingest().catch_up(moved).await {
                         Ok(()) | Err(IngestError::Closed) => {}
                         Err(e) => tracing::warn!(error = %e, "could not show what other instances stored"),
                     }

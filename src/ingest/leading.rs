@@ -25,16 +25,20 @@ pub(super) struct Leading {
     /// — a row lock — never holds up the others' takeover for longer than that.
     idle_limit_ms: u64,
     /// Tells the other instances which tokens moved (NATS), when configured.
-    pub(super) announcer: Option<crate::cluster::fanout::Announcer>,
+    pub(super) announcer: Option<Announce>,
 }
 
 /// See `Leading::idle_limit_ms`: set for the transaction only (`SET LOCAL`), since the
 /// connection may be opened again after PostgreSQL dropped it.
+/// Tells the other instances that a token's last stored event moved (`cluster::fanout`
+/// over NATS, when configured): called after each commit, it must not wait.
+pub type Announce = Box<dyn Fn(&TokenId, i64) + Send>;
+
 impl Leading {
     pub(super) fn new(
         instance: String,
         lease: std::time::Duration,
-        announcer: Option<crate::cluster::fanout::Announcer>,
+        announcer: Option<Announce>,
     ) -> Leading {
         Leading {
             instance,

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 mod leading;
+pub use leading::Announce;
 use leading::{limit_idle, Leading};
 
 /// Every token's board, shared read-only with the API.
@@ -133,7 +134,7 @@ impl IngestHandle {
         &self,
         instance: String,
         lease: std::time::Duration,
-        announcer: Option<crate::cluster::fanout::Announcer>,
+        announcer: Option<Announce>,
     ) -> Result<(), IngestError> {
         self.run(move |i| i.leases = Some(Leading::new(instance, lease, announcer)))
             .await
@@ -709,7 +710,7 @@ impl Ingest {
                 }
                 if let Some(announcer) = self.leases.as_ref().and_then(|l| l.announcer.as_ref()) {
                     for (token, seq) in &moved {
-                        announcer.moved(token, *seq);
+                        announcer(token, *seq);
                     }
                 }
                 if enqueued > 0 {

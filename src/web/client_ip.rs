@@ -42,12 +42,6 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
-/// Parses an operator's proxy range: a CIDR (`10.0.0.0/8`) or a single address.
-pub fn parse_trusted_proxy(s: &str) -> Result<IpNet, String> {
-    crate::hooks::guard::parse_allow(s)
-        .map_err(|_| format!("--trusted-proxy: {s:?} is not a CIDR range such as 10.0.0.0/8"))
-}
-
 fn trusted(ip: IpAddr, ranges: &[IpNet]) -> bool {
     ranges.iter().any(|n| n.contains(&ip))
 }
@@ -155,7 +149,7 @@ mod tests {
 
     #[test]
     fn forwarded_headers_count_only_from_a_trusted_peer() {
-        let ranges = [parse_trusted_proxy("10.0.0.0/8").unwrap()];
+        let ranges = [crate::config::parse_trusted_proxy("10.0.0.0/8").unwrap()];
         let h = headers(&[("x-forwarded-for", "203.0.113.7")]);
         assert_eq!(
             client_ip(ip("198.51.100.1"), &h, &ranges),
@@ -168,8 +162,8 @@ mod tests {
     #[test]
     fn the_rightmost_untrusted_address_is_the_client() {
         let ranges = [
-            parse_trusted_proxy("10.0.0.0/8").unwrap(),
-            parse_trusted_proxy("192.168.1.5").unwrap(),
+            crate::config::parse_trusted_proxy("10.0.0.0/8").unwrap(),
+            crate::config::parse_trusted_proxy("192.168.1.5").unwrap(),
         ];
         // The client forged the first entry; two trusted proxies appended theirs.
         let h = headers(&[
@@ -194,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_forged_second_header_gains_nothing() {
-        let ranges = [parse_trusted_proxy("127.0.0.1").unwrap()];
+        let ranges = [crate::config::parse_trusted_proxy("127.0.0.1").unwrap()];
         let h = headers(&[
             ("x-forwarded-for", "203.0.113.7"),
             ("forwarded", "for=198.51.100.99"),
@@ -214,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_bad_range_names_the_flag() {
-        let err = parse_trusted_proxy("10.0.0.0/99").unwrap_err();
+        let err = crate::config::parse_trusted_proxy("10.0.0.0/99").unwrap_err();
         assert!(err.starts_with("--trusted-proxy"), "{err}");
     }
 }

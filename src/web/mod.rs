@@ -27,7 +27,8 @@ mod token;
 mod ui;
 mod walls;
 
-pub use client_ip::{client_ip, parse_trusted_proxy, ClientAddr};
+pub use crate::config::parse_trusted_proxy;
+pub use client_ip::{client_ip, ClientAddr};
 pub use error::ApiError;
 pub use login::{LoginGuard, LoginLimiter};
 pub use openapi::document as openapi_document;
