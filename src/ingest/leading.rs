@@ -135,6 +135,16 @@ impl Ingest {
     /// leading instance applied them, and tells the dashboards. Nothing is written: the
     /// leading instance recorded the calls and queued the deliveries.
     pub(super) fn catch_up(&mut self, moved: Vec<(TokenId, i64)>) -> Result<(), StoreError> {
+        // A board this instance led until a failed write (ahead of the store) and then lost:
+        // rebuilt from the store first, or the stored events would be applied on top of
+        // those it took.
+        let now = self.clock.now();
+        for (token, _) in &moved {
+            if self.stale.contains(token) && !self.leads(token) {
+                self.restore(token, now)?;
+                self.publish_whole_state(token);
+            }
+        }
         let mut published: HashMap<TokenId, Published> = HashMap::new();
         let own_pops = self.own_pops.clone();
         let own_pops = own_pops.read();
