@@ -56,7 +56,7 @@ pub fn postgres_schema(test: &str) -> Option<crate::store::db::PostgresUrl> {
     {
         Ok(c) => c,
         Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("{test}: PostgreSQL not reachable ({e})");
+            eprintln!("{test}: skipped, PostgreSQL not reachable ({e})");
             return None;
         }
         Err(e) => panic!("{test}: PostgreSQL is required under CI: {e}"),
