@@ -474,7 +474,8 @@ fn bench_schema(run: usize) -> (String, ovh_cti::store::db::Conn) {
 }
 
 fn count(conn: &ovh_cti::store::db::Conn, sql: &str) -> i64 {
-    conn.query_row(sql, (), |r| r.get(0)).unwrap_or(0)
+    conn.query_row(sql, (), |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// INSTANCES services on one PostgreSQL, sharing the tokens with leases and telling each
@@ -518,9 +519,20 @@ async fn measure_cluster(
             status = child.exited() => child.died(status),
         }
     }
-    // Every token followed by one instance before the clients connect.
+    // Every token followed by one instance, and the tokens divided evenly (instances started
+    // at different moments give some back), before the clients connect: who follows which
+    // token is read once, below.
     let live = "SELECT COUNT(*) FROM token_leases WHERE expires_at > extract(epoch from clock_timestamp())";
-    while count(&conn, live) < tokens.len() as i64 {
+    let most = "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM token_leases \
+                WHERE expires_at > extract(epoch from clock_timestamp()) GROUP BY holder) h";
+    let share = tokens.len().div_ceil(instances) as i64;
+    // (The tables appear with the first instance's schema.)
+    while !(conn
+        .query_row(live, (), |r| r.get::<_, i64>(0))
+        .unwrap_or(0)
+        == tokens.len() as i64
+        && count(&conn, most) <= share)
+    {
         for child in &mut children {
             if let Ok(Some(status)) = child.process.try_wait() {
                 child.died(status);

@@ -139,8 +139,8 @@ impl Application {
         service.finish_removals().await.map_err(db_error)?;
         // On PostgreSQL, instances given the same database share its tokens: this one follows
         // those whose lease it takes, and shows the others from the store (`cluster`).
-        let leases = if store::Location::is_postgres(&config.db) {
-            let leases = Arc::new(crate::cluster::Leases::new(config.lease));
+        let leases = if let Ok(store::Location::Postgres(url)) = store::Location::of(&config.db) {
+            let leases = Arc::new(crate::cluster::Leases::new(config.lease, url));
             let announcer = config.nats.as_ref().map(|n| {
                 let (announcer, task) = crate::cluster::fanout::start(
                     n.url.clone(),
@@ -313,7 +313,7 @@ impl Application {
         // Everything is committed (the last snapshots too) and nothing more is written: the
         // others may take the tokens at once.
         if let Some(leases) = &leases {
-            if let Err(e) = leases.leave(&service.readers).await {
+            if let Err(e) = leases.leave().await {
                 tracing::warn!(error = %e, "could not give the leases back; the other instances take the tokens when they run out");
             }
         }

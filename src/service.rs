@@ -197,7 +197,7 @@ impl Service {
         if leases.holds(id) {
             return Ok(());
         }
-        if let Some(epoch) = leases.take_now(&self.readers, id).await? {
+        if let Some(epoch) = leases.take_now(id).await? {
             self.ingest.lead(id.clone(), epoch).await?;
         }
         Ok(())

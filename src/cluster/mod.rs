@@ -16,6 +16,7 @@
 pub mod fanout;
 
 use crate::ingest::IngestError;
+use crate::store::db::{Conn, PostgresUrl};
 use crate::store::{leases, Readers, StoreError};
 use crate::token::TokenId;
 use parking_lot::Mutex;
@@ -45,11 +46,18 @@ pub struct Leases {
     /// Held by a look at the leases and by `take_now`, so that a lease taken at the login page
     /// is never mistaken by a look under way for one lost or one never taken.
     look: tokio::sync::Mutex<()>,
+    /// The leases' own connection, opened at first use and again after PostgreSQL dropped
+    /// it: never waiting behind the dashboards' reads for one of the readers', which a
+    /// moment of slow reads would make last past the lease time.
+    db: Mutex<Option<Conn>>,
+    url: PostgresUrl,
 }
 
 impl Leases {
-    pub fn new(ttl: Duration) -> Leases {
+    pub fn new(ttl: Duration, url: PostgresUrl) -> Leases {
         Leases {
+            db: Mutex::new(None),
+            url,
             // Its own name, not the process's: a service started again in the same process
             // (the tests do) must not find the leases of the one before as its own.
             instance: instance_name(),
@@ -88,17 +96,34 @@ impl Leases {
         self.ttl.as_secs_f64()
     }
 
+    /// Runs `f` on the leases' own connection, off the async threads.
+    async fn run<R: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Conn) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut slot = me.db.lock();
+            if slot.is_none() {
+                *slot = Some(Conn::postgres(&me.url)?);
+            }
+            let result = f(slot.as_ref().expect("opened above"));
+            if matches!(&result, Err(e) if e.is_unavailable()) {
+                *slot = None;
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Interrupted(e.to_string()))?
+    }
+
     /// Takes `token`'s lease now if it is free (a token typed at the login page: the check's
     /// session is handed to this instance's follower, so this instance should follow it).
-    pub async fn take_now(
-        &self,
-        readers: &Arc<Readers>,
-        token: &TokenId,
-    ) -> Result<Option<i64>, StoreError> {
+    pub async fn take_now(self: &Arc<Self>, token: &TokenId) -> Result<Option<i64>, StoreError> {
         let _alone = self.look.lock().await;
         let (instance, id, ttl) = (self.instance.clone(), token.clone(), self.ttl_s());
-        let epoch = readers
-            .read(move |c| leases::acquire(c, &instance, &id, ttl))
+        let epoch = self
+            .run(move |c| leases::acquire(c, &instance, &id, ttl))
             .await?;
         if let Some(epoch) = epoch {
             self.held.lock().insert(token.clone(), epoch);
@@ -110,14 +135,13 @@ impl Leases {
     /// thread has stopped: nothing is written after), so that the others take the tokens at
     /// once rather than after the lease time; and the process's delivery claims, so that what
     /// it had due is attempted by the others at once too.
-    pub async fn leave(&self, readers: &Arc<Readers>) -> Result<(), StoreError> {
+    pub async fn leave(self: &Arc<Self>) -> Result<(), StoreError> {
         let instance = self.instance.clone();
-        readers
-            .read(move |c| {
-                leases::leave(c, &instance)?;
-                crate::hooks::outbox::release_claims(c, crate::cluster::instance())
-            })
-            .await?;
+        self.run(move |c| {
+            leases::leave(c, &instance)?;
+            crate::hooks::outbox::release_claims(c, crate::cluster::instance())
+        })
+        .await?;
         self.held.lock().clear();
         Ok(())
     }
@@ -212,9 +236,8 @@ async fn keep<S: Followers>(
     let started = std::time::Instant::now();
     let budget = leases.ttl / 4;
     let (instance, ttl) = (leases.instance.clone(), leases.ttl_s());
-    let look = service
-        .readers()
-        .read(move |c| {
+    let look = leases
+        .run(move |c| {
             Ok(Look {
                 alive: leases::heartbeat(c, &instance, ttl)?,
                 held: leases::renew(c, &instance, ttl)?,
@@ -242,9 +265,8 @@ async fn keep<S: Followers>(
     };
     for token in strays {
         let (instance, id) = (leases.instance.clone(), token);
-        service
-            .readers()
-            .read(move |c| leases::release(c, &instance, &id))
+        leases
+            .run(move |c| leases::release(c, &instance, &id))
             .await?;
     }
     for token in &lost {
@@ -283,9 +305,8 @@ async fn keep<S: Followers>(
                 break;
             }
             let (instance, id) = (leases.instance.clone(), token.clone());
-            let Some(epoch) = service
-                .readers()
-                .read(move |c| leases::acquire(c, &instance, &id, ttl))
+            let Some(epoch) = leases
+                .run(move |c| leases::acquire(c, &instance, &id, ttl))
                 .await?
             else {
                 continue;
@@ -330,9 +351,8 @@ async fn give_back<S: Followers>(
     leases.held.lock().remove(token);
     service.hand_over(token).await?;
     let (instance, id) = (leases.instance.clone(), token.clone());
-    service
-        .readers()
-        .read(move |c| leases::release(c, &instance, &id))
+    leases
+        .run(move |c| leases::release(c, &instance, &id))
         .await?;
     Ok(())
 }

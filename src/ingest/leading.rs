@@ -28,8 +28,6 @@ pub(super) struct Leading {
     pub(super) announcer: Option<Announce>,
 }
 
-/// See `Leading::idle_limit_ms`: set for the transaction only (`SET LOCAL`), since the
-/// connection may be opened again after PostgreSQL dropped it.
 /// Tells the other instances that a token's last stored event moved (`cluster::fanout`
 /// over NATS, when configured): called after each commit, it must not wait.
 pub type Announce = Box<dyn Fn(&TokenId, i64) + Send>;
@@ -57,6 +55,8 @@ pub(super) struct Applied {
     reset_done: i64,
 }
 
+/// See `Leading::idle_limit_ms`: set for the transaction only (`SET LOCAL`), since the
+/// connection may be opened again after PostgreSQL dropped it.
 pub(super) fn limit_idle(l: &Leading, conn: &crate::store::db::Conn) -> Result<(), StoreError> {
     conn.execute_batch(&format!(
         "SET LOCAL idle_in_transaction_session_timeout = {}",
@@ -230,19 +230,36 @@ impl Ingest {
     /// this one follows the token (and said done in the store, so that the others rebuild
     /// their mirror from its snapshot); otherwise asked in the store, for the one that does.
     pub(super) fn reset_requested(&mut self, token: &TokenId) -> Result<(), StoreError> {
+        self.reset_told(token, "requested")
+    }
+
+    /// Resets a board (asked, or at midnight) and, with several instances, says so in the
+    /// store: done now if this instance follows the token, asked of the one that does
+    /// otherwise. (A mirror never resets by itself: it is rebuilt from the following
+    /// instance's snapshot, so that both show the same board.)
+    pub(super) fn reset_told(
+        &mut self,
+        token: &TokenId,
+        why: &'static str,
+    ) -> Result<(), StoreError> {
         if self.leases.is_none() {
-            return self.reset(token, "requested");
+            return self.reset(token, why);
         }
         let asked = leases::ask_reset(self.writer.connection(), token)?;
         if self.leads(token) {
-            self.reset_for(token, asked)?;
+            self.reset_for(token, asked, why)?;
         }
         Ok(())
     }
 
     /// The reset asked up to `asked`, by the instance following the token.
-    fn reset_for(&mut self, token: &TokenId, asked: i64) -> Result<(), StoreError> {
-        self.reset(token, "requested")?;
+    fn reset_for(
+        &mut self,
+        token: &TokenId,
+        asked: i64,
+        why: &'static str,
+    ) -> Result<(), StoreError> {
+        self.reset(token, why)?;
         // Its snapshot is stored (unless the token was lost meanwhile: then not done here).
         if self.leads(token) {
             leases::reset_done(self.writer.connection(), token, asked)?;
@@ -253,41 +270,57 @@ impl Ingest {
         Ok(())
     }
 
-    /// See `IngestHandle::follow_store`.
+    /// See `IngestHandle::follow_store`. A token that cannot be acted on now (its board waits
+    /// to be rebuilt, a write failed) is said in the log and tried again at the next look; the
+    /// others go on.
     pub(super) fn follow_store(&mut self, marks: Vec<leases::Marks>) -> Result<(), StoreError> {
-        let now = self.clock.now();
         let mut moved = Vec::new();
         for m in marks {
             if self.boards.get(&m.token).is_none() {
                 continue;
             }
-            let applied = self
-                .leases
-                .as_ref()
-                .and_then(|l| l.applied.get(&m.token))
-                .copied()
-                .unwrap_or_default();
-            if m.settings_version != applied.settings {
-                let json =
-                    crate::store::queries::settings_json(self.writer.connection(), &m.token)?;
-                let settings = json
-                    .and_then(|j| serde_json::from_str(&j).ok())
-                    .unwrap_or_default();
-                self.applied_settings(&m.token, m.settings_version);
-                self.use_settings(&m.token, settings);
-            }
-            if self.leads(&m.token) {
-                if m.reset_asked > m.reset_done {
-                    self.reset_for(&m.token, m.reset_asked)?;
+            let token = m.token.clone();
+            match self.follow_one(m) {
+                Ok(Some(last_seq)) => moved.push((token, last_seq)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(token = %token, error = %e, "could not act on what the store says of this token; trying again");
                 }
-            } else if m.reset_done != applied.reset_done {
-                // The following instance reset the board and stored it: shown from there.
-                self.restore(&m.token, now)?;
-                self.publish_whole_state(&m.token);
-            } else {
-                moved.push((m.token, m.last_seq));
             }
         }
         self.catch_up(moved)
+    }
+
+    /// Acts on one token's marks; `Some(last_seq)` for a mirror to bring up to the store.
+    fn follow_one(&mut self, m: leases::Marks) -> Result<Option<i64>, StoreError> {
+        let applied = self
+            .leases
+            .as_ref()
+            .and_then(|l| l.applied.get(&m.token))
+            .copied()
+            .unwrap_or_default();
+        // Marks read before this instance's own last change may be older than what it
+        // applied: only newer ones count.
+        if m.settings_version > applied.settings {
+            let json = crate::store::queries::settings_json(self.writer.connection(), &m.token)?;
+            let settings = json
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default();
+            self.applied_settings(&m.token, m.settings_version);
+            self.use_settings(&m.token, settings);
+        }
+        if self.leads(&m.token) {
+            if m.reset_asked > m.reset_done.max(applied.reset_done) {
+                self.reset_for(&m.token, m.reset_asked, "requested")?;
+            }
+            return Ok(None);
+        }
+        if m.reset_done > applied.reset_done {
+            // The following instance reset the board and stored it: shown from there.
+            self.restore(&m.token, self.clock.now())?;
+            self.publish_whole_state(&m.token);
+            return Ok(None);
+        }
+        Ok(Some(m.last_seq))
     }
 }

@@ -953,7 +953,10 @@ impl Ingest {
         }
         self.publish(published);
         for token in due_resets {
-            self.reset(&token, "midnight")?;
+            // A mirror is rebuilt from the following instance's reset (see `reset_told`).
+            if self.leads(&token) {
+                self.reset_told(&token, "midnight")?;
+            }
         }
         let due: Vec<TokenId> = self
             .snapshots

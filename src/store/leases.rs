@@ -56,6 +56,21 @@ pub fn renew(conn: &Conn, instance: &str, ttl_s: f64) -> Result<Vec<Held>, Store
              SELECT token_id FROM token_leases WHERE holder = ?1 FOR NO KEY UPDATE SKIP LOCKED)",
     ))?
     .execute(params![instance, ttl_s])?;
+    // A row skipped again and again (a busy token, whose commits keep holding it) would run
+    // out: once past half its time, it is renewed alone, waiting for the commit — a statement
+    // that holds no other row cannot deadlock.
+    let aging: Vec<String> = conn
+        .prepare_cached(&sql(
+            "SELECT token_id FROM token_leases WHERE holder = ?1 AND expires_at < NOW + ?2",
+        ))?
+        .query_map(params![instance, ttl_s / 2.0], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for token in aging {
+        conn.prepare_cached(&sql(
+            "UPDATE token_leases SET expires_at = NOW + ?3 WHERE token_id = ?1 AND holder = ?2",
+        ))?
+        .execute(params![token, instance, ttl_s])?;
+    }
     let mut stmt =
         conn.prepare_cached("SELECT token_id, epoch FROM token_leases WHERE holder = ?1")?;
     let held = stmt

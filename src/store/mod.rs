@@ -242,6 +242,21 @@ pub struct Readers {
     freed: parking_lot::Condvar,
 }
 
+/// A connection lent by `Readers::with`, given back when dropped (see there).
+struct Lent<'a> {
+    readers: &'a Readers,
+    conn: Option<Conn>,
+    keep: bool,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.readers.give_back(conn, self.keep);
+        }
+    }
+}
+
 /// The most connections an instance's readers hold on PostgreSQL at once. Each is a server
 /// process there, and the server refuses clients past its `max_connections` (100 by default):
 /// three hundred dashboards connecting at once used to open a connection each, and most were
@@ -278,14 +293,28 @@ impl Readers {
             },
             Source::Postgres(url) => self.postgres(url)?,
         };
-        let result = f(&conn);
+        // Given back when `f` returns — or panics: a PostgreSQL connection lent and never
+        // given back would count as open for ever, and reads would wait for it.
+        let mut lent = Lent {
+            readers: self,
+            conn: Some(conn),
+            keep: false,
+        };
+        let result = f(lent.conn.as_ref().expect("lent until dropped"));
         // A connection that failed for want of its database is not kept: the next read
         // opens a new one.
-        let lost = matches!(&result, Err(e) if e.is_unavailable());
+        lent.keep = !matches!(&result, Err(e) if e.is_unavailable());
+        drop(lent);
+        result
+    }
+
+    /// Takes back a connection `with` lent: pooled when `keep`, else closed (and, on
+    /// PostgreSQL, no longer counted as open).
+    fn give_back(&self, conn: Conn, keep: bool) {
         match self.source {
             Source::Sqlite { .. } => {
                 let mut pool = self.pool.lock();
-                if pool.len() < READERS_KEPT && !lost {
+                if pool.len() < READERS_KEPT && keep {
                     pool.push(conn);
                 }
             }
@@ -293,16 +322,15 @@ impl Readers {
                 // Under `open`'s lock, which a waiter holds from looking at the pool to
                 // waiting: it cannot miss this.
                 let mut open = self.open.lock();
-                if lost {
+                if keep {
+                    self.pool.lock().push(conn);
+                } else {
                     drop(conn);
                     *open -= 1;
-                } else {
-                    self.pool.lock().push(conn);
                 }
                 self.freed.notify_one();
             }
         }
-        result
     }
 
     /// A pooled PostgreSQL connection, a new one while fewer than `POSTGRES_READERS` are
