@@ -672,27 +672,22 @@ pub async fn spawn_app(upstream: &FakeUpstream, opts: Options) -> TestApp {
 }
 
 /// On PostgreSQL a token is followed once its lease is taken, by the lease keeper's look just
-/// after start: waits until every active token's lease is. (Also keeps a login from meeting
-/// that look: a login that adopts a token while a look takes a lease deadlocks, `adopt`
-/// holding the lifecycle lock and waiting for the look's, the look waiting for the
-/// lifecycle's in `take_over`. To be mended in the service; then this is only the wait.)
+/// after start: waits until every active token's follower has started (it has a feed
+/// health). That also keeps a login from meeting that look, which can deadlock: `adopt` holds
+/// the lifecycle lock and waits for the look's, the look waits for the lifecycle's in
+/// `take_over`. (To be mended in the service; then this is only the wait.)
 async fn leases_taken(service: &Arc<Service>) {
-    let want = service.active_tokens().len();
     tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            let held = service
-                .readers
-                .read(|c| ovh_cti::store::leases::list(c))
-                .await
-                .unwrap();
-            if held.len() >= want {
-                return;
-            }
+        while !service
+            .active_tokens()
+            .iter()
+            .all(|t| service.health.get(t, T0).is_some())
+        {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
     .await
-    .expect("the leases of the tokens known at start are taken");
+    .expect("the tokens known at start are followed");
 }
 
 /// The service with the default options on a new database file, and that file's path (for
