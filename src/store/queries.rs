@@ -324,7 +324,8 @@ pub fn journal_statement(token: &TokenId, f: &JournalFilter) -> Statement {
         c.add("left_at >= ?", [Sql::Real(from)]);
     }
     if f.direction.is_some_and(|d| d != Direction::Incoming) {
-        c.add("0", []);
+        // FALSE, not 0: PostgreSQL takes no integer for a condition.
+        c.add("FALSE", []);
     }
     if let Some(o) = f.outcome {
         c.add("outcome = ?", [Sql::Text(o.as_str().into())]);
@@ -372,14 +373,16 @@ pub fn events_statement(token: &TokenId, f: &EventFilter) -> Statement {
     c.within("number", &f.scope);
     c.text("event = ?", &f.event);
     c.range("at", f.from, f.to);
+    // IS DISTINCT FROM, SQLite's `IS NOT` between two values: PostgreSQL's `IS NOT` takes
+    // only NULL, TRUE or FALSE.
     match f.direction {
         Some(Direction::Outgoing) => c.add("calling = number", []),
         Some(Direction::Incoming) => c.add(
-            "calling IS NOT number AND (called = number OR dialed = number)",
+            "calling IS DISTINCT FROM number AND (called = number OR dialed = number)",
             [],
         ),
         Some(Direction::Unknown) => c.add(
-            "calling IS NOT number AND called IS NOT number AND dialed IS NOT number",
+            "calling IS DISTINCT FROM number AND called IS DISTINCT FROM number AND dialed IS DISTINCT FROM number",
             [],
         ),
         None => {}
@@ -521,8 +524,9 @@ pub fn journal_counts_since(
     queue: &str,
     since: UnixTime,
 ) -> Result<(u64, u64), StoreError> {
+    // A CASE, not sum(outcome = 'answered'): PostgreSQL does not sum booleans.
     let mut stmt = conn.prepare_cached(
-        "SELECT count(*), coalesce(sum(outcome = 'answered'), 0) FROM queue_journal
+        "SELECT count(*), coalesce(sum(CASE WHEN outcome = 'answered' THEN 1 ELSE 0 END), 0) FROM queue_journal
          WHERE token_id = ?1 AND queue = ?2 AND joined_at >= ?3",
     )?;
     Ok(stmt.query_row(params![token.as_str(), queue, since], |r| {

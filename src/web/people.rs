@@ -403,7 +403,7 @@ pub async fn own_password(
     let ended = audited(&state, &caller, "user.password", move |c, _| {
         users::set_password(c, id, &hash)?;
         let mut stmt = c.prepare(
-            "DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2 RETURNING id_hash",
+            "DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS DISTINCT FROM ?2 RETURNING id_hash",
         )?;
         let ended = stmt
             .query_map(crate::store::db::params![id, keep], |r| {

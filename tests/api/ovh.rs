@@ -520,7 +520,7 @@ async fn the_account_s_event_token_is_made_followed_and_rotated() {
     let placed = place_caller(&sim, json!({"queue": 0, "seconds": 2})).await;
     sim.faults.advance_clock(Duration::from_secs(10));
     let journal_of = |id: &str| -> Vec<String> {
-        let conn = rusqlite::Connection::open(&db).unwrap();
+        let conn = open_db(&db);
         let mut stmt = conn
             .prepare("SELECT caller FROM queue_journal WHERE token_id = ?1")
             .unwrap();

@@ -389,7 +389,7 @@ fn sighup_applies_the_configuration_s_tokens_without_a_restart() {
 
 /// The rows of the token table, as `ovh-cti tokens list` reads them.
 fn last_success(db: &std::path::Path, token: &str) -> Option<f64> {
-    let conn = ovh_cti::store::db::Conn::open_sqlite(db).unwrap();
+    let conn = open_db(db);
     let rows = ovh_cti::store::tokens::list(&conn).unwrap();
     let id = Token::parse(token).unwrap().id();
     rows.into_iter()

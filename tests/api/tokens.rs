@@ -18,7 +18,7 @@ fn id(token: &str) -> String {
 
 /// The tokens stored in the database file, without their secrets.
 fn stored(db: &std::path::Path) -> Vec<ovh_cti::store::tokens::TokenRow> {
-    let conn = ovh_cti::store::db::Conn::open_sqlite(db).unwrap();
+    let conn = open_db(db);
     ovh_cti::store::tokens::list(&conn).unwrap()
 }
 

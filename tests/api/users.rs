@@ -962,7 +962,7 @@ async fn people_and_wall_links_are_capped_per_organisation() {
     {
         // The organisation filled straight in the database file (hashing 1,000 passwords
         // through the API would only slow the test).
-        let conn = ovh_cti::store::db::Conn::open_sqlite(&db).unwrap();
+        let conn = open_db(&db);
         for i in 0..1000 {
             let login = LoginName::parse(&format!("u{i}")).unwrap();
             users::add(
