@@ -43,8 +43,10 @@ pub struct Leases {
     /// Woken when a token becomes known here: its lease is looked for at once.
     pub wake: Notify,
     pending_moves: Mutex<Vec<(TokenId, i64)>>,
-    /// Held by a look at the leases and by `take_now`, so that a lease taken at the login page
-    /// is never mistaken by a look under way for one lost or one never taken.
+    /// Held by a look while it reads the leases and brings `held` in line, and while it or
+    /// `take_now` takes one and notes it: a lease taken at the login page is never mistaken
+    /// by a look under way for one lost or one never taken. Never held while calling the
+    /// service (see `keep`).
     look: tokio::sync::Mutex<()>,
     /// The leases' own connection, opened at first use and again after PostgreSQL dropped
     /// it: never waiting behind the dashboards' reads for one of the readers', which a
@@ -229,13 +231,16 @@ async fn keep<S: Followers>(
     leases: &Arc<Leases>,
     first: bool,
 ) -> Result<(), IngestError> {
-    let _alone = leases.look.lock().await;
     // A look renews first, then works (takes, gives back) for at most a quarter of the lease:
     // thousands of tokens to take at start are taken over several looks, each renewing
     // what was taken before, so that none runs out while the others are taken.
     let started = std::time::Instant::now();
     let budget = leases.ttl / 4;
     let (instance, ttl) = (leases.instance.clone(), leases.ttl_s());
+    // `look` is held while the leases are read and `held` brought in line with them, and
+    // while a lease is taken and noted — never while calling the service, whose `lifecycle`
+    // lock a login holds while it takes a lease (`take_now`): that was a deadlock.
+    let alone = leases.look.lock().await;
     let look = leases
         .run(move |c| {
             Ok(Look {
@@ -263,6 +268,7 @@ async fn keep<S: Followers>(
         *held = mine;
         (lost, strays.into_keys().collect::<Vec<_>>())
     };
+    drop(alone);
     for token in strays {
         let (instance, id) = (leases.instance.clone(), token);
         leases
@@ -305,6 +311,7 @@ async fn keep<S: Followers>(
                 break;
             }
             let (instance, id) = (leases.instance.clone(), token.clone());
+            let alone = leases.look.lock().await;
             let Some(epoch) = leases
                 .run(move |c| leases::acquire(c, &instance, &id, ttl))
                 .await?
@@ -312,6 +319,7 @@ async fn keep<S: Followers>(
                 continue;
             };
             leases.held.lock().insert(token.clone(), epoch);
+            drop(alone);
             match service.take_over(&token, epoch).await {
                 Ok(true) => {}
                 // Not known here after all (removed, paused): for another instance, or none.
