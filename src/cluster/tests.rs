@@ -11,35 +11,56 @@ use crate::token::Token;
 use std::path::Path;
 use std::sync::Arc;
 
-/// An instance's ingest thread on the database at `url`, its clock, and a connection to look
-/// with.
-fn instance(url: &str) -> (IngestHandle, ManualClock, store::db::Conn) {
-    let (handle, clock, spy, _) = instance_with_boards(url);
-    (handle, clock, spy)
+/// One instance of two sharing the database: its ingest thread, its clock, its boards.
+struct Instance {
+    ingest: IngestHandle,
+    clock: ManualClock,
+    boards: Arc<ingest::Boards>,
 }
 
-/// `instance`, and its boards.
-fn instance_with_boards(
-    url: &str,
-) -> (
-    IngestHandle,
-    ManualClock,
-    store::db::Conn,
-    Arc<ingest::Boards>,
-) {
-    let (writer, _) = store::open(Path::new(url)).unwrap();
-    let clock = ManualClock::new(1_732_612_800.0);
-    let boards: Arc<ingest::Boards> = Arc::default();
-    let (handle, _thread) = ingest::start(
-        writer,
-        boards.clone(),
-        crate::hub::Hub::new(8),
-        Arc::new(clock.clone()),
-        Default::default(),
-        Default::default(),
-    );
+/// Instances `a` and `b` on the database at `url`, both knowing the fixture's token, and a
+/// connection to look with. Neither leads it yet.
+async fn two_instances(url: &str) -> (Instance, Instance, store::db::Conn) {
+    let start = |name: &str| {
+        let (writer, _) = store::open(Path::new(url)).unwrap();
+        let clock = ManualClock::new(1_732_612_800.0);
+        let boards: Arc<ingest::Boards> = Arc::default();
+        let (ingest, _thread) = ingest::start(
+            writer,
+            boards.clone(),
+            crate::hub::Hub::new(8),
+            Arc::new(clock.clone()),
+            Default::default(),
+            Default::default(),
+        );
+        (
+            name.to_string(),
+            Instance {
+                ingest,
+                clock,
+                boards,
+            },
+        )
+    };
+    let token = Token::parse(FIXTURE_TOKEN).unwrap();
+    let mut both = Vec::new();
+    for (name, instance) in [start("a"), start("b")] {
+        let lease = std::time::Duration::from_secs(60);
+        instance
+            .ingest
+            .share_with_instances(name, lease, None)
+            .await
+            .unwrap();
+        instance
+            .ingest
+            .add_token(token.clone(), "config")
+            .await
+            .unwrap();
+        both.push(instance);
+    }
     let (spy, _) = store::open(Path::new(url)).unwrap();
-    (handle, clock, spy.into_conn(), boards)
+    let b = both.pop().unwrap();
+    (both.pop().unwrap(), b, spy.into_conn())
 }
 
 fn events(conn: &store::db::Conn) -> i64 {
@@ -52,20 +73,9 @@ async fn an_instance_that_lost_its_lease_never_commits_again() {
     let Some(url) = postgres_schema("cluster_fence") else {
         return;
     };
-    let url = url.as_secret_str().to_string();
-    let (a, a_clock, spy) = instance(&url);
-    let (b, _, _) = instance(&url);
-    let lease = std::time::Duration::from_secs(60);
-    a.share_with_instances("a".into(), lease, None)
-        .await
-        .unwrap();
-    b.share_with_instances("b".into(), lease, None)
-        .await
-        .unwrap();
-    let token = Token::parse(FIXTURE_TOKEN).unwrap();
-    let id = token.id();
-    a.add_token(token.clone(), "config").await.unwrap();
-    b.add_token(token.clone(), "config").await.unwrap();
+    let (a, b, spy) = two_instances(url.as_secret_str()).await;
+    let (a_clock, a, b) = (a.clock, a.ingest, b.ingest);
+    let id = Token::parse(FIXTURE_TOKEN).unwrap().id();
 
     let all = fixture_events("lines.v1.jsonl");
     let (first, rest) = all.split_at(all.len() / 2);
@@ -133,20 +143,10 @@ async fn settings_and_resets_asked_elsewhere_reach_the_following_instance() {
     let Some(url) = postgres_schema("cluster_forward") else {
         return;
     };
-    let url = url.as_secret_str().to_string();
-    let (a, a_clock, spy, a_boards) = instance_with_boards(&url);
-    let (b, _, _, b_boards) = instance_with_boards(&url);
-    let lease = std::time::Duration::from_secs(60);
-    a.share_with_instances("a".into(), lease, None)
-        .await
-        .unwrap();
-    b.share_with_instances("b".into(), lease, None)
-        .await
-        .unwrap();
-    let token = Token::parse(FIXTURE_TOKEN).unwrap();
-    let id = token.id();
-    a.add_token(token.clone(), "config").await.unwrap();
-    b.add_token(token.clone(), "config").await.unwrap();
+    let (a, b, spy) = two_instances(url.as_secret_str()).await;
+    let (a_clock, a_boards, b_boards) = (a.clock, a.boards, b.boards);
+    let (a, b) = (a.ingest, b.ingest);
+    let id = Token::parse(FIXTURE_TOKEN).unwrap().id();
     let epoch = leases::acquire(&spy, "a", &id, 60.0).unwrap().unwrap();
     a.lead(id.clone(), epoch).await.unwrap();
     let events = fixture_events("queue.v1.jsonl");

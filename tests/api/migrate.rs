@@ -15,42 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-/// The address of a new, empty schema on the test PostgreSQL, named after `test` (earlier
-/// runs' schemas of the same test dropped first); `None` when no PostgreSQL answers.
-fn postgres_schema(test: &str) -> Option<String> {
-    let base = std::env::var("OVH_CTI_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/test?user=postgres".into());
-    let admin = match PostgresUrl::parse(&base)
-        .and_then(|u| Conn::postgres(&u).map_err(|e| e.to_string()))
-    {
-        Ok(c) => c,
-        Err(e) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("{test}: skipped, PostgreSQL not reachable ({e})");
-            return None;
-        }
-        Err(e) => panic!("{test}: PostgreSQL is required under CI: {e}"),
-    };
-    let prefix = format!("migrate_{test}_");
-    let old: Vec<String> = admin
-        .prepare("SELECT nspname::text FROM pg_namespace WHERE starts_with(nspname, ?1)")
-        .unwrap()
-        .query_map([prefix.as_str()], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for schema in old {
-        admin
-            .execute_batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .unwrap();
-    }
-    let schema = format!("{prefix}{}", std::process::id());
-    admin
-        .execute_batch(&format!("CREATE SCHEMA {schema}"))
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{sep}options=-csearch_path%3D{schema}"))
-}
-
 /// `ovh-cti migrate --from sqlite:FROM --to TO`.
 fn migrate(from: &Path, to: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ovh-cti"))
@@ -132,7 +96,7 @@ async fn served(app: &TestApp, cookie: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn an_sqlite_installation_moves_to_postgres_with_its_history() {
-    let Some(pg) = postgres_schema("history") else {
+    let Some(pg) = postgres_or_skip("migrate history") else {
         return;
     };
     let up = FakeUpstream::start().await;
@@ -235,7 +199,7 @@ async fn an_sqlite_installation_moves_to_postgres_with_its_history() {
 
 #[tokio::test]
 async fn a_second_migrate_into_a_database_in_use_is_refused_and_writes_nothing() {
-    let Some(pg) = postgres_schema("refused") else {
+    let Some(pg) = postgres_or_skip("migrate refused") else {
         return;
     };
     // A password in the address (trust authentication ignores it) must never be shown.
