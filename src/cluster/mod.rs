@@ -30,6 +30,9 @@ use tokio::task::JoinHandle;
 /// tokens taken over within this plus one look (a quarter of it).
 pub const LEASE: Duration = Duration::from_secs(6);
 
+/// Moves heard from NATS waiting for the mirror loop, at most.
+const PENDING_MOVES: usize = 10_000;
+
 /// How often mirrors are compared with the store when no message said one moved.
 pub const MIRROR_EVERY: Duration = Duration::from_secs(1);
 
@@ -90,7 +93,13 @@ impl Leases {
         if self.holds(&token) {
             return;
         }
-        self.pending_moves.lock().push((token, seq));
+        let mut pending = self.pending_moves.lock();
+        // Bounded: while the mirror loop is behind, moves past this are dropped — the next
+        // look at the store (every `MIRROR_EVERY`) brings every mirror up anyway.
+        if pending.len() < PENDING_MOVES {
+            pending.push((token, seq));
+        }
+        drop(pending);
         self.moved.notify_one();
     }
 

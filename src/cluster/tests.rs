@@ -267,3 +267,52 @@ async fn a_move_reaches_the_other_instances_on_the_organisation_s_subject_withou
         "the token travelled"
     );
 }
+
+/// A clean stop gives every lease and delivery claim back at once, and leaves the live
+/// instances: the others take the tokens at their next look, not after the lease time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_stop_gives_leases_and_claims_back() {
+    let Some(url) = postgres_schema("cluster_leave") else {
+        return;
+    };
+    let (_a, _b, spy) = two_instances(url.as_secret_str()).await;
+    let id = Token::parse(FIXTURE_TOKEN).unwrap().id();
+    let leases = Arc::new(super::Leases::new(std::time::Duration::from_secs(60), url));
+    let name = leases.instance().to_string();
+    leases::heartbeat(&spy, &name, 60.0).unwrap();
+    assert!(leases.take_now(&id).await.unwrap().is_some());
+    assert!(leases.holds(&id));
+    spy.execute(
+        "INSERT INTO outbox (token_id, kind, url, webhook_id, event, dedupe, next_attempt_at, state, created_at, updated_at, claimed_by, claimed_until)
+         VALUES (?1, 'pop', 'https://crm.example/', 'msg', 'start_ringing', 'd1', 0, 'pending', 0, 0, ?2, 1e12)",
+        crate::store::db::params![id.as_str(), super::instance()],
+    )
+    .unwrap();
+    leases.leave().await.unwrap();
+    assert!(!leases.holds(&id));
+    let left: f64 = spy
+        .query_row("SELECT expires_at FROM token_leases", (), |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0.0, "the lease still runs");
+    assert_eq!(
+        leases::free(&spy).unwrap(),
+        vec![id],
+        "the token is not free"
+    );
+    let alive: i64 = spy
+        .query_row(
+            "SELECT COUNT(*) FROM instances WHERE id = ?1",
+            [name.as_str()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(alive, 0);
+    let claimed: i64 = spy
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE claimed_by IS NOT NULL",
+            (),
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(claimed, 0, "a delivery claim was kept");
+}
